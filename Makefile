@@ -1,0 +1,40 @@
+# Two commands matter: `make demo` and `make test`. Both build .venv themselves.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME := $(CURDIR)/.prefect
+
+.PHONY: demo test check lint types fix clean venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/finops demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests flows deployments benchmarks
+	$(BIN)/ruff format --check src tests flows deployments benchmarks
+
+types: $(STAMP)
+	$(BIN)/python -m mypy
+
+check: lint types test
+
+fix: $(STAMP)
+	$(BIN)/ruff check --fix src tests flows deployments benchmarks
+	$(BIN)/ruff format src tests flows deployments benchmarks
+
+clean:
+	rm -rf $(VENV) .prefect .pytest_cache .mypy_cache .ruff_cache

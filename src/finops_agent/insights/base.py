@@ -1,0 +1,73 @@
+"""Finding and insight schema shared by every provider, and the provider protocol."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from finops_agent.summarise import ReportSummary
+
+Level = Literal["low", "medium", "high"]
+
+
+class Finding(BaseModel):
+    """One actionable observation with the money it is worth."""
+
+    id: str
+    family: str
+    query: str
+    title: str
+    evidence: str
+    monthly_savings_usd: float = Field(ge=0)
+    effort: Level = "medium"
+    risk: Level = "low"
+    action: str
+    resource_ids: list[str] = Field(default_factory=list)
+    reasoning: str = Field(default="", description="How the savings figure was computed")
+
+
+class SuggestedPrompt(BaseModel):
+    """A follow-up question offered with a report, answerable by a query or chat."""
+
+    text: str
+    query: str | None = None
+    sql: str | None = None
+
+
+class ModelUsage(BaseModel):
+    """Token use, latency and cost of one model call."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+
+
+class Insights(BaseModel):
+    """What a provider concluded: findings, narrative and follow-up prompts."""
+
+    provider: str
+    markdown: str
+    findings: list[Finding] = Field(default_factory=list)
+    suggested_prompts: list[SuggestedPrompt] = Field(default_factory=list)
+    usage: ModelUsage | None = None
+    structured: bool = True
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def monthly_savings_usd(self) -> float:
+        """Sum of the findings' monthly savings estimates."""
+        return round(sum(f.monthly_savings_usd for f in self.findings), 2)
+
+
+class InsightProvider(Protocol):
+    """Turns a report's summaries into findings and a narrative."""
+
+    name: str
+
+    def generate(self, summary: ReportSummary) -> Insights:
+        """Findings, narrative and suggested prompts for one report."""
+        ...

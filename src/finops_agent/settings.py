@@ -1,0 +1,110 @@
+"""Effective settings from the environment (prefix FINOPS_), a .env file and defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from finops_agent.identifiers import check_tag_key
+
+DEFAULT_TAG_ALIASES: dict[str, list[str]] = {
+    "owner": ["owner", "Owner", "team", "Team"],
+    "project": ["project", "Project"],
+    "cost_center": ["cost_center", "CostCenter", "costcenter"],
+    "environment": ["environment", "Environment", "env", "Env"],
+}
+
+SchemaName = Literal["auto", "cur", "cur2", "focus"]
+
+
+class Settings(BaseSettings):
+    """Every knob of finops-agent; read with `load_settings()`, never at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FINOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # where reports go and where local data comes from
+    output_dir: Path = Path("reports")
+    source: str | None = Field(default=None, description="Local file, folder or glob of billing data")
+    source_schema: SchemaName = "auto"
+    home: Path = Field(default=Path(".finops"), description="Local state: sample data, log, spool")
+
+    # query engine
+    engine: Literal["duckdb", "athena"] = "duckdb"
+    duckdb_threads: int | None = None
+    duckdb_memory_limit: str = "4GB"
+    query_timeout_s: float = 300.0
+    top_n: int = 10
+
+    # Athena
+    aws_region: str = "us-east-1"
+    aws_profile: str | None = None
+    athena_database: str = "cur"
+    athena_table: str = "cost_and_usage"
+    athena_workgroup: str = "primary"
+    athena_output: str | None = None
+    athena_usd_per_tb: float = 5.0
+    athena_max_concurrency: int = 5
+
+    # insights
+    insights: Literal["rules", "bedrock"] = "rules"
+    bedrock_model_id: str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    bedrock_region: str | None = None
+    temperature: float = 0.7
+    max_tokens: int = 4096
+    prompt_token_budget: int = 8000
+
+    # interaction log
+    store: Literal["sqlite", "dynamodb"] = "sqlite"
+    sqlite_path: Path | None = None
+    dynamodb_table: str = "finops-agent-interactions"
+
+    # delivery
+    mailer: Literal["none", "smtp", "ses"] = "none"
+    mail_from: str = "finops-agent@localhost"
+    mail_to: list[str] = Field(default_factory=list)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+
+    # tagging: logical key -> raw tag keys that mean it, in order of preference
+    tag_keys: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
+
+    @field_validator("tag_keys")
+    @classmethod
+    def _tag_keys_are_safe(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for logical, aliases in value.items():
+            check_tag_key(logical, what="logical tag key")
+            if not aliases:
+                raise ValueError(f"tag key {logical!r} has no aliases")
+            for alias in aliases:
+                check_tag_key(alias, what=f"alias of tag key {logical!r}")
+        return value
+
+    @property
+    def log_path(self) -> Path:
+        """SQLite interaction log location."""
+        return self.sqlite_path or self.home / "interactions.sqlite"
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain values with every secret replaced by asterisks."""
+        shown: dict[str, Any] = {}
+        for name, value in self:
+            if isinstance(value, SecretStr):
+                shown[name] = "**********" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                shown[name] = str(value)
+            else:
+                shown[name] = value
+        return shown
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from environment, .env and explicit overrides (None values ignored)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
