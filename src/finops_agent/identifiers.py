@@ -17,7 +17,9 @@ class UnsafeIdentifierError(ValueError):
 def check_identifier(name: str, *, what: str = "identifier") -> str:
     """Return `name` if it is a plain SQL identifier, else raise naming what it was."""
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise UnsafeIdentifierError(f"{what} {name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
+        raise UnsafeIdentifierError(
+            f"{what} {name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)"
+        )
     return name
 
 

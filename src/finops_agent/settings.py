@@ -29,7 +29,9 @@ class Settings(BaseSettings):
 
     # where reports go and where local data comes from
     output_dir: Path = Path("reports")
-    source: str | None = Field(default=None, description="Local file, folder or glob of billing data")
+    source: str | None = Field(
+        default=None, description="Local file, folder or glob of billing data"
+    )
     source_schema: SchemaName = "auto"
     home: Path = Field(default=Path(".finops"), description="Local state: sample data, log, spool")
 

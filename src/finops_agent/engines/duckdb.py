@@ -1,0 +1,181 @@
+"""DuckDB engine: local Parquet / CSV / CSV.gz billing files, globs and hive-partitioned folders."""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import sqlglot
+
+from finops_agent.engines.base import EngineResult, QueryError
+from finops_agent.engines.sql import to_duckdb, used_params
+from finops_agent.sources import SourceError, normalise_headers
+
+_DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
+# Raw-schema columns holding JSON objects in CSV exports that the adapters read as maps.
+_JSON_MAP_COLUMNS = ("product", "resource_tags")
+_TIMESTAMP_COLUMNS = {
+    "bill_billing_period_start_date",
+    "bill_billing_period_end_date",
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+    "billingperiodstart",
+    "billingperiodend",
+    "chargeperiodstart",
+    "chargeperiodend",
+}
+
+
+def _files(source: str) -> list[str]:
+    path = Path(source)
+    if path.is_dir():
+        found = [
+            str(p)
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and p.name.endswith(_DATA_SUFFIXES)
+        ]
+        if not found:
+            raise SourceError(f"folder {source} holds no .parquet, .csv or .csv.gz files")
+        return found
+    if any(ch in source for ch in "*?["):
+        found = sorted(glob.glob(source, recursive=True))
+        if not found:
+            raise SourceError(f"no files match {source}")
+        return found
+    if not path.exists():
+        raise SourceError(f"source {source} does not exist")
+    if path.stat().st_size == 0:
+        raise SourceError(f"source {source} is empty (0 bytes)")
+    return [str(path)]
+
+
+def _reader(files: list[str]) -> str:
+    kinds = {"parquet" if f.endswith(".parquet") else "csv" for f in files}
+    if len(kinds) > 1:
+        raise SourceError("source mixes Parquet and CSV files; point it at one kind")
+    hive = "true" if any("=" in Path(f).parent.name for f in files) else "false"
+    if kinds == {"parquet"}:
+        return f"read_parquet($files, hive_partitioning={hive}, hive_types_autocast=false, union_by_name=true)"
+    return (
+        f"read_csv($files, header=true, hive_partitioning={hive}, hive_types_autocast=false, "
+        "union_by_name=true, sample_size=-1)"
+    )
+
+
+class DuckDBEngine:
+    """Runs the stored queries with DuckDB over local billing files."""
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        threads: int | None = None,
+        memory_limit: str = "4GB",
+        database: str = ":memory:",
+    ) -> None:
+        self.source_label = source
+        self._files = _files(source)
+        self._con = duckdb.connect(database)
+        self._con.execute(f"set threads = {int(threads or os.cpu_count() or 2)}")
+        self._con.execute("set memory_limit = $limit", {"limit": memory_limit})
+        self._con.execute("set preserve_insertion_order = false")
+        self._lock = threading.Lock()
+        self._columns = self._create_raw_view()
+
+    def _create_raw_view(self) -> dict[str, str]:
+        reader = _reader(self._files)
+        try:
+            described = self._con.execute(
+                f"describe select * from {reader}", {"files": self._files}
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise SourceError(f"cannot read {self.source_label}: {_first_line(exc)}") from None
+        columns = {row[0]: str(row[1]) for row in described}
+        renames = normalise_headers(list(columns))
+        select, normalised = [], {}
+        for raw, kind in columns.items():
+            name = renames.get(raw, raw)
+            quoted = '"' + raw.replace('"', '""') + '"'
+            if name.lower() in _JSON_MAP_COLUMNS and kind.upper() in ("VARCHAR", "JSON"):
+                expr, kind = (
+                    f"cast(cast({quoted} as json) as map(varchar, varchar))",
+                    "MAP(VARCHAR, VARCHAR)",
+                )
+            elif name.lower() in _TIMESTAMP_COLUMNS and not kind.upper().startswith("TIMESTAMP "):
+                expr, kind = f"cast({quoted} as timestamp)", "TIMESTAMP"
+            elif name.lower() in _TIMESTAMP_COLUMNS:
+                expr, kind = f"cast(timezone('UTC', {quoted}) as timestamp)", "TIMESTAMP"
+            else:
+                expr = quoted
+            select.append(f'{expr} as "{name}"')
+            normalised[name] = kind
+        files_sql = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self._files) + "]"
+        self._con.execute(
+            f"create or replace view raw_cost as select {', '.join(select)} "
+            f"from {reader.replace('$files', files_sql)}"
+        )
+        return normalised
+
+    def source_columns(self) -> dict[str, str]:
+        """Columns of the source after header normalisation."""
+        return dict(self._columns)
+
+    def source_relation(self) -> str:
+        """The view over the source files."""
+        return "raw_cost"
+
+    def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
+        """Materialise the canonical `cost` table once, so every query reads it without rescanning."""
+        sql, names = to_duckdb(cost_sql)
+        try:
+            with self._lock:
+                self._con.execute(
+                    f"create or replace table cost as {sql}",
+                    used_params(names, params, query="cost"),
+                )
+        except duckdb.Error as exc:
+            raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
+
+    def execute(self, name: str, sql: str, params: Mapping[str, object]) -> EngineResult:
+        """Run one stored query against the materialised `cost` table."""
+        try:
+            duck_sql, names = to_duckdb(sql)
+        except sqlglot.errors.SqlglotError as exc:
+            raise QueryError(
+                f"query {name!r} does not parse as Athena SQL: {_first_line(exc)}"
+            ) from None
+        started = time.perf_counter()
+        try:
+            cursor = self._con.cursor()
+            try:
+                frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
+            finally:
+                cursor.close()
+        except (duckdb.Error, KeyError) as exc:
+            raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
+        return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
+
+    def raw_sql(
+        self, sql: str, params: Mapping[str, object] | None = None
+    ) -> list[tuple[object, ...]]:
+        """Run DuckDB SQL directly (used by tests and benchmarks for independent checks)."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql, dict(params or {})).fetchall()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self._con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,27 @@
+"""Athena-dialect SQL carried to other engines, with only the parameters it uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+
+@lru_cache(maxsize=512)
+def to_duckdb(sql: str) -> tuple[str, frozenset[str]]:
+    """Transpile Athena SQL to DuckDB; return it with the names of its `:name` placeholders."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
+    return tree.sql(dialect="duckdb"), names
+
+
+def used_params(
+    names: frozenset[str], params: Mapping[str, object], *, query: str
+) -> dict[str, object]:
+    """The subset of `params` a statement uses; raise naming any the statement lacks a value for."""
+    missing = sorted(names - params.keys())
+    if missing:
+        raise KeyError(f"query {query!r} needs parameter(s) {missing} that were not given")
+    return {name: params[name] for name in names}

@@ -1,0 +1,94 @@
+"""Run stored queries on an engine; a failed query becomes a failed result, never an exception."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from finops_agent.catalog import QuerySpec
+from finops_agent.engines.base import QueryEngine, QueryError
+
+QueryStatus = Literal["ok", "failed"]
+
+
+@dataclass
+class QueryResult:
+    """One stored query's outcome: its rows or its error, with what running it cost."""
+
+    name: str
+    family: str
+    title: str
+    status: QueryStatus
+    sql: str
+    params: dict[str, Any]
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    error: str | None = None
+    runtime_s: float = 0.0
+    query_id: str | None = None
+    bytes_scanned: int | None = None
+    scan_cost_usd: float | None = None
+
+    @property
+    def rows(self) -> int:
+        """Number of result rows (0 for a failed query)."""
+        return len(self.frame)
+
+    @property
+    def ok(self) -> bool:
+        """True when the query ran."""
+        return self.status == "ok"
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the rows, as JSON-ready values."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "title": self.title,
+            "status": self.status,
+            "rows": self.rows,
+            "runtime_s": round(self.runtime_s, 3),
+            "error": self.error,
+            "sql": self.sql,
+            "params": {k: str(v) for k, v in self.params.items()},
+            "query_id": self.query_id,
+            "bytes_scanned": self.bytes_scanned,
+            "scan_cost_usd": self.scan_cost_usd,
+        }
+
+
+def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> QueryResult:
+    """Run one stored query with its declared parameters plus the window; never raises QueryError."""
+    bound = {
+        **spec.bind(params),
+        **{k: v for k, v in params.items() if k in ("start_date", "end_date")},
+    }
+    started = time.perf_counter()
+    try:
+        result = engine.execute(spec.name, spec.sql, {**params, **bound})
+    except QueryError as exc:
+        return QueryResult(
+            spec.name,
+            spec.family,
+            spec.title,
+            "failed",
+            spec.sql,
+            bound,
+            error=str(exc),
+            runtime_s=time.perf_counter() - started,
+        )
+    return QueryResult(
+        spec.name,
+        spec.family,
+        spec.title,
+        "ok",
+        result.sql,
+        bound,
+        frame=result.frame,
+        runtime_s=time.perf_counter() - started,
+        query_id=result.query_id,
+        bytes_scanned=result.bytes_scanned,
+        scan_cost_usd=result.scan_cost_usd,
+    )

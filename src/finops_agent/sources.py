@@ -1,0 +1,276 @@
+"""Billing schema detection (legacy CUR, CUR 2.0, FOCUS) and the canonical `cost` adapter SQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlglot
+from sqlglot import exp
+
+from finops_agent.catalog import fill_slots
+from finops_agent.identifiers import check_tag_key
+from finops_agent.resources import queries_dir
+from finops_agent.window import Window
+
+Schema = Literal["cur", "cur2", "focus"]
+SCHEMAS: tuple[Schema, ...] = ("cur", "cur2", "focus")
+
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "billing_period",
+    "usage_start",
+    "usage_date",
+    "payer_account_id",
+    "account_id",
+    "account_name",
+    "charge_type",
+    "service_code",
+    "service_name",
+    "service_category",
+    "usage_type",
+    "operation",
+    "resource_id",
+    "region",
+    "availability_zone",
+    "instance_type",
+    "usage_amount",
+    "pricing_unit",
+    "unblended_cost",
+    "amortized_cost",
+    "public_cost",
+    "purchase_option",
+    "tags",
+    "currency",
+)
+
+_CORE_CUR = {
+    "bill_payer_account_id",
+    "bill_billing_period_start_date",
+    "line_item_usage_account_id",
+    "line_item_line_item_type",
+    "line_item_usage_start_date",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_operation",
+    "line_item_resource_id",
+    "line_item_availability_zone",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+    "line_item_currency_code",
+    "pricing_unit",
+}
+# Columns an adapter cannot do without, per schema (lower-case).
+REQUIRED_COLUMNS: dict[Schema, frozenset[str]] = {
+    "cur": frozenset(_CORE_CUR | {"product_product_name", "product_region"}),
+    "cur2": frozenset(_CORE_CUR | {"product", "product_region_code", "resource_tags"}),
+    "focus": frozenset(
+        {
+            "billingaccountid",
+            "billingperiodstart",
+            "chargeperiodstart",
+            "chargecategory",
+            "subaccountid",
+            "servicename",
+            "regionid",
+            "resourceid",
+            "consumedquantity",
+            "consumedunit",
+            "billedcost",
+            "effectivecost",
+            "billingcurrency",
+        }
+    ),
+}
+# Columns an adapter reads when present and treats as NULL when the export lacks them.
+_OPTIONAL_NUMERIC = {
+    "savings_plan_savings_plan_effective_cost",
+    "savings_plan_total_commitment_to_date",
+    "savings_plan_used_commitment",
+    "reservation_effective_cost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period",
+    "reservation_unused_recurring_fee",
+    "pricing_public_on_demand_cost",
+    "listcost",
+}
+_OPTIONAL_TEXT = {
+    "reservation_reservation_a_r_n",
+    "product_instance_type",
+    "product_product_family",
+    "line_item_usage_account_name",
+    "skupricedetails",
+    "x_servicecode",
+    "x_usagetype",
+    "x_operation",
+    "servicecategory",
+    "subaccountname",
+    "availabilityzone",
+    "commitmentdiscountstatus",
+    "commitmentdiscounttype",
+    "chargefrequency",
+    "pricingcategory",
+    "tags",
+}
+_TAG_COLUMN_PREFIX = "resource_tags_user_"
+
+
+class SourceError(ValueError):
+    """The billing source cannot be read as any supported schema."""
+
+
+@dataclass(frozen=True)
+class CostSql:
+    """Adapter SQL (Athena dialect) for one source plus the values it binds."""
+
+    sql: str
+    params: dict[str, object]
+    schema: Schema
+
+
+def athena_name(raw: str) -> str:
+    """Athena's column name for a raw CUR header: `lineItem/UnblendedCost` -> `line_item_unblended_cost`."""
+    spaced = re.sub(r"([A-Z])", r"_\1", raw)
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]", "_", spaced.lower())).strip("_")
+
+
+def normalise_headers(columns: Sequence[str]) -> dict[str, str]:
+    """Renames that turn raw CUR CSV headers into Athena names (only headers with '/')."""
+    renames = {c: athena_name(c) for c in columns if "/" in c}
+    clashes = sorted({v for v in renames.values() if list(renames.values()).count(v) > 1})
+    if clashes:
+        raise SourceError(f"raw headers collide after normalisation: {clashes}")
+    return renames
+
+
+def detect_schema(columns: Sequence[str], *, source: str = "source") -> Schema:
+    """The schema whose required columns are all present; else an error naming the closest."""
+    present = {c.lower() for c in columns}
+    matches = [s for s in SCHEMAS if REQUIRED_COLUMNS[s] <= present]
+    if matches:
+        return matches[0]
+    closest = max(
+        SCHEMAS, key=lambda s: len(REQUIRED_COLUMNS[s] & present) / len(REQUIRED_COLUMNS[s])
+    )
+    missing = sorted(REQUIRED_COLUMNS[closest] - present)
+    raise SourceError(
+        f"{source} matches no billing schema (legacy CUR, CUR 2.0, FOCUS); closest is "
+        f"{closest}, which lacks {len(missing)} column(s): {', '.join(missing)}"
+    )
+
+
+def check_schema(schema: Schema, columns: Sequence[str], *, source: str = "source") -> None:
+    """Raise naming the missing columns when `columns` cannot be read as `schema`."""
+    missing = sorted(REQUIRED_COLUMNS[schema] - {c.lower() for c in columns})
+    if missing:
+        raise SourceError(f"{source} is not {schema}: it lacks column(s) {', '.join(missing)}")
+
+
+def _src(column: str) -> exp.Column:
+    return exp.column(column, table="src")
+
+
+def _first_present(candidates: list[exp.Expression]) -> exp.Expression:
+    """First non-empty candidate, else the first empty one, else NULL: '' stays '' (hygiene)."""
+    if not candidates:
+        return exp.cast(exp.null(), "varchar")
+    if len(candidates) == 1:
+        return candidates[0]
+    non_empty = [exp.func("nullif", c, exp.Literal.string("")) for c in candidates]
+    return exp.func("coalesce", *non_empty, *[c.copy() for c in candidates])
+
+
+def _tag_lookups(schema: Schema, alias: str, columns: Mapping[str, str]) -> list[exp.Expression]:
+    lower = {c.lower(): c for c in columns}
+    if schema == "cur":
+        column = _TAG_COLUMN_PREFIX + athena_name(alias)
+        return [_src(lower[column])] if column in lower else []
+    if schema == "cur2":
+        keys = dict.fromkeys([f"user_{alias}", f"user_{athena_name(alias)}"])
+        return [exp.func("element_at", _src("resource_tags"), exp.Literal.string(k)) for k in keys]
+    tags_type = columns.get(lower.get("tags", ""), "")
+    keys = dict.fromkeys([f"user:{alias}", alias])
+    if not tags_type:
+        return []
+    if tags_type.upper().startswith("MAP"):
+        return [exp.func("element_at", _src("Tags"), exp.Literal.string(k)) for k in keys]
+    return [
+        exp.func("json_extract_scalar", _src("Tags"), exp.Literal.string(f'$["{k}"]')) for k in keys
+    ]
+
+
+def tags_expression(
+    schema: Schema, columns: Mapping[str, str], tag_keys: Mapping[str, list[str]]
+) -> str:
+    """SQL for the canonical `tags` map: logical key -> first non-empty value among its aliases."""
+    keys, values = [], []
+    for logical, aliases in tag_keys.items():
+        check_tag_key(logical, what="logical tag key")
+        lookups: list[exp.Expression] = []
+        seen: set[str] = set()
+        for alias in aliases:
+            for lookup in _tag_lookups(schema, check_tag_key(alias), columns):
+                if lookup.sql() not in seen:
+                    seen.add(lookup.sql())
+                    lookups.append(lookup)
+        keys.append(exp.Literal.string(logical))
+        values.append(_first_present(lookups))
+    mapping = exp.func("map", exp.Array(expressions=keys), exp.Array(expressions=values))
+    return mapping.sql(dialect="athena")
+
+
+def partition_filter(columns: Mapping[str, str], window: Window) -> tuple[str, dict[str, object]]:
+    """Predicate on partition columns (year/month or billing_period) that prunes to the window."""
+    lower = {c.lower() for c in columns}
+    params: dict[str, object] = {}
+    terms: list[str] = []
+    for i, month in enumerate(window.months()):
+        if "billing_period" in lower:
+            params[f"partition_period_{i}"] = month.strftime("%Y-%m")
+            terms.append(f"src.billing_period = :partition_period_{i}")
+        elif {"year", "month"} <= lower:
+            params[f"partition_year_{i}"] = str(month.year)
+            params[f"partition_month_{i}"] = str(month.month)
+            terms.append(f"(src.year = :partition_year_{i} and src.month = :partition_month_{i})")
+    if not terms:
+        return "true", {}
+    return "(" + " or ".join(terms) + ")", params
+
+
+def _null_optional_columns(sql: str, columns: Mapping[str, str]) -> str:
+    present = {c.lower() for c in columns}
+    tree = sqlglot.parse_one(sql, read="athena")
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.table == "src":
+            name = node.name.lower()
+            if name not in present and name in _OPTIONAL_NUMERIC:
+                return exp.cast(exp.null(), "double")
+            if name not in present and name in _OPTIONAL_TEXT:
+                return exp.cast(exp.null(), "varchar")
+        return node
+
+    return tree.transform(swap).sql(dialect="athena", pretty=True)
+
+
+def cost_sql(
+    schema: Schema,
+    relation: str,
+    columns: Mapping[str, str],
+    window: Window,
+    tag_keys: Mapping[str, list[str]],
+) -> CostSql:
+    """The adapter SELECT for `schema` over `relation`, filtered to `window`."""
+    check_schema(schema, list(columns), source=relation)
+    template = (queries_dir() / "sources" / f"{schema}.sql").read_text(encoding="utf-8")
+    predicate, params = partition_filter(columns, window)
+    sql = fill_slots(
+        template,
+        {
+            "relation": relation,
+            "tags": tags_expression(schema, columns, tag_keys),
+            "partitions": predicate,
+        },
+    )
+    params.update(start_date=window.start, end_date=window.end)
+    return CostSql(_null_optional_columns(sql, columns), params, schema)
