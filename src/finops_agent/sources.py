@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import sqlglot
 from sqlglot import exp
@@ -170,14 +170,18 @@ def _src(column: str) -> exp.Column:
     return exp.column(column, table="src")
 
 
-def _first_present(candidates: list[exp.Expression]) -> exp.Expression:
+def _first_present(candidates: Sequence[exp.Expression]) -> exp.Expression:
     """First non-empty candidate, else the first empty one, else NULL: '' stays '' (hygiene)."""
     if not candidates:
         return exp.cast(exp.null(), "varchar")
     if len(candidates) == 1:
         return candidates[0]
     non_empty = [exp.func("nullif", c, exp.Literal.string("")) for c in candidates]
-    return exp.func("coalesce", *non_empty, *[c.copy() for c in candidates])
+    return cast(exp.Expression, exp.func("coalesce", *non_empty, *[c.copy() for c in candidates]))
+
+
+def _lookup(function: str, column: str, key: str) -> exp.Expression:
+    return cast(exp.Expression, exp.func(function, _src(column), exp.Literal.string(key)))
 
 
 def _tag_lookups(schema: Schema, alias: str, columns: Mapping[str, str]) -> list[exp.Expression]:
@@ -187,16 +191,14 @@ def _tag_lookups(schema: Schema, alias: str, columns: Mapping[str, str]) -> list
         return [_src(lower[column])] if column in lower else []
     if schema == "cur2":
         keys = dict.fromkeys([f"user_{alias}", f"user_{athena_name(alias)}"])
-        return [exp.func("element_at", _src("resource_tags"), exp.Literal.string(k)) for k in keys]
+        return [_lookup("element_at", "resource_tags", k) for k in keys]
     tags_type = columns.get(lower.get("tags", ""), "")
     keys = dict.fromkeys([f"user:{alias}", alias])
     if not tags_type:
         return []
     if tags_type.upper().startswith("MAP"):
-        return [exp.func("element_at", _src("Tags"), exp.Literal.string(k)) for k in keys]
-    return [
-        exp.func("json_extract_scalar", _src("Tags"), exp.Literal.string(f'$["{k}"]')) for k in keys
-    ]
+        return [_lookup("element_at", "Tags", k) for k in keys]
+    return [_lookup("json_extract_scalar", "Tags", f'$["{k}"]') for k in keys]
 
 
 def tags_expression(

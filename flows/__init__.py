@@ -1,0 +1,1 @@
+"""Prefect flow entrypoints: thin wrappers over finops_agent."""

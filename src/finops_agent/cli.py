@@ -1,0 +1,207 @@
+"""`finops`: reports, demo data, settings and (mounted from their modules) history and AWS tools."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from finops_agent.catalog import FAMILIES, CatalogError
+from finops_agent.engines.base import QueryError
+from finops_agent.identifiers import UnsafeIdentifierError
+from finops_agent.settings import load_settings
+from finops_agent.sources import SourceError
+from finops_agent.wiring import ConfigurationError
+
+app = typer.Typer(
+    help="FinOps analysis of AWS cost data: stored SQL, insights, HTML reports.",
+    no_args_is_help=True,
+)
+err = Console(stderr=True)
+_state: dict[str, bool] = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Errors users cause with their input: one line, no traceback (unless --debug).
+_USER_ERRORS: tuple[type[BaseException], ...] = (
+    SourceError,
+    QueryError,
+    CatalogError,
+    ConfigurationError,
+    UnsafeIdentifierError,
+    FileNotFoundError,
+    ValueError,
+    KeyError,
+)
+
+
+def friendly_errors(func: F) -> F:
+    """Turn user-input errors into a one-line message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except _USER_ERRORS as exc:
+            if _state["debug"]:
+                raise
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            err.print(
+                f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False) -> None:
+    """FinOps analysis of AWS cost data."""
+    _state["debug"] = debug
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _run_report(**kwargs: Any) -> str:
+    from finops_agent.prefect_env import configure_prefect
+
+    configure_prefect()
+    from flows.report import finops_report
+
+    from finops_agent.pipeline import query_listener
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Running stored queries", total=None)
+
+        def done(result: Any) -> None:
+            mark = "[green]ok[/]" if result.ok else "[red]failed[/]"
+            progress.console.print(
+                f"  {mark} {result.name} ({result.rows} rows, {result.runtime_s:.2f} s)"
+            )
+            progress.advance(task)
+
+        with query_listener(done):
+            return str(finops_report(**kwargs))
+
+
+@app.command()
+@friendly_errors
+def report(
+    source: Annotated[
+        str | None, typer.Option(help="Billing file, folder or glob (DuckDB engine)")
+    ] = None,
+    schema: Annotated[str, typer.Option(help="auto, cur, cur2 or focus")] = "auto",
+    families: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Any of {', '.join(FAMILIES)} (repeat or comma-separate)"),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day YYYY-MM-DD (default: first of last month)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Day after the last YYYY-MM-DD (default: today)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb or athena")] = None,
+) -> None:
+    """Run the stored queries and write DIR/<report_id>/report.html; print its path last."""
+    path = _run_report(
+        source=source,
+        schema=schema,
+        families=_split(families),
+        start=start,
+        end=end,
+        output_dir=str(out) if out else None,
+        engine=engine,
+    )
+    typer.echo(path)
+
+
+@app.command("sample-data")
+@friendly_errors
+def sample_data(
+    out: Annotated[Path, typer.Option(help="Folder to write data/ and ground_truth.json into")],
+    schema: Annotated[str, typer.Option(help="cur, cur2 or focus")] = "cur2",
+    rows: Annotated[int, typer.Option(help="Approximate number of line items")] = 200_000,
+    months: Annotated[int, typer.Option(help="Billing months ending with the current one")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    end: Annotated[
+        str | None, typer.Option(help="Day after the last day of data (default: today)")
+    ] = None,
+) -> None:
+    """Generate synthetic billing data with planted findings and their ground truth."""
+    from finops_agent.sample_data import generate
+
+    if schema not in ("cur", "cur2", "focus"):
+        raise ValueError(f"--schema must be cur, cur2 or focus, not {schema!r}")
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"--format must be parquet or csv, not {fmt!r}")
+    truth = generate(
+        schema,
+        out,
+        rows=rows,
+        months=months,
+        seed=seed,
+        fmt=fmt,  # type: ignore[arg-type]
+        end=dt.date.fromisoformat(end) if end else None,
+    )
+    err.print(
+        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)"
+    )
+    typer.echo(str(out))
+
+
+@app.command()
+@friendly_errors
+def demo(
+    rows: Annotated[int, typer.Option(help="Approximate number of line items")] = 200_000,
+    schema: Annotated[str, typer.Option(help="cur, cur2 or focus")] = "cur2",
+    out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
+) -> None:
+    """Generate sample data once (CUR 2.0 by default), run the report and print its path."""
+    from finops_agent.sample_data import generate
+
+    settings = load_settings()
+    today = dt.datetime.now(dt.UTC).date()
+    folder = settings.home / "sample-data" / f"{schema}-{rows}-{today.isoformat()}"
+    if not (folder / "ground_truth.json").is_file():
+        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}")
+        generate(schema, folder, rows=rows, months=3, seed=7, end=today)  # type: ignore[arg-type]
+    path = _run_report(
+        source=str(folder / "data"), schema=schema, output_dir=str(out) if out else None
+    )
+    typer.echo(path)
+
+
+@app.command()
+@friendly_errors
+def config() -> None:
+    """Print the effective settings with secrets masked."""
+    typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
+
+
+def run() -> None:
+    """Entry point used by `python -m finops_agent`."""
+    app(prog_name="finops")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,263 @@
+"""Deterministic rule engine: findings with priced savings and a templated narrative."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from finops_agent.insights.base import Finding, Insights, Level, SuggestedPrompt
+from finops_agent.summarise import QuerySummary, ReportSummary
+
+_MAX_RESOURCES = 50
+_MIN_MONTHLY_SAVINGS = 1.0
+
+
+def usd(value: float) -> str:
+    """Dollar amount to the cent: $1,234,567.89 (negative as -$12.00)."""
+    return f"-${abs(value):,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a finding-producing query becomes a finding."""
+
+    title: str
+    action: str
+    effort: Level = "medium"
+    risk: Level = "low"
+
+
+# Query-specific wording; other finding queries fall back to their catalog text.
+RULES: dict[str, Rule] = {
+    "gp2_volumes": Rule(
+        "Migrate {count} gp2 EBS volumes to gp3",
+        "Change the volume type to gp3 (Elastic Volumes, online, no detach); match IOPS/throughput "
+        "only where a volume needs more than gp3's 3,000 IOPS / 125 MB/s baseline.",
+        effort="low",
+        risk="low",
+    ),
+    "previous_generation_instances": Rule(
+        "Move {count} previous-generation instances to current generation",
+        "Resize to the current-generation family (e.g. m4 -> m7i/m7g, c4 -> c7i, t2 -> t3) during a "
+        "maintenance window; check AMI/driver support (ENA, NVMe) first.",
+        effort="medium",
+        risk="medium",
+    ),
+    "idle_elastic_ips": Rule(
+        "Release {count} idle public IPv4 addresses",
+        "Release Elastic IPs not attached to a running resource; every public IPv4 address costs "
+        "$0.005/hour since February 2024.",
+        effort="low",
+        risk="low",
+    ),
+    "nat_gateway_without_endpoints": Rule(
+        "Add S3/DynamoDB gateway endpoints behind {count} NAT gateways",
+        "Create free VPC gateway endpoints for S3 and DynamoDB in the VPCs of these NAT gateways so "
+        "that traffic stops paying the NAT processing charge.",
+        effort="low",
+        risk="low",
+    ),
+    "cross_az_data_transfer": Rule(
+        "Cut cross-AZ traffic of {count} chatty resources",
+        "Keep chatty services in one AZ (topology-aware routing, AZ-affine clients, read replicas "
+        "per AZ) or batch their calls; inter-AZ bytes cost $0.01/GB each way.",
+        effort="high",
+        risk="medium",
+    ),
+    "graviton_candidates": Rule(
+        "Consider Graviton for {count} x86 instances",
+        "Test the workload on the equivalent Graviton family (m7g, c7g, r7g); most interpreted and "
+        "JVM workloads move without code changes.",
+        effort="medium",
+        risk="medium",
+    ),
+    "untagged_spend": Rule(
+        "Assign owners to {count} untagged account/service groups",
+        "Enforce the tag with a tag policy or SCP and tag the listed resources; use the owner "
+        "guesses from the tagging section as a starting point.",
+        effort="medium",
+        risk="low",
+    ),
+}
+
+
+def _resource_ids(frame: pd.DataFrame) -> list[str]:
+    if "resource_id" not in frame.columns:
+        return []
+    ids = frame["resource_id"].dropna().astype(str)
+    return list(dict.fromkeys(ids[ids != ""]))[:_MAX_RESOURCES]
+
+
+def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
+    savings = pd.to_numeric(frame["monthly_savings"], errors="coerce").fillna(0.0).clip(lower=0)
+    total = float(savings.sum())
+    if total < _MIN_MONTHLY_SAVINGS:
+        return None
+    rule = RULES.get(
+        summary.name, Rule(summary.title + " ({count} items)", summary.why or summary.description)
+    )
+    ranked = frame.assign(_s=savings).sort_values("_s", ascending=False)
+    ids = _resource_ids(ranked)
+    count = len(ids) or len(frame)
+    top = ranked.iloc[0]
+    top_label = str(top.get("resource_id") or top.iloc[0])
+    evidence = (
+        f"{len(frame)} row(s) in '{summary.title}'; largest: {top_label} at {usd(float(top['_s']))}/month. "
+        f"Total estimated saving {usd(total)}/month."
+    )
+    return Finding(
+        id=summary.name,
+        family=summary.family,
+        query=summary.name,
+        title=rule.title.format(count=count),
+        evidence=evidence,
+        monthly_savings_usd=round(total, 2),
+        effort=rule.effort,
+        risk=rule.risk,
+        action=rule.action,
+        resource_ids=ids,
+        reasoning=f"Sum of monthly_savings over {len(frame)} row(s) of {summary.name}.",
+    )
+
+
+def _untagged_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
+    untagged = float(pd.to_numeric(frame["untagged_cost"], errors="coerce").sum())
+    total = float(pd.to_numeric(frame["total_cost"], errors="coerce").sum())
+    if untagged <= 0:
+        return None
+    rule = RULES["untagged_spend"]
+    top = frame.sort_values("untagged_cost", ascending=False).iloc[0]
+    return Finding(
+        id=summary.name,
+        family=summary.family,
+        query=summary.name,
+        title=rule.title.format(count=len(frame)),
+        evidence=(
+            f"{usd(untagged)} of {usd(total)} taggable spend ({untagged / total * 100 if total else 0:.1f}%) "
+            f"in the groups listed has no owner tag; largest: {top['service_code']} in account "
+            f"{top['account_name']} ({usd(float(top['untagged_cost']))})."
+        ),
+        monthly_savings_usd=0.0,
+        effort=rule.effort,
+        risk=rule.risk,
+        action=rule.action,
+        resource_ids=[],
+        reasoning="Allocation finding: no direct saving; it makes every other saving attributable.",
+    )
+
+
+_SPECIAL: dict[str, Callable[[QuerySummary, pd.DataFrame], Finding | None]] = {
+    "untagged_spend": _untagged_finding,
+}
+
+
+def findings_for(summary: ReportSummary) -> list[Finding]:
+    """One finding per finding-producing query that found money (or unowned spend)."""
+    found: list[Finding] = []
+    for name, query in summary.queries.items():
+        frame = summary.frame(name)
+        if query.status != "ok" or frame.empty or not query.finding:
+            continue
+        if name in _SPECIAL:
+            finding = _SPECIAL[name](query, frame)
+        elif "monthly_savings" in frame.columns:
+            finding = _savings_finding(query, frame)
+        else:
+            finding = None
+        if finding is not None:
+            found.append(finding)
+    return sorted(found, key=lambda f: f.monthly_savings_usd, reverse=True)
+
+
+def _top_services(summary: ReportSummary, n: int = 3) -> list[tuple[str, float]]:
+    daily = summary.frame("spend_by_service_daily")
+    if daily.empty:
+        return []
+    by_service = daily.groupby("service_name")["unblended_cost"].sum().sort_values(ascending=False)
+    return [(str(k), float(v)) for k, v in by_service.head(n).items()]
+
+
+def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
+    """Executive summary in markdown built from the report's own numbers."""
+    m = summary.metrics
+    lines = [
+        "## Executive summary",
+        "",
+        f"From {summary.window.label}, {m.accounts} account(s) spent **{usd(m.unblended_cost)}** "
+        f"unblended (**{usd(m.amortized_cost)}** amortised) across {m.services} services "
+        f"in {m.rows:,} line items.",
+    ]
+    top = _top_services(summary)
+    if top and m.unblended_cost:
+        parts = ", ".join(
+            f"{name} {usd(cost)} ({cost / m.unblended_cost * 100:.1f}%)" for name, cost in top
+        )
+        lines += ["", f"The largest services were {parts}."]
+    savings = sum(f.monthly_savings_usd for f in findings)
+    priced = [f for f in findings if f.monthly_savings_usd > 0]
+    if priced:
+        noun = "opportunity" if len(priced) == 1 else "opportunities"
+        lines += [
+            "",
+            f"**{len(priced)} savings {noun} worth about {usd(savings)} a month** found:",
+            "",
+        ]
+        lines += [
+            f"- {f.title}: {usd(f.monthly_savings_usd)}/month ({f.effort} effort, {f.risk} risk)"
+            for f in priced
+        ]
+    else:
+        lines += ["", "No savings opportunity above $1/month was found by the queries that ran."]
+    for f in findings:
+        if f.monthly_savings_usd == 0:
+            lines += ["", f"**{f.title}.** {f.evidence}"]
+    failed = [q.title for q in summary.queries.values() if q.status != "ok"]
+    if failed:
+        lines += ["", f"_{len(failed)} section(s) could not be computed: {', '.join(failed)}._"]
+    return "\n".join(lines)
+
+
+def suggested_prompts(
+    summary: ReportSummary, findings: list[Finding], n: int = 5
+) -> list[SuggestedPrompt]:
+    """Follow-up questions grounded in this report, each mapped to a stored query."""
+    prompts: list[SuggestedPrompt] = []
+    for f in findings:
+        prompts.append(
+            SuggestedPrompt(text=f"Which resources are behind '{f.title}'?", query=f.query)
+        )
+    top = _top_services(summary, 1)
+    candidates = [
+        ("month_over_month_by_service", "Which services grew fastest month over month?"),
+        (
+            "spend_by_service_daily",
+            f"How did daily spend on {top[0][0] if top else 'the top service'} move?",
+        ),
+        ("spend_by_account_monthly", "Which accounts spent the most each month?"),
+        ("untagged_spend", "Where is spend without an owner tag?"),
+        ("top_resources", "What are the ten most expensive resources?"),
+        ("daily_anomalies", "Which days had unusual spend?"),
+    ]
+    for query, text in candidates:
+        if query in summary.queries and summary.queries[query].status == "ok":
+            prompts.append(SuggestedPrompt(text=text, query=query))
+    unique = list({p.text: p for p in prompts}.values())
+    return unique[:n]
+
+
+class RuleInsights:
+    """InsightProvider that needs no model: rules over the stored queries' results."""
+
+    name = "rules"
+
+    def generate(self, summary: ReportSummary) -> Insights:
+        """Findings, narrative and suggested prompts from the report's numbers alone."""
+        findings = findings_for(summary)
+        return Insights(
+            provider=self.name,
+            markdown=narrative(summary, findings),
+            findings=findings,
+            suggested_prompts=suggested_prompts(summary, findings),
+        )

@@ -1,0 +1,226 @@
+"""The steps of one report run as plain functions: the Prefect flow only orders them."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
+from finops_agent.engines.base import QueryEngine
+from finops_agent.execution import QueryResult
+from finops_agent.insights.base import InsightProvider, Insights
+from finops_agent.insights.rules import RuleInsights
+from finops_agent.report.render import write_report
+from finops_agent.settings import Settings
+from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
+from finops_agent.store.base import Interaction, InteractionStore
+from finops_agent.summarise import ReportSummary, metrics_from_totals, summarise_query
+from finops_agent.window import Window
+from finops_agent.wiring import build_engine
+
+log = logging.getLogger(__name__)
+TOTALS_QUERY = "window_totals"
+
+_listeners: list[Callable[[QueryResult], None]] = []
+_listeners_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def query_listener(callback: Callable[[QueryResult], None]) -> Iterator[None]:
+    """Call `callback` with every query result finished while the block runs (CLI progress)."""
+    with _listeners_lock:
+        _listeners.append(callback)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _listeners.remove(callback)
+
+
+def notify_query_done(result: QueryResult) -> None:
+    """Tell the registered listeners that a query finished."""
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for callback in listeners:
+        callback(result)
+
+
+class NoDataError(ValueError):
+    """The billing window holds no line items."""
+
+
+def new_report_id(now: dt.datetime | None = None) -> str:
+    """Sortable, unique, path-safe report id: 20261124T093000Z-a1b2c3."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class PreparedRun:
+    """A run whose engine has the canonical `cost` relation bound for the window."""
+
+    report_id: str
+    generated_at: str
+    engine: QueryEngine
+    schema: str
+    window: Window
+    families: list[str]
+    specs: list[QuerySpec]
+    params: dict[str, Any]
+    settings: Settings
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_specs(
+    families: list[str] | None, queries: list[str] | None = None
+) -> tuple[list[str], list[QuerySpec]]:
+    """The families and the stored queries to run; window totals always run first."""
+    catalog = load_catalog()
+    chosen = list(families or FAMILIES)
+    specs = catalog.select(chosen, queries)
+    if TOTALS_QUERY in catalog.queries:
+        specs = [catalog.queries[TOTALS_QUERY], *[s for s in specs if s.name != TOTALS_QUERY]]
+    return chosen, specs
+
+
+def prepare_run(
+    settings: Settings,
+    *,
+    source: str | None = None,
+    schema: str = "auto",
+    families: list[str] | None = None,
+    queries: list[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    params: dict[str, Any] | None = None,
+    engine: QueryEngine | None = None,
+) -> PreparedRun:
+    """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries."""
+    window = Window.parse(start, end)
+    chosen, specs = resolve_specs(families, queries)
+    engine = engine or build_engine(settings, source)
+    try:
+        columns = engine.source_columns()
+        detected: Schema
+        if schema == "auto":
+            detected = detect_schema(list(columns), source=engine.source_label)
+        elif schema in ("cur", "cur2", "focus"):
+            detected = cast(Schema, schema)
+            check_schema(detected, list(columns), source=engine.source_label)
+        else:
+            raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
+        cost = cost_sql(detected, engine.source_relation(), columns, window, settings.tag_keys)
+        engine.bind_cost(cost.sql, cost.params)
+    except BaseException:
+        engine.close()
+        raise
+    now = dt.datetime.now(dt.UTC)
+    return PreparedRun(
+        report_id=new_report_id(now),
+        generated_at=now.isoformat(timespec="seconds"),
+        engine=engine,
+        schema=detected,
+        window=window,
+        families=chosen,
+        specs=specs,
+        params={**(params or {}), "start_date": window.start, "end_date": window.end},
+        settings=settings,
+    )
+
+
+def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary:
+    """Summaries of every result plus the metrics row; raise NoDataError for an empty window."""
+    by_name = {r.name: r for r in results}
+    totals = by_name.get(TOTALS_QUERY)
+    metrics = metrics_from_totals(totals.frame if totals and totals.ok else _empty(), run.families)
+    if totals is not None and totals.ok and metrics.rows == 0:
+        raise NoDataError(
+            f"no billing line items between {run.window.start} and {run.window.end} "
+            f"(end exclusive) in {run.engine.source_label}"
+        )
+    specs = {s.name: s for s in run.specs}
+    return ReportSummary(
+        report_id=run.report_id,
+        generated_at=run.generated_at,
+        window=run.window,
+        schema=run.schema,
+        engine=run.engine.name,
+        source=run.engine.source_label,
+        families=run.families,
+        metrics=metrics,
+        queries={r.name: summarise_query(specs[r.name], r, run.settings.top_n) for r in results},
+        results=by_name,
+    )
+
+
+def _empty() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
+def generate_insights(provider: InsightProvider, summary: ReportSummary) -> Insights:
+    """Ask the provider; if it fails, fall back to the rule engine with a banner saying why."""
+    try:
+        insights = provider.generate(summary)
+    except Exception as exc:  # a model outage must not cost the report
+        if isinstance(provider, RuleInsights):
+            raise
+        log.warning("insight provider %s failed: %s", provider.name, exc)
+        insights = RuleInsights().generate(summary)
+        insights.warnings.append(
+            f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
+        )
+    summary.metrics.findings = len(insights.findings)
+    summary.metrics.monthly_savings_usd = insights.monthly_savings_usd
+    return insights
+
+
+def insight_interaction(
+    summary: ReportSummary, insights: Insights, session_id: str = ""
+) -> Interaction:
+    """The log record of one insight generation."""
+    usage = insights.usage
+    return Interaction(
+        kind="insight",
+        user_query=f"insights for report {summary.report_id} ({summary.metrics.analysis_type})",
+        agent_response=insights.markdown,
+        report_id=summary.report_id,
+        session_id=session_id or summary.report_id,
+        data_context={
+            "window": [summary.window.start.isoformat(), summary.window.end.isoformat()],
+            "schema": summary.schema,
+            "queries": sorted(summary.queries),
+            "findings": [f.model_dump() for f in insights.findings],
+        },
+        model=usage.model if usage else insights.provider,
+        input_tokens=usage.input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        latency_ms=usage.latency_ms if usage else 0.0,
+        cost_usd=usage.cost_usd if usage else 0.0,
+    )
+
+
+def log_interaction(store: InteractionStore | None, item: Interaction) -> str | None:
+    """Write one interaction; return a warning instead of raising when the store fails."""
+    if store is None:
+        return None
+    try:
+        store.put(item)
+    except Exception as exc:  # the log must never cost the report
+        log.warning("interaction log write failed: %s", exc)
+        return f"interaction log write failed: {exc}"
+    return None
+
+
+def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) -> Path:
+    """Write report.html and report.json under the output folder; return the HTML path."""
+    extra = {"tag_keys": run.settings.tag_keys, **run.extra}
+    return write_report(Path(run.settings.output_dir), summary, insights, extra)

@@ -1,0 +1,1 @@
+"""Report building: Plotly charts, Jinja rendering, the email variant."""

@@ -1,0 +1,156 @@
+"""Plotly figures for query results, drawn as the catalog's chart hint says."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from finops_agent.catalog import ChartHint
+
+_PALETTE: list[str] = list(qualitative.Plotly) + list(qualitative.D3) + list(qualitative.Safe)
+_OTHER_COLOUR = "#b0b0b0"
+_UNIT_PREFIX = {"USD": "$", "USD/month": "$", "USD/day": "$"}
+_ACCENT = "#0b6bcb"
+# Axes whose labels recur across charts and so keep one colour each.
+_LABEL_AXES = {
+    "service_name",
+    "service_code",
+    "account_name",
+    "account_id",
+    "region",
+    "purchase_option",
+}
+
+
+class ColourMap:
+    """Stable colour per label (service, account…) so a label looks the same in every chart."""
+
+    def __init__(self, ranked_labels: list[str] | None = None) -> None:
+        self._colours: dict[str, str] = {}
+        for label in ranked_labels or []:
+            self[label]
+
+    def __getitem__(self, label: str) -> str:
+        if label == "Other":
+            return _OTHER_COLOUR
+        if label not in self._colours:
+            self._colours[label] = _PALETTE[len(self._colours) % len(_PALETTE)]
+        return self._colours[label]
+
+
+def _layout(fig: go.Figure, title: str, y_unit: str | None) -> go.Figure:
+    fig.update_layout(
+        title={"text": title},
+        margin={"l": 60, "r": 20, "t": 50, "b": 60},
+        height=380,
+        legend={"orientation": "h", "y": -0.2},
+        template="plotly_white",
+        font={"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
+    )
+    prefix = _UNIT_PREFIX.get(y_unit or "")
+    if prefix:
+        fig.update_yaxes(tickprefix=prefix, tickformat=",.2f" if y_unit == "USD/day" else ",.0f")
+    elif y_unit:
+        fig.update_yaxes(title={"text": y_unit})
+    return fig
+
+
+def _top_n_with_other(frame: pd.DataFrame, x: str, y: str, n: int) -> pd.DataFrame:
+    grouped = frame.groupby(x, dropna=False)[y].sum().sort_values(ascending=False)
+    head = grouped.head(n)
+    rest = grouped.iloc[n:].sum()
+    out = head.reset_index()
+    if len(grouped) > n and rest:
+        out = pd.concat([out, pd.DataFrame({x: ["Other"], y: [rest]})], ignore_index=True)
+    out[x] = out[x].fillna("(none)").astype(str)
+    return out
+
+
+def figure_for(
+    frame: pd.DataFrame,
+    hint: ChartHint,
+    title: str,
+    units: dict[str, str],
+    colours: ColourMap,
+    top_n: int = 10,
+) -> go.Figure | None:
+    """A figure for a result, or None when the hint is a table or the columns are missing."""
+    x, y, color = hint.x, hint.y, hint.color
+    if hint.kind == "table" or frame.empty or x is None or y is None:
+        return None
+    if x not in frame.columns or y not in frame.columns:
+        return None
+    frame = frame.assign(**{y: pd.to_numeric(frame[y], errors="coerce").fillna(0.0)})
+    unit = units.get(y)
+    money = unit in _UNIT_PREFIX
+    value_fmt = "$%{y:,.2f}" if money else "%{y:,.2f}"
+    if hint.kind == "pie":
+        data = _top_n_with_other(frame, x, y, top_n)
+        fig = go.Figure(
+            go.Pie(
+                labels=data[x],
+                values=data[y],
+                hole=0.45,
+                sort=False,
+                marker={"colors": [colours[v] for v in data[x]]},
+                hovertemplate="%{label}<br>"
+                + ("$%{value:,.2f}" if money else "%{value:,.2f}")
+                + " (%{percent})<extra></extra>",
+            )
+        )
+        return _layout(fig, title, None)
+    if hint.kind == "bar":
+        if color and color in frame.columns and color != x:
+            keep = _top_n_with_other(frame, x, y, top_n)[x].tolist()
+            data = frame[frame[x].astype(str).isin(keep)]
+            fig = go.Figure()
+            for label, part in data.groupby(color, dropna=False, sort=True):
+                part_sum = part.groupby(x)[y].sum().reindex(keep).dropna()
+                fig.add_bar(
+                    x=part_sum.index.astype(str),
+                    y=part_sum.values,
+                    name=str(label),
+                    marker_color=colours[str(label)],
+                    hovertemplate="%{x}<br>" + str(label) + ": " + value_fmt + "<extra></extra>",
+                )
+            fig.update_layout(barmode="stack")
+        else:
+            data = _top_n_with_other(frame, x, y, top_n)
+            fig = go.Figure(
+                go.Bar(
+                    x=data[x],
+                    y=data[y],
+                    marker_color=[colours[v] for v in data[x]] if x in _LABEL_AXES else _ACCENT,
+                    hovertemplate="%{x}<br>" + value_fmt + "<extra></extra>",
+                )
+            )
+        fig.update_xaxes(type="category")
+        return _layout(fig, title, unit)
+    # line / area: one trace per colour group, the top groups and the rest as Other
+    data = frame.copy()
+    data[x] = pd.to_datetime(data[x], errors="coerce")
+    fig = go.Figure()
+    if color and color in data.columns:
+        ranked = (
+            data.groupby(color)[y].sum().sort_values(ascending=False).index.astype(str).tolist()
+        )
+        top = set(ranked[:top_n])
+        data[color] = data[color].astype(str).where(data[color].astype(str).isin(top), "Other")
+        groups = [(label, data[data[color] == label]) for label in [*ranked[:top_n], "Other"]]
+    else:
+        groups = [(y, data)]
+    for label, part in groups:
+        series = part.groupby(x)[y].sum().sort_index()
+        if series.empty:
+            continue
+        fig.add_scatter(
+            x=series.index,
+            y=series.values,
+            name=str(label),
+            mode="lines",
+            stackgroup="one" if hint.kind == "area" else None,
+            line={"color": colours[str(label)], "width": 1.5},
+            hovertemplate="%{x|%Y-%m-%d}<br>" + str(label) + ": " + value_fmt + "<extra></extra>",
+        )
+    return _layout(fig, title, unit)

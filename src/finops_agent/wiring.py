@@ -1,0 +1,50 @@
+"""The one place that turns settings into backends: engine, insight provider, interaction store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from finops_agent.engines.base import QueryEngine
+from finops_agent.insights.base import InsightProvider
+from finops_agent.settings import Settings
+
+if TYPE_CHECKING:
+    from finops_agent.store.base import InteractionStore
+
+
+class ConfigurationError(ValueError):
+    """Settings that cannot produce a working backend; the message names the setting."""
+
+
+def build_engine(settings: Settings, source: str | None = None) -> QueryEngine:
+    """DuckDB over local files, or Athena over the configured table."""
+    if settings.engine == "athena":
+        from finops_agent.engines.athena import AthenaEngine
+
+        return cast(QueryEngine, AthenaEngine.from_settings(settings))
+    from finops_agent.engines.duckdb import DuckDBEngine
+
+    path = source or settings.source
+    if not path:
+        raise ConfigurationError("no source: pass --source PATH_OR_GLOB or set FINOPS_SOURCE")
+    return DuckDBEngine(
+        path, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
+    )
+
+
+def build_insights(settings: Settings) -> InsightProvider:
+    """The rule engine, or Bedrock when configured."""
+    if settings.insights == "bedrock":
+        from finops_agent.insights.bedrock import BedrockInsights
+
+        return cast(InsightProvider, BedrockInsights.from_settings(settings))
+    from finops_agent.insights.rules import RuleInsights
+
+    return RuleInsights()
+
+
+def build_store(settings: Settings) -> InteractionStore:
+    """SQLite file by default, DynamoDB when configured."""
+    from finops_agent.store.factory import build_store as _build
+
+    return cast("InteractionStore", _build(settings))

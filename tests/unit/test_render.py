@@ -1,0 +1,65 @@
+"""The HTML report is self-contained, shows failures, and renders hostile data inert."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from finops_agent.insights.rules import RuleInsights
+from finops_agent.report.render import markdown_html, write_report
+from tests.unit.test_summarise_rules import GP2, _result, _summary
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_markdown_is_sanitised() -> None:
+    html = str(
+        markdown_html(f"**bold** {HOSTILE} <img src=x onerror=alert(1)> [x](javascript:alert(1))")
+    )
+    assert "<strong>bold</strong>" in html
+    # hostile markup survives only as text: no live tag, no live link
+    assert "<script>" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_report_is_written_with_json_sidecar_index_and_inert_hostile_values(tmp_path: Path) -> None:
+    hostile = GP2.assign(resource_id=[HOSTILE, "vol-b", "vol-c"])
+    daily = pd.DataFrame(
+        {
+            "usage_date": pd.to_datetime(["2026-10-01", "2026-10-02"]),
+            "service_code": ["AmazonEC2"] * 2,
+            "service_name": [HOSTILE, HOSTILE],
+            "unblended_cost": [1.0, 2.0],
+            "amortized_cost": [1.0, 2.0],
+        }
+    )
+    summary = _summary(
+        [
+            _result("gp2_volumes", hostile),
+            _result("spend_by_service_daily", daily),
+            _result("spend_by_account_monthly", pd.DataFrame(), "failed"),
+        ]
+    )
+    insights = RuleInsights().generate(summary)
+    path = write_report(tmp_path, summary, insights)
+    html = path.read_text()
+    assert HOSTILE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # plotly.js is inlined exactly once, one chart div per charted query
+    assert html.count("* plotly.js v") == 1
+    assert html.count('id="chart-') == 2
+    assert "This section failed: boom" in html
+    assert "$1,000.00" in html
+    data = json.loads((path.parent / "report.json").read_text())
+    assert data["report_id"] == "r1" and data["totals"]["unblended_cost"] == 1000.0
+    assert data["queries"]["spend_by_account_monthly"] == {
+        **data["queries"]["spend_by_account_monthly"],
+        "status": "failed",
+        "error": "boom",
+    }
+    assert data["findings"][0]["resource_ids"][0] == HOSTILE
+    index = (tmp_path / "index.html").read_text()
+    assert "r1/report.html" in index
+    assert not list(tmp_path.rglob(".report*"))  # no temporary files left behind
