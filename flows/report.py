@@ -15,12 +15,13 @@ from finops_agent.pipeline import (
     insight_interaction,
     log_interaction,
     notify_query_done,
+    open_store,
     prepare_run,
     render_report,
     summarise_run,
 )
 from finops_agent.settings import load_settings
-from finops_agent.wiring import build_insights, build_store
+from finops_agent.wiring import build_insights
 
 Family = Literal["architecture", "tagging", "cost"]
 
@@ -66,7 +67,7 @@ def finops_report(
         run.engine.close()
     summary = summarise_run(run, results)
     insights = generate_insights(build_insights(settings), summary)
-    warning = log_interaction(build_store(settings), insight_interaction(summary, insights))
-    if warning:
-        insights.warnings.append(warning)
+    store, store_warning = open_store(settings)
+    log_warning = log_interaction(store, insight_interaction(summary, insights))
+    insights.warnings.extend(w for w in (store_warning, log_warning) if w)
     return str(render_report(run, summary, insights))

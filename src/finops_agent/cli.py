@@ -73,8 +73,20 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def _run_report(**kwargs: Any) -> str:
+    import os
+
+    from finops_agent.pipeline import preflight
     from finops_agent.prefect_env import configure_prefect
 
+    # fail on bad input in a second, before a Prefect server is started
+    preflight(
+        load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine")),
+        source=kwargs.get("source"), schema=kwargs.get("schema", "auto"), families=kwargs.get("families"),
+        start=kwargs.get("start"), end=kwargs.get("end"),
+    )
+    if not _state["debug"]:
+        # errors reach the user as one line from friendly_errors, not as Prefect's traceback
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     configure_prefect()
     from flows.report import finops_report
 

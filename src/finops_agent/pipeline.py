@@ -23,7 +23,7 @@ from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, de
 from finops_agent.store.base import Interaction, InteractionStore
 from finops_agent.summarise import ReportSummary, metrics_from_totals, summarise_query
 from finops_agent.window import Window
-from finops_agent.wiring import build_engine
+from finops_agent.wiring import build_engine, build_store
 
 log = logging.getLogger(__name__)
 TOTALS_QUERY = "window_totals"
@@ -133,6 +133,40 @@ def prepare_run(
         params={**(params or {}), "start_date": window.start, "end_date": window.end},
         settings=settings,
     )
+
+
+def preflight(
+    settings: Settings,
+    *,
+    source: str | None = None,
+    schema: str = "auto",
+    families: list[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> str:
+    """Check source, schema, families and window before any orchestration starts; return the schema."""
+    Window.parse(start, end)
+    resolve_specs(families)
+    engine = build_engine(settings, source)
+    try:
+        columns = list(engine.source_columns())
+        if schema == "auto":
+            return detect_schema(columns, source=engine.source_label)
+        if schema not in ("cur", "cur2", "focus"):
+            raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
+        check_schema(cast(Schema, schema), columns, source=engine.source_label)
+        return schema
+    finally:
+        engine.close()
+
+
+def open_store(settings: Settings) -> tuple[InteractionStore | None, str | None]:
+    """The configured interaction store, or None and a warning when it cannot be opened."""
+    try:
+        return build_store(settings), None
+    except Exception as exc:  # a broken log must not cost the report
+        log.warning("interaction store unavailable: %s", exc)
+        return None, f"interaction log unavailable ({exc}); this run's interactions were not logged"
 
 
 def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary:
