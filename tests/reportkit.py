@@ -26,7 +26,7 @@ from finops_agent.window import Window
 HOSTILE = "<script>alert(1)</script>"
 # a value built to break out of Plotly's embedded JSON, then out of an attribute
 BREAKOUT = '</script><script>alert("breakout")</script><img src=x onerror=alert(2)>'
-WINDOW = Window(dt.date(2026, 9, 1), dt.date(2026, 10, 31))
+WINDOW = Window(dt.date(2026, 9, 1), dt.date(2026, 11, 1))
 SERVICES = [
     "Amazon Elastic Compute Cloud",
     "Amazon Simple Storage Service",
