@@ -81,8 +81,11 @@ def _run_report(**kwargs: Any) -> str:
     # fail on bad input in a second, before a Prefect server is started
     preflight(
         load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine")),
-        source=kwargs.get("source"), schema=kwargs.get("schema", "auto"), families=kwargs.get("families"),
-        start=kwargs.get("start"), end=kwargs.get("end"),
+        source=kwargs.get("source"),
+        schema=kwargs.get("schema", "auto"),
+        families=kwargs.get("families"),
+        start=kwargs.get("start"),
+        end=kwargs.get("end"),
     )
     if not _state["debug"]:
         # errors reach the user as one line from friendly_errors, not as Prefect's traceback

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from finops_agent.insights.base import Insights
+from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
 from finops_agent.insights.rules import usd
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.resources import templates_dir
@@ -26,9 +28,12 @@ TABLE_ROWS = 15
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
-def markdown_html(text: str) -> Markup:
-    """Markdown from a model or a template as sanitised HTML (raw HTML in it is escaped)."""
-    return Markup(nh3.clean(_MARKDOWN.render(text or "")))
+def markdown_html(text: str, flag: Iterable[Any] = ()) -> Markup:
+    """Markdown as sanitised HTML; figures in `flag` are wrapped in <mark class="ungrounded">."""
+    # sentinels go in before rendering and become <mark> only after nh3 has cleaned the HTML
+    flagged = [getattr(item, "number", item) for item in flag]
+    marked = mark_ungrounded(text or "", flagged)
+    return Markup(unwrap_marks(nh3.clean(_MARKDOWN.render(marked))))
 
 
 def _pct(value: float | None) -> str:
@@ -187,6 +192,7 @@ def report_json(
             "structured": insights.structured,
             "warnings": insights.warnings,
             "usage": insights.usage.model_dump() if insights.usage else None,
+            "ungrounded": [u.model_dump() for u in insights.ungrounded],
         },
         "suggested_prompts": [p.model_dump() for p in insights.suggested_prompts],
         "chat": [],
