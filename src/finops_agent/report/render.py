@@ -31,7 +31,10 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 def markdown_html(text: str, flag: Iterable[Any] = ()) -> Markup:
     """Markdown as sanitised HTML; figures in `flag` are wrapped in <mark class="ungrounded">."""
     # sentinels go in before rendering and become <mark> only after nh3 has cleaned the HTML
-    flagged = [getattr(item, "number", item) for item in flag]
+    flagged = [
+        str(item.get("number", "")) if isinstance(item, dict) else getattr(item, "number", item)
+        for item in flag
+    ]
     marked = mark_ungrounded(text or "", flagged)
     return Markup(unwrap_marks(nh3.clean(_MARKDOWN.render(marked))))
 
