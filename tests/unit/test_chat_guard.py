@@ -18,7 +18,10 @@ from finops_agent.chat.guard import UnsafeSqlError, check_sql
         ("select 1 from cost; select 2 from cost", "exactly one statement"),
         # a comment cannot hide a second statement, nor can a block comment close early
         ("select 1 from cost /* */; drop table cost -- ", "exactly one statement"),
-        ("select * from cost where 1=1 --\n; attach 'x.db' as x", "exactly one statement|does not parse"),
+        (
+            "select * from cost where 1=1 --\n; attach 'x.db' as x",
+            "exactly one statement|does not parse",
+        ),
         ("select * from read_csv('/etc/passwd')", "table functions|read_csv"),
         ("select * from read_parquet('s3://bucket/*.parquet')", "read_parquet|table functions"),
         ("select * from 'data/other.csv'", "not allowed"),
