@@ -62,8 +62,10 @@ def _reader(files: list[str]) -> str:
     if kinds == {"parquet"}:
         return f"read_parquet($files, hive_partitioning={hive}, hive_types_autocast=false, union_by_name=true)"
     return (
-        f"read_csv($files, header=true, hive_partitioning={hive}, hive_types_autocast=false, "
-        "union_by_name=true, sample_size=-1)"
+        # billing exports are comma-separated; naming the delimiter makes a broken row an error
+        # instead of a silent fall-back to one text column
+        f"read_csv($files, header=true, delim=',', quote='\"', escape='\"', hive_partitioning={hive}, "
+        "hive_types_autocast=false, union_by_name=true, sample_size=-1)"
     )
 
 
@@ -97,7 +99,10 @@ class DuckDBEngine:
                 f"describe select * from {reader}", {"files": self._files}
             ).fetchall()
         except duckdb.Error as exc:
-            raise SourceError(f"cannot read {self.source_label}: {_first_line(exc)}") from None
+            reason = _first_line(exc)
+            if "sniffing file" in reason:
+                reason += " A row has a different number of columns than the header, or a quote is not closed."
+            raise SourceError(f"cannot read {self.source_label}: {reason}") from None
         columns = {row[0]: str(row[1]) for row in described}
         renames = normalise_headers(list(columns))
         select, normalised = [], {}
