@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from finops_agent.chat.guard import UnsafeSqlError, check_sql
 
@@ -44,6 +46,7 @@ from finops_agent.chat.guard import UnsafeSqlError, check_sql
         ("select * from cost where account_id in (select id from secrets)", "'secrets'"),
         # a CTE named like a real relation still reads the real one inside its body
         ("with raw_cost as (select * from raw_cost) select * from raw_cost", "raw_cost"),
+        ("with cost as (select 1 as unblended_cost) select * from cost", "may not be named 'cost'"),
         ("select * from cost where account_id = :acct", "parameters"),
         ("select * from cost limit (select 5)", "whole number"),
         ("", "empty"),
@@ -82,3 +85,17 @@ def test_results_relation_only_when_allowed() -> None:
     with pytest.raises(UnsafeSqlError, match="'results'"):
         check_sql("select * from results")
     assert check_sql("select * from results", allowed={"cost", "results"}).limit == 200
+
+
+@given(
+    limit=st.none() | st.integers(min_value=0, max_value=10**12),
+    max_rows=st.integers(min_value=1, max_value=10_000),
+)
+def test_guarded_sql_is_a_fixed_point_with_a_bounded_limit(
+    limit: int | None, max_rows: int
+) -> None:
+    sql = "select service_code, count(*) as n from cost group by service_code"
+    checked = check_sql(sql + ("" if limit is None else f" limit {limit}"), max_rows=max_rows)
+    assert checked.limit == (max_rows if limit is None else min(limit, max_rows))
+    # checking the guard's own output changes nothing: what runs is what was checked
+    assert check_sql(checked.sql, max_rows=max_rows).sql == checked.sql

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
 
 
 @pytest.fixture
-def session(reports: tuple[Settings, str]) -> ChatSession:
+def session(reports: tuple[Settings, str]) -> Iterator[ChatSession]:
     settings, report_id = reports
     chat = ChatSession(settings, report_id, store=MemoryStore(), session_id="s-1")
     yield chat
@@ -167,3 +168,66 @@ def test_ask_command_answers_on_stdout(reports: tuple[Settings, str]) -> None:
     assert "| n |" in result.stdout and "| 6 |" in result.stdout
     bad = runner.invoke(app, ["ask", "../etc", "x", "--out", str(settings.output_dir)], env=env)
     assert bad.exit_code == 2 and "invalid report id" in bad.output
+
+
+def test_chat_repl_answers_rates_and_quits(
+    reports: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finops_agent.chat import session as session_module
+    from finops_agent.cli import app
+
+    settings, report_id = reports
+    store = MemoryStore()
+    monkeypatch.setattr(session_module, "open_store", lambda _settings: (store, None))
+    lines = [
+        "/prompts",
+        "/sql select count(*) as n from cost",
+        "/good",
+        "Why is EC2 so expensive?",
+        "/bad not helpful",
+        "/nonsense",
+        "/quit",
+        "select 'never reached' as x from cost",
+    ]
+    result = CliRunner().invoke(
+        app,
+        ["chat", report_id, "--out", str(settings.output_dir)],
+        input="\n".join(lines) + "\n",
+        env={"FINOPS_HOME": str(settings.home)},
+    )
+    assert result.exit_code == 0, result.output
+    # prompts listed twice (banner and /prompts), the SQL answered as a table with its SQL
+    assert result.stdout.count("1. Which resources are behind") == 2
+    assert "SQL: SELECT COUNT(*) AS n FROM cost LIMIT 200" in result.stdout
+    assert " 6 \n" in result.stdout
+    assert "Free-form questions need Bedrock" in result.stdout
+    assert "unknown command /nonsense" in result.stdout
+    assert "never reached" not in result.stdout
+    ratings = [(i.user_query, i.rating, i.rating_comment) for i in store.by_report(report_id)]
+    assert ratings == [
+        ("select count(*) as n from cost", 1, None),
+        ("Why is EC2 so expensive?", -1, "not helpful"),
+    ]
+    assert (settings.home / "chat_history").is_file()
+
+
+def test_ask_rate_flag_stores_the_rating(
+    reports: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finops_agent.chat import session as session_module
+    from finops_agent.cli import app
+
+    settings, report_id = reports
+    store = MemoryStore()
+    monkeypatch.setattr(session_module, "open_store", lambda _settings: (store, None))
+    result = CliRunner().invoke(
+        app,
+        ["ask", report_id, "2", "--rate", "good", "--out", str(settings.output_dir)],
+        env={"FINOPS_HOME": str(settings.home)},
+    )
+    assert result.exit_code == 0, result.output
+    (logged,) = store.by_report(report_id)
+    assert (
+        logged.rating == 1
+        and logged.user_query == _saved(settings, report_id)["suggested_prompts"][1]["text"]
+    )

@@ -83,6 +83,10 @@ def _check_nodes(tree: exp.Expression) -> None:
 
 def _check_relations(tree: exp.Expression, allowed: frozenset[str]) -> None:
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    # engines bind `cost` themselves (Athena prepends it as a CTE): a second one would shadow it
+    shadowing = sorted(ctes & allowed)
+    if shadowing:
+        raise UnsafeSqlError(f"a CTE may not be named {shadowing[0]!r}: that name is the data")
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             raise UnsafeSqlError("table functions are not allowed in FROM; read from cost")

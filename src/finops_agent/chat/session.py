@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ class ChatSession:
             )
         return self._run
 
-    def _execute(self, name: str, call: Any) -> pd.DataFrame:
+    def _execute(self, name: str, call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """Run `call()` (an engine query) with the chat timeout; stop it when time is up."""
         box: dict[str, Any] = {}
 
@@ -325,7 +326,8 @@ class ChatSession:
             raise ValueError("empty question")
         try:
             if _SQL_START.match(question):
-                outcome = self._answer_sql(re.sub(r"^\s*/sql\s+", "", question))
+                question = re.sub(r"^\s*/sql\s+", "", question)
+                outcome = self._answer_sql(question)
             elif (prompt := self._match_prompt(question)) is not None:
                 question = prompt.text
                 outcome = self._answer_prompt(prompt)
