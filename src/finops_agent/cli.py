@@ -213,6 +213,18 @@ def config() -> None:
     typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
 
 
+# --- insights-chat: `finops chat` and `finops ask` live in finops_agent.chat.cli ---
+def _mount_chat() -> None:
+    from finops_agent.chat.cli import ask_command, chat_command
+
+    app.command("chat")(chat_command)
+    app.command("ask")(ask_command)
+
+
+_mount_chat()
+# --- end insights-chat ---
+
+
 def run() -> None:
     """Entry point used by `python -m finops_agent`."""
     app(prog_name="finops")

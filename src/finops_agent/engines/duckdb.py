@@ -89,6 +89,7 @@ class DuckDBEngine:
         self._con.execute("set memory_limit = $limit", {"limit": memory_limit})
         self._con.execute("set preserve_insertion_order = false")
         self._lock = threading.Lock()
+        self._running: set[duckdb.DuckDBPyConnection] = set()
         self._columns = self._create_raw_view()
 
     def _create_raw_view(self) -> dict[str, str]:
@@ -159,13 +160,25 @@ class DuckDBEngine:
         started = time.perf_counter()
         try:
             cursor = self._con.cursor()
+            with self._lock:
+                self._running.add(cursor)
             try:
                 frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
             finally:
+                with self._lock:
+                    self._running.discard(cursor)
                 cursor.close()
         except (duckdb.Error, KeyError) as exc:
             raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
         return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
+
+    def interrupt(self) -> None:
+        """Stop every query running now (they fail with QueryError); used for chat timeouts."""
+        # the parent connection's interrupt() does not reach its cursors: interrupt each one
+        with self._lock:
+            running = list(self._running)
+        for cursor in running:
+            cursor.interrupt()
 
     def raw_sql(
         self, sql: str, params: Mapping[str, object] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from finops_agent.insights.base import Insights
+from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
 from finops_agent.insights.rules import usd
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
@@ -29,13 +31,18 @@ TABLE_ROWS = 15
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
-def markdown_html(text: str, top_heading: int = 1) -> Markup:
+def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> Markup:
     """Markdown from a model or a template as sanitised HTML (raw HTML in it is escaped).
 
     `top_heading` demotes headings so the text's first level becomes <h{top_heading}>,
-    keeping the page outline intact when model text sits inside a report section.
+    keeping the page outline intact when model text sits inside a report section; figures
+    in `flag` are wrapped in <mark class="ungrounded">.
     """
-    tokens = _MARKDOWN.parse(text or "")
+    # sentinels go in before rendering and become <mark> only after nh3 has cleaned the HTML
+    flagged = [
+        str(item.get("number", "")) if isinstance(item, dict) else getattr(item, "number", item) for item in flag
+    ]
+    tokens = _MARKDOWN.parse(mark_ungrounded(text or "", flagged))
     if top_heading > 1:
         levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
         shift = top_heading - min(levels, default=top_heading)
@@ -43,7 +50,7 @@ def markdown_html(text: str, top_heading: int = 1) -> Markup:
             if token.type in ("heading_open", "heading_close"):
                 token.tag = f"h{min(6, max(1, int(token.tag[1]) + shift))}"
     html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
-    return Markup(nh3.clean(html))
+    return Markup(unwrap_marks(nh3.clean(html)))
 
 
 def _pct(value: float | None) -> str:
@@ -268,6 +275,7 @@ def report_json(
             "structured": insights.structured,
             "warnings": insights.warnings,
             "usage": insights.usage.model_dump() if insights.usage else None,
+            "ungrounded": [u.model_dump() for u in insights.ungrounded],
         },
         "suggested_prompts": [p.model_dump() for p in insights.suggested_prompts],
         "chat": [],
