@@ -209,16 +209,19 @@ def config() -> None:
     typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
 
 
-# --- insights-chat: `finops chat` and `finops ask` live in finops_agent.chat.cli ---
-def _mount_chat() -> None:
+def _mount() -> None:
+    """Commands that live beside the code they drive."""
     from finops_agent.chat.cli import ask_command, chat_command
+    from finops_agent.store.cli import history_app, log_app, setup_app
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
+    app.add_typer(history_app, name="history")
+    app.add_typer(log_app, name="log")
+    app.add_typer(setup_app, name="setup")
 
 
-_mount_chat()
-# --- end insights-chat ---
+_mount()
 
 
 def run() -> None:
