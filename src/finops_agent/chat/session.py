@@ -250,12 +250,18 @@ class ChatSession:
                     f"Stored query {prompt.query} failed: {exc}", "error", error=str(exc)
                 )
             spec = load_catalog().queries[prompt.query]
+            if self.model is not None:
+                return self._model_answer(prompt.text, spec.sql, frame, mode="prompt")
             text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
             return _Outcome(text, "prompt", spec.sql, frame)
         if prompt.sql:
             outcome = self._answer_sql(prompt.sql)
             if outcome.mode == "sql":
                 outcome.mode = "prompt"
+                if self.model is not None and outcome.sql is not None:
+                    return self._model_answer(
+                        prompt.text, outcome.sql, outcome.frame, outcome.note, mode="prompt"
+                    )
             return outcome
         if self.model is not None:
             return self._answer_model(prompt.text)
@@ -263,6 +269,25 @@ class ChatSession:
 
     def _history(self) -> list[HistoryTurn]:
         return [HistoryTurn(t.question, t.sql, t.answer) for t in self.turns if t.mode != "help"]
+
+    def _model_answer(
+        self,
+        question: str,
+        sql: str,
+        frame: pd.DataFrame,
+        note: str = "",
+        usage: ModelUsage | None = None,
+        mode: str = "model",
+    ) -> _Outcome:
+        """The model's answer from a result, its figures grounded in the result and totals."""
+        assert self.model is not None
+        text, seen, usage = self.model.answer(question, sql, frame, self._history(), usage)
+        totals = self.report.get("totals", {})
+        evidence = Evidence.from_context(
+            [seen, records(frame)], [totals.get("unblended_cost") or 0.0]
+        )
+        flagged = check_text(text, evidence, where="chat answer")
+        return _Outcome(text, mode, sql, frame, note, usage=usage, ungrounded=flagged)
 
     def _answer_model(self, question: str) -> _Outcome:
         assert self.model is not None
@@ -298,20 +323,7 @@ class ChatSession:
                         usage=usage,
                     )
                 continue
-            text, seen, usage = self.model.answer(question, checked.sql, frame, history, usage)
-            totals = self.report.get("totals", {})
-            evidence = Evidence.from_context(
-                [seen, records(frame)], [totals.get("unblended_cost") or 0.0]
-            )
-            return _Outcome(
-                text,
-                "model",
-                checked.sql,
-                frame,
-                checked.note,
-                usage=usage,
-                ungrounded=check_text(text, evidence, where="chat answer"),
-            )
+            return self._model_answer(question, checked.sql, frame, checked.note, usage)
         return _Outcome(
             f"The model did not reply with usable SQL: {previous[1] if previous else ''}",
             "error",
