@@ -62,7 +62,7 @@ def test_bedrock_report_has_validated_findings_and_flags_invented_numbers(
     assert usage["input_tokens"] > 0 and usage["cost_usd"] > 0
     assert f"{usage['input_tokens']} in / {usage['output_tokens']} out tokens" in html
     # the request went to the configured inference profile with the budgeted prompt
-    assert requests[0]["path"].startswith("/model/us.anthropic.claude-sonnet-4-5")
+    assert requests[0]["path"].startswith("/model/us.anthropic.claude-sonnet-4-6")
     assert data["suggested_prompts"][0]["text"] == "Which services cost the most?"
     assert len(data["suggested_prompts"]) == 5
 
