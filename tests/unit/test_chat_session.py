@@ -185,7 +185,8 @@ def test_chat_repl_answers_rates_and_quits(
         "/good",
         "Why is EC2 so expensive?",
         "/bad not helpful",
-        "/nonsense",
+        "/nonsense [/] [bold]",
+        "/sql select '[/]<script>alert(1)</script>' as x from cost",
         "/quit",
         "select 'never reached' as x from cost",
     ]
@@ -202,11 +203,16 @@ def test_chat_repl_answers_rates_and_quits(
     assert " 6 \n" in result.stdout
     assert "Free-form questions need Bedrock" in result.stdout
     assert "unknown command /nonsense" in result.stdout
+    # hostile text is printed as text, and stored inert in the transcript
+    assert "[/]<script>alert(1)</script>" in result.stdout
+    html = (Path(settings.output_dir) / report_id / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
     assert "never reached" not in result.stdout
     ratings = [(i.user_query, i.rating, i.rating_comment) for i in store.by_report(report_id)]
     assert ratings == [
         ("select count(*) as n from cost", 1, None),
         ("Why is EC2 so expensive?", -1, "not helpful"),
+        ("select '[/]<script>alert(1)</script>' as x from cost", None, None),
     ]
     assert (settings.home / "chat_history").is_file()
 
