@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
 
+    # report email (report-email): size limit, chart images, SES options, retries
+    email_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    email_charts: int = Field(default=4, ge=0, description="Key charts shown in the email body")
+    email_images: bool = Field(default=True, description="PNG charts via Chromium, else HTML bars")
+    chromium_path: str | None = Field(default=None, description="Default: chromium on PATH")
+    smtp_timeout_s: float = 30.0
+    ses_configuration_set: str | None = None
+    ses_endpoint_url: str | None = None
+    email_retry_delays_s: list[float] = Field(default_factory=lambda: [2.0, 5.0, 15.0])
+
     # tagging: logical key -> raw tag keys that mean it, in order of preference
     tag_keys: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
 

@@ -72,7 +72,7 @@ def test_flagged_figures_are_marked_after_sanitising() -> None:
     html = str(
         markdown_html(
             "Spend **$1,300** and <mark>$1,234</mark> <script>x</script> \ue000fake\ue001",
-            [Ungrounded(number="$1,300", sentence="")],
+            flag=[Ungrounded(number="$1,300", sentence="")],
         )
     )
     assert (
