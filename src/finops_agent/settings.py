@@ -85,14 +85,14 @@ class Settings(BaseSettings):
     bedrock_endpoint_url: str | None = Field(
         default=None, description="Bedrock runtime endpoint override (a local emulator in tests)"
     )
-    bedrock_timeout_s: float = 120.0
-    bedrock_max_attempts: int = 4
+    bedrock_timeout_s: float = Field(default=120.0, gt=0)
+    bedrock_max_attempts: int = Field(default=4, ge=1, le=10)
     # USD per 1M tokens; a key matches a model id that contains it (longest key wins)
     bedrock_prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_BEDROCK_PRICES)
     )
-    chat_max_rows: int = 200
-    chat_timeout_s: float = 60.0
+    chat_max_rows: int = Field(default=200, ge=1, le=100_000)
+    chat_timeout_s: float = Field(default=60.0, gt=0)
     # --- end insights-chat ---
 
     # interaction log

@@ -269,3 +269,17 @@ def test_unknown_model_costs_nothing_but_counts_tokens(summary: ReportSummary) -
     harness.stubber.add_response("converse", _reply(GOOD))
     usage = harness.insights(summary).usage
     assert usage is not None and usage.cost_usd == 0.0 and usage.input_tokens == 1200
+
+
+def test_broken_aws_profile_falls_back_to_rules_instead_of_breaking_the_run(
+    summary: ReportSummary,
+) -> None:
+    from finops_agent.settings import load_settings
+    from finops_agent.wiring import build_insights
+
+    settings = load_settings(insights="bedrock", aws_profile="no-such-profile-here")
+    provider = build_insights(settings)  # wiring never fails on AWS set-up
+    insights = generate_insights(provider, summary)
+    assert insights.provider == "rules"
+    assert "cannot set up Bedrock" in insights.warnings[0]
+    assert "no-such-profile-here" in insights.warnings[0]

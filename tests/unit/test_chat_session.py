@@ -237,3 +237,26 @@ def test_ask_rate_flag_stores_the_rating(
         logged.rating == 1
         and logged.user_query == _saved(settings, report_id)["suggested_prompts"][1]["text"]
     )
+
+
+@pytest.mark.fault
+def test_bedrock_outage_in_chat_is_an_answer_not_a_crash(reports: tuple[Settings, str]) -> None:
+    from finops_agent.chat.model import BedrockChat
+    from tests.unit.test_bedrock import Harness
+
+    settings, report_id = reports
+    harness = Harness()
+    harness.stubber.add_client_error(
+        "converse", service_error_code="AccessDeniedException", http_status_code=403
+    )
+    store = MemoryStore()
+    chat = ChatSession(
+        settings, report_id, store=store, model=BedrockChat(harness.client), record=False
+    )
+    with harness.stubber:
+        turn = chat.ask("Which account spends the most?")
+    assert turn.mode == "error" and "AccessDeniedException" in (turn.error or "")
+    assert store.get(turn.interaction_id) is not None
+    # SQL still works while the model is down
+    assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]
+    chat.close()

@@ -104,7 +104,7 @@ class BedrockClient:
 
     def __init__(
         self,
-        client: Any,
+        client: Any | Callable[[], Any],
         model_id: str,
         *,
         temperature: float = 0.7,
@@ -113,7 +113,9 @@ class BedrockClient:
         max_attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = client
+        # a factory defers boto3 set-up (profiles, regions) to the first call, where its
+        # errors reach the provider's fallback instead of breaking the flow's wiring
+        self._client = client
         self.model_id = model_id
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -130,13 +132,16 @@ class BedrockClient:
             read_timeout=settings.bedrock_timeout_s,
             connect_timeout=10,
         )
-        session = boto3.Session(profile_name=settings.aws_profile)
-        client = session.client(
-            "bedrock-runtime",
-            region_name=settings.bedrock_region or settings.aws_region,
-            endpoint_url=settings.bedrock_endpoint_url,
-            config=config,
-        )
+
+        def client() -> Any:
+            session = boto3.Session(profile_name=settings.aws_profile)
+            return session.client(
+                "bedrock-runtime",
+                region_name=settings.bedrock_region or settings.aws_region,
+                endpoint_url=settings.bedrock_endpoint_url,
+                config=config,
+            )
+
         return cls(
             client,
             settings.bedrock_model_id,
@@ -145,6 +150,16 @@ class BedrockClient:
             prices=settings.bedrock_prices,
             max_attempts=settings.bedrock_max_attempts,
         )
+
+    @property
+    def client(self) -> Any:
+        """The boto3 bedrock-runtime client, created on first use."""
+        if not hasattr(self._client, "converse"):
+            try:
+                self._client = self._client()
+            except BotoCoreError as exc:
+                raise BedrockError(f"cannot set up Bedrock for {self.model_id}: {exc}") from exc
+        return self._client
 
     def _usage(self, response: Mapping[str, Any], latency_ms: float) -> ModelUsage:
         counts = response.get("usage", {})
