@@ -123,6 +123,11 @@ def chat_command(
         + Text(report_id, style="bold")
         + Text(
             f" ({window['start']} to {window['end']}, end exclusive). /help for commands.\n"
+            + (
+                f"Questions are answered by {session.model.model_id} with SQL over `cost`.\n"
+                if session.model is not None
+                else "Without Bedrock: ask a suggested prompt by number, or SQL over `cost`.\n"
+            )
             + _prompts_text(session)
         ),
         highlight=False,
