@@ -283,3 +283,14 @@ def test_broken_aws_profile_falls_back_to_rules_instead_of_breaking_the_run(
     assert insights.provider == "rules"
     assert "cannot set up Bedrock" in insights.warnings[0]
     assert "no-such-profile-here" in insights.warnings[0]
+
+
+def test_resource_ids_the_query_did_not_return_are_removed_with_a_warning(
+    summary: ReportSummary,
+) -> None:
+    harness = Harness()
+    finding = {**GOOD["findings"][0], "resource_ids": ["vol-a", "vol-invented"]}  # type: ignore[dict-item]
+    harness.stubber.add_response("converse", _reply({**GOOD, "findings": [finding]}))
+    insights = harness.insights(summary)
+    assert insights.findings[0].resource_ids == ["vol-a"]
+    assert "not in the gp2_volumes result, removed: vol-invented" in insights.warnings[0]

@@ -234,17 +234,30 @@ def salvage_narrative(text: str) -> str:
     return value if isinstance(value, str) and value.strip() else text.strip()
 
 
-def _findings(output: ModelOutput, summary: ReportSummary) -> list[Finding]:
+def _known_ids(summary: ReportSummary, query: str) -> set[str] | None:
+    frame = summary.frame(query)
+    if "resource_id" not in frame.columns:
+        return None
+    return set(frame["resource_id"].dropna().astype(str))
+
+
+def _findings(output: ModelOutput, summary: ReportSummary, warnings: list[str]) -> list[Finding]:
     found = []
     for i, item in enumerate(output.findings, start=1):
         query = summary.queries[item.query]
-        found.append(
-            Finding(
-                id=f"{item.query}-{i}",
-                family=query.family,
-                **item.model_dump(),
-            )
-        )
+        finding = Finding(id=f"{item.query}-{i}", family=query.family, **item.model_dump())
+        known = _known_ids(summary, item.query)
+        if known is not None:
+            # resources the query did not return are the model's invention: drop and say so
+            invented = [r for r in finding.resource_ids if r not in known]
+            if invented:
+                finding.resource_ids = [r for r in finding.resource_ids if r in known]
+                warnings.append(
+                    f"Finding '{finding.title}' named {len(invented)} resource(s) not in the "
+                    f"{item.query} result, removed: {', '.join(invented[:5])}"
+                    + (" …" if len(invented) > 5 else "")
+                )
+        found.append(finding)
     return sorted(found, key=lambda f: f.monthly_savings_usd, reverse=True)
 
 
@@ -323,7 +336,7 @@ class BedrockInsights:
                 )
         if output is not None:
             narrative = output.narrative
-            findings = _findings(output, summary)
+            findings = _findings(output, summary, warnings)
             prompts = _prompts(output, summary, findings)
         else:
             findings = RuleInsights().generate(summary).findings
