@@ -247,7 +247,10 @@ def test_prompt_budget_too_small_names_the_setting() -> None:
 def test_small_context_is_sent_whole() -> None:
     prompt = insight_prompt(_summary([_result("gp2_volumes", GP2)]), budget=8000)
     assert prompt.cuts == [] and "Nothing was cut" in prompt.user
-    assert prompt.context["queries"]["gp2_volumes"]["monthly_savings_usd"] == 3.2
+    gp2 = prompt.context["queries"]["gp2_volumes"]
+    assert gp2["monthly_savings_usd"] == 3.2
+    # the catalog's pricing assumption travels with the numbers, for the model's reasoning
+    assert "gp3_saving_share" in gp2["savings_method"]
 
 
 @pytest.mark.parametrize(
