@@ -139,7 +139,8 @@ class BedrockChat:
                     _report_facts(report),
                     "Table `cost` (already filtered to the billing window):\n" + columns,
                     "SQL rules: Athena (Trino) dialect; exactly one SELECT; read only `cost` "
-                    "(CTEs you define are fine); no other tables, no file or system functions; "
+                    "(CTEs you define are fine, none named cost); no other tables, no file or "
+                    "system functions, no parameters (write literal values); "
                     f"at most {self.max_rows} rows (a LIMIT is enforced); read a tag with "
                     "element_at(tags, 'owner'); divide as CAST(x AS double) / y; round money "
                     "to 2 decimals.",
