@@ -166,6 +166,10 @@ def test_ask_command_answers_on_stdout(reports: tuple[Settings, str]) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "| n |" in result.stdout and "| 6 |" in result.stdout
+    free = runner.invoke(
+        app, ["ask", report_id, "why so costly?", "--out", str(settings.output_dir)], env=env
+    )
+    assert free.exit_code == 1 and "need Bedrock" in free.stdout
     bad = runner.invoke(app, ["ask", "../etc", "x", "--out", str(settings.output_dir)], env=env)
     assert bad.exit_code == 2 and "invalid report id" in bad.output
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -162,7 +162,7 @@ def ask_command(
     comment: Annotated[str | None, typer.Option(help="Comment stored with --rate")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
 ) -> None:
-    """Answer one question about a report on stdout (exit 1 when it could not be answered)."""
+    """Answer one question about a report on stdout (exit 1 when it was not answered)."""
     if rate not in (None, "good", "bad"):
         raise _fail(f"--rate must be good or bad, not {rate!r}")
     session = _open(report_id, out)
@@ -179,8 +179,8 @@ def ask_command(
             _rate(session, rate == "good", comment, _err)
     finally:
         session.close()
-    verdict: Literal["ok", "failed"] = "failed" if turn.mode == "error" else "ok"
-    if verdict == "failed":
+    # scripts can tell an answer from a refusal or a failure by the exit code
+    if turn.mode in ("error", "help"):
         raise typer.Exit(1)
 
 
