@@ -77,6 +77,10 @@ def test_suggested_prompts_run_their_stored_query_or_sql(session: ChatSession) -
     # the gp2 finding's prompt runs gp2_volumes: the one gp2 volume of the tiny data
     gp2 = next(t for t in session.turns if "gp2" in t.question)
     assert [r["resource_id"] for r in gp2.rows] == ["vol-0000000000000001"]
+    # the answer states the money: total saving and the largest row, from the result itself
+    saving = gp2.rows[0]["monthly_savings"]
+    assert f"Total monthly_savings: ${saving:,.2f}; largest: " in gp2.answer
+    assert gp2.answer.count("vol-0000000000000001") >= 1
 
 
 def test_free_form_question_without_bedrock_says_so(session: ChatSession) -> None:

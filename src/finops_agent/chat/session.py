@@ -24,6 +24,7 @@ from finops_agent.execution import run_query
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.bedrock import add_usage
 from finops_agent.insights.grounding import Evidence, check_text
+from finops_agent.insights.rules import usd
 from finops_agent.pipeline import PreparedRun, log_interaction, open_store, prepare_run
 from finops_agent.settings import Settings
 from finops_agent.store.base import Interaction, InteractionStore, new_interaction_id
@@ -92,6 +93,26 @@ def markdown_table(frame: pd.DataFrame, limit: int = _TABLE_ROWS) -> str:
     if len(frame) > limit:
         lines.append(f"\n_First {limit} of {len(frame)} rows._")
     return "\n".join(lines)
+
+
+# Columns that name a row best, most specific first.
+_LABEL_COLUMNS = ("resource_id", "service_name", "account_name", "usage_type", "region")
+
+
+def result_headline(frame: pd.DataFrame, measure: str | None) -> str:
+    """One sentence with a result's total and largest row on its money column (or nothing)."""
+    if measure is None or measure not in frame.columns or frame.empty:
+        return ""
+    values = pd.to_numeric(frame[measure], errors="coerce")
+    if values.isna().all():
+        return ""
+    top = frame.loc[values.abs().idxmax()]
+    named = [c for c in _LABEL_COLUMNS if c in top.index]
+    named += [c for c in top.index if c not in _LABEL_COLUMNS]
+    texts = [str(top[c]) for c in named if isinstance(top[c], str) and top[c] and c != measure]
+    labels = list(dict.fromkeys(texts))[:2]
+    largest = f"; largest: {' / '.join(labels)} at {usd(float(values[top.name]))}" if labels else ""
+    return f"Total {measure}: {usd(float(values.sum()))}{largest}."
 
 
 @dataclass
@@ -253,7 +274,9 @@ class ChatSession:
             if self.model is not None:
                 return self._model_answer(prompt.text, spec.sql, frame, mode="prompt")
             text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
-            return _Outcome(text, "prompt", spec.sql, frame)
+            measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
+            headline = result_headline(frame, measure)
+            return _Outcome(f"{text} {headline}".strip(), "prompt", spec.sql, frame)
         if prompt.sql:
             outcome = self._answer_sql(prompt.sql)
             if outcome.mode == "sql":
