@@ -51,7 +51,7 @@ def test_sql_is_checked_run_on_the_report_data_and_recorded(
     by_type = {r["charge_type"]: r["cost"] for r in turn.rows}
     # the tiny dataset's line items: usage 10 + 20 - 20 negation + 3 gp2, fee 16, tax 5
     assert by_type["SavingsPlanNegation"] == -20.0 and sum(by_type.values()) == 34.0
-    assert "| charge_type | cost |" in turn.answer
+    assert "| charge_type | cost |" in turn.answer and "Total cost: $34.00" in turn.answer
     # logged as a chat interaction of this session and report
     (logged,) = session.store.by_session("s-1")  # type: ignore[union-attr]
     assert (logged.kind, logged.report_id, logged.interaction_id) == (

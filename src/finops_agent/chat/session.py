@@ -260,6 +260,9 @@ class ChatSession:
         except (UnsafeSqlError, QueryError) as exc:
             return _Outcome(f"I could not run that SQL: {exc}", "error", sql=sql, error=str(exc))
         text = f"{len(frame)} row(s)" + (f" ({checked.note})" if checked.note else "") + "."
+        money = [c for c in frame.columns if "cost" in str(c) or "saving" in str(c)]
+        if len(frame) > 1 and money:
+            text += " " + result_headline(frame, str(money[0]))
         return _Outcome(text, "sql", checked.sql, frame, checked.note)
 
     def _answer_prompt(self, prompt: SuggestedPrompt) -> _Outcome:
