@@ -297,3 +297,14 @@ def test_resource_ids_the_query_did_not_return_are_removed_with_a_warning(
     insights = harness.insights(summary)
     assert insights.findings[0].resource_ids == ["vol-a"]
     assert "not in the gp2_volumes result, removed: vol-invented" in insights.warnings[0]
+
+
+def test_insight_log_record_carries_the_grounding_audit(summary: ReportSummary) -> None:
+    from finops_agent.pipeline import insight_interaction
+
+    harness = Harness()
+    harness.stubber.add_response("converse", _reply(GOOD))
+    record = insight_interaction(summary, harness.insights(summary))
+    assert record.model == MODEL and record.input_tokens == 1200
+    assert record.data_context["structured"] is True
+    assert [u["number"] for u in record.data_context["ungrounded"]] == ["$777.77"]
