@@ -268,3 +268,18 @@ def test_bedrock_outage_in_chat_is_an_answer_not_a_crash(reports: tuple[Settings
     # SQL still works while the model is down
     assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]
     chat.close()
+
+
+def test_concurrent_transcript_writers_lose_no_turns(reports: tuple[Settings, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from finops_agent.chat.transcript import append_turn
+
+    settings, report_id = reports
+    before = len(_saved(settings, report_id)["chat"])
+    turns = [{"question": f"q{i}", "answer": f"a{i}", "interaction_id": f"i{i}"} for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda t: append_turn(Path(settings.output_dir), report_id, t), turns))
+    chat = _saved(settings, report_id)["chat"]
+    assert len(chat) == before + 12
+    assert {t["question"] for t in chat[before:]} == {f"q{i}" for i in range(12)}
