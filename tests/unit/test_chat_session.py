@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,8 @@ def test_slow_query_is_stopped_at_the_timeout(reports: tuple[Settings, str]) -> 
     try:
         turn = chat.ask(f"select count(*) from {joins} where md5({product}) < '1'")
         assert turn.mode == "error" and "ran longer than 0.5 s" in (turn.error or "")
+        # the query was interrupted, not left running in the background
+        assert not [t for t in threading.enumerate() if t.name == "chat-chat" and t.is_alive()]
         # the engine is usable again right away
         assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]
     finally:
