@@ -103,8 +103,9 @@ def fit(
 ) -> Prompt:
     """The first prompt from `build(rows, text_limit, dropped)` that fits the budget.
 
-    Shrinks in order: rows per table, then length of text values, then drops sections (the
-    fewest that fit, found by bisection; build decides which go first). Raises
+    Shrinks in order: length of text values, then rows per table (text shortened again at
+    each row count), then drops sections (the fewest that fit, found by bisection; build
+    decides which go first). Raises
     PromptTooLargeError naming the budget when even the smallest prompt does not fit.
     """
     rows_steps = [max_rows, *(r for r in _ROW_STEPS if r < max_rows)]
