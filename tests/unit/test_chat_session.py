@@ -286,3 +286,21 @@ def test_concurrent_transcript_writers_lose_no_turns(reports: tuple[Settings, st
     chat = _saved(settings, report_id)["chat"]
     assert len(chat) == before + 12
     assert {t["question"] for t in chat[before:]} == {f"q{i}" for i in range(12)}
+
+
+@pytest.mark.parametrize(
+    ("text", "is_sql"),
+    [
+        ("select count(*) from cost", True),
+        ("  WITH t AS (SELECT * FROM cost) SELECT * FROM t", True),
+        ("/sql select 1", True),  # explicit: the guard decides
+        ("select * from cost; drop table cost", True),  # SQL, refused later by the guard
+        ("Select the services with the most spend from last month", False),
+        ("With which account should I start?", False),
+        ("Which services grew?", False),
+    ],
+)
+def test_sql_is_told_apart_from_questions_that_start_like_it(text: str, is_sql: bool) -> None:
+    from finops_agent.chat.session import looks_like_sql
+
+    assert looks_like_sql(text) is is_sql

@@ -165,6 +165,8 @@ def ask_command(
     """Answer one question about a report on stdout (exit 1 when it was not answered)."""
     if rate not in (None, "good", "bad"):
         raise _fail(f"--rate must be good or bad, not {rate!r}")
+    if not question.strip():
+        raise _fail("the question is empty")
     session = _open(report_id, out)
     try:
         turn = session.ask(question)

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlglot
 from pydantic import BaseModel, Field
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from finops_agent.catalog import load_catalog
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 
 _TABLE_ROWS = 20
 _STORED_ROWS = 50
-_SQL_START = re.compile(r"^\s*(/sql\s+)?(select|with)\b", re.IGNORECASE)
+_SQL_START = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 NEEDS_BEDROCK = (
     "Free-form questions need Bedrock (set FINOPS_INSIGHTS=bedrock and AWS credentials). "
     "Without it I can answer the suggested prompts (type their number) and SQL over the `cost` "
@@ -70,6 +73,22 @@ class ChatTurn(BaseModel):
     rating: int | None = None
     rating_comment: str | None = None
     warnings: list[str] = Field(default_factory=list)
+
+
+def looks_like_sql(text: str) -> bool:
+    """True for `/sql …`, or a SELECT/WITH that parses and reads `cost` (not English prose)."""
+    if re.match(r"^\s*/sql\s", text, re.IGNORECASE):
+        return True
+    if not _SQL_START.match(text):
+        return False
+    try:
+        statements = sqlglot.parse(text, read="athena")
+    except SqlglotError:
+        return False
+    # "Select the services with most spend from last month" parses too, but reads no `cost`
+    return any(
+        t.name.lower() == "cost" for tree in statements if tree for t in tree.find_all(exp.Table)
+    )
 
 
 def markdown_table(frame: pd.DataFrame, limit: int = _TABLE_ROWS) -> str:
@@ -363,8 +382,8 @@ class ChatSession:
         if not question:
             raise ValueError("empty question")
         try:
-            if _SQL_START.match(question):
-                question = re.sub(r"^\s*/sql\s+", "", question)
+            if looks_like_sql(question):
+                question = re.sub(r"^\s*/sql\s+", "", question, flags=re.IGNORECASE)
                 outcome = self._answer_sql(question)
             elif (prompt := self._match_prompt(question)) is not None:
                 question = prompt.text
@@ -403,7 +422,7 @@ class ChatSession:
         if self.record:
             try:
                 append_turn(self.output_dir, self.report_id, turn.model_dump(mode="json"))
-            except OSError as exc:  # the answer still reaches the user
+            except (OSError, ValueError) as exc:  # the answer still reaches the user
                 turn.warnings.append(f"transcript not saved: {exc}")
         return turn
 
