@@ -267,8 +267,11 @@ def test_prices_match_inference_profiles(model: str, expected: float | None) -> 
     assert (price.input if price else None) == expected
 
 
-def test_unknown_model_costs_nothing_but_counts_tokens(summary: ReportSummary) -> None:
+def test_unknown_model_costs_nothing_but_counts_tokens(
+    summary: ReportSummary, caplog: pytest.LogCaptureFixture
+) -> None:
     harness = Harness(prices=False)
+    assert "no price for us.anthropic" in caplog.text
     harness.stubber.add_response("converse", _reply(GOOD))
     usage = harness.insights(summary).usage
     assert usage is not None and usage.cost_usd == 0.0 and usage.input_tokens == 1200

@@ -120,6 +120,10 @@ class BedrockClient:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.price = price_for(model_id, prices or {})
+        if self.price is None:
+            log.warning(
+                "no price for %s in FINOPS_BEDROCK_PRICES; its cost is logged as 0", model_id
+            )
         self.max_attempts = max(1, max_attempts)
         self._sleep = sleep
 
