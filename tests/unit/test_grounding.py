@@ -93,3 +93,12 @@ def test_any_amount_written_from_the_data_is_grounded_and_5pct_off_is_not(value:
         assert check_text(written, evidence) == [], written
     off = value * 1.05 + 1
     assert [u.number for u in check_text(f"${off:,.2f}", evidence)] == [f"${off:,.2f}"]
+
+
+def test_digits_inside_ids_are_not_evidence() -> None:
+    # a report id's clock time once "supported" an invented $123,456.78
+    evidence = Evidence.from_context({"report_id": "20261124T122442Z-ab12cd", "id": "i-0abc123456"})
+    assert [u.number for u in check_text("$123,456.78 and $123,456", evidence)] == [
+        "$123,456.78",
+        "$123,456",
+    ]
