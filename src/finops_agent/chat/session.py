@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,16 +19,16 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from finops_agent.catalog import load_catalog
+from finops_agent.chat.data import ChatData, open_data
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
-from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError
+from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, TableSpec
 from finops_agent.chat.transcript import append_turn, load_report, update_turn
 from finops_agent.engines.base import QueryError
-from finops_agent.execution import run_query
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.bedrock import add_usage
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.insights.rules import usd
-from finops_agent.pipeline import PreparedRun, log_interaction, open_store, prepare_run
+from finops_agent.pipeline import log_interaction, open_store
 from finops_agent.settings import Settings
 from finops_agent.store.base import Interaction, InteractionStore, new_interaction_id
 from finops_agent.summarise import json_value, records
@@ -75,8 +75,9 @@ class ChatTurn(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def looks_like_sql(text: str) -> bool:
-    """True for `/sql …`, or a SELECT/WITH that parses and reads `cost` (not English prose)."""
+def looks_like_sql(text: str, relations: Iterable[str] = ("cost",)) -> bool:
+    """True for `/sql …`, or a SELECT/WITH that parses and reads a relation (not English prose)."""
+    names = {r.lower() for r in relations}
     if re.match(r"^\s*/sql\s", text, re.IGNORECASE):
         return True
     if not _SQL_START.match(text):
@@ -87,7 +88,7 @@ def looks_like_sql(text: str) -> bool:
         return False
     # "Select the services with most spend from last month" parses too, but reads no `cost`
     return any(
-        t.name.lower() == "cost" for tree in statements if tree for t in tree.find_all(exp.Table)
+        t.name.lower() in names for tree in statements if tree for t in tree.find_all(exp.Table)
     )
 
 
@@ -169,7 +170,7 @@ class ChatSession:
         self.record = record
         self.turns: list[ChatTurn] = []
         self.warnings: list[str] = []
-        self._run: PreparedRun | None = None
+        self._data: ChatData | None = None
 
     @classmethod
     def from_settings(
@@ -190,24 +191,12 @@ class ChatSession:
 
     # --- the report's data -------------------------------------------------------------
 
-    def _engine_run(self) -> PreparedRun:
-        if self._run is None:
-            report = self.report
-            settings = self.settings.model_copy(
-                update={
-                    "engine": report.get("engine", self.settings.engine),
-                    "tag_keys": report.get("tag_keys", self.settings.tag_keys),
-                }
-            )
-            self._run = prepare_run(
-                settings,
-                source=report.get("source_path") or report.get("source"),
-                schema=report.get("schema", "auto"),
-                families=report.get("families") or None,
-                start=report["window"]["start"],
-                end=report["window"]["end"],
-            )
-        return self._run
+    @property
+    def data(self) -> ChatData:
+        """The report's data, opened on first use (questions that need no SQL never open it)."""
+        if self._data is None:
+            self._data = open_data(self.report, self.settings)
+        return self._data
 
     def _execute(self, name: str, call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """Run `call()` (an engine query) with the chat timeout; stop it when time is up."""
@@ -223,9 +212,7 @@ class ChatSession:
         worker.start()
         worker.join(self.settings.chat_timeout_s)
         if worker.is_alive():
-            interrupt = getattr(self._engine_run().engine, "interrupt", None)
-            if callable(interrupt):
-                interrupt()
+            self.data.interrupt()
             worker.join(5)
             raise QueryTimeoutError(
                 f"query {name!r} ran longer than {self.settings.chat_timeout_s:g} s "
@@ -237,29 +224,23 @@ class ChatSession:
         return frame
 
     def run_sql(self, sql: str) -> tuple[CheckedSql, pd.DataFrame]:
-        """Check SQL with the guard and run it over `cost`; raise UnsafeSqlError or QueryError."""
-        checked = check_sql(sql, max_rows=self.settings.chat_max_rows)
-        run = self._engine_run()
-        frame = self._execute(
-            "chat", lambda: run.engine.execute("chat", checked.sql, run.params).frame
+        """Check SQL with the guard and run it on the report's data; raise UnsafeSqlError or QueryError."""
+        data = self.data
+        checked = check_sql(
+            sql, allowed=data.relations, max_rows=self.settings.chat_max_rows, dialect=data.dialect
         )
-        return checked, frame
+        return checked, self._execute("chat", lambda: data.run(checked.sql))
 
-    def _stored(self, name: str) -> pd.DataFrame:
-        spec = load_catalog().queries.get(name)
-        if spec is None:
-            raise QueryError(f"stored query {name!r} is not in the catalog")
-        run = self._engine_run()
-        saved = self.report.get("queries", {}).get(name, {}).get("params", {})
-        params = {**{k: v for k, v in saved.items() if k not in run.params}, **run.params}
+    def _stored(self, name: str) -> tuple[str, pd.DataFrame]:
+        data = self.data
+        box: dict[str, str] = {}
 
         def call() -> pd.DataFrame:
-            result = run_query(run.engine, spec, params)
-            if not result.ok:
-                raise QueryError(result.error or f"query {name!r} failed")
-            return result.frame
+            box["sql"], frame = data.run_stored(name)
+            return frame
 
-        return self._execute(name, call)
+        frame = self._execute(name, call)
+        return box["sql"], frame
 
     # --- answering ---------------------------------------------------------------------
 
@@ -287,18 +268,18 @@ class ChatSession:
     def _answer_prompt(self, prompt: SuggestedPrompt) -> _Outcome:
         if prompt.query:
             try:
-                frame = self._stored(prompt.query)
+                sql, frame = self._stored(prompt.query)
             except QueryError as exc:
                 return _Outcome(
                     f"Stored query {prompt.query} failed: {exc}", "error", error=str(exc)
                 )
-            spec = load_catalog().queries[prompt.query]
             if self.model is not None:
-                return self._model_answer(prompt.text, spec.sql, frame, mode="prompt")
+                return self._model_answer(prompt.text, sql, frame, mode="prompt")
+            spec = load_catalog().queries[prompt.query]
             text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
             measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
             headline = result_headline(frame, measure)
-            return _Outcome(f"{text} {headline}".strip(), "prompt", spec.sql, frame)
+            return _Outcome(f"{text} {headline}".strip(), "prompt", sql, frame)
         if prompt.sql:
             outcome = self._answer_sql(prompt.sql)
             if outcome.mode == "sql":
@@ -342,7 +323,7 @@ class ChatSession:
         for attempt in (1, 2):  # one repair: the guard's or the engine's error goes back
             try:
                 plan, call_usage = self.model.write_sql(
-                    self.report, question, history, previous=previous
+                    self.report, question, history, self._tables(), previous=previous
                 )
             except SqlReplyError as exc:
                 usage = add_usage(usage, exc.usage)
@@ -382,7 +363,7 @@ class ChatSession:
         if not question:
             raise ValueError("empty question")
         try:
-            if looks_like_sql(question):
+            if looks_like_sql(question, self._relations()):
                 question = re.sub(r"^\s*/sql\s+", "", question, flags=re.IGNORECASE)
                 outcome = self._answer_sql(question)
             elif (prompt := self._match_prompt(question)) is not None:
@@ -396,6 +377,18 @@ class ChatSession:
             log.warning("chat on %s failed: %s", self.report_id, exc)
             outcome = _Outcome(f"Sorry, that failed: {exc}", "error", error=str(exc))
         return self._finish(question, outcome)
+
+    def _tables(self) -> TableSpec:
+        data = self.data
+        return TableSpec(tuple(sorted(data.relations)), data.describe(), data.rules())
+
+    def _relations(self) -> frozenset[str]:
+        # known without opening the data: analysed files list their views in report.json
+        meta = self.report.get("file")
+        if isinstance(meta, dict):
+            views = {str(d.get("view")) for d in meta.get("datasets", []) if d.get("view")}
+            return frozenset({"results", *views})
+        return frozenset({"cost"})
 
     def _finish(self, question: str, outcome: _Outcome) -> ChatTurn:
         answer = outcome.text
@@ -478,6 +471,6 @@ class ChatSession:
 
     def close(self) -> None:
         """Close the engine if a question opened it."""
-        if self._run is not None:
-            self._run.engine.close()
-            self._run = None
+        if self._data is not None:
+            self._data.close()
+            self._data = None
