@@ -22,7 +22,7 @@ app = typer.Typer(help="Follow-up questions on a report, answered with SQL over 
 _err = Console(stderr=True)
 _HELP = """Commands:
   /prompts           list the report's suggested prompts (type a number to ask one)
-  /sql SELECT ...    run your own SQL over the `cost` table
+  /sql SELECT ...    run your own SQL over the report's data (`cost`, or `results`)
   /good              rate the last answer good
   /bad [comment]     rate the last answer bad, optionally saying why
   /quit              leave (Ctrl-D works too)
@@ -117,19 +117,18 @@ def chat_command(
     """Chat about a report: questions, suggested prompts (by number) and SQL over `cost`."""
     session = _open(report_id, out)
     console = Console()
-    window = session.report["window"]
+    window = session.report.get("window") or {}
+    span = f" ({window.get('start')} to {window.get('end')}, end exclusive)" if window else ""
+    tables = ", ".join(f"`{r}`" for r in sorted(session.relations))
+    who = (
+        f"Questions are answered by {session.model.model_id} with SQL over {tables}.\n"
+        if session.model is not None
+        else f"Without Bedrock: ask a suggested prompt by number, or SQL over {tables}.\n"
+    )
     console.print(
         Text("Chat on report ")
         + Text(report_id, style="bold")
-        + Text(
-            f" ({window['start']} to {window['end']}, end exclusive). /help for commands.\n"
-            + (
-                f"Questions are answered by {session.model.model_id} with SQL over `cost`.\n"
-                if session.model is not None
-                else "Without Bedrock: ask a suggested prompt by number, or SQL over `cost`.\n"
-            )
-            + _prompts_text(session)
-        ),
+        + Text(f"{span}. /help for commands.\n" + who + _prompts_text(session)),
         highlight=False,
     )
     try:

@@ -363,7 +363,7 @@ class ChatSession:
         if not question:
             raise ValueError("empty question")
         try:
-            if looks_like_sql(question, self._relations()):
+            if looks_like_sql(question, self.relations):
                 question = re.sub(r"^\s*/sql\s+", "", question, flags=re.IGNORECASE)
                 outcome = self._answer_sql(question)
             elif (prompt := self._match_prompt(question)) is not None:
@@ -382,8 +382,10 @@ class ChatSession:
         data = self.data
         return TableSpec(tuple(sorted(data.relations)), data.describe(), data.rules())
 
-    def _relations(self) -> frozenset[str]:
-        # known without opening the data: analysed files list their views in report.json
+    @property
+    def relations(self) -> frozenset[str]:
+        """The relations this report's SQL may read, known without opening the data."""
+        # analysed files list their views in report.json
         meta = self.report.get("file")
         if isinstance(meta, dict):
             views = {str(d.get("view")) for d in meta.get("datasets", []) if d.get("view")}
