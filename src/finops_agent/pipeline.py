@@ -246,6 +246,9 @@ def insight_interaction(
             "schema": summary.schema,
             "queries": sorted(summary.queries),
             "findings": [f.model_dump() for f in insights.findings],
+            # audit of the model's output: did it meet the contract, which figures lack data
+            "structured": insights.structured,
+            "ungrounded": [u.model_dump() for u in insights.ungrounded],
         },
         model=usage.model if usage else insights.provider,
         input_tokens=usage.input_tokens if usage else 0,
