@@ -1,0 +1,236 @@
+"""Turn result files into DuckDB views (`results`, cleaned and typed) with their column profiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from finops_agent.analyze.load import (
+    AnalyzeError,
+    ReadOptions,
+    describe,
+    fallbacks,
+    inspect_file,
+    quote_ident,
+)
+from finops_agent.analyze.profile import (
+    ColumnStats,
+    Conversion,
+    Profile,
+    assign_roles,
+    clean_expr,
+    column_stats,
+)
+
+Layout = Literal["single", "merged", "side_by_side"]
+RESULTS_VIEW = "results"
+SOURCE_FILE_COLUMN = "source_file"
+
+
+@dataclass
+class Overrides:
+    """Column roles the user chose (--cost-col, --group-col, --date-col)."""
+
+    cost_col: str | None = None
+    group_col: str | None = None
+    date_col: str | None = None
+
+
+@dataclass
+class Dataset:
+    """One analysed relation: a single file, the merged files, or one file side by side."""
+
+    view: str
+    label: str
+    files: list[str]
+    profile: Profile
+    totals: dict[str, float | None] = field(default_factory=dict)
+    date_range: tuple[Any, Any] | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def days(self) -> int | None:
+        """Days from the first to the last date in the data, both included (None when undated)."""
+        if self.date_range is None:
+            return None
+        first, last = (dt.date.fromisoformat(str(v)[:10]) for v in self.date_range)
+        return (last - first).days + 1
+
+
+@dataclass
+class Workspace:
+    """An open DuckDB connection holding the views, and how they were built."""
+
+    con: duckdb.DuckDBPyConnection
+    layout: Layout
+    files: list[ReadOptions]
+    datasets: list[Dataset]
+    statements: list[str]
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.con.close()
+
+
+@dataclass
+class _File:
+    options: ReadOptions
+    view: str
+    columns: dict[str, str]
+    conversions: dict[str, Conversion]
+    rows: int
+    stats: list[ColumnStats]
+
+
+def _read_file(
+    con: duckdb.DuckDBPyConnection, options: ReadOptions
+) -> tuple[ReadOptions, dict[str, str], int, list[ColumnStats]]:
+    error: AnalyzeError | None = None
+    for attempt in fallbacks(options):
+        try:
+            columns = describe(con, attempt)
+            rows, stats = column_stats(con, attempt.relation(), columns, attempt.path)
+        except AnalyzeError as exc:
+            error = error or exc
+            continue
+        return attempt, columns, rows, stats
+    assert error is not None
+    raise error
+
+
+def _open_file(
+    con: duckdb.DuckDBPyConnection, path: str, index: int, statements: list[str]
+) -> _File:
+    found = inspect_file(path)
+    # absolute, so chat can reopen the views from any working folder
+    options, columns, rows, stats = _read_file(
+        con, replace(found, path=str(Path(found.path).resolve()))
+    )
+    if rows == 0:
+        raise AnalyzeError(f"{path}: header only, no data rows (columns: {', '.join(columns)})")
+    conversions: dict[str, Conversion] = {s.name: s.conversion for s in stats if s.conversion}
+    select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
+    view = f"file_{index}"
+    sql = f"create or replace view {view} as select {select} from {options.relation()}"
+    con.execute(sql)
+    statements.append(sql)
+    return _File(options, view, columns, conversions, rows, stats)
+
+
+def _same_columns(files: list[_File]) -> bool:
+    first = {c.lower() for c in files[0].columns}
+    return all({c.lower() for c in f.columns} == first for f in files[1:])
+
+
+def _union_sql(files: list[_File]) -> str:
+    return " union all by name ".join(
+        f"select *, {_label_literal(f.options.path)} as {SOURCE_FILE_COLUMN} from {f.view}"
+        for f in files
+    )
+
+
+def _label_literal(path: str) -> str:
+    return "'" + Path(path).name.replace("'", "''") + "'"
+
+
+def _profile_view(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    label: str,
+    conversions: dict[str, Conversion],
+    overrides: Overrides,
+) -> Profile:
+    columns = {
+        str(row[0]): str(row[1]) for row in con.execute(f"describe select * from {view}").fetchall()
+    }
+    rows, stats = column_stats(con, view, columns, label)
+    profile = assign_roles(
+        rows,
+        stats,
+        label=label,
+        cost_col=overrides.cost_col,
+        group_col=overrides.group_col,
+        date_col=overrides.date_col,
+    )
+    for column in profile.columns:
+        column.converted = conversions.get(column.name, "")
+    return profile
+
+
+def _totals(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
+    profile = dataset.profile
+    numbers = [c.name for c in profile.columns if c.role in ("cost", "metric")]
+    exprs = [f"sum(cast({quote_ident(n)} as double))" for n in numbers]
+    if profile.date:
+        date = quote_ident(profile.date)
+        exprs += [f"min({date})", f"max({date})"]
+    if not exprs:
+        return
+    row = con.execute(f"select {', '.join(exprs)} from {dataset.view}").fetchall()[0]
+    dataset.totals = {
+        name: None if value is None else float(value)
+        for name, value in zip(numbers, row, strict=False)
+    }
+    if profile.date and row[-1] is not None:
+        dataset.date_range = (row[-2], row[-1])
+
+
+def open_workspace(paths: list[str], overrides: Overrides | None = None) -> Workspace:
+    """Read every file, build the cleaned views and `results`, and profile what will be analysed."""
+    if not paths:
+        raise AnalyzeError("no files given: pass at least one result file")
+    overrides = overrides or Overrides()
+    con = duckdb.connect()
+    statements: list[str] = []
+    try:
+        files = [_open_file(con, path, i + 1, statements) for i, path in enumerate(paths)]
+        if len(files) == 1:
+            layout: Layout = "single"
+            sql = f"create or replace view {RESULTS_VIEW} as select * from {files[0].view}"
+            plan = [(RESULTS_VIEW, Path(files[0].options.path).name, files)]
+        else:
+            layout = "merged" if _same_columns(files) else "side_by_side"
+            # `results` always holds every row, so chat can ask across files
+            sql = f"create or replace view {RESULTS_VIEW} as {_union_sql(files)}"
+            if layout == "merged":
+                names = ", ".join(Path(f.options.path).name for f in files)
+                plan = [(RESULTS_VIEW, names, files)]
+            else:
+                plan = []
+                for i, f in enumerate(files, start=1):
+                    view = f"{RESULTS_VIEW}_{i}"
+                    side = f"create or replace view {view} as select * from {f.view}"
+                    con.execute(side)
+                    statements.append(side)
+                    plan.append((view, Path(f.options.path).name, [f]))
+        con.execute(sql)
+        statements.append(sql)
+        datasets = []
+        for view, label, members in plan:
+            conversions = {k: v for f in members for k, v in f.conversions.items()}
+            profile = _profile_view(con, view, label, conversions, overrides)
+            dataset = Dataset(view, label, [f.options.path for f in members], profile)
+            _totals(con, dataset)
+            datasets.append(dataset)
+    except BaseException:
+        con.close()
+        raise
+    return Workspace(con, layout, [f.options for f in files], datasets, statements)
+
+
+def reopen(statements: list[str]) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB connection with the `results` views of an analysed report (for chat)."""
+    con = duckdb.connect()
+    try:
+        for sql in statements:
+            con.execute(sql)
+    except duckdb.Error as exc:
+        con.close()
+        raise AnalyzeError(
+            f"cannot reopen the analysed files: {str(exc).splitlines()[0]}"
+        ) from None
+    return con
