@@ -29,6 +29,8 @@ _COST_STRONG = {"cost", "costs", "spend", "spending", "unblended", "billed", "ch
 _COST_WEAK = {"amortized", "amortised", "blended", "usd", "amount", "price", "dollars", "effective"}
 _COST_SECONDARY = {"savings", "saving", "waste"}
 _NOT_COST = {"pct", "percent", "percentage", "share", "ratio", "rank", "count", "id", "quantity"}
+# Money columns that describe another period or a difference, not the headline spend.
+_COST_RELATIVE = {"previous", "prior", "last", "change", "delta", "diff", "forecast", "budget"}
 _NOT_COST_PAIRS = ({"usage", "amount"}, {"usage", "quantity"})
 _ID_TOKENS = {"id", "arn", "uuid", "guid", "resource", "volume", "instance", "snapshot", "key"}
 _ID_EXACT = {"resource_id", "volume_id", "instance_id", "arn", "line_item_resource_id"}
@@ -78,10 +80,10 @@ _MAIN_GROUP_ORDER: tuple[frozenset[str], ...] = (
     frozenset({"service"}),
     frozenset({"product"}),
     frozenset({"account"}),
-    frozenset({"region"}),
     frozenset({"usage", "type"}),
     frozenset({"instance", "type"}),
     frozenset({"volume", "type"}),
+    frozenset({"region"}),
     frozenset({"type"}),
     frozenset({"category"}),
     frozenset({"operation"}),
@@ -281,6 +283,8 @@ def _role(stat: ColumnStats, rows: int) -> tuple[Role, str]:
 def _cost_rank(stat: ColumnStats) -> tuple[int, int, float]:
     words = tokens(stat.name)
     strength = 3 if words & _COST_STRONG else 2 if words & _COST_WEAK else 1
+    if words & _COST_RELATIVE:
+        strength = 1
     if words & _COST_SECONDARY:
         strength = 0
     # the total of several cost columns (total_cost vs untagged_cost) is the headline
