@@ -29,6 +29,7 @@ from finops_agent.analyze.profile import (
 Layout = Literal["single", "merged", "side_by_side"]
 RESULTS_VIEW = "results"
 SOURCE_FILE_COLUMN = "source_file"
+_SEPARATORS = (",", ";", "\t", "|")
 
 
 @dataclass
@@ -110,6 +111,12 @@ def _open_file(
     options, columns, rows, stats = _read_file(
         con, replace(found, path=str(Path(found.path).resolve()))
     )
+    if len(columns) == 1 and any(sep in next(iter(columns)) for sep in _SEPARATORS):
+        # DuckDB fell back to one column: rows disagree on their number of fields
+        raise AnalyzeError(
+            f"{path}: cannot read: rows have different numbers of fields, so the delimiter "
+            f"cannot be detected (header: {next(iter(columns))[:80]!r})"
+        )
     if rows == 0:
         raise AnalyzeError(f"{path}: header only, no data rows (columns: {', '.join(columns)})")
     conversions: dict[str, Conversion] = {s.name: s.conversion for s in stats if s.conversion}
