@@ -21,7 +21,7 @@ GP3_SAVING = 0.20
 # Current generations cost about 10 % less per instance-hour than the families they replace
 # (m4 -> m6i/m7i, c4 -> c6i, r4 -> r6i list prices), and do more per hour.
 PREVIOUS_GENERATION_SAVING = 0.10
-_DAYS_PER_MONTH = 30.4
+_DAYS_PER_MONTH = 365.25 / 12
 _PROMPTS = 5
 
 
@@ -29,7 +29,7 @@ def _monthly(dataset: Dataset, amount: float) -> tuple[float, str]:
     """An amount from the file as a monthly figure, and how it was scaled."""
     days = dataset.days
     if days and days > 1:
-        return amount / days * _DAYS_PER_MONTH, f"scaled from {days} day(s) of data to 30.4 days"
+        return amount / days * _DAYS_PER_MONTH, f"scaled from {days} day(s) of data to 30.44 days"
     return amount, "the file is taken to cover one month"
 
 
