@@ -158,6 +158,8 @@ def test_report_html_and_json_describe_the_file(tmp_path: Path) -> None:
     assert 'id="detected-columns"' in html
     assert "Total cost (unblended_cost)" in html
     assert "Amortised cost" not in html
+    # account ids are labels in the data table, not numbers with thousands separators
+    assert "111122223333" in html and "111,122,223,333" not in html
     for chart in ("top_by_group", "distribution", "trend"):
         assert f'id="chart-{chart}"' in html
     meta = json.loads((html_path.parent / "report.json").read_text(encoding="utf-8"))

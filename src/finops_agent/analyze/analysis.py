@@ -12,7 +12,7 @@ import pandas as pd
 
 from finops_agent.analyze.dataset import Dataset, Workspace
 from finops_agent.analyze.load import quote_ident
-from finops_agent.analyze.profile import Profile, tokens
+from finops_agent.analyze.profile import Profile, is_numeric_type, tokens
 from finops_agent.catalog import ChartHint
 from finops_agent.execution import QueryResult
 from finops_agent.summarise import Metrics, QuerySummary, ReportSummary, records, top_by
@@ -242,6 +242,16 @@ def _mom_sql(view: str, date: str, cost: str, group: str | None) -> str:
     )
 
 
+def _row_columns(profile: Profile) -> str:
+    # account and other numeric ids are labels: 111122223333, not 111,122,223,333
+    return ", ".join(
+        f"cast({quote_ident(c.name)} as varchar) as {quote_ident(c.name)}"
+        if c.role in ("group", "id") and is_numeric_type(c.type)
+        else quote_ident(c.name)
+        for c in profile.columns
+    )
+
+
 def _sections(dataset: Dataset, top_n: int, prefix: str) -> list[_Section]:
     p = dataset.profile
     view, cost = dataset.view, p.cost
@@ -301,7 +311,8 @@ def _sections(dataset: Dataset, top_n: int, prefix: str) -> list[_Section]:
             f"Rows by {cost}",
             f"The file's rows with the largest {cost} (up to {DATA_ROWS} kept for chat).",
             ChartHint("table"),
-            f"select * from {view} order by {quote_ident(cost)} desc nulls last limit {DATA_ROWS}",
+            f"select {_row_columns(p)} from {view} "
+            f"order by {quote_ident(cost)} desc nulls last limit {DATA_ROWS}",
             unit,
         )
     )
