@@ -120,12 +120,18 @@ class _Section:
 
 
 def _run(
-    con: duckdb.DuckDBPyConnection, family: str, section: _Section, cost: str | None
+    con: duckdb.DuckDBPyConnection,
+    family: str,
+    section: _Section,
+    cost: str | None,
+    done: dict[str, pd.DataFrame],
 ) -> tuple[QuerySummary, QueryResult]:
     started = time.perf_counter()
     cursor = con.cursor()
     try:
-        frame = cursor.execute(section.sql).df()
+        # the bar and the pie draw the same aggregate: scan the file once for both
+        frame = done[section.sql] if section.sql in done else cursor.execute(section.sql).df()
+        done[section.sql] = frame
         result = QueryResult(
             section.name,
             family,
@@ -206,13 +212,15 @@ def _trend_sql(view: str, date: str, cost: str, group: str | None, grain: str) -
             f"where {d} is not null group by 1 order by 1"
         )
     g = quote_ident(group)
+    # one scan of the file: group by (period, label) first, then fold all but the top labels
     return (
-        f"with top as (select {_label_expr(group)} as label from {view} group by 1 "
-        f"order by sum(cast({c} as double)) desc nulls last limit {_TREND_GROUPS}) "
-        f"select {period} as period, "
-        f"case when {_label_expr(group)} in (select label from top) then {_label_expr(group)} "
-        f"else '{OTHER_LABEL}' end as {g}, sum(cast({c} as double)) as {c} "
-        f"from {view} where {d} is not null group by 1, 2 order by 1, 2"
+        f"with grouped as materialized (select {period} as period, {_label_expr(group)} as label, "
+        f"sum(cast({c} as double)) as cost from {view} where {d} is not null group by 1, 2), "
+        f"top as (select label from grouped group by 1 order by sum(cost) desc nulls last "
+        f"limit {_TREND_GROUPS}) "
+        f"select period, case when label in (select label from top) then label "
+        f"else '{OTHER_LABEL}' end as {g}, sum(cost) as {c} "
+        f"from grouped group by 1, 2 order by 1, 2"
     )
 
 
@@ -221,7 +229,7 @@ def _mom_sql(view: str, date: str, cost: str, group: str | None) -> str:
     label = _label_expr(group) if group else "'all'"
     g = quote_ident(group) if group else "label"
     return (
-        f"with monthly as (select date_trunc('month', cast({d} as timestamp)) as month, "
+        f"with monthly as materialized (select date_trunc('month', cast({d} as timestamp)) as month, "
         f"{label} as label, sum(cast({c} as double)) as cost, "
         f"count(distinct cast({d} as date)) as days from {view} where {d} is not null "
         f"group by 1, 2), "
@@ -327,12 +335,13 @@ def analyse(
     results: list[QueryResult] = []
     families: list[str] = []
     side = workspace.layout == "side_by_side"
+    done: dict[str, pd.DataFrame] = {}
     for index, dataset in enumerate(workspace.datasets, start=1):
         family = f"{dataset.label}" if side else analysis_type
         prefix = f"f{index}_" if side else ""
         families.append(family)
         for section in _sections(dataset, top_n, prefix):
-            summary, result = _run(workspace.con, family, section, dataset.profile.cost)
+            summary, result = _run(workspace.con, family, section, dataset.profile.cost, done)
             if section.chart.kind == "line" and result.ok and result.frame["period"].nunique() < 2:
                 continue  # a single period draws no line
             if section.name.endswith("month_over_month") and result.ok and result.frame.empty:

@@ -15,7 +15,6 @@ from finops_agent.analyze.load import (
     describe,
     fallbacks,
     inspect_file,
-    quote_ident,
 )
 from finops_agent.analyze.profile import (
     ColumnStats,
@@ -30,6 +29,8 @@ Layout = Literal["single", "merged", "side_by_side"]
 RESULTS_VIEW = "results"
 SOURCE_FILE_COLUMN = "source_file"
 _SEPARATORS = (",", ";", "\t", "|")
+# Rows at the head of a file whose text decides money and date conversions.
+DETECT_ROWS = 100_000
 
 
 @dataclass
@@ -87,20 +88,23 @@ class _File:
     stats: list[ColumnStats]
 
 
-def _read_file(
-    con: duckdb.DuckDBPyConnection, options: ReadOptions
-) -> tuple[ReadOptions, dict[str, str], int, list[ColumnStats]]:
-    error: AnalyzeError | None = None
-    for attempt in fallbacks(options):
-        try:
-            columns = describe(con, attempt)
-            rows, stats = column_stats(con, attempt.relation(), columns, attempt.path)
-        except AnalyzeError as exc:
-            error = error or exc
-            continue
-        return attempt, columns, rows, stats
-    assert error is not None
-    raise error
+def _view_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    rows = con.execute(f"describe select * from {relation}").fetchall()
+    return {str(row[0]): str(row[1]) for row in rows}
+
+
+def _try_read(con: duckdb.DuckDBPyConnection, options: ReadOptions, view: str) -> tuple[str, _File]:
+    columns = describe(con, options)
+    # money and date patterns are decided on the head of the file (regular expressions are
+    # the costly part); the one full pass below then reads the cleaned, typed view
+    head = f"(select * from {options.relation()} limit {DETECT_ROWS})"
+    _, raw = column_stats(con, head, columns, options.path)
+    conversions: dict[str, Conversion] = {s.name: s.conversion for s in raw if s.conversion}
+    select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
+    sql = f"create or replace view {view} as select {select} from {options.relation()}"
+    con.execute(sql)
+    rows, stats = column_stats(con, view, _view_columns(con, view), options.path, detect=False)
+    return sql, _File(options, view, columns, conversions, rows, stats)
 
 
 def _open_file(
@@ -108,24 +112,29 @@ def _open_file(
 ) -> _File:
     found = inspect_file(path)
     # absolute, so chat can reopen the views from any working folder
-    options, columns, rows, stats = _read_file(
-        con, replace(found, path=str(Path(found.path).resolve()))
-    )
+    options = replace(found, path=str(Path(found.path).resolve()))
+    error: AnalyzeError | None = None
+    for attempt in fallbacks(options):
+        try:
+            sql, file = _try_read(con, attempt, f"file_{index}")
+        except AnalyzeError as exc:
+            error = error or exc
+            continue
+        break
+    else:
+        assert error is not None
+        raise error
+    columns = file.columns
     if len(columns) == 1 and any(sep in next(iter(columns)) for sep in _SEPARATORS):
         # DuckDB fell back to one column: rows disagree on their number of fields
         raise AnalyzeError(
             f"{path}: cannot read: rows have different numbers of fields, so the delimiter "
             f"cannot be detected (header: {next(iter(columns))[:80]!r})"
         )
-    if rows == 0:
+    if file.rows == 0:
         raise AnalyzeError(f"{path}: header only, no data rows (columns: {', '.join(columns)})")
-    conversions: dict[str, Conversion] = {s.name: s.conversion for s in stats if s.conversion}
-    select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
-    view = f"file_{index}"
-    sql = f"create or replace view {view} as select {select} from {options.relation()}"
-    con.execute(sql)
     statements.append(sql)
-    return _File(options, view, columns, conversions, rows, stats)
+    return file
 
 
 def _same_columns(files: list[_File]) -> bool:
@@ -144,17 +153,14 @@ def _label_literal(path: str) -> str:
     return "'" + Path(path).name.replace("'", "''") + "'"
 
 
-def _profile_view(
-    con: duckdb.DuckDBPyConnection,
+def _dataset(
     view: str,
     label: str,
-    conversions: dict[str, Conversion],
+    files: list[_File],
+    rows: int,
+    stats: list[ColumnStats],
     overrides: Overrides,
-) -> Profile:
-    columns = {
-        str(row[0]): str(row[1]) for row in con.execute(f"describe select * from {view}").fetchall()
-    }
-    rows, stats = column_stats(con, view, columns, label)
+) -> Dataset:
     profile = assign_roles(
         rows,
         stats,
@@ -163,27 +169,17 @@ def _profile_view(
         group_col=overrides.group_col,
         date_col=overrides.date_col,
     )
+    conversions = {k: v for f in files for k, v in f.conversions.items()}
     for column in profile.columns:
         column.converted = conversions.get(column.name, "")
-    return profile
-
-
-def _totals(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
-    profile = dataset.profile
-    numbers = [c.name for c in profile.columns if c.role in ("cost", "metric")]
-    exprs = [f"sum(cast({quote_ident(n)} as double))" for n in numbers]
-    if profile.date:
-        date = quote_ident(profile.date)
-        exprs += [f"min({date})", f"max({date})"]
-    if not exprs:
-        return
-    row = con.execute(f"select {', '.join(exprs)} from {dataset.view}").fetchall()[0]
-    dataset.totals = {
-        name: None if value is None else float(value)
-        for name, value in zip(numbers, row, strict=False)
+    by_name = {s.name: s for s in stats}
+    totals = {
+        c.name: by_name[c.name].total for c in profile.columns if c.role in ("cost", "metric")
     }
-    if profile.date and row[-1] is not None:
-        dataset.date_range = (row[-2], row[-1])
+    dataset = Dataset(view, label, [f.options.path for f in files], profile, totals)
+    if profile.date and by_name[profile.date].last is not None:
+        dataset.date_range = (by_name[profile.date].first, by_name[profile.date].last)
+    return dataset
 
 
 def open_workspace(paths: list[str], overrides: Overrides | None = None) -> Workspace:
@@ -218,11 +214,11 @@ def open_workspace(paths: list[str], overrides: Overrides | None = None) -> Work
         statements.append(sql)
         datasets = []
         for view, label, members in plan:
-            conversions = {k: v for f in members for k, v in f.conversions.items()}
-            profile = _profile_view(con, view, label, conversions, overrides)
-            dataset = Dataset(view, label, [f.options.path for f in members], profile)
-            _totals(con, dataset)
-            datasets.append(dataset)
+            if len(members) == 1:
+                rows, stats = members[0].rows, members[0].stats
+            else:
+                rows, stats = column_stats(con, view, _view_columns(con, view), label, detect=False)
+            datasets.append(_dataset(view, label, members, rows, stats, overrides))
     except BaseException:
         con.close()
         raise

@@ -125,6 +125,8 @@ class ColumnStats:
     dates: int = 0
     months: int = 0
     total: float | None = None
+    first: Any = None
+    last: Any = None
 
     @property
     def conversion(self) -> Conversion:
@@ -143,41 +145,50 @@ class ColumnStats:
         return ""
 
 
-def _stat_exprs(index: int, name: str, kind: str) -> list[str]:
+_STATS_PER_COLUMN = 9
+
+
+def _stat_exprs(name: str, kind: str, detect: bool) -> list[str]:
     col = quote_ident(name)
     exprs = [f"count({col})", f"approx_count_distinct({col})"]
-    if kind.upper() in _TEXT_TYPES:
+    if kind.upper() in _TEXT_TYPES and detect:
         value = f"nullif(trim({col}), '')"
         exprs += [
             f"count(*) filter (where regexp_full_match(lower({value}), '{MONEY_US}'))",
             f"count(*) filter (where regexp_full_match(lower({value}), '{MONEY_EU}'))",
             f"count(*) filter (where try_cast({value} as timestamp) is not null)",
             f"count(*) filter (where try_strptime({value}, '%Y-%m') is not null)",
-            "null",
         ]
-    elif is_numeric_type(kind):
-        exprs += ["0", "0", "0", "0", f"sum(cast({col} as double))"]
     else:
-        exprs += ["0", "0", "0", "0", "null"]
+        exprs += ["0", "0", "0", "0"]
+    exprs.append(f"sum(cast({col} as double))" if is_numeric_type(kind) else "null")
+    exprs += [f"min({col})", f"max({col})"] if is_temporal_type(kind) else ["null", "null"]
     return exprs
 
 
 def column_stats(
-    con: duckdb.DuckDBPyConnection, relation: str, columns: dict[str, str], label: str
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: dict[str, str],
+    label: str,
+    *,
+    detect: bool = True,
 ) -> tuple[int, list[ColumnStats]]:
-    """Row count and per-column stats of a relation in one streamed pass."""
+    """Row count and per-column stats of a relation in one streamed pass.
+
+    `detect` adds the money and date pattern counts of text columns: costly regular
+    expressions, so they run on a sample of the file and not on the cleaned full pass.
+    """
     exprs = ["count(*)"]
-    for index, (name, kind) in enumerate(columns.items()):
-        exprs += _stat_exprs(index, name, kind)
+    for name, kind in columns.items():
+        exprs += _stat_exprs(name, kind, detect)
     try:
         row = con.execute(f"select {', '.join(exprs)} from {relation}").fetchall()[0]
     except duckdb.Error as exc:
-        raise AnalyzeError(
-            f"{label}: cannot profile columns: {str(exc).strip().splitlines()[0]}"
-        ) from None
+        raise AnalyzeError(f"{label}: cannot read: {str(exc).strip().splitlines()[0]}") from None
     stats = []
     for index, (name, kind) in enumerate(columns.items()):
-        values = row[1 + index * 7 : 1 + (index + 1) * 7]
+        values = row[1 + index * _STATS_PER_COLUMN : 1 + (index + 1) * _STATS_PER_COLUMN]
         stats.append(
             ColumnStats(
                 name=name,
@@ -189,6 +200,8 @@ def column_stats(
                 dates=int(values[4] or 0),
                 months=int(values[5] or 0),
                 total=None if values[6] is None else float(values[6]),
+                first=values[7],
+                last=values[8],
             )
         )
     return int(row[0]), stats

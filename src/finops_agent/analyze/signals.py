@@ -8,6 +8,7 @@ import duckdb
 
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
+from finops_agent.analyze.profile import tokens
 
 # Values of a tag column that mean "not tagged".
 UNTAGGED_VALUES: tuple[str, ...] = (
@@ -23,17 +24,34 @@ UNTAGGED_VALUES: tuple[str, ...] = (
 # Previous-generation EC2/RDS families as they appear in instance and usage types (m4.large,
 # BoxUsage:t2.micro, db.r4.xlarge).
 PREVIOUS_GENERATION = (
-    r"(^|[^a-z0-9])(t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|x1)"
-    r"\.(nano|micro|small|medium|large|[0-9]*xlarge)"
+    r"(^|[^a-z0-9])((t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|x1)"
+    r"\.(nano|micro|small|medium|large|[0-9]*xlarge))"
 )
 _TEXT_ROLES = ("group", "id", "text")
+_EXAMPLES = 10
+# Columns where volume and instance types are written; scanning only these keeps a
+# multi-GB file's extra pass cheap (resource ids and account names never hold them).
+_TYPE_TOKENS = {
+    "usage",
+    "type",
+    "instance",
+    "volume",
+    "operation",
+    "description",
+    "family",
+    "class",
+    "sku",
+    "storage",
+    "size",
+    "node",
+}
 
 
 def _text_columns(dataset: Dataset) -> list[str]:
     return [
         c.name
         for c in dataset.profile.columns
-        if c.role in _TEXT_ROLES and c.type.upper() == "VARCHAR"
+        if c.role in _TEXT_ROLES and c.type.upper() == "VARCHAR" and tokens(c.name) & _TYPE_TOKENS
     ]
 
 
@@ -64,25 +82,24 @@ def compute(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[str, Any]:
             f"count(*) filter (where {old})",
         ]
         keys += ["gp2_cost", "gp2_rows", "previous_generation_cost", "previous_generation_rows"]
+        for column in text:
+            # the old types named, collected in the same scan
+            value = f"lower({quote_ident(column)})"
+            exprs.append(
+                f"list(distinct regexp_extract({value}, '{PREVIOUS_GENERATION}', 2)) "
+                f"filter (where regexp_matches({value}, '{PREVIOUS_GENERATION}'))"
+            )
+            keys.append(f"examples:{column}")
     if not exprs:
         return {}
     row = con.execute(f"select {', '.join(exprs)} from {dataset.view}").fetchall()[0]
-    found: dict[str, Any] = {
-        key: (0.0 if value is None else float(value)) for key, value in zip(keys, row, strict=True)
-    }
-    if found.get("previous_generation_rows"):
-        found["previous_generation_examples"] = _examples(con, dataset, text)
+    found: dict[str, Any] = {}
+    examples: set[str] = set()
+    for key, value in zip(keys, row, strict=True):
+        if key.startswith("examples:"):
+            examples |= {str(v) for v in value or [] if v}
+        else:
+            found[key] = 0.0 if value is None else float(value)
+    if text:
+        found["previous_generation_examples"] = sorted(examples)[:_EXAMPLES]
     return found
-
-
-def _examples(con: duckdb.DuckDBPyConnection, dataset: Dataset, columns: list[str]) -> list[str]:
-    pattern = "'" + PREVIOUS_GENERATION + "'"
-    parts = " union ".join(
-        f"select regexp_extract(lower({quote_ident(c)}), {pattern}, 0) as found from {dataset.view} "
-        f"where regexp_matches(lower({quote_ident(c)}), {pattern})"
-        for c in columns
-    )
-    rows = con.execute(
-        f"select distinct trim(found, ':.') from ({parts}) order by 1 limit 10"
-    ).fetchall()
-    return [str(r[0]) for r in rows]
