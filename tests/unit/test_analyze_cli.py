@@ -35,6 +35,14 @@ def _app() -> typer.Typer:
             ["--type", "security"],
             "security",
         ),
+        # a header without rows is found from the head of the file
+        (lambda d: (d / "x.csv").write_text("service,cost\n"), [], "x.csv: header only"),
+        # a column override that names no column
+        (
+            lambda d: (d / "x.csv").write_text("service,cost\nEC2,1\n"),
+            ["--cost-col", "spend"],
+            "--cost-col 'spend' is not a column",
+        ),
         # an s3:// URI without a key
         (lambda d: None, ["s3://bucket-only"], "expected s3://bucket/key"),
     ],

@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from finops_agent.analyze.analysis import ANALYSIS_TYPES
+from finops_agent.analyze.dataset import Overrides, open_workspace
 from finops_agent.analyze.fetch import is_s3, split_s3
-from finops_agent.analyze.load import inspect_file
 from finops_agent.cli import _state, friendly_errors
+
+PREFLIGHT_ROWS = 1000
 
 if TYPE_CHECKING:
     from flows.analyze import AnalysisType
 
 
-def preflight(files: list[str], analysis_type: str) -> None:
-    """Reject a bad type or an unreadable local file in milliseconds, before Prefect starts."""
+def preflight(files: list[str], analysis_type: str, overrides: Overrides) -> None:
+    """Reject a bad type, file or column choice in about a second, before Prefect starts."""
     if analysis_type not in ANALYSIS_TYPES:
         raise ValueError(
             f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {analysis_type!r}"
@@ -26,8 +28,10 @@ def preflight(files: list[str], analysis_type: str) -> None:
     for path in files:
         if is_s3(path):
             split_s3(path)
-        else:
-            inspect_file(path)
+    local = [path for path in files if not is_s3(path)]
+    if local:
+        # the head of each file is enough to find a bad file, an empty one or a wrong column
+        open_workspace(local, overrides, head_rows=PREFLIGHT_ROWS).close()
 
 
 @friendly_errors
@@ -44,7 +48,8 @@ def analyze_command(
     date_col: Annotated[str | None, typer.Option(help="Column holding dates")] = None,
 ) -> None:
     """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
-    preflight(files, type)
+    overrides = Overrides(cost_col, group_col, date_col)
+    preflight(files, type, overrides if all(not is_s3(f) for f in files) else Overrides())
     from finops_agent.prefect_env import configure_prefect
 
     if not _state["debug"]:

@@ -93,7 +93,9 @@ def _view_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
     return {str(row[0]): str(row[1]) for row in rows}
 
 
-def _try_read(con: duckdb.DuckDBPyConnection, options: ReadOptions, view: str) -> tuple[str, _File]:
+def _try_read(
+    con: duckdb.DuckDBPyConnection, options: ReadOptions, view: str, head_rows: int | None
+) -> tuple[str, _File]:
     columns = describe(con, options)
     # money and date patterns are decided on the head of the file (regular expressions are
     # the costly part); the one full pass below then reads the cleaned, typed view
@@ -101,14 +103,23 @@ def _try_read(con: duckdb.DuckDBPyConnection, options: ReadOptions, view: str) -
     _, raw = column_stats(con, head, columns, options.path)
     conversions: dict[str, Conversion] = {s.name: s.conversion for s in raw if s.conversion}
     select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
-    sql = f"create or replace view {view} as select {select} from {options.relation()}"
+    source = (
+        options.relation()
+        if head_rows is None
+        else f"(select * from {options.relation()} limit {head_rows})"
+    )
+    sql = f"create or replace view {view} as select {select} from {source}"
     con.execute(sql)
     rows, stats = column_stats(con, view, _view_columns(con, view), options.path, detect=False)
     return sql, _File(options, view, columns, conversions, rows, stats)
 
 
 def _open_file(
-    con: duckdb.DuckDBPyConnection, path: str, index: int, statements: list[str]
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    index: int,
+    statements: list[str],
+    head_rows: int | None,
 ) -> _File:
     found = inspect_file(path)
     # absolute, so chat can reopen the views from any working folder
@@ -116,7 +127,7 @@ def _open_file(
     error: AnalyzeError | None = None
     for attempt in fallbacks(options):
         try:
-            sql, file = _try_read(con, attempt, f"file_{index}")
+            sql, file = _try_read(con, attempt, f"file_{index}", head_rows)
         except AnalyzeError as exc:
             error = error or exc
             continue
@@ -182,15 +193,23 @@ def _dataset(
     return dataset
 
 
-def open_workspace(paths: list[str], overrides: Overrides | None = None) -> Workspace:
-    """Read every file, build the cleaned views and `results`, and profile what will be analysed."""
+def open_workspace(
+    paths: list[str], overrides: Overrides | None = None, *, head_rows: int | None = None
+) -> Workspace:
+    """Read every file, build the cleaned views and `results`, and profile what will be analysed.
+
+    With `head_rows`, only that many rows of each file are read: a quick check of every file
+    and override before the real run (the CLI does it before starting Prefect).
+    """
     if not paths:
         raise AnalyzeError("no files given: pass at least one result file")
     overrides = overrides or Overrides()
     con = duckdb.connect()
     statements: list[str] = []
     try:
-        files = [_open_file(con, path, i + 1, statements) for i, path in enumerate(paths)]
+        files = [
+            _open_file(con, path, i + 1, statements, head_rows) for i, path in enumerate(paths)
+        ]
         if len(files) == 1:
             layout: Layout = "single"
             sql = f"create or replace view {RESULTS_VIEW} as select * from {files[0].view}"

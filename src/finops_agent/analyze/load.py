@@ -47,16 +47,6 @@ class ReadOptions:
         """JSON-ready options."""
         return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ReadOptions:
-        """Options as written by `to_json`."""
-        return cls(
-            path=str(data["path"]),
-            format=data.get("format", "csv"),
-            encoding=str(data.get("encoding", "utf-8")),
-            full_sample=bool(data.get("full_sample", False)),
-        )
-
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"

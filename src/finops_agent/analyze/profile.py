@@ -256,10 +256,6 @@ class Profile:
     cost_is_money: bool = True
     notes: list[str] = field(default_factory=list)
 
-    def role_of(self, name: str) -> Role | None:
-        """The role of a column (None when there is no such column)."""
-        return next((c.role for c in self.columns if c.name == name), None)
-
     def to_json(self) -> dict[str, Any]:
         """JSON-ready profile for report.json."""
         return asdict(self)
@@ -267,8 +263,9 @@ class Profile:
 
 def _role(stat: ColumnStats, rows: int) -> tuple[Role, str]:
     words = tokens(stat.name)
-    numeric = is_numeric_type(stat.type) or stat.conversion in ("money", "money_eu")
-    if is_temporal_type(stat.type) or stat.conversion in ("date", "month"):
+    # roles are given on the cleaned view: money text is already DOUBLE, date text TIMESTAMP
+    numeric = is_numeric_type(stat.type)
+    if is_temporal_type(stat.type):
         return "date", "date/time values"
     if "account" in words or "payer" in words:
         return "group", "account column"
@@ -278,7 +275,7 @@ def _role(stat: ColumnStats, rows: int) -> tuple[Role, str]:
         if words & _ID_TOKENS and not words & (_COST_STRONG | _COST_WEAK):
             return "id", "identifier by name"
         if words & (_COST_STRONG | _COST_WEAK | _COST_SECONDARY):
-            return "cost", "money by name" + (" (text cast to number)" if stat.conversion else "")
+            return "cost", "money by name"
         return "metric", "number"
     if stat.name.lower() in _ID_EXACT or "arn" in words or "uuid" in words:
         return "id", "identifier by name"
@@ -342,7 +339,7 @@ def assign_roles(
     for stat in stats:
         role, reason = _role(stat, rows)
         if stat.name == cost_col:
-            if not (is_numeric_type(stat.type) or stat.conversion in ("money", "money_eu")):
+            if not is_numeric_type(stat.type):
                 raise AnalyzeError(
                     f"{label}: --cost-col {cost_col!r} is {stat.type} and not numbers or money text"
                 )
@@ -363,7 +360,7 @@ def assign_roles(
     profile.groups = [c.name for c in columns if c.role == "group"]
     profile.tags = [c.name for c in columns if c.role == "tag"]
     profile.ids = [c.name for c in columns if c.role == "id"]
-    numeric = [s for s in stats if is_numeric_type(s.type) or s.conversion in ("money", "money_eu")]
+    numeric = [s for s in stats if is_numeric_type(s.type)]
     if cost_col:
         profile.cost = cost_col
     elif profile.costs:
