@@ -35,9 +35,9 @@ def fetch_files(paths: list[str], settings: Settings) -> list[str]:
 
 
 @task(name="profile-files", cache_policy=NO_CACHE)
-def profile_files(paths: list[str], overrides: Overrides) -> Workspace:
+def profile_files(paths: list[str], overrides: Overrides, settings: Settings) -> Workspace:
     """Open the files in DuckDB and detect each column's role."""
-    return open_files(paths, overrides)
+    return open_files(paths, overrides, settings)
 
 
 @task(name="analyse-files", cache_policy=NO_CACHE)
@@ -82,7 +82,7 @@ def analyze_file(
     """Analyse Athena result files (local or s3://) and return the path of their report.html."""
     settings = load_settings(output_dir=output_dir)
     local = fetch_files(paths, settings)
-    workspace = profile_files(local, Overrides(cost_col, group_col, date_col))
+    workspace = profile_files(local, Overrides(cost_col, group_col, date_col), settings)
     try:
         summary = analyse_files(workspace, type, settings)
         insights = ask_insights(summary, settings)

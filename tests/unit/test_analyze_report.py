@@ -239,3 +239,24 @@ def test_one_failed_aggregate_keeps_the_rest_of_the_report(tmp_path: Path) -> No
     assert "This section failed" in html
     assert not summary.frame("distribution").empty
     assert isinstance(summary.frame("rows"), pd.DataFrame)
+
+
+_CHART_IDS = {"bar": "top_by_group", "pie": "distribution", "line": "trend"}
+
+
+@pytest.mark.parametrize("shape_name", list(SHAPES))
+def test_every_shape_renders_its_charts_roles_and_table(tmp_path: Path, shape_name: str) -> None:
+    shape, path = _shape_file(tmp_path, shape_name)
+    workspace = open_workspace([str(path)])
+    try:
+        summary = analyse_workspace(workspace, "auto", load_settings())
+        insights = file_insights(FileRuleInsights(), summary)
+        html = render(tmp_path / "out", workspace, summary, insights).read_text(encoding="utf-8")
+    finally:
+        workspace.close()
+    drawn = {kind for kind, div in _CHART_IDS.items() if f'id="chart-{div}"' in html}
+    assert drawn == set(shape.charts) - {"table"}
+    for column in shape.header:
+        assert f"<td>{column}</td>" in html  # a row of the Detected columns table
+    assert 'id="query-rows"' in html
+    assert html.count("<li>") >= 5  # the five suggested questions

@@ -194,7 +194,12 @@ def _dataset(
 
 
 def open_workspace(
-    paths: list[str], overrides: Overrides | None = None, *, head_rows: int | None = None
+    paths: list[str],
+    overrides: Overrides | None = None,
+    *,
+    head_rows: int | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> Workspace:
     """Read every file, build the cleaned views and `results`, and profile what will be analysed.
 
@@ -205,6 +210,11 @@ def open_workspace(
         raise AnalyzeError("no files given: pass at least one result file")
     overrides = overrides or Overrides()
     con = duckdb.connect()
+    # DuckDB spills to disk beyond this; the setting is shared with the report engine
+    if memory_limit:
+        con.execute("set memory_limit = $limit", {"limit": memory_limit})
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
     statements: list[str] = []
     try:
         files = [

@@ -25,9 +25,14 @@ from finops_agent.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def open_files(paths: list[str], overrides: Overrides | None = None) -> Workspace:
+def open_files(paths: list[str], overrides: Overrides | None, settings: Settings) -> Workspace:
     """Read and profile the files; raise AnalyzeError naming the file when one is unusable."""
-    return open_workspace([str(p) for p in paths], overrides)
+    return open_workspace(
+        [str(p) for p in paths],
+        overrides,
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    )
 
 
 def analyse_workspace(
