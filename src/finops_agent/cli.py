@@ -165,12 +165,8 @@ def sample_data(
     """Generate synthetic billing data with planted findings and their ground truth."""
     from finops_agent.sample_data import generate
 
-    if schema not in ("cur", "cur2", "focus"):
-        raise ValueError(f"--schema must be cur, cur2 or focus, not {schema!r}")
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"--format must be parquet or csv, not {fmt!r}")
     truth = generate(
-        schema,
+        schema,  # type: ignore[arg-type]  # generate() validates and names a bad value
         out,
         rows=rows,
         months=months,
@@ -211,6 +207,18 @@ def demo(
 def config() -> None:
     """Print the effective settings with secrets masked."""
     typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
+
+
+# --- insights-chat: `finops chat` and `finops ask` live in finops_agent.chat.cli ---
+def _mount_chat() -> None:
+    from finops_agent.chat.cli import ask_command, chat_command
+
+    app.command("chat")(chat_command)
+    app.command("ask")(ask_command)
+
+
+_mount_chat()
+# --- end insights-chat ---
 
 
 def run() -> None:
