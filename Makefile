@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: demo test check lint types fix clean venv
+.PHONY: demo test check lint types fix clean venv serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# Local Prefect server + UI on 127.0.0.1:4200 (FINOPS_SERVE_PORT) serving every deployment.
+serve: $(STAMP)
+	$(BIN)/python deployments/serve.py
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q

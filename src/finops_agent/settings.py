@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
 
+    # orchestration: Prefect schedules, the local server (deployments/serve.py), query cache
+    schedule_timezone: str = Field(
+        default="UTC", description="IANA timezone of deployment schedules"
+    )
+    serve_port: int = Field(
+        default=4200, ge=1, le=65535, description="Port of the local Prefect UI"
+    )
+    query_cache_hours: float = Field(
+        default=12.0, ge=0, description="How long a stored query's result is reused"
+    )
+
     # tagging: logical key -> raw tag keys that mean it, in order of preference
     tag_keys: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
 
