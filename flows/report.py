@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any, Literal
 
 from prefect import flow, task
@@ -33,6 +34,11 @@ from finops_agent.settings import Settings, load_settings
 from finops_agent.wiring import build_insights
 
 Family = Literal["architecture", "tagging", "cost"]
+# Prefect validates parameters with a pydantic model whose base class has a `schema` attribute;
+# the public `schema` parameter stays, so its harmless shadowing warning is silenced here only.
+warnings.filterwarnings(
+    "ignore", message='Field name "schema" in "Finops_ReportModel"', category=UserWarning
+)
 # Queries are I/O-bound on Athena and release the GIL on DuckDB: threads run them side by side.
 _QUERY_WORKERS = 8
 
@@ -73,6 +79,10 @@ def _run_queries(
         for future in as_completed(list(futures), timeout=settings.query_timeout_s):
             spec = futures[future]
             outcome = future.result(raise_on_failure=False)
+            if isinstance(outcome, BaseException):
+                # its frames hold the engine: drop them so a failed query cannot keep the
+                # connection alive after close() (Prefect keeps the exception on the state)
+                outcome.__traceback__ = None
             result = (
                 outcome
                 if isinstance(outcome, QueryResult)
