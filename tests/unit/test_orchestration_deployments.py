@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from finops_agent.orchestration import deployments as dep
 from finops_agent.orchestration.period import PERIODS
 from finops_agent.settings import load_settings
 
+ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_SCHEDULES = {
     # Monday 07:00
     "weekly-cost-report": "0 7 * * 1",
@@ -77,3 +80,24 @@ def test_a_module_without_the_named_flow_is_an_error(monkeypatch: pytest.MonkeyP
     ):
         dep.load_flow("report-chat")
     assert dep.load_flow("finops-report").name == "finops-report"
+
+
+def test_prefect_yaml_matches_the_served_deployments() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
+    plans = {p.name: p for p in dep.deployment_plans() if p.flow_name == "finops-report"}
+    for pool in ("process", "ecs"):
+        listed = {
+            d["name"].removeprefix(f"{pool}-"): d
+            for d in config["deployments"]
+            if d["name"].startswith(f"{pool}-")
+        }
+        assert set(listed) == set(plans), pool
+        for name, deployment in listed.items():
+            plan = plans[name]
+            assert deployment["entrypoint"] == "flows/report.py:finops_report"
+            assert deployment.get("parameters", {}) == dict(plan.parameters), name
+            crons = [s["cron"] for s in deployment.get("schedules", [])]
+            assert crons == ([plan.cron] if plan.cron else []), name
+            assert deployment["work_pool"]["name"] == f"finops-{pool}"
