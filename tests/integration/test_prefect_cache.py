@@ -64,9 +64,11 @@ def _statuses(report_html: str) -> dict[str, str]:
 
 
 def test_rerun_of_half_failed_report_only_reruns_the_failed_query(
-    executions: Executions, result_storage: Path, tmp_path: Path
+    executions: Executions, result_storage: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.report import finops_report
+
+    monkeypatch.setenv("FINOPS_QUERY_CACHE_HOURS", "1")
 
     data = tiny.write("cur", tmp_path / "data")
     args = {
@@ -103,3 +105,17 @@ def test_rerun_of_half_failed_report_only_reruns_the_failed_query(
     executions.count.clear()
     finops_report(**args, refresh_cache=True)
     assert executions.count == Counter(dict.fromkeys(queries, 1))
+
+
+def test_cache_off_reruns_every_query(
+    executions: Executions, result_storage: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.report import finops_report
+
+    monkeypatch.setenv("FINOPS_QUERY_CACHE_HOURS", "0")
+    data = tiny.write("focus", tmp_path / "data")
+    args = {"source": str(data), "start": "2026-10-01", "end": "2026-11-01"}
+    finops_report(**args, output_dir=str(tmp_path / "r"))
+    first = Counter(executions.count)
+    finops_report(**args, output_dir=str(tmp_path / "r"))
+    assert executions.count == first + first
