@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: demo test check lint types fix clean venv serve
+.PHONY: demo test check lint types fix clean venv bench serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,9 @@ check: lint types test
 fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests flows deployments benchmarks
 	$(BIN)/ruff format src tests flows deployments benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache .mypy_cache .ruff_cache

@@ -81,8 +81,11 @@ def _run_report(**kwargs: Any) -> str:
     # fail on bad input in a second, before a Prefect server is started
     preflight(
         load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine")),
-        source=kwargs.get("source"), schema=kwargs.get("schema", "auto"), families=kwargs.get("families"),
-        start=kwargs.get("start"), end=kwargs.get("end"),
+        source=kwargs.get("source"),
+        schema=kwargs.get("schema", "auto"),
+        families=kwargs.get("families"),
+        start=kwargs.get("start"),
+        end=kwargs.get("end"),
     )
     if not _state["debug"]:
         # errors reach the user as one line from friendly_errors, not as Prefect's traceback
@@ -208,6 +211,18 @@ def demo(
 def config() -> None:
     """Print the effective settings with secrets masked."""
     typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
+
+
+# --- insights-chat: `finops chat` and `finops ask` live in finops_agent.chat.cli ---
+def _mount_chat() -> None:
+    from finops_agent.chat.cli import ask_command, chat_command
+
+    app.command("chat")(chat_command)
+    app.command("ask")(ask_command)
+
+
+_mount_chat()
+# --- end insights-chat ---
 
 
 def run() -> None:

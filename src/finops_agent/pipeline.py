@@ -132,7 +132,15 @@ def prepare_run(
         specs=specs,
         params={**(params or {}), "start_date": window.start, "end_date": window.end},
         settings=settings,
+        # chat re-opens the source later, maybe from another folder: keep an absolute path
+        extra={"source_path": _absolute_source(engine)},
     )
+
+
+def _absolute_source(engine: QueryEngine) -> str:
+    if engine.name != "duckdb":
+        return engine.source_label
+    return str(Path(engine.source_label).expanduser().absolute())
 
 
 def preflight(

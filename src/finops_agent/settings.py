@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from finops_agent.identifiers import check_tag_key
@@ -18,6 +18,26 @@ DEFAULT_TAG_ALIASES: dict[str, list[str]] = {
 }
 
 SchemaName = Literal["auto", "cur", "cur2", "focus"]
+
+
+# --- insights-chat: per-model token prices ---
+class ModelPrice(BaseModel):
+    """On-demand price of a model in USD per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+# Anthropic on Bedrock, on-demand list prices (USD per 1M input / output tokens).
+DEFAULT_BEDROCK_PRICES: dict[str, ModelPrice] = {
+    "claude-sonnet-4-5": ModelPrice(input=3.0, output=15.0),
+    "claude-sonnet-4-6": ModelPrice(input=3.0, output=15.0),
+    "claude-sonnet-4": ModelPrice(input=3.0, output=15.0),
+    "claude-haiku-4-5": ModelPrice(input=1.0, output=5.0),
+    "claude-opus-4-5": ModelPrice(input=5.0, output=25.0),
+    "claude-opus-4-1": ModelPrice(input=15.0, output=75.0),
+}
+# --- end insights-chat ---
 
 
 class Settings(BaseSettings):
@@ -59,6 +79,19 @@ class Settings(BaseSettings):
     temperature: float = 0.7
     max_tokens: int = 4096
     prompt_token_budget: int = 8000
+    # --- insights-chat: Bedrock endpoint, retries, prices; chat limits ---
+    bedrock_endpoint_url: str | None = Field(
+        default=None, description="Bedrock runtime endpoint override (a local emulator in tests)"
+    )
+    bedrock_timeout_s: float = 120.0
+    bedrock_max_attempts: int = 4
+    # USD per 1M tokens; a key matches a model id that contains it (longest key wins)
+    bedrock_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_BEDROCK_PRICES)
+    )
+    chat_max_rows: int = 200
+    chat_timeout_s: float = 60.0
+    # --- end insights-chat ---
 
     # interaction log
     store: Literal["sqlite", "dynamodb"] = "sqlite"
@@ -74,6 +107,16 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
+
+    # report email (report-email): size limit, chart images, SES options, retries
+    email_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    email_charts: int = Field(default=4, ge=0, description="Key charts shown in the email body")
+    email_images: bool = Field(default=True, description="PNG charts via Chromium, else HTML bars")
+    chromium_path: str | None = Field(default=None, description="Default: chromium on PATH")
+    smtp_timeout_s: float = 30.0
+    ses_configuration_set: str | None = None
+    ses_endpoint_url: str | None = None
+    email_retry_delays_s: list[float] = Field(default_factory=lambda: [2.0, 5.0, 15.0])
 
     # orchestration: Prefect schedules, the local server (deployments/serve.py), query cache
     schedule_timezone: str = Field(

@@ -113,17 +113,18 @@ class Metrics:
     previous_unblended_cost: float | None = None
     findings: int = 0
     monthly_savings_usd: float = 0.0
+    previous_days: int = 0
 
     @property
     def change_pct(self) -> float | None:
         """Change of daily run rate against the previous period, in percent."""
         if not self.previous_unblended_cost:
             return None
-        return (
-            (self.unblended_cost - self.previous_unblended_cost)
-            / abs(self.previous_unblended_cost)
-            * 100
-        )
+        current, previous = self.unblended_cost, self.previous_unblended_cost
+        if self.days and self.previous_days:
+            # cost per day with data, so a lagging last day or a partly covered period is fair
+            current, previous = current / self.days, previous / self.previous_days
+        return (current - previous) / abs(previous) * 100
 
 
 @dataclass

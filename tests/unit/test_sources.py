@@ -123,3 +123,17 @@ def test_partition_predicate_is_bound_not_pasted() -> None:
 def test_tag_keys_with_sql_in_them_are_rejected(bad: str) -> None:
     with pytest.raises(UnsafeIdentifierError):
         tags_expression("cur2", {"resource_tags": "MAP(VARCHAR, VARCHAR)"}, {"owner": [bad]})
+
+
+def test_with_cost_puts_the_adapter_first_and_keeps_the_query_ctes() -> None:
+    from finops_agent.engines.sql import to_duckdb, with_cost
+
+    merged = with_cost(
+        "select 1 as x", "with doubled as (select x * 2 as y from cost) select y from doubled"
+    )
+    assert merged.lower().index("cost as") < merged.lower().index("doubled as")
+    plain = with_cost("select 1 as x", "select x from cost")
+    import duckdb
+
+    assert duckdb.sql(to_duckdb(merged)[0]).fetchall() == [(2,)]
+    assert duckdb.sql(to_duckdb(plain)[0]).fetchall() == [(1,)]

@@ -62,8 +62,10 @@ def _reader(files: list[str]) -> str:
     if kinds == {"parquet"}:
         return f"read_parquet($files, hive_partitioning={hive}, hive_types_autocast=false, union_by_name=true)"
     return (
-        f"read_csv($files, header=true, hive_partitioning={hive}, hive_types_autocast=false, "
-        "union_by_name=true, sample_size=-1)"
+        # billing exports are comma-separated; naming the delimiter makes a broken row an error
+        # instead of a silent fall-back to one text column
+        f"read_csv($files, header=true, delim=',', quote='\"', escape='\"', hive_partitioning={hive}, "
+        "hive_types_autocast=false, union_by_name=true, sample_size=-1)"
     )
 
 
@@ -87,6 +89,7 @@ class DuckDBEngine:
         self._con.execute("set memory_limit = $limit", {"limit": memory_limit})
         self._con.execute("set preserve_insertion_order = false")
         self._lock = threading.Lock()
+        self._running: set[duckdb.DuckDBPyConnection] = set()
         self._columns = self._create_raw_view()
 
     def _create_raw_view(self) -> dict[str, str]:
@@ -96,7 +99,10 @@ class DuckDBEngine:
                 f"describe select * from {reader}", {"files": self._files}
             ).fetchall()
         except duckdb.Error as exc:
-            raise SourceError(f"cannot read {self.source_label}: {_first_line(exc)}") from None
+            reason = _first_line(exc)
+            if "sniffing file" in reason:
+                reason += " A row has a different number of columns than the header, or a quote is not closed."
+            raise SourceError(f"cannot read {self.source_label}: {reason}") from None
         columns = {row[0]: str(row[1]) for row in described}
         renames = normalise_headers(list(columns))
         select, normalised = [], {}
@@ -154,13 +160,25 @@ class DuckDBEngine:
         started = time.perf_counter()
         try:
             cursor = self._con.cursor()
+            with self._lock:
+                self._running.add(cursor)
             try:
                 frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
             finally:
+                with self._lock:
+                    self._running.discard(cursor)
                 cursor.close()
         except (duckdb.Error, KeyError) as exc:
             raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
         return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
+
+    def interrupt(self) -> None:
+        """Stop every query running now (they fail with QueryError); used for chat timeouts."""
+        # the parent connection's interrupt() does not reach its cursors: interrupt each one
+        with self._lock:
+            running = list(self._running)
+        for cursor in running:
+            cursor.interrupt()
 
     def raw_sql(
         self, sql: str, params: Mapping[str, object] | None = None

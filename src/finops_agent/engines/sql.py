@@ -25,3 +25,18 @@ def used_params(
     if missing:
         raise KeyError(f"query {query!r} needs parameter(s) {missing} that were not given")
     return {name: params[name] for name in names}
+
+
+def with_cost(cost_sql: str, query_sql: str) -> str:
+    """Athena SQL of `query_sql` with the adapter as its first CTE, named `cost` (merged into any WITH)."""
+    query = sqlglot.parse_one(query_sql, read="athena")
+    cte = exp.CTE(
+        this=sqlglot.parse_one(cost_sql, read="athena"),
+        alias=exp.TableAlias(this=exp.to_identifier("cost")),
+    )
+    existing = query.args.get("with_")
+    if existing is not None:
+        existing.set("expressions", [cte, *existing.expressions])
+    else:
+        query.set("with_", exp.With(expressions=[cte]))
+    return query.sql(dialect="athena", pretty=True)

@@ -46,6 +46,14 @@ class ModelUsage(BaseModel):
     cost_usd: float = 0.0
 
 
+class Ungrounded(BaseModel):
+    """A dollar amount or percentage in model text that no number in the data supports."""
+
+    number: str
+    sentence: str
+    where: str = "narrative"
+
+
 class Insights(BaseModel):
     """What a provider concluded: findings, narrative and follow-up prompts."""
 
@@ -56,6 +64,7 @@ class Insights(BaseModel):
     usage: ModelUsage | None = None
     structured: bool = True
     warnings: list[str] = Field(default_factory=list)
+    ungrounded: list[Ungrounded] = Field(default_factory=list)
 
     @property
     def monthly_savings_usd(self) -> float:

@@ -243,8 +243,42 @@ def suggested_prompts(
     for query, text in candidates:
         if query in summary.queries and summary.queries[query].status == "ok":
             prompts.append(SuggestedPrompt(text=text, query=query))
+    # questions answered by SQL over `cost` keep every report at n prompts
+    prompts += [SuggestedPrompt(text=text, sql=sql) for text, sql in _SQL_PROMPTS]
     unique = list({p.text: p for p in prompts}.values())
     return unique[:n]
+
+
+# Follow-up questions any report can answer from the canonical `cost` relation alone.
+_SQL_PROMPTS: tuple[tuple[str, str], ...] = (
+    (
+        "Which ten resources cost the most?",
+        "select resource_id, service_code, sum(unblended_cost) as unblended_cost from cost "
+        "where resource_id is not null group by resource_id, service_code "
+        "order by unblended_cost desc limit 10",
+    ),
+    (
+        "How is spend split by purchase option?",
+        "select purchase_option, sum(unblended_cost) as unblended_cost, "
+        "sum(amortized_cost) as amortized_cost from cost group by purchase_option "
+        "order by unblended_cost desc limit 20",
+    ),
+    (
+        "Which regions cost the most?",
+        "select region, sum(unblended_cost) as unblended_cost from cost group by region "
+        "order by unblended_cost desc limit 20",
+    ),
+    (
+        "Which usage types drive the most spend?",
+        "select service_code, usage_type, sum(unblended_cost) as unblended_cost from cost "
+        "group by service_code, usage_type order by unblended_cost desc limit 20",
+    ),
+    (
+        "How much did each account spend per service?",
+        "select account_name, service_code, sum(unblended_cost) as unblended_cost from cost "
+        "group by account_name, service_code order by unblended_cost desc limit 50",
+    ),
+)
 
 
 class RuleInsights:

@@ -11,9 +11,11 @@ from finops_agent.catalog import ChartHint
 _PALETTE: list[str] = list(qualitative.Plotly) + list(qualitative.D3) + list(qualitative.Safe)
 _OTHER_COLOUR = "#b0b0b0"
 _UNIT_PREFIX = {"USD": "$", "USD/month": "$", "USD/day": "$"}
-_ACCENT = "#0b6bcb"
+ACCENT = "#0b6bcb"
+_ANOMALY = "#d92d20"
+_Z_ANOMALY = 3.0
 # Axes whose labels recur across charts and so keep one colour each.
-_LABEL_AXES = {
+LABEL_AXES = {
     "service_name",
     "service_code",
     "account_name",
@@ -39,7 +41,21 @@ class ColourMap:
         return self._colours[label]
 
 
-def _layout(fig: go.Figure, title: str, y_unit: str | None) -> go.Figure:
+def axis_title(column: str, unit: str | None = None) -> str:
+    """A readable axis title: 'unblended_cost' in USD -> 'Unblended cost ($)'."""
+    text = column.replace("_", " ").strip().capitalize()
+    text = text.replace(" usd", "").replace(" pct", " %").replace("Usd", "USD")
+    symbol = {"USD": "$", "USD/month": "$ per month", "USD/day": "$ per day"}.get(unit or "", unit)
+    return f"{text} ({symbol})" if symbol and symbol not in text else text
+
+
+def _layout(
+    fig: go.Figure,
+    title: str,
+    y_unit: str | None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+) -> go.Figure:
     fig.update_layout(
         title={"text": title},
         margin={"l": 60, "r": 20, "t": 50, "b": 60},
@@ -52,7 +68,12 @@ def _layout(fig: go.Figure, title: str, y_unit: str | None) -> go.Figure:
     if prefix:
         fig.update_yaxes(tickprefix=prefix, tickformat=",.2f" if y_unit == "USD/day" else ",.0f")
     elif y_unit:
-        fig.update_yaxes(title={"text": y_unit})
+        # separators without SI suffixes: 1,200 GB rather than 1.2k GB
+        fig.update_yaxes(tickformat=",.4~g", ticksuffix=f" {y_unit}" if y_unit != "%" else "%")
+    if x_title:
+        fig.update_xaxes(title={"text": x_title})
+    if y_title:
+        fig.update_yaxes(title={"text": y_title})
     return fig
 
 
@@ -121,12 +142,12 @@ def figure_for(
                 go.Bar(
                     x=data[x],
                     y=data[y],
-                    marker_color=[colours[v] for v in data[x]] if x in _LABEL_AXES else _ACCENT,
+                    marker_color=[colours[v] for v in data[x]] if x in LABEL_AXES else ACCENT,
                     hovertemplate="%{x}<br>" + value_fmt + "<extra></extra>",
                 )
             )
         fig.update_xaxes(type="category")
-        return _layout(fig, title, unit)
+        return _layout(fig, title, unit, axis_title(x), axis_title(y, unit))
     # line / area: one trace per colour group, the top groups and the rest as Other
     data = frame.copy()
     data[x] = pd.to_datetime(data[x], errors="coerce")
@@ -153,4 +174,45 @@ def figure_for(
             line={"color": colours[str(label)], "width": 1.5},
             hovertemplate="%{x|%Y-%m-%d}<br>" + str(label) + ": " + value_fmt + "<extra></extra>",
         )
-    return _layout(fig, title, unit)
+    if hint.kind == "line":
+        # markers sit on each series' own value, which a stacked area would misplace
+        _add_anomalies(fig, data, x, y, value_fmt)
+    return _layout(fig, title, unit, None, axis_title(y, unit))
+
+
+def _anomaly_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows flagged as anomalies: `is_anomaly` when present, else |z_score| >= 3."""
+    if "is_anomaly" in frame.columns:
+        flags = frame["is_anomaly"].astype("string").str.lower().isin(["true", "1", "yes"])
+        return flags.fillna(False).astype(bool)
+    if "z_score" in frame.columns:
+        return pd.to_numeric(frame["z_score"], errors="coerce").abs().fillna(0) >= _Z_ANOMALY
+    return pd.Series(False, index=frame.index)
+
+
+def _add_anomalies(fig: go.Figure, data: pd.DataFrame, x: str, y: str, value_fmt: str) -> None:
+    """Red markers on the days a result flags as anomalous, with the series and z-score."""
+    flagged = data[_anomaly_rows(data)]
+    if flagged.empty:
+        return
+    label = (
+        flagged["service_name"].astype(str)
+        if "service_name" in flagged
+        else pd.Series("", index=flagged.index)
+    )
+    z = (
+        pd.to_numeric(flagged["z_score"], errors="coerce").round(1).astype(str)
+        if "z_score" in flagged
+        else pd.Series("", index=flagged.index)
+    )
+    fig.add_scatter(
+        x=flagged[x],
+        y=pd.to_numeric(flagged[y], errors="coerce"),
+        name="Anomaly",
+        mode="markers",
+        marker={"color": _ANOMALY, "size": 10, "symbol": "circle-open", "line": {"width": 2}},
+        customdata=list(zip(label, z, strict=True)),
+        hovertemplate="Anomaly %{x|%Y-%m-%d}<br>%{customdata[0]}: "
+        + value_fmt
+        + "<br>z-score %{customdata[1]}<extra></extra>",
+    )

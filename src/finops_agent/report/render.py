@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import nh3
+import plotly.graph_objects as go
 import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
@@ -16,8 +19,10 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from finops_agent.insights.base import Insights
+from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
 from finops_agent.insights.rules import usd
 from finops_agent.report.charts import ColourMap, figure_for
+from finops_agent.report.images import Bar, bar_rows
 from finops_agent.resources import templates_dir
 from finops_agent.summarise import ReportSummary, json_value, records, top_by
 
@@ -26,9 +31,26 @@ TABLE_ROWS = 15
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
-def markdown_html(text: str) -> Markup:
-    """Markdown from a model or a template as sanitised HTML (raw HTML in it is escaped)."""
-    return Markup(nh3.clean(_MARKDOWN.render(text or "")))
+def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> Markup:
+    """Markdown from a model or a template as sanitised HTML (raw HTML in it is escaped).
+
+    `top_heading` demotes headings so the text's first level becomes <h{top_heading}>,
+    keeping the page outline intact when model text sits inside a report section; figures
+    in `flag` are wrapped in <mark class="ungrounded">.
+    """
+    # sentinels go in before rendering and become <mark> only after nh3 has cleaned the HTML
+    flagged = [
+        str(item.get("number", "")) if isinstance(item, dict) else getattr(item, "number", item) for item in flag
+    ]
+    tokens = _MARKDOWN.parse(mark_ungrounded(text or "", flagged))
+    if top_heading > 1:
+        levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+        shift = top_heading - min(levels, default=top_heading)
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, max(1, int(token.tag[1]) + shift))}"
+    html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
+    return Markup(unwrap_marks(nh3.clean(html)))
 
 
 def _pct(value: float | None) -> str:
@@ -72,7 +94,71 @@ def _colour_map(summary: ReportSummary) -> ColourMap:
     return ColourMap([str(s) for s in ranked.index])
 
 
-def _sections(summary: ReportSummary, colours: ColourMap, top_n: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Chart:
+    """One charted query: its figure and the same data as bars for places without JavaScript."""
+
+    name: str
+    family: str
+    title: str
+    why: str
+    kind: str
+    unit: str | None
+    figure: go.Figure
+    bars: list[Bar]
+
+    @property
+    def caption(self) -> str:
+        """A one-line text version of the chart for screen readers, print and plain-text email."""
+        if not self.bars:
+            return ""
+        shown = ", ".join(
+            f"{b.label} {_cell(b.value, self.unit)} ({b.share:.1f}%)" for b in self.bars[:3]
+        )
+        return f"Largest: {shown}."
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form for charts.json (the figure as Plotly JSON)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "title": self.title,
+            "why": self.why,
+            "kind": self.kind,
+            "unit": self.unit,
+            "caption": self.caption,
+            "figure": json.loads(pio.to_json(self.figure, validate=False)),
+            "bars": [asdict(b) for b in self.bars],
+        }
+
+
+def report_charts(summary: ReportSummary, top_n: int = 10) -> dict[str, Chart]:
+    """Every charted query of the report, in report order, with consistent colours."""
+    colours = _colour_map(summary)
+    charts: dict[str, Chart] = {}
+    for family in summary.families:
+        for name, query in summary.queries.items():
+            if query.family != family or name == "window_totals" or query.status != "ok":
+                continue
+            frame = summary.frame(name)
+            figure = figure_for(frame, query.chart, query.title, query.units, colours, top_n)
+            if figure is None:
+                continue
+            unit = query.units.get(query.chart.y or "")
+            charts[name] = Chart(
+                name=name,
+                family=family,
+                title=query.title,
+                why=query.why,
+                kind=query.chart.kind,
+                unit=unit,
+                figure=figure,
+                bars=bar_rows(frame, query.chart, colours),
+            )
+    return charts
+
+
+def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str, Any]]:
     sections = []
     for family in summary.families:
         queries = []
@@ -80,18 +166,18 @@ def _sections(summary: ReportSummary, colours: ColourMap, top_n: int) -> list[di
             if query.family != family or name == "window_totals":
                 continue
             frame = summary.frame(name)
-            figure = figure_for(frame, query.chart, query.title, query.units, colours, top_n)
+            chart = charts.get(name)
             chart_html = (
                 Markup(
                     pio.to_html(
-                        figure,
+                        chart.figure,
                         full_html=False,
                         include_plotlyjs=False,
                         div_id=f"chart-{name}",
                         config={"displaylogo": False, "responsive": True},
                     )
                 )
-                if figure is not None
+                if chart is not None
                 else None
             )
             ranked = top_by(
@@ -103,6 +189,7 @@ def _sections(summary: ReportSummary, colours: ColourMap, top_n: int) -> list[di
                 {
                     "q": query,
                     "chart": chart_html,
+                    "caption": chart.caption if chart is not None else "",
                     "table": records(ranked),
                     "result": summary.results.get(name),
                 }
@@ -120,7 +207,7 @@ def render_html(
     chat: list[dict[str, Any]] | None = None,
 ) -> str:
     """The whole report as one HTML document with plotly.js inlined once."""
-    colours = _colour_map(summary)
+    charts = report_charts(summary, top_n)
     return (
         environment()
         .get_template("report.html.j2")
@@ -128,7 +215,8 @@ def render_html(
             s=summary,
             m=summary.metrics,
             insights=insights,
-            sections=_sections(summary, colours, top_n),
+            findings=sorted(insights.findings, key=lambda f: -f.monthly_savings_usd),
+            sections=_sections(summary, charts),
             appendix=[r for r in summary.results.values()],
             plotly_js=Markup(get_plotlyjs()),
             chat=chat or [],
@@ -187,6 +275,7 @@ def report_json(
             "structured": insights.structured,
             "warnings": insights.warnings,
             "usage": insights.usage.model_dump() if insights.usage else None,
+            "ungrounded": [u.model_dump() for u in insights.ungrounded],
         },
         "suggested_prompts": [p.model_dump() for p in insights.suggested_prompts],
         "chat": [],
@@ -215,10 +304,19 @@ def write_report(
     insights: Insights,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write report.json then report.html under output_dir/<report_id>/; return the HTML path."""
+    """Write report.json, charts.json, then report.html under output_dir/<report_id>/.
+
+    charts.json keeps each chart's figure and bars so the email can be composed (and
+    re-sent) from the report folder alone. Returns the HTML path.
+    """
     folder = output_dir / summary.report_id
     payload = report_json(summary, insights, extra)
+    charts = report_charts(summary)
     atomic_write(folder / "report.json", json.dumps(payload, indent=1, default=json_value))
+    atomic_write(
+        folder / "charts.json",
+        json.dumps([c.to_json() for c in charts.values()], default=json_value),
+    )
     atomic_write(folder / "report.html", render_html(summary, insights))
     write_index(output_dir)
     return folder / "report.html"

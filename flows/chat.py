@@ -1,0 +1,43 @@
+"""report-chat: answer one question about a report; the answer becomes a markdown artifact."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from finops_agent.chat.session import ChatSession, ChatTurn
+from finops_agent.settings import load_settings
+
+
+@task(name="answer-question", cache_policy=NO_CACHE)
+def answer_question(session: ChatSession, question: str) -> ChatTurn:
+    """Answer with SQL over the report's data; log and append it to the transcript."""
+    return session.ask(question)
+
+
+def artifact_markdown(report_id: str, turn: ChatTurn) -> str:
+    """The artifact body: question, answer with its table, and the SQL that produced it."""
+    parts = [f"## {turn.question}", f"_Report {report_id}_", turn.answer]
+    if turn.sql:
+        parts.append(f"```sql\n{turn.sql}\n```")
+    if turn.ungrounded:
+        parts.append("**Not found in the data:** " + ", ".join(u.number for u in turn.ungrounded))
+    return "\n\n".join(parts)
+
+
+@flow(name="report-chat", log_prints=True)
+def report_chat(report_id: str, question: str, output_dir: str | None = None) -> str:
+    """Answer `question` about report `report_id`; return the answer markdown."""
+    settings = load_settings(output_dir=output_dir)
+    session = ChatSession.from_settings(settings, report_id)
+    try:
+        turn = answer_question(session, question)
+    finally:
+        session.close()
+    create_markdown_artifact(
+        key=f"chat-{report_id.lower().replace('_', '-').replace('.', '-')}",
+        markdown=artifact_markdown(report_id, turn),
+        description=f"Answer to a question about report {report_id}",
+    )
+    return turn.answer

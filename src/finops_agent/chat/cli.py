@@ -1,0 +1,178 @@
+"""`finops chat REPORT_ID` (a REPL) and `finops ask REPORT_ID "question"` (one scriptable answer)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+from finops_agent.chat.session import ChatSession, ChatTurn
+from finops_agent.chat.transcript import InvalidReportIdError, ReportNotFoundError
+from finops_agent.settings import load_settings
+
+__all__ = ["app", "ask_command", "chat_command"]
+
+app = typer.Typer(help="Follow-up questions on a report, answered with SQL over its data.")
+_err = Console(stderr=True)
+_HELP = """Commands:
+  /prompts           list the report's suggested prompts (type a number to ask one)
+  /sql SELECT ...    run your own SQL over the `cost` table
+  /good              rate the last answer good
+  /bad [comment]     rate the last answer bad, optionally saying why
+  /quit              leave (Ctrl-D works too)
+Anything else is a question."""
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _open(report_id: str, out: Path | None) -> ChatSession:
+    settings = load_settings(output_dir=out)
+    try:
+        session = ChatSession.from_settings(settings, report_id)
+    except (InvalidReportIdError, ReportNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    for warning in session.warnings:
+        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return session
+
+
+def _show(console: Console, turn: ChatTurn) -> None:
+    console.print(Markdown(turn.answer))
+    if turn.sql and turn.mode != "prompt":
+        console.print(f"[dim]SQL: {turn.sql}[/]", highlight=False, markup=True, soft_wrap=True)
+    for flag in turn.ungrounded:
+        console.print(f"[yellow]not found in the data:[/] {flag.number}", highlight=False)
+    for warning in turn.warnings:
+        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+@contextlib.contextmanager
+def _history(path: Path) -> Iterator[None]:
+    try:
+        import readline
+    except ImportError:  # no line editing on this platform; the REPL still works
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            readline.set_history_length(1000)
+            readline.write_history_file(path)
+
+
+def _prompts_text(session: ChatSession) -> str:
+    lines = [f"{i}. {p.text}" for i, p in enumerate(session.prompts, start=1)]
+    return "\n".join(lines) or "This report has no suggested prompts."
+
+
+def _command(session: ChatSession, line: str, console: Console) -> bool:
+    """Handle a /command; return False when the REPL should end."""
+    name, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if name in ("/quit", "/exit", "/q"):
+        return False
+    actions: dict[str, Callable[[], None]] = {
+        "/prompts": lambda: console.print(_prompts_text(session), highlight=False),
+        "/help": lambda: console.print(_HELP, highlight=False, markup=False),
+        "/good": lambda: _rate(session, True, None, console),
+        "/bad": lambda: _rate(session, False, rest or None, console),
+        "/sql": lambda: _show(console, session.ask("/sql " + rest)),
+    }
+    action = actions.get(name)
+    if action is None:
+        console.print(f"unknown command {name}; /help lists them", highlight=False)
+    else:
+        action()
+    return True
+
+
+def _rate(session: ChatSession, good: bool, comment: str | None, console: Console) -> None:
+    try:
+        session.rate(good, comment)
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"[yellow]{exc}[/]", highlight=False)
+        return
+    console.print("Thanks, rating saved.", highlight=False)
+
+
+def chat_command(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id (the folder name under the output dir)")
+    ],
+    out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
+) -> None:
+    """Chat about a report: questions, suggested prompts (by number) and SQL over `cost`."""
+    session = _open(report_id, out)
+    console = Console()
+    console.print(
+        f"Chat on report [bold]{report_id}[/] ({session.report['window']['start']} to "
+        f"{session.report['window']['end']}, end exclusive). /help for commands.\n"
+        + _prompts_text(session),
+        highlight=False,
+    )
+    try:
+        with _history(session.settings.home / "chat_history"):
+            while True:
+                try:
+                    line = console.input("[bold cyan]finops>[/] ").strip()
+                except (EOFError, KeyboardInterrupt):
+                    console.print()
+                    break
+                if not line:
+                    continue
+                if line.startswith("/") and not line.lower().startswith("/sql"):
+                    if not _command(session, line, console):
+                        break
+                    continue
+                _show(console, session.ask(line))
+    finally:
+        session.close()
+
+
+def ask_command(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id (the folder name under the output dir)")
+    ],
+    question: Annotated[
+        str, typer.Argument(help="A question, a prompt number, or SQL over `cost`")
+    ],
+    rate: Annotated[str | None, typer.Option("--rate", help="Rate the answer: good or bad")] = None,
+    comment: Annotated[str | None, typer.Option(help="Comment stored with --rate")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
+) -> None:
+    """Answer one question about a report on stdout (exit 1 when it could not be answered)."""
+    if rate not in (None, "good", "bad"):
+        raise _fail(f"--rate must be good or bad, not {rate!r}")
+    session = _open(report_id, out)
+    try:
+        turn = session.ask(question)
+        typer.echo(turn.answer)
+        if turn.sql and turn.mode != "prompt":
+            typer.echo(f"\nSQL: {turn.sql}")
+        for flag in turn.ungrounded:
+            _err.print(f"not found in the data: {flag.number}", highlight=False)
+        for warning in turn.warnings:
+            _err.print(f"warning: {warning}", highlight=False)
+        if rate is not None:
+            _rate(session, rate == "good", comment, _err)
+    finally:
+        session.close()
+    verdict: Literal["ok", "failed"] = "failed" if turn.mode == "error" else "ok"
+    if verdict == "failed":
+        raise typer.Exit(1)
+
+
+app.command("chat")(chat_command)
+app.command("ask")(ask_command)

@@ -1,0 +1,240 @@
+"""Chat with Bedrock: the model writes SQL over `cost`, then answers from the result it gets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from finops_agent.insights.base import ModelUsage
+from finops_agent.insights.bedrock import BedrockClient, add_usage, assistant, user
+from finops_agent.insights.prompts import (
+    SYSTEM_ROLE,
+    Prompt,
+    compact_json,
+    cuts_note,
+    fit,
+    shorten_text,
+)
+from finops_agent.insights.schema import ContractError, parse_json_object
+from finops_agent.settings import Settings
+from finops_agent.summarise import records
+
+__all__ = ["COST_COLUMNS", "BedrockChat", "HistoryTurn", "SqlPlan"]
+
+# The canonical `cost` relation as the model sees it: column, type, meaning.
+COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("billing_period", "date", "first day of the billing month"),
+    ("usage_start", "timestamp", "start of the usage hour"),
+    ("usage_date", "date", "day of usage"),
+    ("payer_account_id", "varchar", "management (payer) account"),
+    ("account_id", "varchar", "usage account id"),
+    ("account_name", "varchar", "usage account name (the id when unknown)"),
+    ("charge_type", "varchar", "line item type: Usage, Tax, SavingsPlanCoveredUsage, RIFee, ..."),
+    ("service_code", "varchar", "e.g. AmazonEC2, AmazonS3"),
+    ("service_name", "varchar", "e.g. Amazon Elastic Compute Cloud"),
+    ("service_category", "varchar", "product family, e.g. Compute Instance, Storage"),
+    ("usage_type", "varchar", "e.g. USE1-BoxUsage:m5.large, EBS:VolumeUsage.gp2"),
+    ("operation", "varchar", "e.g. RunInstances, CreateVolume-Gp2"),
+    ("resource_id", "varchar", "instance, volume, bucket or ARN; NULL when not resource-level"),
+    ("region", "varchar", "e.g. us-east-1"),
+    ("availability_zone", "varchar", "e.g. us-east-1a"),
+    ("instance_type", "varchar", "e.g. m5.large"),
+    ("usage_amount", "double", "usage quantity in pricing_unit"),
+    ("pricing_unit", "varchar", "e.g. Hrs, GB-Mo"),
+    ("unblended_cost", "double", "USD as billed"),
+    ("amortized_cost", "double", "USD with Savings Plans / RIs spread over usage"),
+    ("public_cost", "double", "USD at public on-demand prices"),
+    ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
+    ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
+    ("currency", "varchar", "billing currency, normally USD"),
+)
+
+_HISTORY_TURNS = 5
+_RESULT_ROWS = 50
+
+SQL_CONTRACT = """Reply with ONE JSON object and nothing else:
+{"sql": "one SELECT over cost", "explanation": "one sentence on what it computes"}
+or, when the question cannot be answered from the cost table at all:
+{"sql": null, "answer": "why not, in one or two sentences"}"""
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    """An earlier exchange of the session, given to the model for follow-up questions."""
+
+    question: str
+    sql: str | None
+    answer: str
+
+
+@dataclass(frozen=True)
+class SqlPlan:
+    """What the model proposed: SQL to run, or a reason there is none."""
+
+    sql: str | None
+    explanation: str
+
+
+def _history(turns: Sequence[HistoryTurn], dropped: int, limit: int) -> str:
+    kept = list(turns)[-_HISTORY_TURNS:][dropped:]
+    if not kept:
+        return "No earlier questions in this session."
+    lines = ["Earlier in this session (oldest first):"]
+    for turn in kept:
+        answer, _ = shorten_text(turn.answer, limit)
+        lines.append(f"- Q: {turn.question}\n  SQL: {turn.sql or '(none)'}\n  A: {answer}")
+    return "\n".join(lines)
+
+
+def _report_facts(report: dict[str, Any]) -> str:
+    window = report.get("window", {})
+    totals = report.get("totals", {})
+    return (
+        f"Report {report.get('report_id')}: billing window {window.get('start')} to "
+        f"{window.get('end')} (end exclusive), schema {report.get('schema')}, "
+        f"{totals.get('rows')} line items, unblended total {totals.get('unblended_cost')} USD, "
+        f"amortised total {totals.get('amortized_cost')} USD."
+    )
+
+
+class BedrockChat:
+    """The two model steps of a chat answer: question to SQL, and result to answer."""
+
+    def __init__(self, client: BedrockClient, *, token_budget: int = 8000, max_rows: int = 200):
+        self.client = client
+        self.token_budget = token_budget
+        self.max_rows = max_rows
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BedrockChat:
+        """Chat on the configured Bedrock model and prompt budget."""
+        return cls(
+            BedrockClient.from_settings(settings),
+            token_budget=settings.prompt_token_budget,
+            max_rows=settings.chat_max_rows,
+        )
+
+    @property
+    def model_id(self) -> str:
+        """The model or inference profile answering."""
+        return self.client.model_id
+
+    def sql_prompt(
+        self, report: dict[str, Any], question: str, history: Sequence[HistoryTurn]
+    ) -> Prompt:
+        """The SQL-writing prompt: table, window, rules, recent turns, question, contract."""
+        columns = "\n".join(f"- {name} {kind}: {meaning}" for name, kind, meaning in COST_COLUMNS)
+        system = (
+            SYSTEM_ROLE + " In this conversation you answer follow-up questions about one report "
+            "by writing SQL that the application runs for you."
+        )
+
+        def build(_rows: int, limit: int, dropped: int) -> Prompt:
+            cuts = [f"{dropped} earlier turn(s) left out"] if dropped else []
+            text = "\n\n".join(
+                [
+                    _report_facts(report),
+                    "Table `cost` (already filtered to the billing window):\n" + columns,
+                    "SQL rules: Athena (Trino) dialect; exactly one SELECT; read only `cost` "
+                    "(CTEs you define are fine); no other tables, no file or system functions; "
+                    f"at most {self.max_rows} rows (a LIMIT is enforced); read a tag with "
+                    "element_at(tags, 'owner'); divide as CAST(x AS double) / y; round money "
+                    "to 2 decimals.",
+                    _history(history, dropped, limit),
+                    cuts_note(cuts),
+                    f"Question: {question}",
+                    SQL_CONTRACT,
+                ]
+            )
+            return Prompt(system, text, None, cuts)
+
+        return fit(build, self.token_budget, max_rows=0, droppable=_HISTORY_TURNS)
+
+    def write_sql(
+        self,
+        report: dict[str, Any],
+        question: str,
+        history: Sequence[HistoryTurn],
+        *,
+        previous: tuple[str, str] | None = None,
+    ) -> tuple[SqlPlan, ModelUsage]:
+        """Ask for SQL; `previous` (reply, error) turns the call into the one repair attempt."""
+        prompt = self.sql_prompt(report, question, history)
+        messages = [user(prompt.user)]
+        if previous is not None:
+            reply_text, error = previous
+            messages += [
+                assistant(reply_text),
+                user(
+                    f"That did not work: {error}. Reply again with only the corrected JSON object."
+                ),
+            ]
+        reply = self.client.converse(prompt.system, messages)
+        try:
+            data = parse_json_object(reply.text)
+        except ContractError as exc:
+            raise SqlReplyError(reply.text, str(exc), reply.usage) from None
+        sql = data.get("sql")
+        if sql is not None and not isinstance(sql, str):
+            raise SqlReplyError(reply.text, "'sql' must be a string or null", reply.usage)
+        explanation = str(data.get("explanation") or data.get("answer") or "")
+        return SqlPlan(sql.strip() if sql else None, explanation), reply.usage
+
+    def answer_prompt(
+        self, question: str, sql: str, frame: pd.DataFrame, history: Sequence[HistoryTurn]
+    ) -> Prompt:
+        """The answering prompt: the question, the SQL that ran and its result as JSON."""
+        total_rows = len(frame)
+
+        def build(rows: int, limit: int, dropped: int) -> Prompt:
+            shown = min(rows, total_rows)
+            result, shortened = shorten_text(
+                {"columns": list(frame.columns), "rows": records(frame, rows)}, limit
+            )
+            cuts = []
+            if shown < total_rows:
+                cuts.append(f"the result shows {shown} of {total_rows} rows")
+            if shortened:
+                cuts.append(f"text values shortened to {limit} characters")
+            if dropped:
+                cuts.append(f"{dropped} earlier turn(s) left out")
+            text = "\n\n".join(
+                [
+                    _history(history, dropped, limit),
+                    f"Question: {question}",
+                    f"SQL that ran over `cost`:\n{sql}",
+                    cuts_note(cuts),
+                    f"Result ({total_rows} rows, JSON):\n{compact_json(result)}",
+                    "Answer the question from this result in a few sentences of markdown. Quote "
+                    "figures exactly as they appear in the result (rounding is fine); do not "
+                    "repeat the whole table; say so if the result cannot answer the question.",
+                ]
+            )
+            return Prompt(SYSTEM_ROLE, text, result, cuts)
+
+        return fit(build, self.token_budget, max_rows=_RESULT_ROWS, droppable=_HISTORY_TURNS)
+
+    def answer(
+        self,
+        question: str,
+        sql: str,
+        frame: pd.DataFrame,
+        history: Sequence[HistoryTurn],
+        usage: ModelUsage | None = None,
+    ) -> tuple[str, Any, ModelUsage]:
+        """The model's markdown answer, the result context it saw, and the usage so far."""
+        prompt = self.answer_prompt(question, sql, frame, history)
+        reply = self.client.converse(prompt.system, [user(prompt.user)])
+        return reply.text.strip(), prompt.context, add_usage(usage, reply.usage)
+
+
+class SqlReplyError(ValueError):
+    """The model's SQL reply was not the JSON asked for; keeps the reply for the repair."""
+
+    def __init__(self, reply: str, reason: str, usage: ModelUsage) -> None:
+        super().__init__(reason)
+        self.reply = reply
+        self.usage = usage

@@ -1,0 +1,15 @@
+"""Email delivery: the Mailer protocol, SMTP and SES mailers, address checks and retries."""
+
+from finops_agent.delivery.addresses import AddressError, check_header, parse_recipients
+from finops_agent.delivery.base import DeliveryResult, Mailer, MailerError
+from finops_agent.delivery.send import deliver
+
+__all__ = [
+    "AddressError",
+    "DeliveryResult",
+    "Mailer",
+    "MailerError",
+    "check_header",
+    "deliver",
+    "parse_recipients",
+]

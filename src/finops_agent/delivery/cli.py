@@ -1,0 +1,122 @@
+"""`finops send REPORT_ID --to ...` and the `--email` logic of report runs: email_report()."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlparse
+
+import typer
+
+from finops_agent.delivery.addresses import AddressError, parse_recipients
+from finops_agent.delivery.base import DeliveryResult, Mailer
+from finops_agent.delivery.send import deliver
+from finops_agent.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def email_report(
+    settings: Settings,
+    report_dir: Path,
+    recipients: str | list[str] | None = None,
+    *,
+    report_url: str | None = None,
+    mailer: Mailer | None = None,
+) -> DeliveryResult:
+    """Compose and send one report's email; never raises, a failure comes back as a warning.
+
+    Recipients default to FINOPS_MAIL_TO; `report_url` (e.g. a presigned S3 URL) is used
+    when the report is too large to attach.
+    """
+    try:
+        to = parse_recipients(recipients if recipients else settings.mail_to)
+    except AddressError as exc:
+        return DeliveryResult(sent=False, warnings=[f"email not sent: {exc}"])
+    if not to:
+        return DeliveryResult(
+            sent=False, warnings=["email not sent: no recipients (pass --to or set FINOPS_MAIL_TO)"]
+        )
+    if report_url is not None and urlparse(report_url).scheme not in ("https", "http"):
+        return DeliveryResult(
+            sent=False,
+            recipients=to,
+            warnings=[f"email not sent: report link {report_url[:60]!r} is not an http(s) URL"],
+        )
+    try:
+        if mailer is None:
+            from finops_agent.wiring import build_mailer
+
+            mailer = build_mailer(settings)
+        if mailer is None:
+            return DeliveryResult(
+                sent=False,
+                recipients=to,
+                warnings=["email not sent: FINOPS_MAILER is none (choose smtp or ses)"],
+            )
+        from finops_agent.report.email import compose_email
+
+        composed = compose_email(
+            report_dir,
+            sender=settings.mail_from,
+            recipients=to,
+            max_bytes=settings.email_max_bytes,
+            charts_limit=settings.email_charts,
+            with_images=settings.email_images,
+            chromium=settings.chromium_path,
+            report_url=report_url,
+        )
+    except Exception as exc:  # composing must never cost the report that is already written
+        log.warning("composing the email for %s failed: %s", report_dir, exc)
+        return DeliveryResult(
+            sent=False, recipients=to, warnings=[f"email not composed for {report_dir}: {exc}"]
+        )
+    if composed.size_bytes > settings.email_max_bytes:
+        return DeliveryResult(
+            sent=False,
+            recipients=to,
+            mailer=mailer.name,
+            size_bytes=composed.size_bytes,
+            warnings=[*composed.warnings, "email not sent: over the size limit"],
+        )
+    result = deliver(mailer, composed.message, to, delays=settings.email_retry_delays_s)
+    result.images, result.attached, result.linked = (
+        composed.images,
+        composed.attached,
+        composed.linked,
+    )
+    result.warnings = [*composed.warnings, *result.warnings]
+    return result
+
+
+def send_command(
+    report_id: Annotated[str, typer.Argument(help="Report id (folder name under the output dir)")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Comma-separated recipients (default: FINOPS_MAIL_TO)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder holding the report")] = None,
+    link: Annotated[
+        str | None, typer.Option(help="URL of the report to link when it is too big to attach")
+    ] = None,
+) -> None:
+    """Email an existing report; exit 1 with the reason when it could not be sent."""
+    settings = load_settings(output_dir=out)
+    if "/" in report_id or "\\" in report_id or report_id in ("", ".", ".."):
+        typer.echo(f"error: {report_id!r} is not a report id", err=True)
+        raise typer.Exit(2)
+    folder = Path(settings.output_dir) / report_id
+    if not (folder / "report.json").is_file():
+        typer.echo(f"error: no report {report_id!r} under {settings.output_dir}", err=True)
+        raise typer.Exit(2)
+    result = email_report(settings, folder, to, report_url=link)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not result.sent:
+        raise typer.Exit(1)
+    typer.echo(
+        f"sent {report_id} to {', '.join(result.recipients)} via {result.mailer} "
+        f"({result.size_bytes:,} bytes, {result.images} chart image(s), "
+        f"{'attached' if result.attached else 'linked' if result.linked else 'not attached'})"
+    )

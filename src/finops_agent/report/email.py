@@ -1,0 +1,248 @@
+"""The email variant of a report: inlined-CSS HTML with cid PNG charts (or HTML bars), plain text,
+and the interactive report attached or linked, composed from the report folder alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+import css_inline
+
+from finops_agent.delivery.addresses import check_address, check_header
+from finops_agent.insights.rules import usd
+from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
+from finops_agent.report.render import environment
+
+log = logging.getLogger(__name__)
+# Charts most worth a glance in an inbox, in this order; other charts follow in report order.
+KEY_CHARTS: tuple[str, ...] = (
+    "spend_by_service_daily",
+    "daily_anomalies",
+    "month_over_month_by_service",
+    "spend_by_account_monthly",
+)
+_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+
+
+class ReportFolderError(FileNotFoundError):
+    """The report folder lacks a file the email needs; the message names it."""
+
+
+@dataclass
+class ComposedEmail:
+    """A finished message and what went into it."""
+
+    message: EmailMessage
+    size_bytes: int
+    images: int
+    attached: bool
+    linked: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def period_label(start: dt.date, end: dt.date) -> str:
+    """'2026-10' for one whole month, '2026-09 to 2026-10' for whole months, else the dates."""
+    last = end - dt.timedelta(days=1)
+    whole_months = start.day == 1 and end.day == 1
+    if whole_months and (start.year, start.month) == (last.year, last.month):
+        return f"{start:%Y-%m}"
+    if whole_months:
+        return f"{start:%Y-%m} to {last:%Y-%m}"
+    return f"{start.isoformat()} to {last.isoformat()}"
+
+
+def subject_line(report: dict[str, Any]) -> str:
+    """'AWS cost report 2026-10: $123,456.78 (+4.2%)' (no change part when it is unknown)."""
+    window = report["window"]
+    period = period_label(
+        dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
+    )
+    metrics = report.get("metrics", {})
+    total = float(metrics.get("unblended_cost") or 0.0)
+    change = metrics.get("change_pct")
+    suffix = f" ({float(change):+.1f}%)" if change is not None else ""
+    return check_header("Subject", f"AWS cost report {period}: {usd(total)}{suffix}")
+
+
+def load_report(report_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """report.json and charts.json of a report folder; raise ReportFolderError naming the file."""
+    try:
+        report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportFolderError(f"{report_dir / 'report.json'} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ReportFolderError(f"{report_dir / 'report.json'} is not valid JSON: {exc}") from None
+    charts_path = report_dir / "charts.json"
+    try:
+        charts = json.loads(charts_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        # reports written before charts.json existed still email, with text only
+        charts = []
+    if not (report_dir / "report.html").is_file():
+        raise ReportFolderError(f"{report_dir / 'report.html'} does not exist")
+    return report, charts
+
+
+def key_charts(charts: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The charts the email shows: the preferred ones first, then the rest in report order."""
+    by_name = {c["name"]: c for c in charts}
+    ordered = [by_name[n] for n in KEY_CHARTS if n in by_name]
+    ordered += [c for c in charts if c["name"] not in KEY_CHARTS]
+    return ordered[:limit]
+
+
+def render_images(
+    charts: list[dict[str, Any]], browser: str | None
+) -> tuple[dict[str, bytes], list[str]]:
+    """PNG per chart name where it rendered; charts that did not keep their HTML bars."""
+    if not charts:
+        return {}, []
+    if browser is None:
+        return {}, ["no Chromium found for chart images; the email shows HTML bar charts"]
+    images: dict[str, bytes] = {}
+    notes: list[str] = []
+    try:
+        with ChartImages(browser) as renderer:
+            for chart in charts:
+                try:
+                    images[chart["name"]] = renderer.png(chart["figure"], chart["name"])
+                except ChartImageError as exc:
+                    notes.append(f"{exc}; the email shows it as HTML bars")
+    except ChartImageError as exc:
+        notes.append(f"chart images unavailable ({exc}); the email shows HTML bar charts")
+    return images, notes
+
+
+def _context(
+    report: dict[str, Any],
+    charts: list[dict[str, Any]],
+    cids: dict[str, str],
+    *,
+    attached: bool,
+    report_url: str | None,
+) -> dict[str, Any]:
+    findings = sorted(report.get("findings", []), key=lambda f: -f.get("monthly_savings_usd", 0))
+    failed = [q for q in report.get("queries", {}).values() if q.get("status") == "failed"]
+    window = report["window"]
+    return {
+        "r": report,
+        "m": report.get("metrics", {}),
+        "period": period_label(
+            dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
+        ),
+        "findings": findings[:10],
+        "more_findings": max(0, len(findings) - 10),
+        "failed": failed,
+        "charts": [{**c, "cid": cids.get(c["name"])} for c in charts],
+        "attached": attached,
+        "report_url": report_url,
+        "markdown": report.get("insights", {}).get("markdown", ""),
+    }
+
+
+def _build(
+    report: dict[str, Any],
+    charts: list[dict[str, Any]],
+    images: dict[str, bytes],
+    *,
+    sender: str,
+    recipients: list[str],
+    report_html: bytes | None,
+    report_url: str | None,
+) -> EmailMessage:
+    env = environment()
+    cids = {name: make_msgid(domain="finops-agent") for name in images}
+    context = _context(
+        report,
+        charts,
+        {name: cid[1:-1] for name, cid in cids.items()},
+        attached=report_html is not None,
+        report_url=report_url,
+    )
+    html = _INLINER.inline(env.get_template("email.html.j2").render(**context))
+    text = env.get_template("email.txt.j2").render(**context)
+    message = EmailMessage()
+    message["Subject"] = subject_line(report)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "finops-agent")
+    message["X-Finops-Report-Id"] = check_header("report id", str(report["report_id"]))
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_payload()[1]  # type: ignore[index]
+    assert isinstance(html_part, EmailMessage)  # the default policy builds EmailMessage parts
+    for name, cid in cids.items():
+        html_part.add_related(
+            images[name], "image", "png", cid=cid, filename=f"{name}.png", disposition="inline"
+        )
+    if report_html is not None:
+        message.add_attachment(
+            report_html,
+            maintype="text",
+            subtype="html",
+            filename=f"aws-cost-report-{report['report_id']}.html",
+        )
+    return message
+
+
+def compose_email(
+    report_dir: Path,
+    *,
+    sender: str,
+    recipients: list[str],
+    max_bytes: int,
+    charts_limit: int = 4,
+    with_images: bool = True,
+    chromium: str | None = None,
+    report_url: str | None = None,
+) -> ComposedEmail:
+    """The report email, kept under max_bytes: attachment, else link, else bars instead of PNGs."""
+    sender = check_address(sender, what="sender")
+    report, all_charts = load_report(report_dir)
+    charts = key_charts(all_charts, charts_limit)
+    browser = find_chromium(chromium) if with_images else None
+    images, warnings = render_images(charts, browser) if with_images else ({}, [])
+    report_html = (report_dir / "report.html").read_bytes()
+    # try the richest message first, then drop what pushes it over the limit
+    attempts = [(report_html, images), (None, images), (None, {})]
+    for attachment, pngs in attempts:
+        message = _build(
+            report,
+            charts,
+            pngs,
+            sender=sender,
+            recipients=recipients,
+            report_html=attachment,
+            report_url=report_url if attachment is None else None,
+        )
+        size = len(message.as_bytes())
+        if size <= max_bytes:
+            break
+    notes = list(warnings)
+    if attachment is None:
+        where = "linked" if report_url else f"kept at {report_dir / 'report.html'}"
+        notes.append(
+            f"report.html ({len(report_html):,} bytes) not attached: over the {max_bytes:,}-byte "
+            f"email limit; {where}"
+        )
+    if images and not pngs:
+        notes.append("chart images dropped to stay under the email size limit")
+    if size > max_bytes:
+        notes.append(
+            f"email is {size:,} bytes, over the {max_bytes:,}-byte limit even without images"
+        )
+    return ComposedEmail(
+        message=message,
+        size_bytes=size,
+        images=len(pngs),
+        attached=attachment is not None,
+        linked=attachment is None and report_url is not None,
+        warnings=notes,
+    )

@@ -1,0 +1,132 @@
+"""End to end against a Converse emulator on 127.0.0.1: a Bedrock report, then a chat on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finops_agent.chat.session import ChatSession
+from finops_agent.settings import Settings, load_settings
+from finops_agent.wiring import build_insights
+from tests import tiny
+from tests.support.converse import INVENTED, converse_emulator
+from tests.support.memstore import MemoryStore
+from tests.support.reports import make_report
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def emulated(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Settings, str, list[dict[str, Any]]]]:
+    root = tmp_path_factory.mktemp("bedrock")
+    source = tiny.write("cur", root / "data")
+    with converse_emulator() as (endpoint, requests):
+        settings = load_settings(
+            output_dir=root / "reports",
+            home=root / "home",
+            insights="bedrock",
+            bedrock_endpoint_url=endpoint,
+            bedrock_region="us-west-2",
+        )
+        report_id = make_report(settings, source, build_insights(settings))
+        yield settings, report_id, requests
+
+
+def test_bedrock_report_has_validated_findings_and_flags_invented_numbers(
+    emulated: tuple[Settings, str, list[dict[str, Any]]],
+) -> None:
+    settings, report_id, requests = emulated
+    folder = Path(settings.output_dir) / report_id
+    data = json.loads((folder / "report.json").read_text())
+    assert data["insights"]["provider"] == "bedrock" and data["insights"]["structured"]
+    # the one gp2 volume of the tiny data, priced as the stored query priced it
+    (finding,) = data["findings"]
+    (volume,) = data["results"]["gp2_volumes"]["rows"]
+    assert finding["query"] == "gp2_volumes" and finding["family"] == "architecture"
+    assert finding["monthly_savings_usd"] == pytest.approx(volume["monthly_savings"], abs=0.005)
+    # $34.00 (the tiny total) is grounded; the invented figure is flagged next to its sentence
+    assert [u["number"] for u in data["insights"]["ungrounded"]] == [INVENTED]
+    html = (folder / "report.html").read_text()
+    assert (
+        f'<mark class="ungrounded" title="not found in the report data">{INVENTED}</mark>' in html
+    )
+    assert "Numbers not found in the data" in html
+    # usage in the footer, priced for the configured Sonnet profile
+    usage = data["insights"]["usage"]
+    assert usage["input_tokens"] > 0 and usage["cost_usd"] > 0
+    assert f"{usage['input_tokens']} in / {usage['output_tokens']} out tokens" in html
+    # the request went to the configured inference profile with the budgeted prompt
+    assert requests[0]["path"].startswith("/model/us.anthropic.claude-sonnet-4-5")
+    assert data["suggested_prompts"][0]["text"] == "Which services cost the most?"
+    assert len(data["suggested_prompts"]) == 5
+
+
+def test_chat_with_bedrock_answers_from_checked_sql(
+    emulated: tuple[Settings, str, list[dict[str, Any]]],
+) -> None:
+    settings, report_id, requests = emulated
+    store = MemoryStore()
+    chat = ChatSession.from_settings(settings, report_id)
+    chat.store = store
+    try:
+        turn = chat.ask("Which service cost the most?")
+        # EC2 carries every tiny line item but the Savings Plan fee: 10 + 20 - 20 + 5 + 3
+        assert turn.mode == "model" and turn.rows[0] == {
+            "service_code": "AmazonEC2",
+            "unblended_cost": 18.0,
+        }
+        assert turn.answer.startswith("AmazonEC2 cost the most at $18.00.")
+        assert [u.number for u in turn.ungrounded] == [INVENTED]
+        assert turn.sql is not None and turn.sql.endswith("LIMIT 200")
+        sql_prompt = requests[-2]["body"]["messages"][0]["content"][0]["text"]
+        assert "billing window 2026-10-01 to 2026-11-01" in sql_prompt
+        assert "- amortized_cost double" in sql_prompt
+        # unsafe SQL from the model is refused, the guard's reason goes back once, then it runs
+        repaired = chat.ask("Please drop the cost table")
+        assert repaired.mode == "model" and repaired.rows[0]["service_code"] == "AmazonEC2"
+        repair_turn = requests[-2]["body"]["messages"]
+        assert "only SELECT is allowed" in repair_turn[2]["content"][0]["text"]
+        # the follow-up prompt carried the earlier turn
+        assert "Which service cost the most?" in repair_turn[0]["content"][0]["text"]
+        refusal = chat.ask("What was the weather?")
+        assert refusal.mode == "model" and refusal.sql is None and "weather" in refusal.answer
+    finally:
+        chat.close()
+    logged = store.by_report(report_id)
+    assert [i.kind for i in logged] == ["chat"] * 3
+    assert all(i.input_tokens > 0 and i.model.startswith("us.anthropic") for i in logged)
+
+
+def test_report_chat_flow_writes_a_markdown_artifact(
+    emulated: tuple[Settings, str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.chat import report_chat
+    from prefect.client.orchestration import get_client
+
+    settings, report_id, _ = emulated
+    for name, value in {
+        "FINOPS_INSIGHTS": "bedrock",
+        "FINOPS_BEDROCK_ENDPOINT_URL": settings.bedrock_endpoint_url or "",
+        "FINOPS_HOME": str(settings.home),
+    }.items():
+        monkeypatch.setenv(name, value)
+    answer = report_chat(report_id, "Which service cost the most?", str(settings.output_dir))
+    assert answer.startswith("AmazonEC2 cost the most at $18.00.")
+
+    async def artifact() -> Any:
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    import asyncio
+
+    latest = {a.key: a for a in asyncio.run(artifact())}
+    body = latest[f"chat-{report_id.lower()}"].data
+    assert "AmazonEC2 cost the most at $18.00." in body and "```sql" in body
+    chat = json.loads((Path(settings.output_dir) / report_id / "report.json").read_text())["chat"]
+    assert chat[-1]["question"] == "Which service cost the most?"

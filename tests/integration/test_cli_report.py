@@ -1,0 +1,120 @@
+"""`finops report` from the command line: one-line errors for bad input, a report path on success."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finops_agent.cli import app
+from tests import tiny
+
+runner = CliRunner()
+
+
+def _bad_sources(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    corrupt = tmp / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 truncated")
+    broken = tmp / "broken.csv"
+    broken.write_text(
+        "lineItem/UnblendedCost,lineItem/UsageStartDate\n1.0,2026-10-01\n2.0\n3.0,2026-10-02,extra\n"
+    )
+    unknown = tmp / "results.csv"
+    unknown.write_text("service,cost\nEC2,1.0\n")
+    tiny_folder = tiny.write("cur2", tmp / "cur2")
+    return {
+        # case: (arguments, what the one-line error must name)
+        "missing source": (["--source", str(tmp / "nope")], "nope"),
+        "corrupt parquet": (["--source", str(corrupt)], "corrupt.parquet"),
+        "csv with a broken row": (["--source", str(broken)], "broken.csv"),
+        "file of no billing schema": (["--source", str(unknown)], "closest is"),
+        "schema forced wrongly": (
+            ["--source", str(tiny_folder), "--schema", "focus"],
+            "billedcost",
+        ),
+        "unknown schema name": (["--source", str(tiny_folder), "--schema", "cur3"], "cur3"),
+        "unknown family": (["--source", str(tiny_folder), "--families", "security"], "security"),
+        "bad date": (["--source", str(tiny_folder), "--start", "2026-13-01"], "YYYY-MM-DD"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing source",
+        "corrupt parquet",
+        "csv with a broken row",
+        "file of no billing schema",
+        "schema forced wrongly",
+        "unknown schema name",
+        "unknown family",
+        "bad date",
+    ],
+)
+def test_bad_input_ends_with_one_line_naming_the_problem(tmp_path: Path, case: str) -> None:
+    args, named = _bad_sources(tmp_path)[case]
+    result = runner.invoke(app, ["report", *args, "--out", str(tmp_path / "reports")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert named.lower() in lines[0].lower()
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.integration
+def test_report_end_to_end_prints_the_path_last_and_writes_the_sidecar(tmp_path: Path) -> None:
+    folder = tiny.write("focus", tmp_path / "focus")
+    out = tmp_path / "reports"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--source",
+            str(folder),
+            "--start",
+            "2026-10-01",
+            "--end",
+            "2026-11-01",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    path = Path(result.stdout.strip().splitlines()[-1])
+    assert path.name == "report.html" and path.is_file() and path.parent.parent == out
+    data = json.loads((path.parent / "report.json").read_text())
+    assert data["schema"] == "focus"
+    assert data["window"] == {"start": "2026-10-01", "end": "2026-11-01"}
+    assert data["totals"]["unblended_cost"] == pytest.approx(tiny.UNBLENDED_TOTAL)
+    assert data["totals"]["amortized_cost"] == pytest.approx(tiny.AMORTIZED_TOTAL)
+    assert all(q["status"] == "ok" for q in data["queries"].values())
+    # the gp2 volume of the tiny data is priced: $3 of storage over 1 day of data, 20% saved
+    gp2 = next(f for f in data["findings"] if f["query"] == "gp2_volumes")
+    assert gp2["resource_ids"] == ["vol-0000000000000001"]
+    assert gp2["monthly_savings_usd"] == pytest.approx(3.0 * 30.4375 * 0.2, abs=0.01)
+    assert "$34.00" in path.read_text()
+    assert (out / "index.html").is_file()
+
+
+@pytest.mark.integration
+def test_a_window_without_data_is_an_error_naming_the_dates(tmp_path: Path) -> None:
+    folder = tiny.write("cur", tmp_path / "cur")
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--source",
+            str(folder),
+            "--start",
+            "2026-12-01",
+            "--end",
+            "2027-01-01",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "no billing line items between 2026-12-01 and 2027-01-01" in result.stderr

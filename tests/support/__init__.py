@@ -1,0 +1,1 @@
+"""Test helpers: an in-memory interaction log, a Converse emulator, tiny reports."""

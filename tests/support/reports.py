@@ -1,0 +1,26 @@
+"""Build a real report on the tiny dataset through the pipeline functions (no Prefect)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from finops_agent.execution import run_query
+from finops_agent.insights.base import InsightProvider
+from finops_agent.insights.rules import RuleInsights
+from finops_agent.pipeline import generate_insights, prepare_run, render_report, summarise_run
+from finops_agent.settings import Settings
+
+WINDOW = ("2026-10-01", "2026-11-01")
+
+
+def make_report(settings: Settings, source: Path, provider: InsightProvider | None = None) -> str:
+    """Run every stored query on `source`, render the report, and return its id."""
+    run = prepare_run(settings, source=str(source), start=WINDOW[0], end=WINDOW[1])
+    try:
+        results = [run_query(run.engine, spec, run.params) for spec in run.specs]
+    finally:
+        run.engine.close()
+    summary = summarise_run(run, results)
+    insights = generate_insights(provider or RuleInsights(), summary)
+    render_report(run, summary, insights)
+    return run.report_id

@@ -1,0 +1,233 @@
+"""Chat without Bedrock on a real tiny report: SQL, suggested prompts, refusals, log, transcript."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finops_agent.chat.session import NEEDS_BEDROCK, ChatSession
+from finops_agent.chat.transcript import (
+    InvalidReportIdError,
+    ReportNotFoundError,
+    report_folder,
+)
+from finops_agent.settings import Settings, load_settings
+from tests import tiny
+from tests.support.memstore import MemoryStore
+from tests.support.reports import make_report
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
+    root = tmp_path_factory.mktemp("chat")
+    source = tiny.write("cur2", root / "data")
+    settings = load_settings(output_dir=root / "reports", home=root / "home")
+    return settings, make_report(settings, source)
+
+
+@pytest.fixture
+def session(reports: tuple[Settings, str]) -> Iterator[ChatSession]:
+    settings, report_id = reports
+    chat = ChatSession(settings, report_id, store=MemoryStore(), session_id="s-1")
+    yield chat
+    chat.close()
+
+
+def _saved(settings: Settings, report_id: str) -> dict:
+    return json.loads((Path(settings.output_dir) / report_id / "report.json").read_text())
+
+
+def test_sql_is_checked_run_on_the_report_data_and_recorded(
+    session: ChatSession, reports: tuple[Settings, str]
+) -> None:
+    settings, report_id = reports
+    turn = session.ask("select charge_type, sum(unblended_cost) as cost from cost group by 1")
+    assert turn.mode == "sql" and turn.note == "LIMIT 200 added"
+    by_type = {r["charge_type"]: r["cost"] for r in turn.rows}
+    # the tiny dataset's line items: usage 10 + 20 - 20 negation + 3 gp2, fee 16, tax 5
+    assert by_type["SavingsPlanNegation"] == -20.0 and sum(by_type.values()) == 34.0
+    assert "| charge_type | cost |" in turn.answer
+    # logged as a chat interaction of this session and report
+    (logged,) = session.store.by_session("s-1")  # type: ignore[union-attr]
+    assert (logged.kind, logged.report_id, logged.interaction_id) == (
+        "chat",
+        report_id,
+        turn.interaction_id,
+    )
+    assert logged.data_context["sql"].endswith("LIMIT 200")
+    # appended to report.json and to the transcript section of report.html
+    saved = _saved(settings, report_id)["chat"][-1]
+    assert saved["interaction_id"] == turn.interaction_id and saved["row_count"] == len(turn.rows)
+    html = (Path(settings.output_dir) / report_id / "report.html").read_text()
+    assert "Chat transcript" in html and html.count("<!-- finops:chat -->") == 1
+
+
+def test_suggested_prompts_run_their_stored_query_or_sql(session: ChatSession) -> None:
+    prompts = session.prompts
+    assert len(prompts) == 5 and all(p.query or p.sql for p in prompts)
+    for number, prompt in enumerate(prompts, start=1):
+        turn = session.ask(str(number))
+        assert turn.question == prompt.text
+        assert turn.mode == "prompt", turn.answer
+    # the gp2 finding's prompt runs gp2_volumes: the one gp2 volume of the tiny data
+    gp2 = next(t for t in session.turns if "gp2" in t.question)
+    assert [r["resource_id"] for r in gp2.rows] == ["vol-0000000000000001"]
+
+
+def test_free_form_question_without_bedrock_says_so(session: ChatSession) -> None:
+    turn = session.ask("Why did EC2 grow last month?")
+    assert turn.mode == "help" and turn.answer == NEEDS_BEDROCK
+    assert "need Bedrock" in turn.answer.replace("needs", "need")
+
+
+@pytest.mark.hostile
+def test_unsafe_sql_is_refused_logged_and_the_data_survives(session: ChatSession) -> None:
+    turn = session.ask("select * from cost; drop table cost")
+    assert turn.mode == "error" and "exactly one statement" in (turn.error or "")
+    logged = session.store.get(turn.interaction_id)  # type: ignore[union-attr]
+    assert logged is not None and logged.error == turn.error
+    assert session.ask("select count(*) as n from cost").rows == [{"n": 6}]
+
+
+def test_rating_is_stored_in_the_log_and_the_transcript(
+    session: ChatSession, reports: tuple[Settings, str]
+) -> None:
+    settings, report_id = reports
+    turn = session.ask("select sum(unblended_cost) as total from cost")
+    session.rate(False, "wanted amortised")
+    logged = session.store.get(turn.interaction_id)  # type: ignore[union-attr]
+    assert logged is not None and (logged.rating, logged.rating_comment) == (-1, "wanted amortised")
+    saved = {t["interaction_id"]: t for t in _saved(settings, report_id)["chat"]}
+    assert saved[turn.interaction_id]["rating"] == -1
+    assert (
+        "Rated bad: wanted amortised"
+        in (Path(settings.output_dir) / report_id / "report.html").read_text()
+    )
+
+
+@pytest.mark.fault
+def test_slow_query_is_stopped_at_the_timeout(reports: tuple[Settings, str]) -> None:
+    settings, report_id = reports
+    quick = settings.model_copy(update={"chat_timeout_s": 0.5})
+    chat = ChatSession(quick, report_id, record=False)
+    joins = ", ".join(f"cost t{i}" for i in range(10))
+    product = " || ".join(f"cast(t{i}.unblended_cost as varchar)" for i in range(10))
+    try:
+        turn = chat.ask(f"select count(*) from {joins} where md5({product}) < '1'")
+        assert turn.mode == "error" and "ran longer than 0.5 s" in (turn.error or "")
+        # the engine is usable again right away
+        assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]
+    finally:
+        chat.close()
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "report_id",
+    ["../secret", "..", "/etc/passwd", "a/../../b", "ok\x00.json", "", "..\\x", "~root"],
+)
+def test_report_ids_that_could_leave_the_reports_folder_are_rejected(
+    tmp_path: Path, report_id: str
+) -> None:
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "report.json").write_text('{"report_id": "../secret"}')
+    with pytest.raises(InvalidReportIdError):
+        report_folder(tmp_path / "reports", report_id)
+
+
+@pytest.mark.hostile
+def test_symlinked_report_folder_outside_is_rejected(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "report.json").write_text('{"report_id": "evil"}')
+    (tmp_path / "reports").mkdir()
+    os.symlink(outside, tmp_path / "reports" / "evil")
+    with pytest.raises(InvalidReportIdError, match="outside"):
+        report_folder(tmp_path / "reports", "evil")
+    with pytest.raises(ReportNotFoundError):
+        report_folder(tmp_path / "reports", "missing")
+
+
+def test_ask_command_answers_on_stdout(reports: tuple[Settings, str]) -> None:
+    from finops_agent.cli import app
+
+    settings, report_id = reports
+    env = {"FINOPS_HOME": str(settings.home), "FINOPS_SQLITE_PATH": str(settings.home / "x.db")}
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["ask", report_id, "select count(*) as n from cost", "--out", str(settings.output_dir)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "| n |" in result.stdout and "| 6 |" in result.stdout
+    bad = runner.invoke(app, ["ask", "../etc", "x", "--out", str(settings.output_dir)], env=env)
+    assert bad.exit_code == 2 and "invalid report id" in bad.output
+
+
+def test_chat_repl_answers_rates_and_quits(
+    reports: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finops_agent.chat import session as session_module
+    from finops_agent.cli import app
+
+    settings, report_id = reports
+    store = MemoryStore()
+    monkeypatch.setattr(session_module, "open_store", lambda _settings: (store, None))
+    lines = [
+        "/prompts",
+        "/sql select count(*) as n from cost",
+        "/good",
+        "Why is EC2 so expensive?",
+        "/bad not helpful",
+        "/nonsense",
+        "/quit",
+        "select 'never reached' as x from cost",
+    ]
+    result = CliRunner().invoke(
+        app,
+        ["chat", report_id, "--out", str(settings.output_dir)],
+        input="\n".join(lines) + "\n",
+        env={"FINOPS_HOME": str(settings.home)},
+    )
+    assert result.exit_code == 0, result.output
+    # prompts listed twice (banner and /prompts), the SQL answered as a table with its SQL
+    assert result.stdout.count("1. Which resources are behind") == 2
+    assert "SQL: SELECT COUNT(*) AS n FROM cost LIMIT 200" in result.stdout
+    assert " 6 \n" in result.stdout
+    assert "Free-form questions need Bedrock" in result.stdout
+    assert "unknown command /nonsense" in result.stdout
+    assert "never reached" not in result.stdout
+    ratings = [(i.user_query, i.rating, i.rating_comment) for i in store.by_report(report_id)]
+    assert ratings == [
+        ("select count(*) as n from cost", 1, None),
+        ("Why is EC2 so expensive?", -1, "not helpful"),
+    ]
+    assert (settings.home / "chat_history").is_file()
+
+
+def test_ask_rate_flag_stores_the_rating(
+    reports: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finops_agent.chat import session as session_module
+    from finops_agent.cli import app
+
+    settings, report_id = reports
+    store = MemoryStore()
+    monkeypatch.setattr(session_module, "open_store", lambda _settings: (store, None))
+    result = CliRunner().invoke(
+        app,
+        ["ask", report_id, "2", "--rate", "good", "--out", str(settings.output_dir)],
+        env={"FINOPS_HOME": str(settings.home)},
+    )
+    assert result.exit_code == 0, result.output
+    (logged,) = store.by_report(report_id)
+    assert (
+        logged.rating == 1
+        and logged.user_query == _saved(settings, report_id)["suggested_prompts"][1]["text"]
+    )
