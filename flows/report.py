@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from finops_agent.catalog import QuerySpec
+from finops_agent.delivery.base import DeliveryResult
+from finops_agent.delivery.cli import email_report
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult, run_query
 from finops_agent.orchestration.alerts import alert_on_failure
@@ -41,6 +45,14 @@ warnings.filterwarnings(
 )
 # Queries are I/O-bound on Athena and release the GIL on DuckDB: threads run them side by side.
 _QUERY_WORKERS = 8
+
+
+@task(name="email-report", cache_policy=NO_CACHE)
+def send_report_email(
+    settings: Settings, report_dir: Path, recipients: list[str]
+) -> DeliveryResult:
+    """Email the finished report; a failure comes back as warnings, never as an exception."""
+    return email_report(settings, report_dir, recipients)
 
 
 @task(
@@ -175,6 +187,11 @@ def finops_report(
     log_warning = log_interaction(store, insight_interaction(summary, found))
     found.warnings.extend(w for w in (store_warning, log_warning) if w)
     path = render_report(run, summary, found)
+    if settings.mail_to:
+        delivery = send_report_email(settings, path.parent, settings.mail_to)
+        if delivery.sent:
+            print(f"emailed the report to {', '.join(delivery.recipients)} via {delivery.mailer}")
+        found.warnings.extend(delivery.warnings)
     for warning in publish_report_artifacts(summary, found, path):
         print(warning)
     return str(path)

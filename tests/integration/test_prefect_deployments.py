@@ -99,6 +99,8 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         "FINOPS_SCHEDULE_TIMEZONE": TIMEZONE,
+        # triggered runs start on the runner's next poll
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
     log = (home / "launcher.log").open("wb")
     process = subprocess.Popen(
