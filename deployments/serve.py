@@ -1,11 +1,11 @@
 """Local Prefect server with the UI plus every finops-agent deployment, served until Ctrl-C.
 
-    python deployments/serve.py [--port 4200] [--home .prefect]
+    python deployments/serve.py [--port 4200] [--home .prefect]      (or: make serve)
 
 Starts `prefect server start` on 127.0.0.1 (project-local PREFECT_HOME), waits for
-/api/health, then runs this script again with --serve-only, which registers the
-deployments (schedules included) and executes their runs. SIGINT/SIGTERM stop the
-runner first, then the server, each as a whole process group.
+/api/health, then starts the deployment runner (finops_agent.orchestration.runner), which
+registers the deployments with their schedules and executes their runs. SIGINT/SIGTERM stop
+the runner first, then the server, each as a whole process group.
 """
 
 from __future__ import annotations
@@ -14,37 +14,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from finops_agent.prefect_env import configure_prefect
+from finops_agent.orchestration.launcher import run_launcher
 from finops_agent.settings import load_settings
 
 
-def serve_deployments() -> None:
-    """Register and serve the deployments against PREFECT_API_URL (the --serve-only child)."""
-    configure_prefect()
-    from prefect import serve
-
-    from finops_agent.orchestration.deployments import build_deployments
-
-    deployments = build_deployments(load_settings())
-    serve(*deployments, print_starting_message=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run the launcher or the runner."""
-    settings = load_settings()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--port", type=int, default=settings.serve_port, help="UI/API port")
+    """Parse the arguments and run server and runner until a signal arrives."""
+    parser = argparse.ArgumentParser(description="Local Prefect server, UI and deployments.")
     parser.add_argument(
-        "--home", type=Path, default=Path(".prefect"), help="PREFECT_HOME (database, logs, cache)"
+        "--port",
+        type=int,
+        default=load_settings().serve_port,
+        help="UI/API port (FINOPS_SERVE_PORT)",
     )
-    parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--home", type=Path, default=Path(".prefect"), help="PREFECT_HOME: database, logs, cache"
+    )
     args = parser.parse_args(argv)
-    if args.serve_only:
-        serve_deployments()
-        return 0
-    from finops_agent.orchestration.launcher import run_launcher
-
-    return run_launcher(args.home, args.port, Path(__file__).resolve())
+    return run_launcher(args.home, args.port)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from finops_agent.orchestration.deployments import flow_available
 from finops_agent.orchestration.launcher import api_url, free_port
 from tests import tiny
 
@@ -118,7 +119,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
             names = _deployment_names(url)
         except Exception:
             names = set()
-        if {"ad-hoc-report", *SCHEDULED} <= names:
+        if {"ad-hoc-report", "chat", *SCHEDULED} <= names:
             break
         time.sleep(0.5)
     else:
@@ -175,6 +176,9 @@ def test_scheduled_deployments_carry_their_cron_and_timezone(launched: Launched)
             assert all(s.active for s in deployment.schedules)
         # manual-only: listed in the UI, never scheduled
         assert c.read_deployment_by_name("finops-report/ad-hoc-report").schedules == []
+        assert c.read_deployment_by_name("report-chat/chat").schedules == []
+        if flow_available("analyze-file"):
+            assert c.read_deployment_by_name("analyze-file/analyze-file").schedules == []
 
 
 def test_manual_run_with_custom_parameters_writes_report_and_artifacts(

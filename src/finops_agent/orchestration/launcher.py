@@ -136,9 +136,9 @@ def start_server(home: Path, port: int) -> ManagedProcess:
     )
 
 
-def start_runner(home: Path, port: int, script: Path) -> ManagedProcess:
-    """`python <script> --serve-only`: registers the deployments and runs their flows."""
-    argv = [sys.executable, str(script), "--serve-only"]
+def start_runner(home: Path, port: int) -> ManagedProcess:
+    """The deployment runner (finops_agent.orchestration.runner) against the local server."""
+    argv = [sys.executable, "-m", "finops_agent.orchestration.runner"]
     return ManagedProcess(
         "deployment runner", argv, prefect_environment(home, port), home / "serve.log"
     )
@@ -152,7 +152,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
-def run_launcher(home: Path, port: int, script: Path, *, announce: bool = True) -> int:
+def run_launcher(home: Path, port: int, *, announce: bool = True) -> int:
     """Run server then runner until a signal or a child exits; stop runner first, then server."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _raise_stop)
@@ -162,7 +162,7 @@ def run_launcher(home: Path, port: int, script: Path, *, announce: bool = True) 
     try:
         server = start_server(home, port)
         took = wait_healthy(server, api_url(port))
-        runner = start_runner(home, port, script)
+        runner = start_runner(home, port)
         if announce:
             print(
                 f"Prefect UI: http://{HOST}:{port} (server healthy in {took:.1f} s)\n"
