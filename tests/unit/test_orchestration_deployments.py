@@ -82,11 +82,18 @@ def test_a_module_without_the_named_flow_is_an_error(monkeypatch: pytest.MonkeyP
     assert dep.load_flow("finops-report").name == "finops-report"
 
 
+ENTRYPOINTS = {
+    "finops-report": "flows/report.py:finops_report",
+    "report-chat": "flows/chat.py:report_chat",
+    "analyze-file": "flows/analyze.py:analyze_file",
+}
+
+
 def test_prefect_yaml_matches_the_served_deployments() -> None:
     import yaml
 
     config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
-    plans = {p.name: p for p in dep.deployment_plans() if p.flow_name == "finops-report"}
+    plans = {p.name: p for p in dep.deployment_plans()}
     for pool in ("process", "ecs"):
         listed = {
             d["name"].removeprefix(f"{pool}-"): d
@@ -96,8 +103,18 @@ def test_prefect_yaml_matches_the_served_deployments() -> None:
         assert set(listed) == set(plans), pool
         for name, deployment in listed.items():
             plan = plans[name]
-            assert deployment["entrypoint"] == "flows/report.py:finops_report"
+            assert deployment["entrypoint"] == ENTRYPOINTS[plan.flow_name], name
             assert deployment.get("parameters", {}) == dict(plan.parameters), name
             crons = [s["cron"] for s in deployment.get("schedules", [])]
             assert crons == ([plan.cron] if plan.cron else []), name
             assert deployment["work_pool"]["name"] == f"finops-{pool}"
+
+
+def test_yaml_entrypoints_name_the_flows_that_exist() -> None:
+    for flow_name, entrypoint in ENTRYPOINTS.items():
+        if not dep.flow_available(flow_name):
+            continue
+        path, function = entrypoint.split(":")
+        flow = dep.load_flow(flow_name)
+        assert flow.fn.__name__ == function
+        assert (ROOT / path).is_file()
