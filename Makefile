@@ -29,7 +29,13 @@ $(CHROMIUM):
 serve: $(STAMP)
 	$(BIN)/python deployments/serve.py
 
-test: $(STAMP) $(CHROMIUM)
+# dynalite (npm) is the local DynamoDB the store tests start; pinned by package-lock.json.
+DYNALITE := node_modules/.bin/dynalite
+$(DYNALITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(DYNALITE)
+
+test: $(STAMP) $(CHROMIUM) $(DYNALITE)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

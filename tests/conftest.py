@@ -24,3 +24,23 @@ def tiny_source(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Pa
     from tests import tiny
 
     return request.param, tiny.write(request.param, tmp_path / request.param)
+
+
+SAMPLE_END = __import__("datetime").date(2026, 11, 24)
+
+
+@pytest.fixture(scope="session")
+def sample_dataset(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Factory: (schema, fmt) -> (folder, ground truth) of a small generated dataset, made once per session."""
+    from finops_agent.sample_data import generate
+
+    made: dict[tuple[str, str], tuple[Path, dict]] = {}  # type: ignore[type-arg]
+
+    def make(schema: str, fmt: str = "parquet") -> tuple[Path, dict]:  # type: ignore[type-arg]
+        if (schema, fmt) not in made:
+            folder = tmp_path_factory.mktemp(f"sample-{schema}-{fmt}")
+            truth = generate(schema, folder, rows=40_000, months=3, seed=7, fmt=fmt, end=SAMPLE_END)  # type: ignore[arg-type]
+            made[(schema, fmt)] = (folder, truth)
+        return made[(schema, fmt)]
+
+    return make

@@ -135,6 +135,9 @@ def report(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb or athena")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="Comma-separated recipients to email the report to")
+    ] = None,
 ) -> None:
     """Run the stored queries and write DIR/<report_id>/report.html; print its path last."""
     path = _run_report(
@@ -146,6 +149,14 @@ def report(
         output_dir=str(out) if out else None,
         engine=engine,
     )
+    if email:
+        from finops_agent.delivery.cli import email_report
+
+        sent = email_report(load_settings(output_dir=out), Path(path).parent, email)
+        for warning in sent.warnings:
+            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        if sent.sent:
+            err.print(f"emailed to {', '.join(sent.recipients)}")
     typer.echo(path)
 
 
@@ -165,12 +176,8 @@ def sample_data(
     """Generate synthetic billing data with planted findings and their ground truth."""
     from finops_agent.sample_data import generate
 
-    if schema not in ("cur", "cur2", "focus"):
-        raise ValueError(f"--schema must be cur, cur2 or focus, not {schema!r}")
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"--format must be parquet or csv, not {fmt!r}")
     truth = generate(
-        schema,
+        schema,  # type: ignore[arg-type]  # generate() validates and names a bad value
         out,
         rows=rows,
         months=months,
@@ -213,16 +220,23 @@ def config() -> None:
     typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
 
 
-# --- insights-chat: `finops chat` and `finops ask` live in finops_agent.chat.cli ---
-def _mount_chat() -> None:
+def _mount() -> None:
+    """Commands that live beside the code they drive."""
+    from finops_agent.analyze.cli import analyze_command
     from finops_agent.chat.cli import ask_command, chat_command
+    from finops_agent.delivery.cli import send_command
+    from finops_agent.store.cli import history_app, log_app, setup_app
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
+    app.command("analyze")(analyze_command)
+    app.command("send")(send_command)
+    app.add_typer(history_app, name="history")
+    app.add_typer(log_app, name="log")
+    app.add_typer(setup_app, name="setup")
 
 
-_mount_chat()
-# --- end insights-chat ---
+_mount()
 
 
 # --- orchestration (issue 8): local Prefect server + UI serving every deployment ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -19,6 +20,11 @@ from finops_agent.sources import SourceError, normalise_headers
 _DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
 # Raw-schema columns holding JSON objects in CSV exports that the adapters read as maps.
 _JSON_MAP_COLUMNS = ("product", "resource_tags")
+# CSV is read as text and typed here: sniffing would turn 12-digit account ids into
+# integers (dropping leading zeros) and mix types across files.
+_NUMERIC_CSV_COLUMN = re.compile(
+    r"(cost|amount|rate|fee|fee_for_billing_period|commitment_to_date|used_commitment|quantity|unitprice)$"
+)
 _TIMESTAMP_COLUMNS = {
     "bill_billing_period_start_date",
     "bill_billing_period_end_date",
@@ -65,7 +71,7 @@ def _reader(files: list[str]) -> str:
         # billing exports are comma-separated; naming the delimiter makes a broken row an error
         # instead of a silent fall-back to one text column
         f"read_csv($files, header=true, delim=',', quote='\"', escape='\"', hive_partitioning={hive}, "
-        "hive_types_autocast=false, union_by_name=true, sample_size=-1)"
+        "hive_types_autocast=false, union_by_name=true, all_varchar=true)"
     )
 
 
@@ -94,6 +100,7 @@ class DuckDBEngine:
 
     def _create_raw_view(self) -> dict[str, str]:
         reader = _reader(self._files)
+        is_csv = reader.startswith("read_csv")
         try:
             described = self._con.execute(
                 f"describe select * from {reader}", {"files": self._files}
@@ -114,6 +121,8 @@ class DuckDBEngine:
                     f"cast(cast({quoted} as json) as map(varchar, varchar))",
                     "MAP(VARCHAR, VARCHAR)",
                 )
+            elif is_csv and _NUMERIC_CSV_COLUMN.search(name.lower()):
+                expr, kind = f"cast(nullif(trim({quoted}), '') as double)", "DOUBLE"
             elif name.lower() in _TIMESTAMP_COLUMNS and not kind.upper().startswith("TIMESTAMP "):
                 expr, kind = f"cast({quoted} as timestamp)", "TIMESTAMP"
             elif name.lower() in _TIMESTAMP_COLUMNS:

@@ -40,7 +40,8 @@ def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> 
     """
     # sentinels go in before rendering and become <mark> only after nh3 has cleaned the HTML
     flagged = [
-        str(item.get("number", "")) if isinstance(item, dict) else getattr(item, "number", item) for item in flag
+        str(item.get("number", "")) if isinstance(item, dict) else getattr(item, "number", item)
+        for item in flag
     ]
     tokens = _MARKDOWN.parse(mark_ungrounded(text or "", flagged))
     if top_heading > 1:

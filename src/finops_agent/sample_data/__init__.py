@@ -1,0 +1,397 @@
+"""Synthetic AWS billing data (legacy CUR, CUR 2.0, FOCUS) with planted findings and their ground truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from finops_agent.sample_data import lines as L
+from finops_agent.sample_data.catalogue import (
+    ACCOUNTS,
+    BACKGROUND,
+    PAYER_ID,
+    REGIONS,
+    RESERVATION,
+    SAVINGS_PLAN,
+    TAX,
+    Product,
+)
+from finops_agent.sample_data.inventory import background, planted, planted_frame, resource_id
+from finops_agent.sample_data.writer import cur2_columns, cur_columns, focus_columns, write
+
+Schema = Literal["cur", "cur2", "focus"]
+__all__ = ["Schema", "generate"]
+_SPIKE_FACTOR = 9.0
+
+
+def _window(end: dt.date, months: int) -> pd.DatetimeIndex:
+    last = end - dt.timedelta(days=1)
+    first = pd.Timestamp(last.replace(day=1)) - pd.DateOffset(months=months - 1)
+    return pd.date_range(first, pd.Timestamp(last), freq="D")
+
+
+def _describe(
+    resources: pd.DataFrame, products: list[Product], rng: np.random.Generator
+) -> pd.DataFrame:
+    """Add the per-resource text the writers need: ids, names, usage types, zones, ARNs."""
+    rt = resources.reset_index(drop=True).copy()
+    product = [products[i] for i in rt["product"]]
+    rt["account_id"] = [ACCOUNTS[a][0] for a in rt["account"]]
+    rt["account_name"] = [ACCOUNTS[a][1] for a in rt["account"]]
+    rt["region_name"] = [REGIONS[r][0] for r in rt["region"]]
+    rt["payer_id"], rt["payer_name"] = PAYER_ID, "acme-payer"
+    for field in ("code", "name", "family", "focus_category", "operation", "unit", "instance_type"):
+        rt[field] = [getattr(p, field) for p in product]
+    rt["usage_type"] = [
+        f"{REGIONS[r][1]}-{p.usage}" if p.prefixed and p.usage else p.usage
+        for p, r in zip(product, rt["region"], strict=True)
+    ]
+    rt["description"] = [
+        f"${p.price:g} per {p.unit} for {p.usage}" if p.usage else "" for p in product
+    ]
+    zones = rng.integers(0, 3, len(rt))
+    rt["az"] = [
+        REGIONS[r][2][(int(z) if pd.isna(i) else int(i)) % len(REGIONS[r][2])] if p.zonal else ""
+        for p, r, z, i in zip(
+            product,
+            rt["region"],
+            zones,
+            rt.get("az_index", pd.Series([None] * len(rt))),
+            strict=True,
+        )
+    ]
+    ids = pd.Series([""] * len(rt), dtype=object)
+    for style in {p.id_style for p in product if p.id_style}:
+        mask = np.array([p.id_style == style for p in product])
+        ids[mask] = resource_id(
+            style,
+            rng,
+            int(mask.sum()),
+            rt.loc[mask, "account_id"].tolist(),
+            rt.loc[mask, "region_name"].tolist(),
+        )
+    paired = rt.get("pair_id", pd.Series([""] * len(rt))).fillna("") != ""
+    ids[paired.to_numpy()] = rt.loc[paired, "pair_id"].to_numpy()
+    rt["resource_id"] = ids.to_numpy()
+    rt["sp_arn"] = np.where(
+        rt["purchase"] == "sp", f"arn:aws:savingsplans::{PAYER_ID}:savingsplan/sp-0a1b2c3d", ""
+    )
+    rt["ri_arn"] = np.where(
+        rt["purchase"] == "ri",
+        f"arn:aws:elasticache:us-east-1:{ACCOUNTS[0][0]}:reserved-instance:ri-cache-1",
+        "",
+    )
+    return rt
+
+
+def _pseudo(
+    kind: str, product: int, account: int, resource: str = "", **extra: str
+) -> dict[str, Any]:
+    return {
+        "product": product,
+        "account": account,
+        "region": 0,
+        "start_day": 0,
+        "end_day": 0,
+        "start_hour": 0,
+        "qty": 0.0,
+        "purchase": kind,
+        "label": f"pseudo:{kind}",
+        "noise": False,
+        "owner_key": "owner",
+        "project_key": "project",
+        "cc_key": "cost_center",
+        "env_key": "environment",
+        "pair_id": resource,
+        **extra,
+    }
+
+
+def _round(value: float) -> float:
+    return round(float(value), 6)
+
+
+def generate(
+    schema: Schema,
+    out: Path,
+    *,
+    rows: int = 200_000,
+    months: int = 3,
+    seed: int = 7,
+    fmt: Literal["parquet", "csv"] = "parquet",
+    end: dt.date | None = None,
+) -> dict[str, Any]:
+    """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth."""
+    if schema not in ("cur", "cur2", "focus"):
+        raise ValueError(f"schema must be cur, cur2 or focus, not {schema!r}")
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"format must be parquet or csv, not {fmt!r}")
+    if months < 1 or rows < 1:
+        raise ValueError("rows and months must be positive")
+    end = end or dt.datetime.now(dt.UTC).date()
+    days = _window(end, months)
+    n_days = len(days)
+    rng = np.random.default_rng(seed)
+    first_of_last_full = max(
+        0, int(np.flatnonzero(days.to_period("M") == days.to_period("M")[-1])[0]) - 1
+    )
+    last_full_start = int(
+        np.flatnonzero(days.to_period("M") == days[first_of_last_full].to_period("M"))[0]
+    )
+    items = planted(n_days, last_full_start)
+    planted_rt, planted_products = planted_frame(rng, items, n_days)
+    spike_day = min(n_days - 1, last_full_start + 18)
+    planted_rt.loc[planted_rt["label"] == "spike", ["start_day", "end_day"]] = [
+        spike_day,
+        spike_day + 1,
+    ]
+
+    # size the background so the whole table lands near the requested row count
+    probe = background(np.random.default_rng(seed + 1), 2000, n_days)
+    per_resource = float(
+        ((probe["end_day"] - probe["start_day"]) * np.where(probe["purchase"] == "sp", 2, 1)).mean()
+    )
+    fixed = float((planted_rt["end_day"] - planted_rt["start_day"]).sum()) + 2 * n_days
+    n_background = max(50, int((rows - fixed) / per_resource))
+    bg = background(rng, n_background, n_days)
+    products = [*BACKGROUND, *planted_products, SAVINGS_PLAN, RESERVATION, TAX]
+    sp_product, ri_product, tax_product = len(products) - 3, len(products) - 2, len(products) - 1
+    sp_arn = f"arn:aws:savingsplans::{PAYER_ID}:savingsplan/sp-0a1b2c3d"
+    pseudo = pd.DataFrame(
+        [
+            _pseudo("sp", sp_product, 0, sp_arn),
+            _pseudo("ri", ri_product, 0),
+            _pseudo("ri", ri_product, 0),
+            *[_pseudo("tax", tax_product, a) for a in range(len(ACCOUNTS))],
+            _pseudo("credit", tax_product, 2),
+        ]
+    )
+    resources = pd.concat([bg, planted_rt, pseudo], ignore_index=True)
+    rt = _describe(resources, products, rng)
+    usage = L.usage_lines(rng, rt, products, days)
+    # lambda's usual daily cost sets the size of the planted one-day spike
+    spike_idx = int(rt.index[rt["label"] == "spike"][0])
+    is_lambda = np.isin(usage.res, rt.index[rt["code"] == "AWSLambda"].to_numpy()) & (
+        usage.res != spike_idx
+    )
+    baseline = (
+        float(usage.values["unblended"][is_lambda].sum() / n_days) if is_lambda.any() else 1.0
+    )
+    spike_line = usage.res == spike_idx
+    spike_price = products[int(rt.loc[spike_idx, "product"])].price
+    usage.values["qty"][spike_line] = baseline * _SPIKE_FACTOR / spike_price
+    for column in ("unblended", "public"):
+        usage.values[column][spike_line] = baseline * _SPIKE_FACTOR
+
+    sp_res = int(rt.index[rt["label"] == "pseudo:sp"][0])
+    ri_fee_res, ri_upfront_res = (int(i) for i in rt.index[rt["label"] == "pseudo:ri"][:2])
+    rt.loc[[ri_fee_res, ri_upfront_res], "ri_arn"] = rt.loc[rt["purchase"] == "ri", "ri_arn"].iloc[
+        0
+    ]
+    rt.loc[ri_upfront_res, "operation"] = "CreateCacheCluster:0002"
+    sp_fees = L.savings_plan_fees(usage, sp_res, days)
+    ri_units = int((rt["label"] == "reserved_cache").sum()) + 1
+    ri_fees, amortized_upfront = L.reservation_fees(
+        usage, ri_fee_res, ri_upfront_res, days, ri_units
+    )
+    tax = [
+        L.monthly_lines(int(i), L.TAX, days, np.array([round(40 + 17.5 * a, 2)]))
+        for a, i in enumerate(rt.index[rt["label"] == "pseudo:tax"])
+    ]
+    credit = L.monthly_lines(
+        int(rt.index[rt["label"] == "pseudo:credit"][0]), L.CREDIT, days, np.array([-50.0])
+    )
+    all_lines = L.Lines.concat([usage, sp_fees, ri_fees, *tax, credit])
+    order = np.argsort(all_lines.start, kind="stable")
+    all_lines = L.Lines(
+        all_lines.res[order],
+        all_lines.ltype[order],
+        all_lines.start[order],
+        {k: a[order] for k, a in all_lines.values.items()},
+    )
+
+    if out.exists():
+        shutil.rmtree(out / "data", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    if schema == "focus":
+        columns = focus_columns(all_lines, rt)
+        month_key = np.datetime_as_string(
+            columns["ChargePeriodStart"].to_numpy(zero_copy_only=False).astype("datetime64[M]")
+        )
+    else:
+        columns = (
+            cur_columns(all_lines, rt)
+            if schema == "cur"
+            else cur2_columns(all_lines, rt, as_json=fmt == "csv")
+        )
+        month_key = np.datetime_as_string(all_lines.start.astype("datetime64[M]"))
+    rows_by_month = write(schema, columns, month_key, out, fmt)
+    truth = _ground_truth(
+        schema,
+        seed,
+        rows_by_month,
+        days,
+        end,
+        all_lines,
+        rt,
+        amortized_upfront,
+        spike_day,
+        baseline,
+    )
+    (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
+    return truth
+
+
+def _ground_truth(
+    schema: str,
+    seed: int,
+    rows_by_month: dict[str, int],
+    days: pd.DatetimeIndex,
+    end: dt.date,
+    lines: L.Lines,
+    rt: pd.DataFrame,
+    amortized_upfront: float,
+    spike_day: int,
+    baseline: float,
+) -> dict[str, Any]:
+    month = np.datetime_as_string(lines.start.astype("datetime64[M]"))
+    unblended = lines.values["unblended"]
+    amortized = lines.amortized()
+    frame = pd.DataFrame(
+        {
+            "res": lines.res,
+            "month": month,
+            "unblended": unblended,
+            "amortized": amortized,
+            "qty": lines.values["qty"],
+            "day": lines.start.astype("datetime64[D]"),
+        }
+    )
+    by_month = frame.groupby("month")[["unblended", "amortized"]].sum()
+    # the planted resources' lines, cut out once: every lookup below is on this small frame
+    labelled = np.isin(lines.res, rt.index[rt["label"] != ""].to_numpy())
+    planted_lines, planted_start = frame[labelled], lines.start[labelled]
+
+    def resources(label: str) -> list[dict[str, Any]]:
+        out = []
+        for res_id, part in rt[rt["label"] == label].groupby("resource_id", sort=True):
+            mine_mask = planted_lines["res"].isin(part.index).to_numpy()
+            mine = planted_lines[mine_mask]
+            per_month = mine.groupby("month")
+            out.append(
+                {
+                    "resource_id": res_id,
+                    "account_id": part["account_id"].iloc[0],
+                    "region": part["region_name"].iloc[0],
+                    "availability_zone": part["az"].iloc[0],
+                    "usage_types": sorted(part["usage_type"].unique()),
+                    "instance_type": part["instance_type"].iloc[0],
+                    "cost_by_month": {
+                        m: _round(c) for m, c in per_month["unblended"].sum().items()
+                    },
+                    "quantity_by_month": {m: _round(q) for m, q in per_month["qty"].sum().items()},
+                    "first_usage": str(pd.Timestamp(planted_start[mine_mask].min())),
+                    "tags": {
+                        k: v
+                        for k in ("owner", "project", "cost_center", "environment")
+                        if (v := part[k].iloc[0]) is not None and v == v
+                    },
+                }
+            )
+        return out
+
+    def service_by_month(code: str) -> dict[str, float]:
+        mask = rt["code"].to_numpy()[lines.res] == code
+        return {m: _round(c) for m, c in frame[mask].groupby("month")["unblended"].sum().items()}
+
+    cluster_rows = rt[rt["label"].isin(["owner_by_start_time", "owner_by_start_time_tagged"])]
+    clusters = []
+    for name, part in cluster_rows.groupby("cluster"):
+        untagged = part[part["label"] == "owner_by_start_time"]
+        tagged = part[part["label"] == "owner_by_start_time_tagged"]
+        first_hour = pd.Timestamp(days[int(part["start_day"].iloc[0])]) + pd.Timedelta(
+            hours=int(part["start_hour"].iloc[0])
+        )
+        clusters.append(
+            {
+                "cluster": name,
+                "account_id": part["account_id"].iloc[0],
+                "region": part["region_name"].iloc[0],
+                "first_usage_hour": str(first_hour),
+                "untagged_resource_ids": sorted(untagged["resource_id"]),
+                "neighbour_resource_ids": sorted(tagged["resource_id"]),
+                "expected_tags": {
+                    k: tagged[k].iloc[0] for k in ("owner", "project", "cost_center", "environment")
+                },
+            }
+        )
+    spike_date = days[spike_day].date()
+    lam_mask = rt["code"].to_numpy()[lines.res] == "AWSLambda"
+    lam_daily = frame[lam_mask].groupby("day")["unblended"].sum()
+    fee_mask = lines.ltype == L.FEE
+    return {
+        "schema": schema,
+        "seed": seed,
+        "rows": int(sum(rows_by_month.values())),
+        "start": days[0].date().isoformat(),
+        "end": end.isoformat(),
+        "currency": "USD",
+        "payer_account_id": PAYER_ID,
+        "accounts": [{"id": a, "name": n} for a, n in ACCOUNTS],
+        "totals": {
+            "unblended_cost": _round(unblended.sum()),
+            "amortized_cost": _round(amortized.sum()),
+            "upfront_fees": _round(unblended[fee_mask].sum()),
+            "amortized_upfront": _round(amortized_upfront),
+            "by_month": {
+                m: {
+                    "unblended_cost": _round(r["unblended"]),
+                    "amortized_cost": _round(r["amortized"]),
+                    "rows": rows_by_month.get(m, 0),
+                }
+                for m, r in by_month.iterrows()
+            },
+        },
+        "planted": {
+            "gp2_volumes": resources("gp2_volumes"),
+            "nat_gateway": {
+                "account_id": ACCOUNTS[0][0],
+                "region": REGIONS[0][0],
+                "gateways": resources("nat_gateway"),
+                "s3": resources("nat_s3"),
+                "dynamodb": resources("nat_dynamodb"),
+            },
+            "nat_decoy": {
+                "account_id": ACCOUNTS[2][0],
+                "region": REGIONS[1][0],
+                "gateways": resources("nat_decoy"),
+            },
+            "cross_az": resources("cross_az"),
+            "previous_generation": resources("previous_generation"),
+            "idle_eips": resources("idle_eips"),
+            "owner_by_start_time": clusters,
+            "untagged_top": resources("untagged_top"),
+            "s3_standard_heavy": resources("s3_standard_heavy"),
+            "egress": resources("egress"),
+            "reserved_cache": resources("reserved_cache"),
+            "spike": {
+                "service_code": "AWSLambda",
+                "date": spike_date.isoformat(),
+                "cost": _round(lam_daily.get(np.datetime64(spike_date), 0.0)),
+                "baseline_daily_cost": _round(baseline),
+                "resources": resources("spike"),
+            },
+            "growth": {
+                "service_code": "AmazonRDS",
+                "monthly_growth": L.RDS_MONTHLY_GROWTH,
+                "cost_by_month": service_by_month("AmazonRDS"),
+                "resources": resources("growth"),
+            },
+        },
+    }

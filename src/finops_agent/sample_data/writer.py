@@ -1,0 +1,402 @@
+"""Encode line items as legacy CUR, CUR 2.0 or FOCUS and write hive-partitioned files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from finops_agent.sample_data.lines import (
+    CREDIT,
+    FEE,
+    LINE_TYPES,
+    RI_FEE,
+    RI_USAGE,
+    SP_COVERED,
+    SP_FEE,
+    SP_NEGATION,
+    TAX,
+    Lines,
+)
+
+# Raw CUR CSV headers for each Athena column name (Athena snake-cases them on import).
+RAW_CUR_HEADERS: dict[str, str] = {
+    "identity_line_item_id": "identity/LineItemId",
+    "identity_time_interval": "identity/TimeInterval",
+    "bill_payer_account_id": "bill/PayerAccountId",
+    "bill_billing_period_start_date": "bill/BillingPeriodStartDate",
+    "bill_billing_period_end_date": "bill/BillingPeriodEndDate",
+    "line_item_usage_account_id": "lineItem/UsageAccountId",
+    "line_item_line_item_type": "lineItem/LineItemType",
+    "line_item_usage_start_date": "lineItem/UsageStartDate",
+    "line_item_usage_end_date": "lineItem/UsageEndDate",
+    "line_item_product_code": "lineItem/ProductCode",
+    "line_item_usage_type": "lineItem/UsageType",
+    "line_item_operation": "lineItem/Operation",
+    "line_item_availability_zone": "lineItem/AvailabilityZone",
+    "line_item_resource_id": "lineItem/ResourceId",
+    "line_item_usage_amount": "lineItem/UsageAmount",
+    "line_item_unblended_rate": "lineItem/UnblendedRate",
+    "line_item_unblended_cost": "lineItem/UnblendedCost",
+    "line_item_currency_code": "lineItem/CurrencyCode",
+    "line_item_line_item_description": "lineItem/LineItemDescription",
+    "product_product_name": "product/ProductName",
+    "product_product_family": "product/productFamily",
+    "product_region": "product/region",
+    "product_instance_type": "product/instanceType",
+    "pricing_unit": "pricing/unit",
+    "pricing_term": "pricing/term",
+    "pricing_public_on_demand_cost": "pricing/publicOnDemandCost",
+    "savings_plan_savings_plan_a_r_n": "savingsPlan/SavingsPlanARN",
+    "savings_plan_savings_plan_effective_cost": "savingsPlan/SavingsPlanEffectiveCost",
+    "savings_plan_total_commitment_to_date": "savingsPlan/TotalCommitmentToDate",
+    "savings_plan_used_commitment": "savingsPlan/UsedCommitment",
+    "reservation_reservation_a_r_n": "reservation/ReservationARN",
+    "reservation_effective_cost": "reservation/EffectiveCost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period": "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+    "reservation_unused_recurring_fee": "reservation/UnusedRecurringFee",
+    "resource_tags_user_owner": "resourceTags/user:owner",
+    "resource_tags_user_team": "resourceTags/user:team",
+    "resource_tags_user_project": "resourceTags/user:project",
+    "resource_tags_user_cost_center": "resourceTags/user:CostCenter",
+    "resource_tags_user_environment": "resourceTags/user:environment",
+    "resource_tags_user_env": "resourceTags/user:env",
+}
+_TAG_SNAKE = {
+    "owner": "owner",
+    "Owner": "owner",
+    "team": "team",
+    "project": "project",
+    "cost_center": "cost_center",
+    "CostCenter": "cost_center",
+    "environment": "environment",
+    "env": "env",
+}
+_LOGICAL = (
+    ("owner_key", "owner"),
+    ("project_key", "project"),
+    ("cc_key", "cost_center"),
+    ("env_key", "environment"),
+)
+
+
+def _dict(values: pd.Series, res: np.ndarray, empty: str | None = "") -> pa.Array:
+    """Per-resource strings as a dictionary-encoded per-line column (None -> `empty`)."""
+    codes, uniques = pd.factorize(values.fillna(empty) if empty is not None else values)
+    idx = codes[res]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(idx, mask=idx < 0, type=pa.int32()), pa.array(uniques, pa.string())
+    )
+
+
+def _intervals(day: np.ndarray) -> pa.Array:
+    """identity/TimeInterval per line, formatted once per distinct day."""
+    unique, inverse = np.unique(day, return_inverse=True)
+    text = [f"{d}T00:00:00Z/{d + 1}T00:00:00Z" for d in unique]
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(text))
+
+
+def _ts(values: np.ndarray) -> pa.Array:
+    return pa.array(values.astype("datetime64[ms]"))
+
+
+def _tags_per_resource(rt: pd.DataFrame) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    columns = [(rt[k].to_numpy(), rt[v].to_numpy()) for k, v in _LOGICAL]
+    for i in range(len(rt)):
+        tags = {}
+        for keys, values in columns:
+            if values[i] is not None and values[i] == values[i]:
+                tags[str(keys[i])] = str(values[i])
+        out.append(tags)
+    return out
+
+
+def _common(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
+    res, n = lines.res, len(lines)
+    start = lines.start
+    day = start.astype("datetime64[D]")
+    month = start.astype("datetime64[M]")
+    v = lines.values
+    ltype = pa.DictionaryArray.from_arrays(
+        pa.array(lines.ltype.astype(np.int32)), pa.array(LINE_TYPES)
+    )
+    rate = np.divide(v["public"], v["qty"], out=np.zeros(n), where=v["qty"] > 0)
+    return {
+        "identity_line_item_id": pc.binary_join_element_wise(
+            "li", pc.cast(pa.array(np.arange(n)), pa.string()), "-"
+        ),
+        "identity_time_interval": _intervals(day),
+        "bill_payer_account_id": _dict(rt["payer_id"], res),
+        "bill_billing_period_start_date": _ts(month.astype("datetime64[s]")),
+        "bill_billing_period_end_date": _ts((month + 1).astype("datetime64[s]")),
+        "line_item_usage_account_id": _dict(rt["account_id"], res),
+        "line_item_line_item_type": ltype,
+        "line_item_usage_start_date": _ts(start),
+        "line_item_usage_end_date": _ts((day + 1).astype("datetime64[s]")),
+        "line_item_product_code": _dict(rt["code"], res),
+        "line_item_usage_type": _dict(rt["usage_type"], res),
+        "line_item_operation": _dict(rt["operation"], res),
+        "line_item_availability_zone": _dict(rt["az"], res),
+        "line_item_resource_id": _dict(rt["resource_id"], res),
+        "line_item_usage_amount": pa.array(v["qty"]),
+        "line_item_unblended_rate": pa.array(np.where(lines.ltype == RI_USAGE, 0.0, rate)),
+        "line_item_unblended_cost": pa.array(v["unblended"]),
+        "line_item_currency_code": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, np.int32)), pa.array(["USD"])
+        ),
+        "line_item_line_item_description": _dict(rt["description"], res),
+        "pricing_unit": _dict(rt["unit"], res),
+        "pricing_term": pa.DictionaryArray.from_arrays(
+            pa.array(
+                np.where(np.isin(lines.ltype, [RI_USAGE, RI_FEE, FEE]), 1, 0).astype(np.int32)
+            ),
+            pa.array(["OnDemand", "Reserved"]),
+        ),
+        "pricing_public_on_demand_cost": pa.array(v["public"]),
+        "savings_plan_savings_plan_a_r_n": _dict(rt["sp_arn"], res),
+        "savings_plan_savings_plan_effective_cost": pa.array(v["sp_eff"]),
+        "savings_plan_total_commitment_to_date": pa.array(v["sp_commit"]),
+        "savings_plan_used_commitment": pa.array(v["sp_used"]),
+        "reservation_reservation_a_r_n": _dict(rt["ri_arn"], res),
+        "reservation_effective_cost": pa.array(v["ri_eff"]),
+        "reservation_unused_amortized_upfront_fee_for_billing_period": pa.array(v["ri_unused_up"]),
+        "reservation_unused_recurring_fee": pa.array(v["ri_unused_rec"]),
+    }
+
+
+def cur_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
+    """Legacy CUR: Athena column names, one column per (snake-cased) tag key."""
+    cols = _common(lines, rt)
+    cols["product_product_name"] = _dict(rt["name"], lines.res)
+    cols["product_product_family"] = _dict(rt["family"], lines.res)
+    cols["product_region"] = _dict(rt["region_name"], lines.res)
+    cols["product_instance_type"] = _dict(rt["instance_type"], lines.res)
+    for column in ("owner", "team", "project", "cost_center", "environment", "env"):
+        per_resource = pd.Series([""] * len(rt), dtype=object)
+        for key_col, value_col in _LOGICAL:
+            mask = (rt[key_col].map(_TAG_SNAKE) == column) & rt[value_col].notna()
+            per_resource[mask.to_numpy()] = rt.loc[mask, value_col].to_numpy()
+        cols[f"resource_tags_user_{column}"] = _dict(per_resource, lines.res)
+    return cols
+
+
+def cur2_columns(lines: Lines, rt: pd.DataFrame, *, as_json: bool) -> dict[str, pa.Array]:
+    """CUR 2.0: product and resource_tags maps (JSON strings in CSV), account names, region codes."""
+    cols = _common(lines, rt)
+    res = lines.res
+    cols["bill_payer_account_name"] = _dict(rt["payer_name"], res)
+    cols["line_item_usage_account_name"] = _dict(rt["account_name"], res)
+    cols["product_region_code"] = _dict(rt["region_name"], res)
+    cols["product_product_family"] = _dict(rt["family"], res)
+    cols["product_instance_type"] = _dict(rt["instance_type"], res)
+    cols["product_servicecode"] = _dict(rt["code"], res)
+    cols["product_usagetype"] = _dict(rt["usage_type"], res)
+    products = [
+        {"product_name": n, "region": r, "servicecode": c}
+        for n, r, c in zip(rt["name"], rt["region_name"], rt["code"], strict=True)
+    ]
+    tags = [{f"user_{k}": v for k, v in t.items()} for t in _tags_per_resource(rt)]
+    for name, maps in (("product", products), ("resource_tags", tags)):
+        if as_json:
+            cols[name] = _dict(pd.Series([json.dumps(m, sort_keys=True) for m in maps]), res)
+        else:
+            per_resource = pa.array(
+                [list(m.items()) for m in maps], type=pa.map_(pa.string(), pa.string())
+            )
+            cols[name] = per_resource.take(pa.array(res))
+    return cols
+
+
+def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
+    """FOCUS 1.0: no negation rows; commitments as Purchase rows plus Unused usage rows."""
+    keep = lines.ltype != SP_NEGATION
+    v = {k: a[keep] for k, a in lines.values.items()}
+    res, ltype, start = lines.res[keep], lines.ltype[keep], lines.start[keep]
+    unused_amount = np.where(
+        ltype == SP_FEE,
+        v["sp_commit"] - v["sp_used"],
+        np.where(ltype == RI_FEE, v["ri_unused_rec"] + v["ri_unused_up"], 0.0),
+    )
+    extra = unused_amount > 1e-12
+    n_base, n_extra = len(res), int(extra.sum())
+    res_all = np.concatenate([res, res[extra]])
+    start_all = np.concatenate([start, start[extra]])
+    is_unused = np.concatenate([np.zeros(n_base, bool), np.ones(n_extra, bool)])
+    lt = np.concatenate([ltype, ltype[extra]])
+    unblended = np.concatenate([v["unblended"], np.zeros(n_extra)])
+    committed_use = np.isin(lt, [SP_COVERED, RI_USAGE]) & ~is_unused
+    effective = np.concatenate(
+        [
+            np.select(
+                [ltype == SP_COVERED, ltype == RI_USAGE, np.isin(ltype, [SP_FEE, RI_FEE, FEE])],
+                [v["sp_eff"], v["ri_eff"], 0.0],
+                v["unblended"],
+            ),
+            unused_amount[extra],
+        ]
+    )
+    billed = np.where(committed_use, 0.0, unblended)
+    sp_kind = np.isin(lt, [SP_COVERED, SP_FEE])
+    ri_kind = np.isin(lt, [RI_USAGE, RI_FEE, FEE])
+    category = np.select(
+        [is_unused, np.isin(lt, [SP_FEE, RI_FEE, FEE]), lt == TAX, lt == CREDIT],
+        ["Usage", "Purchase", "Tax", "Credit"],
+        "Usage",
+    )
+    frequency = np.select(
+        [is_unused, lt == FEE, np.isin(lt, [SP_FEE, RI_FEE, TAX]), lt == CREDIT],
+        ["Usage-Based", "One-Time", "Recurring", "One-Time"],
+        "Usage-Based",
+    )
+    status = np.select([is_unused, committed_use], ["Unused", "Used"], "")
+    ctype = np.select([sp_kind, ri_kind], ["Savings Plan", "Reservation"], "")
+    usage_type = rt["usage_type"].to_numpy()[res_all]
+    pricing = np.select(
+        [
+            sp_kind | ri_kind,
+            pd.Series(usage_type).str.contains("SpotUsage").to_numpy(),
+            np.isin(lt, [TAX, CREDIT]),
+        ],
+        ["Committed", "Dynamic", ""],
+        "Standard",
+    )
+    commit_id = np.where(
+        sp_kind,
+        rt["sp_arn"].to_numpy()[res_all],
+        np.where(ri_kind, rt["ri_arn"].to_numpy()[res_all], ""),
+    )
+    qty = np.concatenate([v["qty"], np.zeros(n_extra)])
+    public = np.concatenate([v["public"], np.zeros(n_extra)])
+    day = start_all.astype("datetime64[D]")
+    month = start_all.astype("datetime64[M]")
+
+    def text(values: np.ndarray) -> pa.Array:
+        # few distinct values: encode by code, '' becomes NULL as FOCUS leaves such cells empty
+        uniques, codes = np.unique(values, return_inverse=True)
+        mask = uniques[codes] == ""
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes.astype(np.int32), mask=mask), pa.array(uniques.astype(str))
+        )
+
+    tags = pd.Series(
+        [
+            json.dumps({f"user:{k}": val for k, val in t.items()}, sort_keys=True)
+            for t in _tags_per_resource(rt)
+        ]
+    )
+    sku_details = rt["instance_type"].map(lambda t: json.dumps({"InstanceType": t}) if t else None)
+    return {
+        "BillingAccountId": _dict(rt["payer_id"], res_all),
+        "BillingAccountName": _dict(rt["payer_name"], res_all),
+        "BillingCurrency": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(len(res_all), np.int32)), pa.array(["USD"])
+        ),
+        "BillingPeriodStart": _ts(month.astype("datetime64[s]")),
+        "BillingPeriodEnd": _ts((month + 1).astype("datetime64[s]")),
+        "ChargePeriodStart": _ts(start_all),
+        "ChargePeriodEnd": _ts((day + 1).astype("datetime64[s]")),
+        "ChargeCategory": text(category),
+        "ChargeClass": text(np.full(len(res_all), "")),
+        "ChargeDescription": _dict(rt["description"], res_all),
+        "ChargeFrequency": text(frequency),
+        "CommitmentDiscountCategory": text(np.where(ctype != "", "Spend", "")),
+        "CommitmentDiscountId": text(commit_id),
+        "CommitmentDiscountName": text(commit_id),
+        "CommitmentDiscountStatus": text(status),
+        "CommitmentDiscountType": text(ctype),
+        "ConsumedQuantity": pa.array(qty),
+        "ConsumedUnit": _dict(rt["unit"], res_all),
+        "BilledCost": pa.array(billed),
+        "EffectiveCost": pa.array(effective),
+        "ListCost": pa.array(public),
+        "ListUnitPrice": pa.array(np.divide(public, qty, out=np.zeros(len(qty)), where=qty > 0)),
+        "PricingCategory": text(pricing),
+        "PricingQuantity": pa.array(qty),
+        "PricingUnit": _dict(rt["unit"], res_all),
+        "ProviderName": text(np.full(len(res_all), "AWS")),
+        "PublisherName": text(np.full(len(res_all), "AWS")),
+        "InvoiceIssuerName": text(np.full(len(res_all), "AWS")),
+        "RegionId": _dict(rt["region_name"], res_all),
+        "RegionName": _dict(rt["region_name"], res_all),
+        "AvailabilityZone": _dict(rt["az"].replace("", None), res_all, empty=None),
+        "ResourceId": _dict(rt["resource_id"].replace("", None), res_all, empty=None),
+        "ResourceName": _dict(rt["resource_id"].replace("", None), res_all, empty=None),
+        "ResourceType": _dict(rt["family"], res_all),
+        "ServiceCategory": _dict(rt["focus_category"], res_all),
+        "ServiceName": _dict(rt["name"], res_all),
+        "SkuId": _dict(rt["usage_type"], res_all),
+        "SkuPriceId": _dict(rt["usage_type"], res_all),
+        "SkuPriceDetails": _dict(sku_details, res_all, empty=None),
+        "SubAccountId": _dict(rt["account_id"], res_all),
+        "SubAccountName": _dict(rt["account_name"], res_all),
+        "Tags": _dict(tags, res_all),
+        "x_ServiceCode": _dict(rt["code"], res_all),
+        "x_UsageType": _dict(rt["usage_type"], res_all),
+        "x_Operation": _dict(rt["operation"], res_all),
+    }
+
+
+def _to_csv_table(table: pa.Table, headers: dict[str, str] | None) -> pa.Table:
+    arrays = []
+    for name in table.column_names:
+        column = table[name]
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(pa.string())
+        elif pa.types.is_timestamp(column.type):
+            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+        arrays.append(column)
+    names = [headers.get(n, n) for n in table.column_names] if headers else table.column_names
+    return pa.table(arrays, names=names)
+
+
+def write(
+    schema: str, columns: dict[str, Any], month_key: np.ndarray, out: Path, fmt: str
+) -> dict[str, int]:
+    """Write one file per billing month under out/data/<partition>/; return rows per month."""
+    order = np.argsort(month_key, kind="stable")
+    table = pa.table(columns)
+    if not np.array_equal(order, np.arange(len(order))):
+        table, month_key = table.take(pa.array(order)), month_key[order]
+    keys, firsts, counts = np.unique(month_key, return_index=True, return_counts=True)
+    # dictionary pages only where values repeat; min/max statistics only on timestamps, which
+    # readers use to skip row groups outside a window (the rest cost write time and buy nothing)
+    dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+    statistics = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+    rows: dict[str, int] = {}
+    for key, first, count in zip(keys.tolist(), firsts.tolist(), counts.tolist(), strict=True):
+        year, month = key.split("-")
+        part = (
+            out
+            / "data"
+            / (f"year={year}/month={int(month)}" if schema == "cur" else f"billing_period={key}")
+        )
+        part.mkdir(parents=True, exist_ok=True)
+        chunk = table.slice(first, count)
+        rows[key] = count
+        if fmt == "parquet":
+            pq.write_table(
+                chunk,
+                part / "part-00000.parquet",
+                compression="snappy",
+                use_dictionary=dictionary,
+                write_statistics=statistics,
+            )
+        else:
+            csv_chunk = _to_csv_table(chunk, RAW_CUR_HEADERS if schema == "cur" else None)
+            # pyarrow quotes every header name; billing exports do not
+            with (part / "part-00000.csv").open("wb") as handle:
+                handle.write((",".join(csv_chunk.column_names) + "\n").encode())
+                pacsv.write_csv(
+                    csv_chunk,
+                    handle,
+                    pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+                )
+    return rows
