@@ -152,7 +152,7 @@ def finops_report(
         engine: duckdb over local files or athena over the CUR table (default: FINOPS_ENGINE).
         period: Relative window: default is last full month plus month to date.
         tag_keys: Logical tag keys that matter, e.g. owner, project (default: settings).
-        recipients: Email addresses for the report and for failure alerts.
+        recipients: Email the report to these addresses; failure alerts go here too (else FINOPS_MAIL_TO).
         insights: rules (offline) or bedrock (default: FINOPS_INSIGHTS).
         model: Bedrock model or inference profile id (default: FINOPS_BEDROCK_MODEL_ID).
         refresh_cache: Run every query again even if a cached result is still fresh.
@@ -187,8 +187,10 @@ def finops_report(
     log_warning = log_interaction(store, insight_interaction(summary, found))
     found.warnings.extend(w for w in (store_warning, log_warning) if w)
     path = render_report(run, summary, found)
-    if settings.mail_to:
-        delivery = send_report_email(settings, path.parent, settings.mail_to)
+    # only an explicit recipient list emails the report: the CLI sends its own (--email), and
+    # served deployments carry FINOPS_MAIL_TO as this parameter, visible in the UI
+    if recipients:
+        delivery = send_report_email(settings, path.parent, recipients)
         if delivery.sent:
             print(f"emailed the report to {', '.join(delivery.recipients)} via {delivery.mailer}")
         found.warnings.extend(delivery.warnings)

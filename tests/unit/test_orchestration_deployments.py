@@ -104,7 +104,10 @@ def test_prefect_yaml_matches_the_served_deployments() -> None:
         for name, deployment in listed.items():
             plan = plans[name]
             assert deployment["entrypoint"] == ENTRYPOINTS[plan.flow_name], name
-            assert deployment.get("parameters", {}) == dict(plan.parameters), name
+            parameters = dict(deployment.get("parameters", {}))
+            # scheduled reports name their recipients; manual runs fill them in the form
+            assert bool(parameters.pop("recipients", None)) == bool(plan.cron), name
+            assert parameters == dict(plan.parameters), name
             crons = [s["cron"] for s in deployment.get("schedules", [])]
             assert crons == ([plan.cron] if plan.cron else []), name
             assert deployment["work_pool"]["name"] == f"finops-{pool}"
@@ -118,3 +121,19 @@ def test_yaml_entrypoints_name_the_flows_that_exist() -> None:
         flow = dep.load_flow(flow_name)
         assert flow.fn.__name__ == function
         assert (ROOT / path).is_file()
+
+
+def test_scheduled_reports_email_the_configured_recipients() -> None:
+    plans = {p.name: p for p in dep.deployment_plans()}
+    team = load_settings(mail_to=["finops@example.com"])
+    weekly = dep.plan_parameters(plans["weekly-cost-report"], team)
+    assert weekly == {
+        "families": ["cost"],
+        "period": "default",
+        "recipients": ["finops@example.com"],
+    }
+    # manual runs email only when the form says so; no FINOPS_MAIL_TO, no recipients
+    assert "recipients" not in dep.plan_parameters(plans["ad-hoc-report"], team)
+    assert "recipients" not in dep.plan_parameters(
+        plans["weekly-cost-report"], load_settings(mail_to=[])
+    )

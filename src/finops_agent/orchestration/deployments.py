@@ -125,6 +125,14 @@ def available_plans(plans: list[DeploymentPlan] | None = None) -> list[Deploymen
     return [p for p in plans or deployment_plans() if flow_available(p.flow_name)]
 
 
+def plan_parameters(plan: DeploymentPlan, settings: Settings) -> dict[str, Any]:
+    """A plan's parameters; scheduled reports also email FINOPS_MAIL_TO (shown, editable in the UI)."""
+    parameters = dict(plan.parameters)
+    if plan.cron and plan.flow_name == "finops-report" and settings.mail_to:
+        parameters["recipients"] = list(settings.mail_to)
+    return parameters
+
+
 def build_deployments(settings: Settings) -> list[RunnerDeployment]:
     """RunnerDeployments for every available plan, scheduled in the configured timezone."""
     from prefect.schedules import Cron
@@ -142,7 +150,7 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
                     schedules=[Cron(plan.cron, timezone=timezone)] if plan.cron else None,
                     # re-serving must reactivate schedules that a previous shutdown paused
                     paused=False,
-                    parameters=dict(plan.parameters),
+                    parameters=plan_parameters(plan, settings),
                     description=plan.description,
                     tags=list(plan.tags),
                     # a module path works from any folder and from the installed wheel
