@@ -1,1 +1,1 @@
-"""Prefect orchestration helpers: periods and run names, query caching, artifacts, alerts, deployments."""
+"""Prefect orchestration: periods and run names, query caching, artifacts, alerts, deployments, launcher."""
