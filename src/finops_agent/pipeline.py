@@ -171,7 +171,12 @@ def preflight(
 def open_store(settings: Settings) -> tuple[InteractionStore | None, str | None]:
     """The configured interaction store, or None and a warning when it cannot be opened."""
     try:
-        return build_store(settings), None
+        store = build_store(settings)
+        # interactions spooled while DynamoDB was unreachable go first
+        replay = getattr(store, "replay", None)
+        if callable(replay):
+            replay()
+        return store, None
     except Exception as exc:  # a broken log must not cost the report
         log.warning("interaction store unavailable: %s", exc)
         return None, f"interaction log unavailable ({exc}); this run's interactions were not logged"
@@ -241,6 +246,9 @@ def insight_interaction(
             "schema": summary.schema,
             "queries": sorted(summary.queries),
             "findings": [f.model_dump() for f in insights.findings],
+            # audit of the model's output: did it meet the contract, which figures lack data
+            "structured": insights.structured,
+            "ungrounded": [u.model_dump() for u in insights.ungrounded],
         },
         model=usage.model if usage else insights.provider,
         input_tokens=usage.input_tokens if usage else 0,

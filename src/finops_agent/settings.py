@@ -35,6 +35,7 @@ DEFAULT_BEDROCK_PRICES: dict[str, ModelPrice] = {
     "claude-sonnet-4": ModelPrice(input=3.0, output=15.0),
     "claude-haiku-4-5": ModelPrice(input=1.0, output=5.0),
     "claude-opus-4-5": ModelPrice(input=5.0, output=25.0),
+    "claude-opus-4-6": ModelPrice(input=5.0, output=25.0),
     "claude-opus-4-1": ModelPrice(input=15.0, output=75.0),
 }
 # --- end insights-chat ---
@@ -74,7 +75,8 @@ class Settings(BaseSettings):
 
     # insights
     insights: Literal["rules", "bedrock"] = "rules"
-    bedrock_model_id: str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    # current Claude Sonnet through the US cross-region inference profile (Converse API)
+    bedrock_model_id: str = "us.anthropic.claude-sonnet-4-6"
     bedrock_region: str | None = None
     temperature: float = 0.7
     max_tokens: int = 4096
@@ -83,20 +85,26 @@ class Settings(BaseSettings):
     bedrock_endpoint_url: str | None = Field(
         default=None, description="Bedrock runtime endpoint override (a local emulator in tests)"
     )
-    bedrock_timeout_s: float = 120.0
-    bedrock_max_attempts: int = 4
+    bedrock_timeout_s: float = Field(default=120.0, gt=0)
+    bedrock_max_attempts: int = Field(default=4, ge=1, le=10)
     # USD per 1M tokens; a key matches a model id that contains it (longest key wins)
     bedrock_prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_BEDROCK_PRICES)
     )
-    chat_max_rows: int = 200
-    chat_timeout_s: float = 60.0
+    chat_max_rows: int = Field(default=200, ge=1, le=100_000)
+    chat_timeout_s: float = Field(default=60.0, gt=0)
     # --- end insights-chat ---
 
     # interaction log
     store: Literal["sqlite", "dynamodb"] = "sqlite"
     sqlite_path: Path | None = None
     dynamodb_table: str = "finops-agent-interactions"
+    dynamodb_endpoint_url: str | None = None
+    dynamodb_pitr: bool = False
+    interaction_ttl_days: int = 90
+    # items too large for DynamoDB even gzipped go here (s3://bucket/prefix/<id>.json.gz)
+    log_s3_bucket: str | None = None
+    log_s3_prefix: str = "finops-agent/interactions"
 
     # delivery
     mailer: Literal["none", "smtp", "ses"] = "none"

@@ -62,7 +62,7 @@ def test_bedrock_report_has_validated_findings_and_flags_invented_numbers(
     assert usage["input_tokens"] > 0 and usage["cost_usd"] > 0
     assert f"{usage['input_tokens']} in / {usage['output_tokens']} out tokens" in html
     # the request went to the configured inference profile with the budgeted prompt
-    assert requests[0]["path"].startswith("/model/us.anthropic.claude-sonnet-4-5")
+    assert requests[0]["path"].startswith("/model/us.anthropic.claude-sonnet-4-6")
     assert data["suggested_prompts"][0]["text"] == "Which services cost the most?"
     assert len(data["suggested_prompts"]) == 5
 
@@ -96,10 +96,16 @@ def test_chat_with_bedrock_answers_from_checked_sql(
         assert "Which service cost the most?" in repair_turn[0]["content"][0]["text"]
         refusal = chat.ask("What was the weather?")
         assert refusal.mode == "model" and refusal.sql is None and "weather" in refusal.answer
+        # a suggested prompt runs its stored query; the model answers from that result
+        gp2 = next(i for i, p in enumerate(chat.prompts, 1) if p.query == "gp2_volumes")
+        prompted = chat.ask(str(gp2))
+        assert prompted.mode == "prompt" and prompted.rows[0]["resource_id"].startswith("vol-")
+        assert "Result (1 rows" in requests[-1]["body"]["messages"][0]["content"][0]["text"]
+        assert [u.number for u in prompted.ungrounded] == [INVENTED]
     finally:
         chat.close()
     logged = store.by_report(report_id)
-    assert [i.kind for i in logged] == ["chat"] * 3
+    assert [i.kind for i in logged] == ["chat"] * 4
     assert all(i.input_tokens > 0 and i.model.startswith("us.anthropic") for i in logged)
 
 

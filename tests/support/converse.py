@@ -70,14 +70,27 @@ def answer_reply(prompt: str) -> str:
     """An answer citing the first row of the result, plus one figure not in it."""
     result = _json_after("Result (", prompt)
     first = result["rows"][0]
-    return (
-        f"{first['service_code']} cost the most at ${first['unblended_cost']:,.2f}. "
-        f"Next month it may reach {INVENTED}."
+    label = next(v for v in first.values() if isinstance(v, str))
+    amount = next(
+        v for k, v in first.items() if isinstance(v, float) and ("cost" in k or "saving" in k)
     )
+    return f"{label} cost the most at ${amount:,.2f}. Next month it may reach {INVENTED}."
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
+        try:
+            self._reply()
+        except Exception as exc:  # a broken canned reply shows up as the test's error message
+            data = json.dumps({"message": f"emulator: {exc!r}"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("x-amzn-ErrorType", "ValidationException")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    def _reply(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append({"path": self.path, "body": body})  # type: ignore[attr-defined]
         messages = body["messages"]

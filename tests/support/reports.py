@@ -13,9 +13,14 @@ from finops_agent.settings import Settings
 WINDOW = ("2026-10-01", "2026-11-01")
 
 
-def make_report(settings: Settings, source: Path, provider: InsightProvider | None = None) -> str:
-    """Run every stored query on `source`, render the report, and return its id."""
-    run = prepare_run(settings, source=str(source), start=WINDOW[0], end=WINDOW[1])
+def make_report(
+    settings: Settings,
+    source: Path,
+    provider: InsightProvider | None = None,
+    window: tuple[str, str] = WINDOW,
+) -> str:
+    """Run every stored query on `source` for `window`, render the report, return its id."""
+    run = prepare_run(settings, source=str(source), start=window[0], end=window[1])
     try:
         results = [run_query(run.engine, spec, run.params) for spec in run.specs]
     finally:

@@ -247,7 +247,10 @@ def test_prompt_budget_too_small_names_the_setting() -> None:
 def test_small_context_is_sent_whole() -> None:
     prompt = insight_prompt(_summary([_result("gp2_volumes", GP2)]), budget=8000)
     assert prompt.cuts == [] and "Nothing was cut" in prompt.user
-    assert prompt.context["queries"]["gp2_volumes"]["monthly_savings_usd"] == 3.2
+    gp2 = prompt.context["queries"]["gp2_volumes"]
+    assert gp2["monthly_savings_usd"] == 3.2
+    # the catalog's pricing assumption travels with the numbers, for the model's reasoning
+    assert "gp3_saving_share" in gp2["savings_method"]
 
 
 @pytest.mark.parametrize(
@@ -264,8 +267,47 @@ def test_prices_match_inference_profiles(model: str, expected: float | None) -> 
     assert (price.input if price else None) == expected
 
 
-def test_unknown_model_costs_nothing_but_counts_tokens(summary: ReportSummary) -> None:
+def test_unknown_model_costs_nothing_but_counts_tokens(
+    summary: ReportSummary, caplog: pytest.LogCaptureFixture
+) -> None:
     harness = Harness(prices=False)
+    assert "no price for us.anthropic" in caplog.text
     harness.stubber.add_response("converse", _reply(GOOD))
     usage = harness.insights(summary).usage
     assert usage is not None and usage.cost_usd == 0.0 and usage.input_tokens == 1200
+
+
+def test_broken_aws_profile_falls_back_to_rules_instead_of_breaking_the_run(
+    summary: ReportSummary,
+) -> None:
+    from finops_agent.settings import load_settings
+    from finops_agent.wiring import build_insights
+
+    settings = load_settings(insights="bedrock", aws_profile="no-such-profile-here")
+    provider = build_insights(settings)  # wiring never fails on AWS set-up
+    insights = generate_insights(provider, summary)
+    assert insights.provider == "rules"
+    assert "cannot set up Bedrock" in insights.warnings[0]
+    assert "no-such-profile-here" in insights.warnings[0]
+
+
+def test_resource_ids_the_query_did_not_return_are_removed_with_a_warning(
+    summary: ReportSummary,
+) -> None:
+    harness = Harness()
+    finding = {**GOOD["findings"][0], "resource_ids": ["vol-a", "vol-invented"]}  # type: ignore[dict-item]
+    harness.stubber.add_response("converse", _reply({**GOOD, "findings": [finding]}))
+    insights = harness.insights(summary)
+    assert insights.findings[0].resource_ids == ["vol-a"]
+    assert "not in the gp2_volumes result, removed: vol-invented" in insights.warnings[0]
+
+
+def test_insight_log_record_carries_the_grounding_audit(summary: ReportSummary) -> None:
+    from finops_agent.pipeline import insight_interaction
+
+    harness = Harness()
+    harness.stubber.add_response("converse", _reply(GOOD))
+    record = insight_interaction(summary, harness.insights(summary))
+    assert record.model == MODEL and record.input_tokens == 1200
+    assert record.data_context["structured"] is True
+    assert [u["number"] for u in record.data_context["ungrounded"]] == ["$777.77"]

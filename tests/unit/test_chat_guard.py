@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+import sqlglot
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
 from finops_agent.chat.guard import UnsafeSqlError, check_sql
 
@@ -99,3 +101,67 @@ def test_guarded_sql_is_a_fixed_point_with_a_bounded_limit(
     assert checked.limit == (max_rows if limit is None else min(limit, max_rows))
     # checking the guard's own output changes nothing: what runs is what was checked
     assert check_sql(checked.sql, max_rows=max_rows).sql == checked.sql
+
+
+_TOKENS = [
+    "select",
+    "*",
+    "from",
+    "cost",
+    "raw_cost",
+    "read_csv('x')",
+    "where",
+    "1=1",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "with",
+    "t",
+    "as",
+    "(",
+    ")",
+    ",",
+    "union",
+    "all",
+    "limit",
+    "5",
+    "drop",
+    "table",
+    "'",
+    '"',
+    "attach",
+    "copy",
+    "into",
+    "main.cost",
+    "glob('*')",
+    "getenv('A')",
+    "join",
+    "on",
+    "true",
+    "pragma",
+    "x",
+    "sum(unblended_cost)",
+    "group",
+    "by",
+    "\n",
+]
+
+
+@pytest.mark.hostile
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=14))
+def test_any_text_is_refused_cleanly_or_comes_out_as_a_limited_select_on_cost(
+    tokens: list[str],
+) -> None:
+    sql = " ".join(tokens)
+    try:
+        checked = check_sql(sql, max_rows=50)
+    except UnsafeSqlError:
+        return
+    tree = sqlglot.parse_one(checked.sql, read="athena")
+    assert isinstance(tree, (exp.Select, exp.SetOperation))
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    assert {t.name for t in tree.find_all(exp.Table)} <= {"cost"} | ctes
+    assert not any(isinstance(f, exp.ReadCSV) for f in tree.find_all(exp.Func))
+    assert checked.limit <= 50

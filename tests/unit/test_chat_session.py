@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_sql_is_checked_run_on_the_report_data_and_recorded(
     by_type = {r["charge_type"]: r["cost"] for r in turn.rows}
     # the tiny dataset's line items: usage 10 + 20 - 20 negation + 3 gp2, fee 16, tax 5
     assert by_type["SavingsPlanNegation"] == -20.0 and sum(by_type.values()) == 34.0
-    assert "| charge_type | cost |" in turn.answer
+    assert "| charge_type | cost |" in turn.answer and "Total cost: $34.00" in turn.answer
     # logged as a chat interaction of this session and report
     (logged,) = session.store.by_session("s-1")  # type: ignore[union-attr]
     assert (logged.kind, logged.report_id, logged.interaction_id) == (
@@ -77,6 +78,10 @@ def test_suggested_prompts_run_their_stored_query_or_sql(session: ChatSession) -
     # the gp2 finding's prompt runs gp2_volumes: the one gp2 volume of the tiny data
     gp2 = next(t for t in session.turns if "gp2" in t.question)
     assert [r["resource_id"] for r in gp2.rows] == ["vol-0000000000000001"]
+    # the answer states the money: total saving and the largest row, from the result itself
+    saving = gp2.rows[0]["monthly_savings"]
+    assert f"Total monthly_savings: ${saving:,.2f}; largest: " in gp2.answer
+    assert gp2.answer.count("vol-0000000000000001") >= 1
 
 
 def test_free_form_question_without_bedrock_says_so(session: ChatSession) -> None:
@@ -120,6 +125,8 @@ def test_slow_query_is_stopped_at_the_timeout(reports: tuple[Settings, str]) -> 
     try:
         turn = chat.ask(f"select count(*) from {joins} where md5({product}) < '1'")
         assert turn.mode == "error" and "ran longer than 0.5 s" in (turn.error or "")
+        # the query was interrupted, not left running in the background
+        assert not [t for t in threading.enumerate() if t.name == "chat-chat" and t.is_alive()]
         # the engine is usable again right away
         assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]
     finally:
@@ -166,6 +173,10 @@ def test_ask_command_answers_on_stdout(reports: tuple[Settings, str]) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "| n |" in result.stdout and "| 6 |" in result.stdout
+    free = runner.invoke(
+        app, ["ask", report_id, "why so costly?", "--out", str(settings.output_dir)], env=env
+    )
+    assert free.exit_code == 1 and "need Bedrock" in free.stdout
     bad = runner.invoke(app, ["ask", "../etc", "x", "--out", str(settings.output_dir)], env=env)
     assert bad.exit_code == 2 and "invalid report id" in bad.output
 
@@ -185,7 +196,8 @@ def test_chat_repl_answers_rates_and_quits(
         "/good",
         "Why is EC2 so expensive?",
         "/bad not helpful",
-        "/nonsense",
+        "/nonsense [/] [bold]",
+        "/sql select '[/]<script>alert(1)</script>' as x from cost",
         "/quit",
         "select 'never reached' as x from cost",
     ]
@@ -202,11 +214,16 @@ def test_chat_repl_answers_rates_and_quits(
     assert " 6 \n" in result.stdout
     assert "Free-form questions need Bedrock" in result.stdout
     assert "unknown command /nonsense" in result.stdout
+    # hostile text is printed as text, and stored inert in the transcript
+    assert "[/]<script>alert(1)</script>" in result.stdout
+    html = (Path(settings.output_dir) / report_id / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
     assert "never reached" not in result.stdout
     ratings = [(i.user_query, i.rating, i.rating_comment) for i in store.by_report(report_id)]
     assert ratings == [
         ("select count(*) as n from cost", 1, None),
         ("Why is EC2 so expensive?", -1, "not helpful"),
+        ("select '[/]<script>alert(1)</script>' as x from cost", None, None),
     ]
     assert (settings.home / "chat_history").is_file()
 
@@ -231,3 +248,59 @@ def test_ask_rate_flag_stores_the_rating(
         logged.rating == 1
         and logged.user_query == _saved(settings, report_id)["suggested_prompts"][1]["text"]
     )
+
+
+@pytest.mark.fault
+def test_bedrock_outage_in_chat_is_an_answer_not_a_crash(reports: tuple[Settings, str]) -> None:
+    from finops_agent.chat.model import BedrockChat
+    from tests.unit.test_bedrock import Harness
+
+    settings, report_id = reports
+    harness = Harness()
+    harness.stubber.add_client_error(
+        "converse", service_error_code="AccessDeniedException", http_status_code=403
+    )
+    store = MemoryStore()
+    chat = ChatSession(
+        settings, report_id, store=store, model=BedrockChat(harness.client), record=False
+    )
+    with harness.stubber:
+        turn = chat.ask("Which account spends the most?")
+    assert turn.mode == "error" and "AccessDeniedException" in (turn.error or "")
+    assert store.get(turn.interaction_id) is not None
+    # SQL still works while the model is down
+    assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]
+    chat.close()
+
+
+def test_concurrent_transcript_writers_lose_no_turns(reports: tuple[Settings, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from finops_agent.chat.transcript import append_turn
+
+    settings, report_id = reports
+    before = len(_saved(settings, report_id)["chat"])
+    turns = [{"question": f"q{i}", "answer": f"a{i}", "interaction_id": f"i{i}"} for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda t: append_turn(Path(settings.output_dir), report_id, t), turns))
+    chat = _saved(settings, report_id)["chat"]
+    assert len(chat) == before + 12
+    assert {t["question"] for t in chat[before:]} == {f"q{i}" for i in range(12)}
+
+
+@pytest.mark.parametrize(
+    ("text", "is_sql"),
+    [
+        ("select count(*) from cost", True),
+        ("  WITH t AS (SELECT * FROM cost) SELECT * FROM t", True),
+        ("/sql select 1", True),  # explicit: the guard decides
+        ("select * from cost; drop table cost", True),  # SQL, refused later by the guard
+        ("Select the services with the most spend from last month", False),
+        ("With which account should I start?", False),
+        ("Which services grew?", False),
+    ],
+)
+def test_sql_is_told_apart_from_questions_that_start_like_it(text: str, is_sql: bool) -> None:
+    from finops_agent.chat.session import looks_like_sql
+
+    assert looks_like_sql(text) is is_sql

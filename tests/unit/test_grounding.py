@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from finops_agent.insights.base import Ungrounded
 from finops_agent.insights.grounding import Evidence, check_text, figures
@@ -82,3 +84,21 @@ def test_flagged_figures_are_marked_after_sanitising() -> None:
     # the model cannot smuggle its own marks or markup: only our one mark is live
     assert html.count("<mark") == 1 and "&lt;mark&gt;$1,234" in html
     assert "<script>" not in html and "\ue000" not in html
+
+
+@given(st.floats(min_value=0.01, max_value=1e9, allow_nan=False))
+def test_any_amount_written_from_the_data_is_grounded_and_5pct_off_is_not(value: float) -> None:
+    evidence = Evidence([value])
+    for written in (f"${value:,.2f}", f"${value:.0f}", f"{value:.1f}%"):
+        assert check_text(written, evidence) == [], written
+    off = value * 1.05 + 1
+    assert [u.number for u in check_text(f"${off:,.2f}", evidence)] == [f"${off:,.2f}"]
+
+
+def test_digits_inside_ids_are_not_evidence() -> None:
+    # a report id's clock time once "supported" an invented $123,456.78
+    evidence = Evidence.from_context({"report_id": "20261124T122442Z-ab12cd", "id": "i-0abc123456"})
+    assert [u.number for u in check_text("$123,456.78 and $123,456", evidence)] == [
+        "$123,456.78",
+        "$123,456",
+    ]

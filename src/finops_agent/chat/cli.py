@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.text import Text
 
 from finops_agent.chat.session import ChatSession, ChatTurn
 from finops_agent.chat.transcript import InvalidReportIdError, ReportNotFoundError
@@ -21,7 +22,7 @@ app = typer.Typer(help="Follow-up questions on a report, answered with SQL over 
 _err = Console(stderr=True)
 _HELP = """Commands:
   /prompts           list the report's suggested prompts (type a number to ask one)
-  /sql SELECT ...    run your own SQL over the `cost` table
+  /sql SELECT ...    run your own SQL over the report's data (`cost`, or `results`)
   /good              rate the last answer good
   /bad [comment]     rate the last answer bad, optionally saying why
   /quit              leave (Ctrl-D works too)
@@ -29,7 +30,7 @@ Anything else is a question."""
 
 
 def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _err.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -40,18 +41,18 @@ def _open(report_id: str, out: Path | None) -> ChatSession:
     except (InvalidReportIdError, ReportNotFoundError) as exc:
         raise _fail(str(exc)) from None
     for warning in session.warnings:
-        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        _err.print(Text("warning: ", style="yellow") + Text(warning), highlight=False)
     return session
 
 
 def _show(console: Console, turn: ChatTurn) -> None:
     console.print(Markdown(turn.answer))
     if turn.sql and turn.mode != "prompt":
-        console.print(f"[dim]SQL: {turn.sql}[/]", highlight=False, markup=True, soft_wrap=True)
+        console.print(Text(f"SQL: {turn.sql}", style="dim"), highlight=False, soft_wrap=True)
     for flag in turn.ungrounded:
-        console.print(f"[yellow]not found in the data:[/] {flag.number}", highlight=False)
+        console.print(Text("not found in the data: ", style="yellow") + Text(flag.number))
     for warning in turn.warnings:
-        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        _err.print(Text("warning: ", style="yellow") + Text(warning), highlight=False)
 
 
 @contextlib.contextmanager
@@ -84,7 +85,7 @@ def _command(session: ChatSession, line: str, console: Console) -> bool:
     if name in ("/quit", "/exit", "/q"):
         return False
     actions: dict[str, Callable[[], None]] = {
-        "/prompts": lambda: console.print(_prompts_text(session), highlight=False),
+        "/prompts": lambda: console.print(Text(_prompts_text(session)), highlight=False),
         "/help": lambda: console.print(_HELP, highlight=False, markup=False),
         "/good": lambda: _rate(session, True, None, console),
         "/bad": lambda: _rate(session, False, rest or None, console),
@@ -92,7 +93,7 @@ def _command(session: ChatSession, line: str, console: Console) -> bool:
     }
     action = actions.get(name)
     if action is None:
-        console.print(f"unknown command {name}; /help lists them", highlight=False)
+        console.print(Text(f"unknown command {name}; /help lists them"), highlight=False)
     else:
         action()
     return True
@@ -102,7 +103,7 @@ def _rate(session: ChatSession, good: bool, comment: str | None, console: Consol
     try:
         session.rate(good, comment)
     except (ValueError, RuntimeError) as exc:
-        console.print(f"[yellow]{exc}[/]", highlight=False)
+        console.print(Text(str(exc), style="yellow"), highlight=False)
         return
     console.print("Thanks, rating saved.", highlight=False)
 
@@ -116,10 +117,18 @@ def chat_command(
     """Chat about a report: questions, suggested prompts (by number) and SQL over `cost`."""
     session = _open(report_id, out)
     console = Console()
+    window = session.report.get("window") or {}
+    span = f" ({window.get('start')} to {window.get('end')}, end exclusive)" if window else ""
+    tables = ", ".join(f"`{r}`" for r in sorted(session.relations))
+    who = (
+        f"Questions are answered by {session.model.model_id} with SQL over {tables}.\n"
+        if session.model is not None
+        else f"Without Bedrock: ask a suggested prompt by number, or SQL over {tables}.\n"
+    )
     console.print(
-        f"Chat on report [bold]{report_id}[/] ({session.report['window']['start']} to "
-        f"{session.report['window']['end']}, end exclusive). /help for commands.\n"
-        + _prompts_text(session),
+        Text("Chat on report ")
+        + Text(report_id, style="bold")
+        + Text(f"{span}. /help for commands.\n" + who + _prompts_text(session)),
         highlight=False,
     )
     try:
@@ -152,9 +161,11 @@ def ask_command(
     comment: Annotated[str | None, typer.Option(help="Comment stored with --rate")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
 ) -> None:
-    """Answer one question about a report on stdout (exit 1 when it could not be answered)."""
+    """Answer one question about a report on stdout (exit 1 when it was not answered)."""
     if rate not in (None, "good", "bad"):
         raise _fail(f"--rate must be good or bad, not {rate!r}")
+    if not question.strip():
+        raise _fail("the question is empty")
     session = _open(report_id, out)
     try:
         turn = session.ask(question)
@@ -169,8 +180,8 @@ def ask_command(
             _rate(session, rate == "good", comment, _err)
     finally:
         session.close()
-    verdict: Literal["ok", "failed"] = "failed" if turn.mode == "error" else "ok"
-    if verdict == "failed":
+    # scripts can tell an answer from a refusal or a failure by the exit code
+    if turn.mode in ("error", "help"):
         raise typer.Exit(1)
 
 

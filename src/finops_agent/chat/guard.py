@@ -162,4 +162,10 @@ def check_sql(
         limit = asked
     tree.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
     # comments are dropped: what runs is exactly what was checked
-    return CheckedSql(tree.sql(dialect=dialect, comments=False), limit, note)
+    out = tree.sql(dialect=dialect, comments=False)
+    try:
+        # sqlglot accepts some fragments (a bare SELECT) it cannot print back as valid SQL
+        sqlglot.parse_one(out, read=dialect)
+    except SqlglotError:
+        raise UnsafeSqlError(f"SQL is incomplete: {text[:80]!r}") from None
+    return CheckedSql(out, limit, note)

@@ -22,42 +22,14 @@ from finops_agent.insights.schema import ContractError, parse_json_object
 from finops_agent.settings import Settings
 from finops_agent.summarise import records
 
-__all__ = ["COST_COLUMNS", "BedrockChat", "HistoryTurn", "SqlPlan"]
-
-# The canonical `cost` relation as the model sees it: column, type, meaning.
-COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("billing_period", "date", "first day of the billing month"),
-    ("usage_start", "timestamp", "start of the usage hour"),
-    ("usage_date", "date", "day of usage"),
-    ("payer_account_id", "varchar", "management (payer) account"),
-    ("account_id", "varchar", "usage account id"),
-    ("account_name", "varchar", "usage account name (the id when unknown)"),
-    ("charge_type", "varchar", "line item type: Usage, Tax, SavingsPlanCoveredUsage, RIFee, ..."),
-    ("service_code", "varchar", "e.g. AmazonEC2, AmazonS3"),
-    ("service_name", "varchar", "e.g. Amazon Elastic Compute Cloud"),
-    ("service_category", "varchar", "product family, e.g. Compute Instance, Storage"),
-    ("usage_type", "varchar", "e.g. USE1-BoxUsage:m5.large, EBS:VolumeUsage.gp2"),
-    ("operation", "varchar", "e.g. RunInstances, CreateVolume-Gp2"),
-    ("resource_id", "varchar", "instance, volume, bucket or ARN; NULL when not resource-level"),
-    ("region", "varchar", "e.g. us-east-1"),
-    ("availability_zone", "varchar", "e.g. us-east-1a"),
-    ("instance_type", "varchar", "e.g. m5.large"),
-    ("usage_amount", "double", "usage quantity in pricing_unit"),
-    ("pricing_unit", "varchar", "e.g. Hrs, GB-Mo"),
-    ("unblended_cost", "double", "USD as billed"),
-    ("amortized_cost", "double", "USD with Savings Plans / RIs spread over usage"),
-    ("public_cost", "double", "USD at public on-demand prices"),
-    ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
-    ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
-    ("currency", "varchar", "billing currency, normally USD"),
-)
+__all__ = ["BedrockChat", "HistoryTurn", "SqlPlan", "SqlReplyError", "TableSpec"]
 
 _HISTORY_TURNS = 5
 _RESULT_ROWS = 50
 
 SQL_CONTRACT = """Reply with ONE JSON object and nothing else:
-{"sql": "one SELECT over cost", "explanation": "one sentence on what it computes"}
-or, when the question cannot be answered from the cost table at all:
+{"sql": "one SELECT over the tables above", "explanation": "one sentence on what it computes"}
+or, when the question cannot be answered from these tables at all:
 {"sql": null, "answer": "why not, in one or two sentences"}"""
 
 
@@ -68,6 +40,15 @@ class HistoryTurn:
     question: str
     sql: str | None
     answer: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the model may query: relation names, their columns, and dialect hints."""
+
+    relations: tuple[str, ...]
+    description: str
+    rules: str
 
 
 @dataclass(frozen=True)
@@ -123,26 +104,29 @@ class BedrockChat:
         return self.client.model_id
 
     def sql_prompt(
-        self, report: dict[str, Any], question: str, history: Sequence[HistoryTurn]
+        self,
+        report: dict[str, Any],
+        question: str,
+        history: Sequence[HistoryTurn],
+        tables: TableSpec,
     ) -> Prompt:
-        """The SQL-writing prompt: table, window, rules, recent turns, question, contract."""
-        columns = "\n".join(f"- {name} {kind}: {meaning}" for name, kind, meaning in COST_COLUMNS)
+        """The SQL-writing prompt: tables, window, rules, recent turns, question, contract."""
         system = (
             SYSTEM_ROLE + " In this conversation you answer follow-up questions about one report "
             "by writing SQL that the application runs for you."
         )
+        names = ", ".join(f"`{r}`" for r in tables.relations)
 
         def build(_rows: int, limit: int, dropped: int) -> Prompt:
             cuts = [f"{dropped} earlier turn(s) left out"] if dropped else []
             text = "\n\n".join(
                 [
                     _report_facts(report),
-                    "Table `cost` (already filtered to the billing window):\n" + columns,
-                    "SQL rules: Athena (Trino) dialect; exactly one SELECT; read only `cost` "
-                    "(CTEs you define are fine); no other tables, no file or system functions; "
-                    f"at most {self.max_rows} rows (a LIMIT is enforced); read a tag with "
-                    "element_at(tags, 'owner'); divide as CAST(x AS double) / y; round money "
-                    "to 2 decimals.",
+                    tables.description,
+                    f"SQL rules: {tables.rules}; exactly one SELECT; read only {names} (CTEs "
+                    "you define are fine, none named like those); no other tables, no file or "
+                    "system functions, no parameters (write literal values); at most "
+                    f"{self.max_rows} rows (a LIMIT is enforced); round money to 2 decimals.",
                     _history(history, dropped, limit),
                     cuts_note(cuts),
                     f"Question: {question}",
@@ -158,11 +142,12 @@ class BedrockChat:
         report: dict[str, Any],
         question: str,
         history: Sequence[HistoryTurn],
+        tables: TableSpec,
         *,
         previous: tuple[str, str] | None = None,
     ) -> tuple[SqlPlan, ModelUsage]:
         """Ask for SQL; `previous` (reply, error) turns the call into the one repair attempt."""
-        prompt = self.sql_prompt(report, question, history)
+        prompt = self.sql_prompt(report, question, history, tables)
         messages = [user(prompt.user)]
         if previous is not None:
             reply_text, error = previous

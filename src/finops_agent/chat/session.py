@@ -7,24 +7,28 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlglot
 from pydantic import BaseModel, Field
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from finops_agent.catalog import load_catalog
+from finops_agent.chat.data import ChatData, open_data
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
-from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError
+from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, TableSpec
 from finops_agent.chat.transcript import append_turn, load_report, update_turn
 from finops_agent.engines.base import QueryError
-from finops_agent.execution import run_query
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.bedrock import add_usage
 from finops_agent.insights.grounding import Evidence, check_text
-from finops_agent.pipeline import PreparedRun, log_interaction, open_store, prepare_run
+from finops_agent.insights.rules import usd
+from finops_agent.pipeline import log_interaction, open_store
 from finops_agent.settings import Settings
 from finops_agent.store.base import Interaction, InteractionStore, new_interaction_id
 from finops_agent.summarise import json_value, records
@@ -35,7 +39,7 @@ log = logging.getLogger(__name__)
 
 _TABLE_ROWS = 20
 _STORED_ROWS = 50
-_SQL_START = re.compile(r"^\s*(/sql\s+)?(select|with)\b", re.IGNORECASE)
+_SQL_START = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 NEEDS_BEDROCK = (
     "Free-form questions need Bedrock (set FINOPS_INSIGHTS=bedrock and AWS credentials). "
     "Without it I can answer the suggested prompts (type their number) and SQL over the `cost` "
@@ -71,6 +75,23 @@ class ChatTurn(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+def looks_like_sql(text: str, relations: Iterable[str] = ("cost",)) -> bool:
+    """True for `/sql …`, or a SELECT/WITH that parses and reads a relation (not English prose)."""
+    names = {r.lower() for r in relations}
+    if re.match(r"^\s*/sql\s", text, re.IGNORECASE):
+        return True
+    if not _SQL_START.match(text):
+        return False
+    try:
+        statements = sqlglot.parse(text, read="athena")
+    except SqlglotError:
+        return False
+    # "Select the services with most spend from last month" parses too, but reads no `cost`
+    return any(
+        t.name.lower() in names for tree in statements if tree for t in tree.find_all(exp.Table)
+    )
+
+
 def markdown_table(frame: pd.DataFrame, limit: int = _TABLE_ROWS) -> str:
     """A result as a markdown table (first `limit` rows), cells escaped for markdown."""
     if frame.empty:
@@ -92,6 +113,26 @@ def markdown_table(frame: pd.DataFrame, limit: int = _TABLE_ROWS) -> str:
     if len(frame) > limit:
         lines.append(f"\n_First {limit} of {len(frame)} rows._")
     return "\n".join(lines)
+
+
+# Columns that name a row best, most specific first.
+_LABEL_COLUMNS = ("resource_id", "service_name", "account_name", "usage_type", "region")
+
+
+def result_headline(frame: pd.DataFrame, measure: str | None) -> str:
+    """One sentence with a result's total and largest row on its money column (or nothing)."""
+    if measure is None or measure not in frame.columns or frame.empty:
+        return ""
+    values = pd.to_numeric(frame[measure], errors="coerce")
+    if values.isna().all():
+        return ""
+    top = frame.loc[values.abs().idxmax()]
+    named = [c for c in _LABEL_COLUMNS if c in top.index]
+    named += [c for c in top.index if c not in _LABEL_COLUMNS]
+    texts = [str(top[c]) for c in named if isinstance(top[c], str) and top[c] and c != measure]
+    labels = list(dict.fromkeys(texts))[:2]
+    largest = f"; largest: {' / '.join(labels)} at {usd(float(values[top.name]))}" if labels else ""
+    return f"Total {measure}: {usd(float(values.sum()))}{largest}."
 
 
 @dataclass
@@ -129,7 +170,7 @@ class ChatSession:
         self.record = record
         self.turns: list[ChatTurn] = []
         self.warnings: list[str] = []
-        self._run: PreparedRun | None = None
+        self._data: ChatData | None = None
 
     @classmethod
     def from_settings(
@@ -150,24 +191,12 @@ class ChatSession:
 
     # --- the report's data -------------------------------------------------------------
 
-    def _engine_run(self) -> PreparedRun:
-        if self._run is None:
-            report = self.report
-            settings = self.settings.model_copy(
-                update={
-                    "engine": report.get("engine", self.settings.engine),
-                    "tag_keys": report.get("tag_keys", self.settings.tag_keys),
-                }
-            )
-            self._run = prepare_run(
-                settings,
-                source=report.get("source_path") or report.get("source"),
-                schema=report.get("schema", "auto"),
-                families=report.get("families") or None,
-                start=report["window"]["start"],
-                end=report["window"]["end"],
-            )
-        return self._run
+    @property
+    def data(self) -> ChatData:
+        """The report's data, opened on first use (questions that need no SQL never open it)."""
+        if self._data is None:
+            self._data = open_data(self.report, self.settings)
+        return self._data
 
     def _execute(self, name: str, call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """Run `call()` (an engine query) with the chat timeout; stop it when time is up."""
@@ -183,9 +212,7 @@ class ChatSession:
         worker.start()
         worker.join(self.settings.chat_timeout_s)
         if worker.is_alive():
-            interrupt = getattr(self._engine_run().engine, "interrupt", None)
-            if callable(interrupt):
-                interrupt()
+            self.data.interrupt()
             worker.join(5)
             raise QueryTimeoutError(
                 f"query {name!r} ran longer than {self.settings.chat_timeout_s:g} s "
@@ -197,29 +224,23 @@ class ChatSession:
         return frame
 
     def run_sql(self, sql: str) -> tuple[CheckedSql, pd.DataFrame]:
-        """Check SQL with the guard and run it over `cost`; raise UnsafeSqlError or QueryError."""
-        checked = check_sql(sql, max_rows=self.settings.chat_max_rows)
-        run = self._engine_run()
-        frame = self._execute(
-            "chat", lambda: run.engine.execute("chat", checked.sql, run.params).frame
+        """Check SQL with the guard and run it on the report's data; raise UnsafeSqlError or QueryError."""
+        data = self.data
+        checked = check_sql(
+            sql, allowed=data.relations, max_rows=self.settings.chat_max_rows, dialect=data.dialect
         )
-        return checked, frame
+        return checked, self._execute("chat", lambda: data.run(checked.sql))
 
-    def _stored(self, name: str) -> pd.DataFrame:
-        spec = load_catalog().queries.get(name)
-        if spec is None:
-            raise QueryError(f"stored query {name!r} is not in the catalog")
-        run = self._engine_run()
-        saved = self.report.get("queries", {}).get(name, {}).get("params", {})
-        params = {**{k: v for k, v in saved.items() if k not in run.params}, **run.params}
+    def _stored(self, name: str) -> tuple[str, pd.DataFrame]:
+        data = self.data
+        box: dict[str, str] = {}
 
         def call() -> pd.DataFrame:
-            result = run_query(run.engine, spec, params)
-            if not result.ok:
-                raise QueryError(result.error or f"query {name!r} failed")
-            return result.frame
+            box["sql"], frame = data.run_stored(name)
+            return frame
 
-        return self._execute(name, call)
+        frame = self._execute(name, call)
+        return box["sql"], frame
 
     # --- answering ---------------------------------------------------------------------
 
@@ -239,23 +260,34 @@ class ChatSession:
         except (UnsafeSqlError, QueryError) as exc:
             return _Outcome(f"I could not run that SQL: {exc}", "error", sql=sql, error=str(exc))
         text = f"{len(frame)} row(s)" + (f" ({checked.note})" if checked.note else "") + "."
+        money = [c for c in frame.columns if "cost" in str(c) or "saving" in str(c)]
+        if len(frame) > 1 and money:
+            text += " " + result_headline(frame, str(money[0]))
         return _Outcome(text, "sql", checked.sql, frame, checked.note)
 
     def _answer_prompt(self, prompt: SuggestedPrompt) -> _Outcome:
         if prompt.query:
             try:
-                frame = self._stored(prompt.query)
+                sql, frame = self._stored(prompt.query)
             except QueryError as exc:
                 return _Outcome(
                     f"Stored query {prompt.query} failed: {exc}", "error", error=str(exc)
                 )
+            if self.model is not None:
+                return self._model_answer(prompt.text, sql, frame, mode="prompt")
             spec = load_catalog().queries[prompt.query]
             text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
-            return _Outcome(text, "prompt", spec.sql, frame)
+            measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
+            headline = result_headline(frame, measure)
+            return _Outcome(f"{text} {headline}".strip(), "prompt", sql, frame)
         if prompt.sql:
             outcome = self._answer_sql(prompt.sql)
             if outcome.mode == "sql":
                 outcome.mode = "prompt"
+                if self.model is not None and outcome.sql is not None:
+                    return self._model_answer(
+                        prompt.text, outcome.sql, outcome.frame, outcome.note, mode="prompt"
+                    )
             return outcome
         if self.model is not None:
             return self._answer_model(prompt.text)
@@ -263,6 +295,25 @@ class ChatSession:
 
     def _history(self) -> list[HistoryTurn]:
         return [HistoryTurn(t.question, t.sql, t.answer) for t in self.turns if t.mode != "help"]
+
+    def _model_answer(
+        self,
+        question: str,
+        sql: str,
+        frame: pd.DataFrame,
+        note: str = "",
+        usage: ModelUsage | None = None,
+        mode: str = "model",
+    ) -> _Outcome:
+        """The model's answer from a result, its figures grounded in the result and totals."""
+        assert self.model is not None
+        text, seen, usage = self.model.answer(question, sql, frame, self._history(), usage)
+        totals = self.report.get("totals", {})
+        evidence = Evidence.from_context(
+            [seen, records(frame)], [totals.get("unblended_cost") or 0.0]
+        )
+        flagged = check_text(text, evidence, where="chat answer")
+        return _Outcome(text, mode, sql, frame, note, usage=usage, ungrounded=flagged)
 
     def _answer_model(self, question: str) -> _Outcome:
         assert self.model is not None
@@ -272,7 +323,7 @@ class ChatSession:
         for attempt in (1, 2):  # one repair: the guard's or the engine's error goes back
             try:
                 plan, call_usage = self.model.write_sql(
-                    self.report, question, history, previous=previous
+                    self.report, question, history, self._tables(), previous=previous
                 )
             except SqlReplyError as exc:
                 usage = add_usage(usage, exc.usage)
@@ -298,20 +349,7 @@ class ChatSession:
                         usage=usage,
                     )
                 continue
-            text, seen, usage = self.model.answer(question, checked.sql, frame, history, usage)
-            totals = self.report.get("totals", {})
-            evidence = Evidence.from_context(
-                [seen, records(frame)], [totals.get("unblended_cost") or 0.0]
-            )
-            return _Outcome(
-                text,
-                "model",
-                checked.sql,
-                frame,
-                checked.note,
-                usage=usage,
-                ungrounded=check_text(text, evidence, where="chat answer"),
-            )
+            return self._model_answer(question, checked.sql, frame, checked.note, usage)
         return _Outcome(
             f"The model did not reply with usable SQL: {previous[1] if previous else ''}",
             "error",
@@ -325,8 +363,8 @@ class ChatSession:
         if not question:
             raise ValueError("empty question")
         try:
-            if _SQL_START.match(question):
-                question = re.sub(r"^\s*/sql\s+", "", question)
+            if looks_like_sql(question, self.relations):
+                question = re.sub(r"^\s*/sql\s+", "", question, flags=re.IGNORECASE)
                 outcome = self._answer_sql(question)
             elif (prompt := self._match_prompt(question)) is not None:
                 question = prompt.text
@@ -339,6 +377,20 @@ class ChatSession:
             log.warning("chat on %s failed: %s", self.report_id, exc)
             outcome = _Outcome(f"Sorry, that failed: {exc}", "error", error=str(exc))
         return self._finish(question, outcome)
+
+    def _tables(self) -> TableSpec:
+        data = self.data
+        return TableSpec(tuple(sorted(data.relations)), data.describe(), data.rules())
+
+    @property
+    def relations(self) -> frozenset[str]:
+        """The relations this report's SQL may read, known without opening the data."""
+        # analysed files list their views in report.json
+        meta = self.report.get("file")
+        if isinstance(meta, dict):
+            views = {str(d.get("view")) for d in meta.get("datasets", []) if d.get("view")}
+            return frozenset({"results", *views})
+        return frozenset({"cost"})
 
     def _finish(self, question: str, outcome: _Outcome) -> ChatTurn:
         answer = outcome.text
@@ -365,7 +417,7 @@ class ChatSession:
         if self.record:
             try:
                 append_turn(self.output_dir, self.report_id, turn.model_dump(mode="json"))
-            except OSError as exc:  # the answer still reaches the user
+            except (OSError, ValueError) as exc:  # the answer still reaches the user
                 turn.warnings.append(f"transcript not saved: {exc}")
         return turn
 
@@ -421,6 +473,6 @@ class ChatSession:
 
     def close(self) -> None:
         """Close the engine if a question opened it."""
-        if self._run is not None:
-            self._run.engine.close()
-            self._run = None
+        if self._data is not None:
+            self._data.close()
+            self._data = None

@@ -104,7 +104,7 @@ class BedrockClient:
 
     def __init__(
         self,
-        client: Any,
+        client: Any | Callable[[], Any],
         model_id: str,
         *,
         temperature: float = 0.7,
@@ -113,11 +113,17 @@ class BedrockClient:
         max_attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = client
+        # a factory defers boto3 set-up (profiles, regions) to the first call, where its
+        # errors reach the provider's fallback instead of breaking the flow's wiring
+        self._client = client
         self.model_id = model_id
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.price = price_for(model_id, prices or {})
+        if self.price is None:
+            log.warning(
+                "no price for %s in FINOPS_BEDROCK_PRICES; its cost is logged as 0", model_id
+            )
         self.max_attempts = max(1, max_attempts)
         self._sleep = sleep
 
@@ -130,13 +136,16 @@ class BedrockClient:
             read_timeout=settings.bedrock_timeout_s,
             connect_timeout=10,
         )
-        session = boto3.Session(profile_name=settings.aws_profile)
-        client = session.client(
-            "bedrock-runtime",
-            region_name=settings.bedrock_region or settings.aws_region,
-            endpoint_url=settings.bedrock_endpoint_url,
-            config=config,
-        )
+
+        def client() -> Any:
+            session = boto3.Session(profile_name=settings.aws_profile)
+            return session.client(
+                "bedrock-runtime",
+                region_name=settings.bedrock_region or settings.aws_region,
+                endpoint_url=settings.bedrock_endpoint_url,
+                config=config,
+            )
+
         return cls(
             client,
             settings.bedrock_model_id,
@@ -145,6 +154,16 @@ class BedrockClient:
             prices=settings.bedrock_prices,
             max_attempts=settings.bedrock_max_attempts,
         )
+
+    @property
+    def client(self) -> Any:
+        """The boto3 bedrock-runtime client, created on first use."""
+        if not hasattr(self._client, "converse"):
+            try:
+                self._client = self._client()
+            except BotoCoreError as exc:
+                raise BedrockError(f"cannot set up Bedrock for {self.model_id}: {exc}") from exc
+        return self._client
 
     def _usage(self, response: Mapping[str, Any], latency_ms: float) -> ModelUsage:
         counts = response.get("usage", {})
@@ -219,17 +238,30 @@ def salvage_narrative(text: str) -> str:
     return value if isinstance(value, str) and value.strip() else text.strip()
 
 
-def _findings(output: ModelOutput, summary: ReportSummary) -> list[Finding]:
+def _known_ids(summary: ReportSummary, query: str) -> set[str] | None:
+    frame = summary.frame(query)
+    if "resource_id" not in frame.columns:
+        return None
+    return set(frame["resource_id"].dropna().astype(str))
+
+
+def _findings(output: ModelOutput, summary: ReportSummary, warnings: list[str]) -> list[Finding]:
     found = []
     for i, item in enumerate(output.findings, start=1):
         query = summary.queries[item.query]
-        found.append(
-            Finding(
-                id=f"{item.query}-{i}",
-                family=query.family,
-                **item.model_dump(),
-            )
-        )
+        finding = Finding(id=f"{item.query}-{i}", family=query.family, **item.model_dump())
+        known = _known_ids(summary, item.query)
+        if known is not None:
+            # resources the query did not return are the model's invention: drop and say so
+            invented = [r for r in finding.resource_ids if r not in known]
+            if invented:
+                finding.resource_ids = [r for r in finding.resource_ids if r in known]
+                warnings.append(
+                    f"Finding '{finding.title}' named {len(invented)} resource(s) not in the "
+                    f"{item.query} result, removed: {', '.join(invented[:5])}"
+                    + (" …" if len(invented) > 5 else "")
+                )
+        found.append(finding)
     return sorted(found, key=lambda f: f.monthly_savings_usd, reverse=True)
 
 
@@ -308,7 +340,7 @@ class BedrockInsights:
                 )
         if output is not None:
             narrative = output.narrative
-            findings = _findings(output, summary)
+            findings = _findings(output, summary, warnings)
             prompts = _prompts(output, summary, findings)
         else:
             findings = RuleInsights().generate(summary).findings

@@ -34,7 +34,8 @@ _MONEY = re.compile(
     r"(?:\s?(?P<suffix>thousand|million|billion|bn|[kKmMbB])(?![a-zA-Z]))?"
 )
 _PERCENT = re.compile(rf"(?<![\w.,])(?P<num>{_NUMBER})\s?(?:%|percent\b)")
-_PLAIN = re.compile(rf"-?(?:{_NUMBER})")
+# a number standing alone: not the digits inside an id such as 20261124T122442Z or i-0abc12
+_PLAIN = re.compile(rf"(?<![\w.])-?(?:{_NUMBER})(?![\w])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*_(\[])|\n")
 # Figures a model may derive from the data without it being a flaw: a year of a monthly figure.
 _ANNUAL = 12.0

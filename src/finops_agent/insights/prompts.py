@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from finops_agent.catalog import load_catalog
 from finops_agent.summarise import ReportSummary
 
 __all__ = [
@@ -102,8 +103,9 @@ def fit(
 ) -> Prompt:
     """The first prompt from `build(rows, text_limit, dropped)` that fits the budget.
 
-    Shrinks in order: rows per table, then length of text values, then drops sections (the
-    fewest that fit, found by bisection; build decides which go first). Raises
+    Shrinks in order: length of text values, then rows per table (text shortened again at
+    each row count), then drops sections (the fewest that fit, found by bisection; build
+    decides which go first). Raises
     PromptTooLargeError naming the budget when even the smallest prompt does not fit.
     """
     rows_steps = [max_rows, *(r for r in _ROW_STEPS if r < max_rows)]
@@ -147,12 +149,26 @@ def _drop_order(summary: ReportSummary) -> list[str]:
     return sorted((n for n in summary.queries if n != "window_totals"), key=rank)
 
 
+def _savings_methods(summary: ReportSummary) -> dict[str, str]:
+    """How each finding query prices its savings (from the catalog), for the model's reasoning."""
+    catalog = load_catalog()
+    return {
+        name: spec.savings
+        for name in summary.queries
+        if (spec := catalog.queries.get(name)) is not None and spec.savings
+    }
+
+
 def insight_prompt(summary: ReportSummary, budget: int, max_rows: int = 10) -> Prompt:
     """The insight prompt for a report, shrunk until it fits `budget` tokens."""
     order = _drop_order(summary)
 
+    methods = _savings_methods(summary)
+
     def build(rows: int, limit: int, dropped: int) -> Prompt:
         context = summary.context(rows)
+        for name, method in methods.items():
+            context["queries"][name]["savings_method"] = method
         cuts: list[str] = []
         if rows < max_rows:
             cuts.append(f"each query shows its top {rows} row(s) only (of up to {max_rows})")

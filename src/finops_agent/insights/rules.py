@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from finops_agent.catalog import load_catalog
 from finops_agent.insights.base import Finding, Insights, Level, SuggestedPrompt
 from finops_agent.summarise import QuerySummary, ReportSummary
 
@@ -90,6 +91,13 @@ def _resource_ids(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ids[ids != ""]))[:_MAX_RESOURCES]
 
 
+def _reasoning(query: str, rows: int) -> str:
+    """How a finding's savings figure was computed, with the query's pricing assumption."""
+    spec = load_catalog().queries.get(query)
+    how = f" Each row: {spec.savings}." if spec is not None and spec.savings else ""
+    return f"Sum of monthly_savings over {rows} row(s) of {query}.{how}"
+
+
 def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
     savings = pd.to_numeric(frame["monthly_savings"], errors="coerce").fillna(0.0).clip(lower=0)
     total = float(savings.sum())
@@ -118,7 +126,7 @@ def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | No
         risk=rule.risk,
         action=rule.action,
         resource_ids=ids,
-        reasoning=f"Sum of monthly_savings over {len(frame)} row(s) of {summary.name}.",
+        reasoning=_reasoning(summary.name, len(frame)),
     )
 
 

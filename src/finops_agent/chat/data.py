@@ -1,0 +1,210 @@
+"""What a chat queries: the report's windowed `cost` relation, or an analysed file's `results`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+import duckdb
+import pandas as pd
+
+from finops_agent.catalog import load_catalog
+from finops_agent.engines.base import QueryError
+from finops_agent.execution import run_query
+from finops_agent.pipeline import PreparedRun, prepare_run
+from finops_agent.settings import Settings
+
+__all__ = ["COST_COLUMNS", "ChatData", "CostData", "FileData", "open_data"]
+
+# The canonical `cost` relation as the model sees it: column, type, meaning.
+COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("billing_period", "date", "first day of the billing month"),
+    ("usage_start", "timestamp", "start of the usage hour"),
+    ("usage_date", "date", "day of usage"),
+    ("payer_account_id", "varchar", "management (payer) account"),
+    ("account_id", "varchar", "usage account id"),
+    ("account_name", "varchar", "usage account name (the id when unknown)"),
+    ("charge_type", "varchar", "line item type: Usage, Tax, SavingsPlanCoveredUsage, RIFee, ..."),
+    ("service_code", "varchar", "e.g. AmazonEC2, AmazonS3"),
+    ("service_name", "varchar", "e.g. Amazon Elastic Compute Cloud"),
+    ("service_category", "varchar", "product family, e.g. Compute Instance, Storage"),
+    ("usage_type", "varchar", "e.g. USE1-BoxUsage:m5.large, EBS:VolumeUsage.gp2"),
+    ("operation", "varchar", "e.g. RunInstances, CreateVolume-Gp2"),
+    ("resource_id", "varchar", "instance, volume, bucket or ARN; NULL when not resource-level"),
+    ("region", "varchar", "e.g. us-east-1"),
+    ("availability_zone", "varchar", "e.g. us-east-1a"),
+    ("instance_type", "varchar", "e.g. m5.large"),
+    ("usage_amount", "double", "usage quantity in pricing_unit"),
+    ("pricing_unit", "varchar", "e.g. Hrs, GB-Mo"),
+    ("unblended_cost", "double", "USD as billed"),
+    ("amortized_cost", "double", "USD with Savings Plans / RIs spread over usage"),
+    ("public_cost", "double", "USD at public on-demand prices"),
+    ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
+    ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
+    ("currency", "varchar", "billing currency, normally USD"),
+)
+
+
+class ChatData(Protocol):
+    """The relations a chat may read, how to describe them to a model, and how to query them."""
+
+    relations: frozenset[str]
+    dialect: str
+
+    def describe(self) -> str:
+        """The tables and columns, as the SQL-writing prompt shows them."""
+        ...
+
+    def rules(self) -> str:
+        """Dialect-specific hints for the SQL-writing prompt."""
+        ...
+
+    def run(self, sql: str) -> pd.DataFrame:
+        """Run checked SQL; raise QueryError naming the problem."""
+        ...
+
+    def run_stored(self, name: str) -> tuple[str, pd.DataFrame]:
+        """Run a stored query of the library by name; return its SQL and rows."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop whatever query is running now."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+class CostData:
+    """A billing report's data: its source re-opened with its engine, schema, tags and window."""
+
+    relations = frozenset({"cost"})
+    dialect = "athena"
+
+    def __init__(self, report: dict[str, Any], settings: Settings) -> None:
+        settings = settings.model_copy(
+            update={
+                "engine": report.get("engine", settings.engine),
+                "tag_keys": report.get("tag_keys", settings.tag_keys),
+            }
+        )
+        self.report = report
+        self.run_: PreparedRun = prepare_run(
+            settings,
+            source=report.get("source_path") or report.get("source"),
+            schema=report.get("schema", "auto"),
+            families=report.get("families") or None,
+            start=report["window"]["start"],
+            end=report["window"]["end"],
+        )
+
+    def describe(self) -> str:
+        """The canonical columns with types and meanings."""
+        columns = "\n".join(f"- {name} {kind}: {meaning}" for name, kind, meaning in COST_COLUMNS)
+        return "Table `cost` (already filtered to the billing window):\n" + columns
+
+    def rules(self) -> str:
+        """Athena hints: tags through element_at, no integer division."""
+        return (
+            "Athena (Trino) dialect; read a tag with element_at(tags, 'owner'); divide as "
+            "CAST(x AS double) / y"
+        )
+
+    def run(self, sql: str) -> pd.DataFrame:
+        """Run checked Athena SQL over `cost` on the report's engine."""
+        return self.run_.engine.execute("chat", sql, self.run_.params).frame
+
+    def run_stored(self, name: str) -> tuple[str, pd.DataFrame]:
+        """A stored query with the parameters the report used."""
+        spec = load_catalog().queries.get(name)
+        if spec is None:
+            raise QueryError(f"stored query {name!r} is not in the catalog")
+        saved = self.report.get("queries", {}).get(name, {}).get("params", {})
+        # the report's own parameter values, the window always from this run
+        result = run_query(self.run_.engine, spec, {**saved, **self.run_.params})
+        if not result.ok:
+            raise QueryError(result.error or f"query {name!r} failed")
+        return spec.sql, result.frame
+
+    def interrupt(self) -> None:
+        """Interrupt the engine's running queries when it can (DuckDB can)."""
+        interrupt = getattr(self.run_.engine, "interrupt", None)
+        if callable(interrupt):
+            interrupt()
+
+    def close(self) -> None:
+        """Close the engine."""
+        self.run_.engine.close()
+
+
+class FileData:
+    """An analysed file's report: its `results` views rebuilt from the statements it saved."""
+
+    dialect = "duckdb"
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        meta = report["file"]
+        self._con = duckdb.connect()
+        self._lock = threading.Lock()
+        self._running: set[duckdb.DuckDBPyConnection] = set()
+        try:
+            for statement in meta.get("views_sql", []):
+                self._con.execute(statement)
+        except duckdb.Error as exc:
+            self._con.close()
+            files = ", ".join(str(o.get("path", "")) for o in meta.get("read_options", []))
+            raise QueryError(
+                f"cannot reopen the analysed file(s) {files}: {str(exc).splitlines()[0]}"
+            ) from None
+        views = {str(d["view"]) for d in meta.get("datasets", []) if d.get("view")}
+        self.relations = frozenset({"results", *views})
+
+    def describe(self) -> str:
+        """Each view with its columns and DuckDB types."""
+        parts = []
+        for view in sorted(self.relations):
+            described = self._con.execute(f'describe "{view}"').fetchall()
+            columns = "\n".join(f"- {row[0]} {row[1]}" for row in described)
+            parts.append(f"Table `{view}`:\n{columns}")
+        return "\n\n".join(parts)
+
+    def rules(self) -> str:
+        """DuckDB hints: quote odd column names."""
+        return 'DuckDB dialect; quote column names that are not plain words with "double quotes"'
+
+    def run(self, sql: str) -> pd.DataFrame:
+        """Run checked DuckDB SQL over the views on its own cursor (so it can be interrupted)."""
+        cursor = self._con.cursor()
+        with self._lock:
+            self._running.add(cursor)
+        try:
+            return cursor.execute(sql).df()
+        except duckdb.Error as exc:
+            raise QueryError(f"query failed on DuckDB: {str(exc).splitlines()[0]}") from None
+        finally:
+            with self._lock:
+                self._running.discard(cursor)
+            cursor.close()
+
+    def run_stored(self, name: str) -> tuple[str, pd.DataFrame]:
+        """Analysed files have no stored queries; their prompts carry SQL."""
+        raise QueryError(f"stored query {name!r} does not apply to an analysed file")
+
+    def interrupt(self) -> None:
+        """Interrupt every query running on this connection's cursors."""
+        with self._lock:
+            running = list(self._running)
+        for cursor in running:
+            cursor.interrupt()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()
+
+
+def open_data(report: dict[str, Any], settings: Settings) -> ChatData:
+    """The data behind a report: an analysed file's views, or the billing `cost` relation."""
+    if isinstance(report.get("file"), dict):
+        return FileData(report)
+    return CostData(report, settings)

@@ -1,0 +1,74 @@
+"""Chat on an analysed file's report: its `results` views are rebuilt from report.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from finops_agent.chat.session import ChatSession
+from finops_agent.settings import load_settings
+from tests.support.memstore import MemoryStore
+
+REPORT_ID = "20261124T120000Z-f11e00"
+
+
+@pytest.fixture
+def file_report(tmp_path: Path) -> Path:
+    """A report.json shaped like analyze-file's: views_sql, datasets and SQL prompts."""
+    data = tmp_path / "costs.csv"
+    data.write_text("team,cost\nsearch,120.5\ncheckout,80\nsearch,30\n")
+    views = [
+        f"create or replace view file_1 as select * from read_csv(['{data}'], header=true)",
+        "create or replace view results as select * from file_1",
+    ]
+    folder = tmp_path / "reports" / REPORT_ID
+    folder.mkdir(parents=True)
+    report = {
+        "report_id": REPORT_ID,
+        "schema": "file",
+        "engine": "duckdb",
+        "source": "costs.csv",
+        "totals": {"unblended_cost": 230.5},
+        "file": {"views_sql": views, "datasets": [{"view": "results", "label": "costs.csv"}]},
+        "suggested_prompts": [
+            {
+                "text": "Which team costs most?",
+                "sql": "select team, sum(cost) as cost from results group by 1 order by 2 desc",
+            }
+        ],
+        "chat": [],
+    }
+    (folder / "report.json").write_text(json.dumps(report))
+    (folder / "report.html").write_text("<main><!-- finops:chat -->\n<!-- /finops:chat --></main>")
+    return tmp_path / "reports"
+
+
+def test_sql_and_prompts_run_on_the_results_view(file_report: Path) -> None:
+    settings = load_settings(output_dir=file_report)
+    chat = ChatSession(settings, REPORT_ID, store=MemoryStore())
+    try:
+        assert chat.relations == frozenset({"results"})
+        prompt = chat.ask("1")
+        assert prompt.mode == "prompt" and prompt.rows[0] == {"team": "search", "cost": 150.5}
+        # DuckDB dialect: the file's own SQL runs as written, with a LIMIT added
+        direct = chat.ask('select count(*) as "n" from results')
+        assert direct.rows == [{"n": 3}] and direct.sql is not None and "LIMIT 200" in direct.sql
+        # a billing report's relation does not exist here, and the guard says what does
+        refused = chat.ask("select * from cost")
+        assert refused.mode in ("error", "help")
+        refused = chat.ask("/sql select * from cost")
+        assert "'cost' is not allowed; query results" in (refused.error or "")
+    finally:
+        chat.close()
+    html = (file_report / REPORT_ID / "report.html").read_text()
+    assert "Which team costs most?" in html
+
+
+def test_missing_analysed_file_is_an_answer_naming_it(file_report: Path, tmp_path: Path) -> None:
+    (tmp_path / "costs.csv").unlink()
+    chat = ChatSession(load_settings(output_dir=file_report), REPORT_ID, record=False)
+    turn = chat.ask("select * from results")
+    assert turn.mode == "error" and "cannot reopen the analysed file" in (turn.error or "")
+    chat.close()

@@ -1,0 +1,83 @@
+"""The rule engine finds and prices what the sample data generator planted, with no AWS at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from finops_agent.catalog import load_catalog
+from finops_agent.settings import load_settings
+from tests.support.reports import make_report
+
+# October 2026: the last full month of the conftest sample (which ends 2026-11-24)
+MONTH, START, END, DAYS = "2026-10", "2026-10-01", "2026-11-01", 31
+GP3_SAVING_SHARE = 0.2
+MONTH_DAYS = 30.4375
+
+# finding query -> where the generator records what it planted for it (resource-level findings)
+PLANTED_RESOURCES: dict[str, tuple[str, ...]] = {
+    "gp2_volumes": ("gp2_volumes",),
+    "previous_generation_instances": ("previous_generation",),
+    "idle_elastic_ips": ("idle_eips",),
+    "cross_az_data_transfer": ("cross_az",),
+    "nat_gateway_without_endpoints": ("nat_gateway", "gateways"),
+}
+_IN_LIBRARY = sorted(set(PLANTED_RESOURCES) & set(load_catalog().queries))
+
+
+@pytest.fixture(scope="module")
+def october(sample_dataset: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder, truth = sample_dataset("cur2")
+    out = tmp_path_factory.mktemp("planted")
+    settings = load_settings(output_dir=out, home=out / "home")
+    report_id = make_report(settings, folder / "data", window=(START, END))
+    report = json.loads((out / report_id / "report.json").read_text())
+    return {"truth": truth, "report": report}
+
+
+def _planted(truth: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
+    node: Any = truth["planted"]
+    for key in path:
+        node = node[key]
+    return list(node)
+
+
+@pytest.mark.parametrize("query", _IN_LIBRARY)
+def test_every_planted_resource_is_in_its_finding(october: dict[str, Any], query: str) -> None:
+    planted = {r["resource_id"] for r in _planted(october["truth"], PLANTED_RESOURCES[query])}
+    finding = next(f for f in october["report"]["findings"] if f["query"] == query)
+    assert planted <= set(finding["resource_ids"])
+    assert finding["monthly_savings_usd"] > 0 and finding["reasoning"]
+
+
+def test_gp2_savings_are_priced_from_the_planted_volumes(october: dict[str, Any]) -> None:
+    volumes = october["truth"]["planted"]["gp2_volumes"]
+    # the query scales the window's cost to a 30.4375-day month and saves 20% of it on gp3
+    expected = sum(v["cost_by_month"][MONTH] for v in volumes) * MONTH_DAYS / DAYS
+    expected *= GP3_SAVING_SHARE
+    finding = next(f for f in october["report"]["findings"] if f["query"] == "gp2_volumes")
+    assert finding["monthly_savings_usd"] == pytest.approx(expected, abs=0.005)  # to the cent
+    assert f"${expected:,.2f}" in october["report"]["insights"]["markdown"]
+
+
+def test_untagged_planted_spend_is_an_allocation_finding(october: dict[str, Any]) -> None:
+    planted = october["truth"]["planted"]["untagged_top"]
+    finding = next(f for f in october["report"]["findings"] if f["query"] == "untagged_spend")
+    assert finding["monthly_savings_usd"] == 0
+    rows = october["report"]["results"]["untagged_spend"]["rows"]
+    account = planted[0]["account_id"]
+    untagged_in_account = sum(r["untagged_cost"] for r in rows if r["account_id"] == account)
+    # the planted untagged resources (on demand, so amortised = unblended) are all counted
+    assert untagged_in_account >= sum(r["cost_by_month"][MONTH] for r in planted) - 0.01
+
+
+def test_rule_report_is_complete_without_bedrock(october: dict[str, Any]) -> None:
+    report = october["report"]
+    assert report["insights"]["provider"] == "rules" and report["insights"]["warnings"] == []
+    assert report["insights"]["markdown"].startswith("## Executive summary")
+    assert len(report["suggested_prompts"]) == 5
+    assert report["totals"]["unblended_cost"] == pytest.approx(
+        october["truth"]["totals"]["by_month"][MONTH]["unblended_cost"], rel=1e-6
+    )
