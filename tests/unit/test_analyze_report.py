@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
-from finops_agent.analyze.chat import file_relations, file_run, is_file_report
 from finops_agent.analyze.dataset import open_workspace, reopen
 from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.rules import FileRuleInsights
@@ -20,7 +19,7 @@ from finops_agent.analyze.run import (
     insight_provider,
     render,
 )
-from finops_agent.chat.guard import check_sql
+from finops_agent.chat.session import ChatSession
 from finops_agent.insights.base import Insights
 from finops_agent.insights.rules import RuleInsights
 from finops_agent.settings import load_settings
@@ -103,32 +102,28 @@ def test_a_partial_latest_month_is_compared_by_daily_run_rate(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("shape_name", list(SHAPES))
-def test_five_prompts_pass_the_chat_guard_and_run_on_the_reopened_file(
+def test_five_prompts_are_answered_by_chat_on_the_reopened_file(
     tmp_path: Path, shape_name: str
 ) -> None:
     _, path = _shape_file(tmp_path, shape_name)
+    settings = load_settings(output_dir=tmp_path / "out")
     workspace = open_workspace([str(path)])
     try:
-        summary = analyse_workspace(workspace, "auto", load_settings())
+        summary = analyse_workspace(workspace, "auto", settings)
         insights = file_insights(FileRuleInsights(), summary)
-        html = render(tmp_path / "out", workspace, summary, insights)
+        render(tmp_path / "out", workspace, summary, insights)
     finally:
         workspace.close()
-    report = json.loads((html.parent / "report.json").read_text(encoding="utf-8"))
-    assert is_file_report(report)
-    assert len(report["suggested_prompts"]) == 5
-    # what ChatSession does with a prompt: guard it, then run it on the report's engine
-    run = file_run(report, load_settings())
+    assert len(insights.suggested_prompts) == 5
+    # the real chat: report.json read back, views rebuilt, each prompt guarded and run
+    chat = ChatSession(settings, summary.report_id, record=False)
     try:
-        for prompt in report["suggested_prompts"]:
-            checked = check_sql(prompt["sql"], allowed=file_relations(report), max_rows=200)
-            frame = run.engine.execute("chat", checked.sql, run.params).frame
-            assert not frame.empty, prompt["text"]
-        # chat SQL written for billing reports reads `cost`: the same rows here
-        rows = run.engine.execute("chat", "select count(*) as n from cost", run.params).frame
-        assert int(rows["n"].iloc[0]) == summary.metrics.rows
+        for number in range(1, 6):
+            turn = chat.ask(str(number))
+            assert turn.mode == "prompt" and turn.rows, (number, turn.error)
+        assert chat.ask("select count(*) as n from results").rows == [{"n": summary.metrics.rows}]
     finally:
-        run.engine.close()
+        chat.close()
 
 
 def test_same_columns_are_merged_and_the_report_says_so(tmp_path: Path) -> None:
