@@ -304,3 +304,16 @@ def test_sql_is_told_apart_from_questions_that_start_like_it(text: str, is_sql: 
     from finops_agent.chat.session import looks_like_sql
 
     assert looks_like_sql(text) is is_sql
+
+
+def test_a_session_id_continues_the_conversation(reports: tuple[Settings, str]) -> None:
+    settings, report_id = reports
+    first = ChatSession(settings, report_id, session_id="s-continue")
+    first.ask("select count(*) as n from cost")
+    first.close()
+    again = ChatSession(settings, report_id, session_id="s-continue")
+    other = ChatSession(settings, report_id, session_id="s-other")
+    assert [t.question for t in again.turns] == ["select count(*) as n from cost"]
+    assert other.turns == []
+    again.close()
+    other.close()

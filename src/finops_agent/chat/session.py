@@ -168,7 +168,12 @@ class ChatSession:
         self.model = model
         self.session_id = session_id or new_interaction_id()
         self.record = record
-        self.turns: list[ChatTurn] = []
+        # a known session id continues that conversation: its turns are the model's history
+        self.turns: list[ChatTurn] = [
+            ChatTurn.model_validate(t)
+            for t in self.report.get("chat", [])
+            if session_id and t.get("session_id") == session_id
+        ]
         self.warnings: list[str] = []
         self._data: ChatData | None = None
 
