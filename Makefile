@@ -25,7 +25,13 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: $(STAMP) $(CHROMIUM)
+# dynalite (npm) is the local DynamoDB the store tests start; pinned by package-lock.json.
+DYNALITE := node_modules/.bin/dynalite
+$(DYNALITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(DYNALITE)
+
+test: $(STAMP) $(CHROMIUM) $(DYNALITE)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -135,6 +135,9 @@ def report(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb or athena")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="Comma-separated recipients to email the report to")
+    ] = None,
 ) -> None:
     """Run the stored queries and write DIR/<report_id>/report.html; print its path last."""
     path = _run_report(
@@ -146,6 +149,14 @@ def report(
         output_dir=str(out) if out else None,
         engine=engine,
     )
+    if email:
+        from finops_agent.delivery.cli import email_report
+
+        sent = email_report(load_settings(output_dir=out), Path(path).parent, email)
+        for warning in sent.warnings:
+            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        if sent.sent:
+            err.print(f"emailed to {', '.join(sent.recipients)}")
     typer.echo(path)
 
 
@@ -209,16 +220,23 @@ def config() -> None:
     typer.echo(json.dumps(load_settings().masked(), indent=2, default=str))
 
 
-# --- insights-chat: `finops chat` and `finops ask` live in finops_agent.chat.cli ---
-def _mount_chat() -> None:
+def _mount() -> None:
+    """Commands that live beside the code they drive."""
+    from finops_agent.analyze.cli import analyze_command
     from finops_agent.chat.cli import ask_command, chat_command
+    from finops_agent.delivery.cli import send_command
+    from finops_agent.store.cli import history_app, log_app, setup_app
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
+    app.command("analyze")(analyze_command)
+    app.command("send")(send_command)
+    app.add_typer(history_app, name="history")
+    app.add_typer(log_app, name="log")
+    app.add_typer(setup_app, name="setup")
 
 
-_mount_chat()
-# --- end insights-chat ---
+_mount()
 
 
 def run() -> None:

@@ -171,7 +171,12 @@ def preflight(
 def open_store(settings: Settings) -> tuple[InteractionStore | None, str | None]:
     """The configured interaction store, or None and a warning when it cannot be opened."""
     try:
-        return build_store(settings), None
+        store = build_store(settings)
+        # interactions spooled while DynamoDB was unreachable go first
+        replay = getattr(store, "replay", None)
+        if callable(replay):
+            replay()
+        return store, None
     except Exception as exc:  # a broken log must not cost the report
         log.warning("interaction store unavailable: %s", exc)
         return None, f"interaction log unavailable ({exc}); this run's interactions were not logged"

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     store: Literal["sqlite", "dynamodb"] = "sqlite"
     sqlite_path: Path | None = None
     dynamodb_table: str = "finops-agent-interactions"
+    dynamodb_endpoint_url: str | None = None
+    dynamodb_pitr: bool = False
+    interaction_ttl_days: int = 90
+    # items too large for DynamoDB even gzipped go here (s3://bucket/prefix/<id>.json.gz)
+    log_s3_bucket: str | None = None
+    log_s3_prefix: str = "finops-agent/interactions"
 
     # delivery
     mailer: Literal["none", "smtp", "ses"] = "none"

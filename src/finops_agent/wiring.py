@@ -48,7 +48,7 @@ def build_store(settings: Settings) -> InteractionStore:
     """SQLite file by default, DynamoDB when configured."""
     from finops_agent.store.factory import build_store as _build
 
-    return cast("InteractionStore", _build(settings))
+    return _build(settings)
 
 
 # --- delivery (report-email) ---

@@ -274,11 +274,15 @@ def _ground_truth(
         }
     )
     by_month = frame.groupby("month")[["unblended", "amortized"]].sum()
+    # the planted resources' lines, cut out once: every lookup below is on this small frame
+    labelled = np.isin(lines.res, rt.index[rt["label"] != ""].to_numpy())
+    planted_lines, planted_start = frame[labelled], lines.start[labelled]
 
     def resources(label: str) -> list[dict[str, Any]]:
         out = []
         for res_id, part in rt[rt["label"] == label].groupby("resource_id", sort=True):
-            mine = frame[frame["res"].isin(part.index)]
+            mine_mask = planted_lines["res"].isin(part.index).to_numpy()
+            mine = planted_lines[mine_mask]
             per_month = mine.groupby("month")
             out.append(
                 {
@@ -292,9 +296,7 @@ def _ground_truth(
                         m: _round(c) for m, c in per_month["unblended"].sum().items()
                     },
                     "quantity_by_month": {m: _round(q) for m, q in per_month["qty"].sum().items()},
-                    "first_usage": str(
-                        pd.Timestamp(lines.start[np.isin(lines.res, part.index)].min())
-                    ),
+                    "first_usage": str(pd.Timestamp(planted_start[mine_mask].min())),
                     "tags": {
                         k: v
                         for k in ("owner", "project", "cost_center", "environment")

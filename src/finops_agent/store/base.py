@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -12,15 +13,30 @@ from typing import Any, Literal, Protocol
 InteractionKind = Literal["insight", "chat", "report"]
 
 
+_last_id = [0, 0]  # millisecond, counter of the last id made in this process
+_id_lock = threading.Lock()
+
+
 def new_interaction_id() -> str:
-    """A UUIDv7 string: unique and sortable by creation time (a bare timestamp collides)."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A UUIDv7 string: unique and sortable by creation time (a bare timestamp collides).
+
+    Within one millisecond a 12-bit counter in rand_a keeps ids monotonic (RFC 9562, method 1).
+    """
+    with _id_lock:
+        millis = max(time.time_ns() // 1_000_000, _last_id[0])
+        counter = (
+            _last_id[1] + 1
+            if millis == _last_id[0]
+            else int.from_bytes(os.urandom(2), "big") & 0x3FF
+        )
+        if counter > 0xFFF:  # counter exhausted: borrow the next millisecond
+            millis, counter = millis + 1, 0
+        _last_id[:] = [millis, counter]
     value = (millis & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version 7
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= counter << 64
     value |= 0b10 << 62  # RFC 4122 variant
-    value |= rand & ((1 << 62) - 1)
+    value |= int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     return str(uuid.UUID(int=value))
 
 

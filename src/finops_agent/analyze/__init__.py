@@ -1,0 +1,1 @@
+"""Analyse any Athena result file: profile its columns, chart it, find savings (`finops analyze`)."""

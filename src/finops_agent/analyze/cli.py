@@ -1,0 +1,69 @@
+"""`finops analyze FILE [FILE...]`: the upload flow of the original app, from the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from finops_agent.analyze.analysis import ANALYSIS_TYPES
+from finops_agent.analyze.dataset import Overrides, open_workspace
+from finops_agent.analyze.fetch import is_s3, split_s3
+from finops_agent.cli import _state, friendly_errors
+
+PREFLIGHT_ROWS = 1000
+
+if TYPE_CHECKING:
+    from flows.analyze import AnalysisType
+
+
+def preflight(files: list[str], analysis_type: str, overrides: Overrides) -> None:
+    """Reject a bad type, file or column choice in about a second, before Prefect starts."""
+    if analysis_type not in ANALYSIS_TYPES:
+        raise ValueError(
+            f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {analysis_type!r}"
+        )
+    for path in files:
+        if is_s3(path):
+            split_s3(path)
+    local = [path for path in files if not is_s3(path)]
+    if local:
+        # the head of each file is enough to find a bad file, an empty one or a wrong column
+        open_workspace(local, overrides, head_rows=PREFLIGHT_ROWS).close()
+
+
+@friendly_errors
+def analyze_command(
+    files: Annotated[
+        list[str], typer.Argument(help="Result files (CSV, CSV.gz, Parquet) or s3:// URIs")
+    ],
+    type: Annotated[
+        str, typer.Option("--type", help="architecture, tagging, cost or auto (from the columns)")
+    ] = "auto",
+    out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
+    cost_col: Annotated[str | None, typer.Option(help="Column to total as cost")] = None,
+    group_col: Annotated[str | None, typer.Option(help="Column to group and chart by")] = None,
+    date_col: Annotated[str | None, typer.Option(help="Column holding dates")] = None,
+) -> None:
+    """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
+    overrides = Overrides(cost_col, group_col, date_col)
+    preflight(files, type, overrides if all(not is_s3(f) for f in files) else Overrides())
+    from finops_agent.prefect_env import configure_prefect
+
+    if not _state["debug"]:
+        # errors reach the user as one line from friendly_errors, not as Prefect's traceback
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    configure_prefect()
+    from flows.analyze import analyze_file
+
+    path = analyze_file(
+        paths=files,
+        type=cast("AnalysisType", type),
+        output_dir=str(out) if out else None,
+        cost_col=cost_col,
+        group_col=group_col,
+        date_col=date_col,
+    )
+    typer.echo(path)

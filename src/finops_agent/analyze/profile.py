@@ -1,0 +1,390 @@
+"""Column roles of a result file: cost, grouping, tag, date, id, metric — by name, type and values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import duckdb
+
+from finops_agent.analyze.load import AnalyzeError, quote_ident
+
+Role = Literal["cost", "metric", "group", "tag", "date", "id", "text"]
+Conversion = Literal["", "money", "money_eu", "date", "month"]
+
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+_NUMERIC_PREFIXES = (*_NUMERIC_TYPES, "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+_TEXT_TYPES = ("VARCHAR",)
+
+# Money written as text: $1,234.50, -$12, (1,234.50), USD 12.00, 12.00 € …
+_CURRENCY = r"(?:[$€£]|usd|eur|gbp)?"
+MONEY_US = rf"^\(?-?\s*{_CURRENCY}\s*-?\s*(?:[0-9]{{1,3}}(?:,[0-9]{{3}})+|[0-9]+)(?:\.[0-9]+)?\s*{_CURRENCY}\)?$"
+# … and the European style that comes with ';' delimiters: 1.234,50 €
+MONEY_EU = (
+    rf"^-?\s*{_CURRENCY}\s*-?\s*(?:[0-9]{{1,3}}(?:\.[0-9]{{3}})+|[0-9]+),[0-9]+\s*{_CURRENCY}$"
+)
+
+_COST_STRONG = {"cost", "costs", "spend", "spending", "unblended", "billed", "charges", "charge"}
+_COST_WEAK = {"amortized", "amortised", "blended", "usd", "amount", "price", "dollars", "effective"}
+_COST_SECONDARY = {"savings", "saving", "waste"}
+_NOT_COST = {"pct", "percent", "percentage", "share", "ratio", "rank", "count", "id", "quantity"}
+# Money columns that describe another period or a difference, not the headline spend.
+_COST_RELATIVE = {"previous", "prior", "last", "change", "delta", "diff", "forecast", "budget"}
+_NOT_COST_PAIRS = ({"usage", "amount"}, {"usage", "quantity"})
+_ID_TOKENS = {"id", "arn", "uuid", "guid", "resource", "volume", "instance", "snapshot", "key"}
+_ID_EXACT = {"resource_id", "volume_id", "instance_id", "arn", "line_item_resource_id"}
+_TAG_TOKENS = {
+    "tag",
+    "tags",
+    "owner",
+    "team",
+    "project",
+    "environment",
+    "env",
+    "costcenter",
+    "application",
+    "app",
+    "untagged",
+}
+_GROUP_TOKENS = {
+    "service",
+    "product",
+    "account",
+    "payer",
+    "region",
+    "zone",
+    "az",
+    "usage",
+    "operation",
+    "type",
+    "family",
+    "category",
+    "purchase",
+    "option",
+    "pricing",
+    "tier",
+    "class",
+    "name",
+    "engine",
+    "platform",
+    "generation",
+    "architecture",
+    "storage",
+    "database",
+    "location",
+}
+_DATE_TOKENS = {"date", "day", "month", "period", "time", "week", "start", "timestamp", "dt"}
+# Preferred main grouping columns, best first (matched against the column's tokens).
+_MAIN_GROUP_ORDER: tuple[frozenset[str], ...] = (
+    frozenset({"service"}),
+    frozenset({"product"}),
+    frozenset({"account"}),
+    frozenset({"usage", "type"}),
+    frozenset({"instance", "type"}),
+    frozenset({"volume", "type"}),
+    frozenset({"region"}),
+    frozenset({"type"}),
+    frozenset({"category"}),
+    frozenset({"operation"}),
+)
+_TEXT_GROUP_MAX_DISTINCT = 200
+_PARSE_SHARE = 0.95
+
+
+def tokens(name: str) -> set[str]:
+    """Lower-case words of a column name: lineItem/UnblendedCost -> {line, item, unblended, cost}."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    words = {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
+    if "cost" in words and "center" in words:
+        words |= {"costcenter"}
+        words.discard("cost")
+    return words
+
+
+def is_numeric_type(kind: str) -> bool:
+    """True for DuckDB integer, float and decimal types."""
+    return kind.upper().startswith(_NUMERIC_PREFIXES)
+
+
+def is_temporal_type(kind: str) -> bool:
+    """True for DuckDB DATE and TIMESTAMP types."""
+    return kind.upper().startswith(("DATE", "TIMESTAMP"))
+
+
+@dataclass
+class ColumnStats:
+    """What one pass over a relation found out about one column."""
+
+    name: str
+    type: str
+    non_null: int = 0
+    distinct: int = 0
+    money_us: int = 0
+    money_eu: int = 0
+    dates: int = 0
+    months: int = 0
+    total: float | None = None
+    first: Any = None
+    last: Any = None
+
+    @property
+    def conversion(self) -> Conversion:
+        """How a text column must be cast to be useful (money or dates), if at all."""
+        if self.type.upper() not in _TEXT_TYPES or self.non_null == 0:
+            return ""
+        needed = self.non_null * _PARSE_SHARE
+        if self.dates >= needed:
+            return "date"
+        if self.months >= needed:
+            return "month"
+        if self.money_us == self.non_null:
+            return "money"
+        if self.money_eu == self.non_null:
+            return "money_eu"
+        return ""
+
+
+_STATS_PER_COLUMN = 9
+
+
+def _stat_exprs(name: str, kind: str, detect: bool) -> list[str]:
+    col = quote_ident(name)
+    exprs = [f"count({col})", f"approx_count_distinct({col})"]
+    if kind.upper() in _TEXT_TYPES and detect:
+        value = f"nullif(trim({col}), '')"
+        exprs += [
+            f"count(*) filter (where regexp_full_match(lower({value}), '{MONEY_US}'))",
+            f"count(*) filter (where regexp_full_match(lower({value}), '{MONEY_EU}'))",
+            f"count(*) filter (where try_cast({value} as timestamp) is not null)",
+            f"count(*) filter (where try_strptime({value}, '%Y-%m') is not null)",
+        ]
+    else:
+        exprs += ["0", "0", "0", "0"]
+    exprs.append(f"sum(cast({col} as double))" if is_numeric_type(kind) else "null")
+    exprs += [f"min({col})", f"max({col})"] if is_temporal_type(kind) else ["null", "null"]
+    return exprs
+
+
+def column_stats(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: dict[str, str],
+    label: str,
+    *,
+    detect: bool = True,
+) -> tuple[int, list[ColumnStats]]:
+    """Row count and per-column stats of a relation in one streamed pass.
+
+    `detect` adds the money and date pattern counts of text columns: costly regular
+    expressions, so they run on a sample of the file and not on the cleaned full pass.
+    """
+    exprs = ["count(*)"]
+    for name, kind in columns.items():
+        exprs += _stat_exprs(name, kind, detect)
+    try:
+        row = con.execute(f"select {', '.join(exprs)} from {relation}").fetchall()[0]
+    except duckdb.Error as exc:
+        raise AnalyzeError(f"{label}: cannot read: {str(exc).strip().splitlines()[0]}") from None
+    stats = []
+    for index, (name, kind) in enumerate(columns.items()):
+        values = row[1 + index * _STATS_PER_COLUMN : 1 + (index + 1) * _STATS_PER_COLUMN]
+        stats.append(
+            ColumnStats(
+                name=name,
+                type=kind,
+                non_null=int(values[0] or 0),
+                distinct=int(values[1] or 0),
+                money_us=int(values[2] or 0),
+                money_eu=int(values[3] or 0),
+                dates=int(values[4] or 0),
+                months=int(values[5] or 0),
+                total=None if values[6] is None else float(values[6]),
+                first=values[7],
+                last=values[8],
+            )
+        )
+    return int(row[0]), stats
+
+
+def clean_expr(name: str, conversion: Conversion) -> str:
+    """SQL that turns a text column into a number or a timestamp (or leaves it as it is)."""
+    col = quote_ident(name)
+    value = f"nullif(trim({col}), '')"
+    if conversion == "money":
+        # (12.50) is accounting notation for a negative amount
+        sign = f"case when {value} like '(%)' or {value} like '%-%' then -1 else 1 end"
+        digits = f"regexp_replace({value}, '[^0-9.]', '', 'g')"
+        return f"{sign} * try_cast({digits} as double) as {col}"
+    if conversion == "money_eu":
+        sign = f"case when {value} like '%-%' then -1 else 1 end"
+        digits = f"replace(regexp_replace({value}, '[^0-9,]', '', 'g'), ',', '.')"
+        return f"{sign} * try_cast({digits} as double) as {col}"
+    if conversion == "date":
+        return f"try_cast({value} as timestamp) as {col}"
+    if conversion == "month":
+        return f"try_strptime({value}, '%Y-%m') as {col}"
+    return col
+
+
+@dataclass
+class ColumnProfile:
+    """One column with its role and why it got it."""
+
+    name: str
+    type: str
+    role: Role
+    distinct: int
+    non_null: int
+    converted: Conversion = ""
+    reason: str = ""
+
+
+@dataclass
+class Profile:
+    """The roles of a relation's columns and the columns the analysis uses."""
+
+    rows: int
+    columns: list[ColumnProfile]
+    cost: str | None
+    group: str | None
+    date: str | None
+    groups: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    costs: list[str] = field(default_factory=list)
+    cost_is_money: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready profile for report.json."""
+        return asdict(self)
+
+
+def _role(stat: ColumnStats, rows: int) -> tuple[Role, str]:
+    words = tokens(stat.name)
+    # roles are given on the cleaned view: money text is already DOUBLE, date text TIMESTAMP
+    numeric = is_numeric_type(stat.type)
+    if is_temporal_type(stat.type):
+        return "date", "date/time values"
+    if "account" in words or "payer" in words:
+        return "group", "account column"
+    if numeric:
+        if any(pair <= words for pair in _NOT_COST_PAIRS) or words & _NOT_COST - {"id"}:
+            return "metric", "number that is not money"
+        if words & _ID_TOKENS and not words & (_COST_STRONG | _COST_WEAK):
+            return "id", "identifier by name"
+        if words & (_COST_STRONG | _COST_WEAK | _COST_SECONDARY):
+            return "cost", "money by name"
+        return "metric", "number"
+    if stat.name.lower() in _ID_EXACT or "arn" in words or "uuid" in words:
+        return "id", "identifier by name"
+    if words & _TAG_TOKENS or stat.name.lower().startswith(("resource_tags", "tag_", "user_")):
+        return "tag", "tag by name"
+    if words & _GROUP_TOKENS:
+        return "group", "grouping by name"
+    if words & _ID_TOKENS or (rows > 20 and stat.distinct >= 0.9 * rows):
+        return "id", "identifier (unique per row)"
+    if stat.distinct <= _TEXT_GROUP_MAX_DISTINCT:
+        return "group", "few distinct values"
+    return "text", "free text"
+
+
+def _cost_rank(stat: ColumnStats) -> tuple[int, int, float]:
+    words = tokens(stat.name)
+    strength = 3 if words & _COST_STRONG else 2 if words & _COST_WEAK else 1
+    if words & _COST_RELATIVE:
+        strength = 1
+    if words & _COST_SECONDARY:
+        strength = 0
+    # the total of several cost columns (total_cost vs untagged_cost) is the headline
+    total_hint = 1 if words & {"total", "unblended", "net"} else 0
+    return strength, total_hint, abs(stat.total or 0.0)
+
+
+def _main_group(candidates: list[ColumnProfile]) -> str | None:
+    useful = [c for c in candidates if c.distinct >= 2] or candidates
+    for wanted in _MAIN_GROUP_ORDER:
+        for column in useful:
+            if wanted <= tokens(column.name):
+                return column.name
+    return useful[0].name if useful else None
+
+
+def _check_override(name: str | None, stats: dict[str, ColumnStats], flag: str, label: str) -> None:
+    if name is not None and name not in stats:
+        raise AnalyzeError(
+            f"{label}: {flag} {name!r} is not a column; columns are {', '.join(stats)}"
+        )
+
+
+def assign_roles(
+    rows: int,
+    stats: list[ColumnStats],
+    *,
+    label: str,
+    cost_col: str | None = None,
+    group_col: str | None = None,
+    date_col: str | None = None,
+) -> Profile:
+    """Give every column a role and pick the cost, main grouping and date columns."""
+    by_name = {s.name: s for s in stats}
+    for name, flag in (
+        (cost_col, "--cost-col"),
+        (group_col, "--group-col"),
+        (date_col, "--date-col"),
+    ):
+        _check_override(name, by_name, flag, label)
+    columns = []
+    for stat in stats:
+        role, reason = _role(stat, rows)
+        if stat.name == cost_col:
+            if not is_numeric_type(stat.type):
+                raise AnalyzeError(
+                    f"{label}: --cost-col {cost_col!r} is {stat.type} and not numbers or money text"
+                )
+            role, reason = "cost", "chosen with --cost-col"
+        elif stat.name == group_col:
+            role, reason = "group", "chosen with --group-col"
+        elif stat.name == date_col:
+            if role != "date":
+                raise AnalyzeError(f"{label}: --date-col {date_col!r} holds no dates")
+            reason = "chosen with --date-col"
+        columns.append(
+            ColumnProfile(
+                stat.name, stat.type, role, stat.distinct, stat.non_null, stat.conversion, reason
+            )
+        )
+    profile = Profile(rows=rows, columns=columns, cost=None, group=None, date=None)
+    profile.costs = [c.name for c in columns if c.role == "cost"]
+    profile.groups = [c.name for c in columns if c.role == "group"]
+    profile.tags = [c.name for c in columns if c.role == "tag"]
+    profile.ids = [c.name for c in columns if c.role == "id"]
+    numeric = [s for s in stats if is_numeric_type(s.type)]
+    if cost_col:
+        profile.cost = cost_col
+    elif profile.costs:
+        profile.cost = max((by_name[c] for c in profile.costs), key=_cost_rank).name
+    else:
+        metrics = [
+            s for s in numeric if next(c for c in columns if c.name == s.name).role == "metric"
+        ]
+        if not metrics:
+            names = ", ".join(f"{s.name} ({s.type})" for s in stats)
+            raise AnalyzeError(
+                f"{label}: no numeric column to total (columns: {names}); "
+                "pass --cost-col with a column of numbers"
+            )
+        profile.cost = metrics[0].name
+        profile.cost_is_money = False
+        profile.notes.append(
+            f"No cost column found by name; totals use the first numeric column {metrics[0].name!r}."
+        )
+    if group_col:
+        profile.group = group_col
+    else:
+        ranked = [c for c in columns if c.role == "group"] + [c for c in columns if c.role == "tag"]
+        profile.group = _main_group(ranked) or _main_group([c for c in columns if c.role == "id"])
+    dates = [c.name for c in columns if c.role == "date"]
+    profile.date = date_col or (dates[0] if dates else None)
+    return profile

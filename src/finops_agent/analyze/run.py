@@ -1,0 +1,116 @@
+"""The steps of one file analysis as plain functions: the Prefect flow and the CLI only order them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from finops_agent.analyze import signals
+from finops_agent.analyze.analysis import (
+    FileReportSummary,
+    analyse,
+    build_summary,
+    resolve_type,
+)
+from finops_agent.analyze.dataset import Overrides, Workspace, open_workspace
+from finops_agent.analyze.rules import FileRuleInsights
+from finops_agent.insights.base import InsightProvider, Insights
+from finops_agent.insights.rules import RuleInsights
+from finops_agent.pipeline import new_report_id
+from finops_agent.report.render import write_report
+from finops_agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def open_files(paths: list[str], overrides: Overrides | None, settings: Settings) -> Workspace:
+    """Read and profile the files; raise AnalyzeError naming the file when one is unusable."""
+    return open_workspace(
+        [str(p) for p in paths],
+        overrides,
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    )
+
+
+def analyse_workspace(
+    workspace: Workspace, analysis_type: str, settings: Settings
+) -> FileReportSummary:
+    """Aggregate every dataset in DuckDB and build the report summary."""
+    chosen = resolve_type(analysis_type, [d.profile for d in workspace.datasets])
+    for dataset in workspace.datasets:
+        try:
+            dataset.signals = signals.compute(workspace.con, dataset)
+        except Exception as exc:  # a hint that cannot be computed must not cost the report
+            log.warning("signals of %s failed: %s", dataset.label, exc)
+    summaries, results, families = analyse(workspace, chosen, settings.top_n)
+    now = dt.datetime.now(dt.UTC)
+    return build_summary(
+        workspace,
+        report_id=new_report_id(now),
+        generated_at=now.isoformat(timespec="seconds"),
+        analysis_type=chosen,
+        summaries=summaries,
+        results=results,
+        families=families,
+    )
+
+
+def insight_provider(configured: InsightProvider) -> InsightProvider:
+    """The configured provider, with the rule engine swapped for its file-aware rules."""
+    return FileRuleInsights() if isinstance(configured, RuleInsights) else configured
+
+
+def file_insights(provider: InsightProvider, summary: FileReportSummary) -> Insights:
+    """Ask the provider; if it fails, use the file rules with a banner saying why."""
+    try:
+        insights = provider.generate(summary)
+    except Exception as exc:  # a model outage must not cost the report
+        if isinstance(provider, FileRuleInsights):
+            raise
+        log.warning("insight provider %s failed: %s", provider.name, exc)
+        insights = FileRuleInsights().generate(summary)
+        insights.warnings.append(
+            f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
+        )
+    summary.metrics.findings = len(insights.findings)
+    summary.metrics.monthly_savings_usd = insights.monthly_savings_usd
+    return insights
+
+
+def file_metadata(workspace: Workspace, summary: FileReportSummary) -> dict[str, Any]:
+    """What report.json keeps so chat can reopen the files as the `results` view."""
+    return {
+        "file": {
+            "layout": workspace.layout,
+            "analysis_type": summary.metrics.analysis_type,
+            "read_options": [o.to_json() for o in workspace.files],
+            "views_sql": workspace.statements,
+            "datasets": [
+                {
+                    "view": d.view,
+                    "label": d.label,
+                    "files": d.files,
+                    "rows": d.profile.rows,
+                    "cost": d.profile.cost,
+                    "group": d.profile.group,
+                    "date": d.profile.date,
+                    "roles": {c.name: c.role for c in d.profile.columns},
+                    "profile": d.profile.to_json(),
+                    "totals": d.totals,
+                    "date_range": [str(v) for v in d.date_range] if d.date_range else None,
+                    "signals": d.signals,
+                }
+                for d in workspace.datasets
+            ],
+        }
+    }
+
+
+def render(
+    output_dir: Path, workspace: Workspace, summary: FileReportSummary, insights: Insights
+) -> Path:
+    """Write report.html and report.json under output_dir/<report_id>/; return the HTML path."""
+    return write_report(output_dir, summary, insights, file_metadata(workspace, summary))

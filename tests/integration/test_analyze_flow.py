@@ -1,0 +1,64 @@
+"""The analyze-file flow end to end: through the CLI on a local file, and on an s3:// file (moto)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+import typer
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from finops_agent.analyze.cli import analyze_command
+from tests.analyze_shapes import SHAPES
+
+runner = CliRunner()
+
+
+@pytest.mark.integration
+def test_cli_analyze_prints_the_report_path_last(tmp_path: Path) -> None:
+    shape = SHAPES["EBS volume inventory"]()
+    path = shape.write(tmp_path)
+    app = typer.Typer()
+    app.command("analyze")(analyze_command)
+    app.command("noop")(lambda: None)
+    out = tmp_path / "reports"
+    result = runner.invoke(app, ["analyze", str(path), "--out", str(out), "--group-col", "region"])
+    assert result.exit_code == 0, result.output
+    html = Path(result.stdout.strip().splitlines()[-1])
+    assert html.name == "report.html" and html.parent.parent == out
+    data = json.loads((html.parent / "report.json").read_text(encoding="utf-8"))
+    assert (data["schema"], data["source"]) == ("file", path.name)
+    assert data["totals"]["unblended_cost"] == pytest.approx(shape.total())
+    assert data["file"]["datasets"][0]["group"] == "region"
+    assert {f["id"] for f in data["findings"]} >= {"gp2"}
+    assert len(data["suggested_prompts"]) == 5
+    assert "Detected columns" in html.read_text(encoding="utf-8")
+
+
+@pytest.mark.integration
+def test_flow_downloads_s3_results_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.analyze import analyze_file
+
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
+    shape = SHAPES["tagging correlation"]()
+    local = shape.write(tmp_path / "src")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="athena-results")
+        s3.upload_file(str(local), "athena-results", "exports/2026-10/tagging_correlation.csv")
+        html = Path(
+            analyze_file(
+                paths=["s3://athena-results/exports/2026-10/tagging_correlation.csv"],
+                output_dir=str(tmp_path / "reports"),
+            )
+        )
+    data = json.loads((html.parent / "report.json").read_text(encoding="utf-8"))
+    assert data["source"] == "tagging_correlation.csv"
+    assert data["metrics"]["analysis_type"] == "tagging"
+    assert data["totals"]["unblended_cost"] == pytest.approx(shape.total("total_cost"))
+    downloaded = Path(data["file"]["read_options"][0]["path"])
+    # kept under FINOPS_HOME so chat can reopen the file after the flow ends
+    assert downloaded.is_file() and (tmp_path / "home" / "downloads") in downloaded.parents
