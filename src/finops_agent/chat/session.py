@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import sqlglot
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
@@ -169,11 +169,13 @@ class ChatSession:
         self.session_id = session_id or new_interaction_id()
         self.record = record
         # a known session id continues that conversation: its turns are the model's history
-        self.turns: list[ChatTurn] = [
-            ChatTurn.model_validate(t)
-            for t in self.report.get("chat", [])
-            if session_id and t.get("session_id") == session_id
-        ]
+        self.turns: list[ChatTurn] = []
+        for saved in self.report.get("chat", []) if session_id else []:
+            if isinstance(saved, dict) and saved.get("session_id") == session_id:
+                try:
+                    self.turns.append(ChatTurn.model_validate(saved))
+                except ValidationError:  # a turn from an older layout is no use as history
+                    log.info("skipping an unreadable turn of session %s", session_id)
         self.warnings: list[str] = []
         self._data: ChatData | None = None
 
