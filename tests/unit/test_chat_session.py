@@ -61,6 +61,7 @@ def test_sql_is_checked_run_on_the_report_data_and_recorded(
         turn.interaction_id,
     )
     assert logged.data_context["sql"].endswith("LIMIT 200")
+    assert logged.latency_ms == turn.elapsed_ms > 0
     # appended to report.json and to the transcript section of report.html
     saved = _saved(settings, report_id)["chat"][-1]
     assert saved["interaction_id"] == turn.interaction_id and saved["row_count"] == len(turn.rows)
