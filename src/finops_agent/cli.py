@@ -3,61 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from finops_agent.catalog import FAMILIES, CatalogError
-from finops_agent.engines.base import QueryError
-from finops_agent.identifiers import UnsafeIdentifierError
+from finops_agent.catalog import FAMILIES
+from finops_agent.cli_errors import _state, err, friendly_errors
 from finops_agent.settings import load_settings
-from finops_agent.sources import SourceError
-from finops_agent.wiring import ConfigurationError
 
 app = typer.Typer(
     help="FinOps analysis of AWS cost data: stored SQL, insights, HTML reports.",
     no_args_is_help=True,
 )
-err = Console(stderr=True)
-_state: dict[str, bool] = {"debug": False}
-F = TypeVar("F", bound=Callable[..., Any])
-
-# Errors users cause with their input: one line, no traceback (unless --debug).
-_USER_ERRORS: tuple[type[BaseException], ...] = (
-    SourceError,
-    QueryError,
-    CatalogError,
-    ConfigurationError,
-    UnsafeIdentifierError,
-    FileNotFoundError,
-    ValueError,
-    KeyError,
-)
-
-
-def friendly_errors(func: F) -> F:
-    """Turn user-input errors into a one-line message and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except _USER_ERRORS as exc:
-            if _state["debug"]:
-                raise
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            err.print(
-                f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True
-            )
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @app.callback()

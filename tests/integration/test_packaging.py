@@ -52,3 +52,26 @@ def test_installed_wheel_finds_queries_and_templates(tmp_path: Path) -> None:
     assert out[0] == str(site / "finops_agent" / "queries")
     assert out[1] == str(site / "finops_agent" / "templates")
     assert int(out[2]) >= 6
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "finops_agent.cli",
+        "finops_agent.analyze.cli",
+        "finops_agent.chat.cli",
+        "finops_agent.delivery.cli",
+        "finops_agent.store.cli",
+        "flows.report",
+        "flows.chat",
+        "flows.analyze",
+    ],
+)
+def test_entry_modules_import_on_their_own(module: str) -> None:
+    # each in a fresh interpreter: an import cycle hides when another module happened to load first
+    subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "PATH": "/usr/bin:/bin"},
+    )

@@ -11,7 +11,7 @@ import typer
 from finops_agent.analyze.analysis import ANALYSIS_TYPES
 from finops_agent.analyze.dataset import Overrides, open_workspace
 from finops_agent.analyze.fetch import is_s3, split_s3
-from finops_agent.cli import _state, friendly_errors
+from finops_agent.cli_errors import _state, friendly_errors
 
 PREFLIGHT_ROWS = 1000
 

@@ -148,6 +148,11 @@ def background(rng: np.random.Generator, n: int, days: int) -> pd.DataFrame:
     product_idx = rng.choice(len(BACKGROUND), n, p=weights / weights.sum())
     account = rng.choice(len(ACCOUNTS), n, p=[0.5, 0.3, 0.2])
     region = rng.choice(len(REGIONS), n, p=[0.5, 0.2, 0.2, 0.1])
+    # the NAT decoy (dev-sandbox, us-west-2) must have no S3/DynamoDB traffic in its own region
+    s3_or_dynamodb = np.array(
+        [BACKGROUND[i].code in ("AmazonS3", "AmazonDynamoDB") for i in product_idx]
+    )
+    region = np.where(s3_or_dynamodb & (account == 2) & (region == 1), 2, region)
     late = rng.random(n) < 0.25
     start = np.where(late, rng.integers(1, max(days - 1, 2), n), 0)
     ends_early = rng.random(n) < 0.10

@@ -1,0 +1,233 @@
+"""The stored query library on generated data of every schema: it runs, and it finds what was planted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from finops_agent.execution import QueryResult, run_query
+from finops_agent.pipeline import prepare_run
+from finops_agent.settings import load_settings
+
+pytestmark = pytest.mark.integration
+WINDOW = ("2026-10-01", "2026-11-24")  # last full month + month to date of the sample data
+MONTHS = ("2026-10", "2026-11")
+
+
+@pytest.fixture(scope="module", params=["cur", "cur2", "focus"])
+def library(
+    request: pytest.FixtureRequest, sample_dataset: Any
+) -> tuple[dict[str, QueryResult], dict[str, Any], Path]:
+    """Every stored query run once over one schema's sample data, with its ground truth."""
+    folder, truth = sample_dataset(request.param)
+    run = prepare_run(load_settings(), source=str(folder / "data"), start=WINDOW[0], end=WINDOW[1])
+    try:
+        return (
+            {spec.name: run_query(run.engine, spec, run.params) for spec in run.specs},
+            truth,
+            folder,
+        )
+    finally:
+        run.engine.close()
+
+
+def _window_cost(item: dict[str, Any]) -> float:
+    return sum(item["cost_by_month"].get(m, 0.0) for m in MONTHS)
+
+
+def test_every_query_runs_on_every_schema(library: Any) -> None:
+    results, _, _ = library
+    failed = {name: r.error for name, r in results.items() if not r.ok}
+    assert failed == {}
+    assert len(results) >= 29
+
+
+@pytest.mark.parametrize(
+    ("query", "planted"),
+    [
+        ("gp2_volumes", "gp2_volumes"),
+        ("previous_generation_instances", "previous_generation"),
+        ("idle_elastic_ips", "idle_eips"),
+        ("cross_az_data_transfer", "cross_az"),
+    ],
+)
+def test_precise_detectors_report_exactly_the_planted_resources(
+    library: Any, query: str, planted: str
+) -> None:
+    results, truth, _ = library
+    frame = results[query].frame
+    expected = {item["resource_id"]: _window_cost(item) for item in truth["planted"][planted]}
+    assert set(frame["resource_id"]) == set(expected)
+    found = frame.groupby("resource_id")["unblended_cost"].sum()
+    for resource, cost in expected.items():
+        assert found[resource] == pytest.approx(cost, abs=0.01)
+
+
+def test_nat_gateways_are_joined_on_account_and_region(library: Any) -> None:
+    results, truth, _ = library
+    frame = results["nat_gateway_without_endpoints"].frame
+    gateways = truth["planted"]["nat_gateway"]["gateways"]
+    assert set(frame["resource_id"]) == {g["resource_id"] for g in gateways}
+    # the decoy has S3/DynamoDB only in another region of its account: no endpoint would help it
+    decoy = {g["resource_id"] for g in truth["planted"]["nat_decoy"]["gateways"]}
+    assert not decoy & set(frame["resource_id"])
+    total = frame["processing_cost"].sum() + frame["hourly_cost"].sum()
+    assert total == pytest.approx(sum(_window_cost(g) for g in gateways), abs=0.01)
+    assert (frame["monthly_savings"] > 0).all()
+
+
+def test_untagged_resources_get_their_neighbours_project(library: Any) -> None:
+    results, truth, _ = library
+    frame = results["owner_by_start_time"].frame.set_index("resource_id")
+    for cluster in truth["planted"]["owner_by_start_time"]:
+        for resource in cluster["untagged_resource_ids"]:
+            row = frame.loc[resource]
+            assert row["likely_value"] == cluster["expected_tags"]["project"]
+            assert row["confidence"] == 1.0 and row["neighbour_count"] == len(
+                cluster["neighbour_resource_ids"]
+            )
+    # the planted clusters rank first: full confidence and the most neighbours
+    top = set(results["owner_by_start_time"].frame["resource_id"].head(3))
+    assert top == {
+        r for c in truth["planted"]["owner_by_start_time"] for r in c["untagged_resource_ids"]
+    }
+
+
+def test_the_planted_spike_is_the_only_anomaly(library: Any) -> None:
+    results, truth, _ = library
+    frame = results["daily_anomalies"].frame
+    anomalies = frame[frame["is_anomaly"].astype(bool)]
+    spike = truth["planted"]["spike"]
+    assert len(anomalies) == 1
+    (row,) = anomalies.itertuples()
+    assert (str(pd.Timestamp(row.usage_date).date()), row.service_code) == (
+        spike["date"],
+        "AWSLambda",
+    )
+    assert row.unblended_cost == pytest.approx(spike["cost"], abs=0.01)
+    assert row.severity == "high"
+
+
+def test_growth_and_storage_findings(library: Any) -> None:
+    results, truth, _ = library
+    mom = results["month_over_month_by_service"].frame
+    rds = mom[
+        (mom["service_code"] == "AmazonRDS")
+        & (pd.to_datetime(mom["billing_period"]) == "2026-11-01")
+    ]
+    # the planted 15% monthly growth, measured on cost per day across a partial month
+    assert 8 < float(rds["change_pct"].iloc[0]) < 25
+    heavy = {b["resource_id"] for b in truth["planted"]["s3_standard_heavy"]}
+    assert heavy <= set(results["s3_storage_class_mix"].frame["resource_id"])
+    egress = results["data_transfer_out"].frame
+    assert egress["resource_id"].iloc[0] == truth["planted"]["egress"][0]["resource_id"]
+
+
+def _raw_canonical(folder: Path, schema: str) -> pd.DataFrame:
+    """The window's line items straight from the files with pandas, for independent sums."""
+    frame = pd.read_parquet(folder / "data")
+    if schema == "focus":
+        out = pd.DataFrame(
+            {
+                "start": frame["ChargePeriodStart"],
+                "account": frame["SubAccountId"],
+                "service": frame["x_ServiceCode"],
+                "usage_type": frame["x_UsageType"],
+                "resource": frame["ResourceId"],
+                "region": frame["RegionId"],
+                "unblended": frame["BilledCost"],
+                "amortized": frame["EffectiveCost"],
+            }
+        )
+    else:
+        region = frame["product_region"] if schema == "cur" else frame["product_region_code"]
+        out = pd.DataFrame(
+            {
+                "start": frame["line_item_usage_start_date"],
+                "account": frame["line_item_usage_account_id"],
+                "service": frame["line_item_product_code"],
+                "usage_type": frame["line_item_usage_type"],
+                "resource": frame["line_item_resource_id"].replace("", None),
+                "region": region,
+                "unblended": frame["line_item_unblended_cost"],
+                "amortized": None,
+            }
+        )
+    start = pd.Timestamp(WINDOW[0])
+    end = pd.Timestamp(WINDOW[1])
+    out["start"] = pd.to_datetime(out["start"])
+    return out[(out["start"] >= start) & (out["start"] < end)]
+
+
+def test_independent_pandas_sums_agree(library: Any, request: pytest.FixtureRequest) -> None:
+    results, truth, folder = library
+    schema = truth["schema"]
+    raw = _raw_canonical(folder, schema)
+    totals = results["window_totals"].frame.iloc[0]
+    assert totals["unblended_cost"] == pytest.approx(raw["unblended"].sum(), abs=0.01)
+    assert totals["rows"] == len(raw)
+    by_service = (
+        results["spend_by_service_daily"].frame.groupby("service_code")["unblended_cost"].sum()
+    )
+    assert by_service["AmazonEC2"] == pytest.approx(
+        raw[raw["service"] == "AmazonEC2"]["unblended"].sum(), abs=0.01
+    )
+    by_account = (
+        results["spend_by_account_monthly"].frame.groupby("account_id")["unblended_cost"].sum()
+    )
+    assert by_account.to_dict() == pytest.approx(
+        raw.groupby("account")["unblended"].sum().to_dict(), abs=0.01
+    )
+    by_region = results["spend_by_region"].frame.set_index("region")["unblended_cost"]
+    assert by_region["eu-west-1"] == pytest.approx(
+        raw[raw["region"] == "eu-west-1"]["unblended"].sum(), abs=0.01
+    )
+    egress = raw[raw["usage_type"].str.contains("DataTransfer-Out-Bytes", na=False)]
+    assert results["data_transfer_out"].frame["unblended_cost"].iloc[0] == pytest.approx(
+        egress.groupby("resource")["unblended"].sum().max(), abs=0.01
+    )
+    ipv4 = raw[raw["usage_type"].str.contains("PublicIPv4", na=False)]
+    assert results["public_ipv4_charges"].frame["unblended_cost"].sum() == pytest.approx(
+        ipv4["unblended"].sum(), abs=0.01
+    )
+    latest = raw[raw["start"] >= pd.Timestamp("2026-11-01")]
+    assert results["month_end_forecast"].frame["cost_to_date"].iloc[0] == pytest.approx(
+        latest["unblended"].sum(), abs=0.01
+    )
+    top = (
+        raw.dropna(subset=["resource"])
+        .groupby("resource")["unblended"]
+        .sum()
+        .sort_values(ascending=False)
+    )
+    assert results["top_resources"].frame["unblended_cost"].max() <= top.iloc[0] + 0.01
+    purchase = results["amortized_vs_unblended"].frame["unblended_cost"].sum()
+    assert purchase == pytest.approx(raw["unblended"].sum(), abs=0.01)
+    untagged_total = results["cost_by_tag"].frame["unblended_cost"].sum()
+    usage_only = results["window_totals"].frame.iloc[0]["unblended_cost"]
+    assert 0 < untagged_total <= usage_only + 0.01
+    assert dt.date.fromisoformat(truth["end"]) == dt.date(2026, 11, 24)
+
+
+def test_commitments_are_partly_used_and_cover_part_of_eligible_usage(library: Any) -> None:
+    results, _, _ = library
+    frame = results["commitment_coverage_utilization"].frame.set_index("commitment_type")
+    for kind in ("Savings Plan", "Reserved"):
+        assert 0 < frame.loc[kind, "utilization_pct"] < 100
+        assert 0 < frame.loc[kind, "coverage_pct"] < 100
+    # with two reserved cache nodes and three units bought, two thirds of the reservation is used
+    assert frame.loc["Reserved", "utilization_pct"] == pytest.approx(200 / 3, abs=0.01)
+
+
+def test_tag_hygiene_finds_the_environment_variants(library: Any) -> None:
+    results, _, _ = library
+    frame = results["tag_value_hygiene"].frame.set_index("canonical_value")
+    assert frame.loc["prod", "variant_count"] == 4  # prod, Prod, production, " prod "
+    assert "empty value" in set(frame["problem"])
+    coverage = results["tag_coverage"].frame
+    assert set(coverage["tag_key"]) == {"owner", "project", "cost_center", "environment"}
+    assert ((coverage["cost_coverage_pct"] >= 0) & (coverage["cost_coverage_pct"] <= 100)).all()
