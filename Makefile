@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: demo test check lint types fix clean venv bench
+.PHONY: demo test check lint types fix clean venv bench serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# Local Prefect server + UI on 127.0.0.1:4200 (FINOPS_SERVE_PORT) serving every deployment.
+serve: $(STAMP)
+	$(BIN)/python deployments/serve.py
 
 # dynalite (npm) is the local DynamoDB the store tests start; pinned by package-lock.json.
 DYNALITE := node_modules/.bin/dynalite

@@ -13,6 +13,9 @@ configure_prefect(Path(__file__).resolve().parents[1] / ".prefect")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# Cached query results would let one test's data answer another's (e.g. the same Athena table
+# name under moto); tests that exercise the cache turn it on themselves.
+os.environ.setdefault("FINOPS_QUERY_CACHE_HOURS", "0")
 
 
 @pytest.fixture(params=["cur", "cur2", "focus"])

@@ -199,6 +199,22 @@ def _mount() -> None:
 _mount()
 
 
+# --- orchestration (issue 8): local Prefect server + UI serving every deployment ---
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="UI/API port (default FINOPS_SERVE_PORT)")
+    ] = None,
+    home: Annotated[Path, typer.Option(help="PREFECT_HOME for the server and runs")] = Path(
+        ".prefect"
+    ),
+) -> None:
+    """Start a local Prefect server with the UI and serve the scheduled and manual deployments."""
+    from finops_agent.orchestration.launcher import run_launcher
+
+    raise typer.Exit(run_launcher(home, port or load_settings().serve_port))
+
+
 def run() -> None:
     """Entry point used by `python -m finops_agent`."""
     app(prog_name="finops")

@@ -126,6 +126,17 @@ class Settings(BaseSettings):
     ses_endpoint_url: str | None = None
     email_retry_delays_s: list[float] = Field(default_factory=lambda: [2.0, 5.0, 15.0])
 
+    # orchestration: Prefect schedules, the local server (deployments/serve.py), query cache
+    schedule_timezone: str = Field(
+        default="UTC", description="IANA timezone of deployment schedules"
+    )
+    serve_port: int = Field(
+        default=4200, ge=1, le=65535, description="Port of the local Prefect UI"
+    )
+    query_cache_hours: float = Field(
+        default=12.0, ge=0, description="How long a stored query's result is reused"
+    )
+
     # tagging: logical key -> raw tag keys that mean it, in order of preference
     tag_keys: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
 

@@ -1,0 +1,1 @@
+"""Prefect orchestration: periods and run names, query caching, artifacts, alerts, deployments, launcher."""

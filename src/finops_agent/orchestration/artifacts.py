@@ -1,0 +1,131 @@
+"""Prefect artifacts of a report run: a markdown summary, a findings table and the report link."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from finops_agent.insights.base import Insights
+from finops_agent.insights.rules import usd
+from finops_agent.summarise import ReportSummary
+
+log = logging.getLogger(__name__)
+SUMMARY_KEY = "finops-report-summary"
+FINDINGS_KEY = "finops-report-findings"
+LINK_KEY = "finops-report-link"
+TOP_FINDINGS = 5
+
+
+def _cell(value: object) -> str:
+    """Text safe inside a markdown table cell: no pipes, newlines or raw HTML from a model."""
+    text = " ".join(str(value).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def report_link(path: Path) -> str:
+    """A URL for the report: file:// for a local path."""
+    return path.resolve().as_uri()
+
+
+def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -> str:
+    """Total, change against the previous period, top findings and failed sections, as markdown."""
+    m = summary.metrics
+    change = (
+        "n/a (no previous period in the data)" if m.change_pct is None else f"{m.change_pct:+.1f}%"
+    )
+    lines = [
+        f"# FinOps report {summary.report_id}",
+        "",
+        f"**Window:** {summary.window.label} · **Families:** {m.analysis_type} · "
+        f"**Source:** {_cell(summary.source)} ({summary.schema}, {summary.engine})",
+        "",
+        "| Metric | Value |",
+        "|---|---|",
+        f"| Unblended cost | {usd(m.unblended_cost)} |",
+        f"| Amortised cost | {usd(m.amortized_cost)} |",
+        f"| Change of daily run rate vs previous period | {change} |",
+        f"| Line items | {m.rows:,} |",
+        f"| Findings | {len(insights.findings)} worth {usd(insights.monthly_savings_usd)}/month |",
+        "",
+    ]
+    top = sorted(insights.findings, key=lambda f: f.monthly_savings_usd, reverse=True)
+    if top:
+        lines += ["## Top findings", ""]
+        for finding in top[:TOP_FINDINGS]:
+            lines.append(
+                f"- **{_cell(finding.title)}**: {usd(finding.monthly_savings_usd)}/month. "
+                f"{_cell(finding.action)}"
+            )
+        lines.append("")
+    failed = [q for q in summary.queries.values() if q.status != "ok"]
+    if failed:
+        lines += ["## Failed sections", ""]
+        lines += [f"- `{q.name}`: {_cell(q.error or 'failed')}" for q in failed]
+        lines.append("")
+    for warning in insights.warnings:
+        lines.append(f"> {_cell(warning)}")
+    lines += ["", f"[Open the report]({report_link(report)})"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def findings_table(insights: Insights) -> list[dict[str, Any]]:
+    """One row per finding, largest savings first, for a Prefect table artifact."""
+    ranked = sorted(insights.findings, key=lambda f: f.monthly_savings_usd, reverse=True)
+    return [
+        {
+            "finding": f.title,
+            "query": f.query,
+            "monthly_savings_usd": round(f.monthly_savings_usd, 2),
+            "effort": f.effort,
+            "risk": f.risk,
+            "action": f.action,
+        }
+        for f in ranked
+    ]
+
+
+def _attempt(what: str, create: Callable[[], object]) -> str | None:
+    try:
+        create()
+    except Exception as exc:  # an API hiccup must not cost the finished report
+        log.warning("could not create the %s artifact: %s", what, exc)
+        return f"{what} artifact not created: {exc}"
+    return None
+
+
+def publish_report_artifacts(summary: ReportSummary, insights: Insights, report: Path) -> list[str]:
+    """Create the three artifacts on the current run; return warnings for any that failed."""
+    from prefect.artifacts import (
+        create_link_artifact,
+        create_markdown_artifact,
+        create_table_artifact,
+    )
+
+    description = f"{summary.metrics.analysis_type} · {summary.window.label}"
+    rows = findings_table(insights) or [{"finding": "no findings", "monthly_savings_usd": 0.0}]
+    attempts = [
+        (
+            "summary",
+            lambda: create_markdown_artifact(
+                summary_markdown(summary, insights, report),
+                key=SUMMARY_KEY,
+                description=description,
+            ),
+        ),
+        (
+            "findings",
+            lambda: create_table_artifact(rows, key=FINDINGS_KEY, description=description),
+        ),
+        (
+            "link",
+            lambda: create_link_artifact(
+                report_link(report),
+                link_text=f"Report {summary.report_id}",
+                key=LINK_KEY,
+                description=description,
+            ),
+        ),
+    ]
+    return [w for w in (_attempt(what, create) for what, create in attempts) if w]
