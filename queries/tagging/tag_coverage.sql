@@ -1,15 +1,17 @@
 -- For each tag key, what share of taggable spend and of resources carries a value, per account and service?
 with taggable as (
+    -- one row per resource before the keys are unnested: far fewer rows than line items
     select
         account_id,
         account_name,
         service_code,
         resource_id,
-        amortized_cost,
-        tags
+        sum(amortized_cost) as amortized_cost,
+        arbitrary(tags) as tags
     from cost
     where resource_id is not null
         and charge_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
+    group by account_id, account_name, service_code, resource_id
 ),
 
 per_key as (

@@ -206,9 +206,10 @@ def render_html(
     *,
     top_n: int = 10,
     chat: list[dict[str, Any]] | None = None,
+    charts: dict[str, Chart] | None = None,
 ) -> str:
     """The whole report as one HTML document with plotly.js inlined once."""
-    charts = report_charts(summary, top_n)
+    charts = charts if charts is not None else report_charts(summary, top_n)
     return (
         environment()
         .get_template("report.html.j2")
@@ -318,7 +319,7 @@ def write_report(
         folder / "charts.json",
         json.dumps([c.to_json() for c in charts.values()], default=json_value),
     )
-    atomic_write(folder / "report.html", render_html(summary, insights))
+    atomic_write(folder / "report.html", render_html(summary, insights, charts=charts))
     write_index(output_dir)
     return folder / "report.html"
 
