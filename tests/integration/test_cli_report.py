@@ -53,6 +53,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "bad date",
     ],
 )
+@pytest.mark.hostile
 def test_bad_input_ends_with_one_line_naming_the_problem(tmp_path: Path, case: str) -> None:
     args, named = _bad_sources(tmp_path)[case]
     result = runner.invoke(app, ["report", *args, "--out", str(tmp_path / "reports")])
@@ -100,6 +101,7 @@ def test_report_end_to_end_prints_the_path_last_and_writes_the_sidecar(tmp_path:
 
 
 @pytest.mark.integration
+@pytest.mark.hostile
 def test_a_window_without_data_is_an_error_naming_the_dates(tmp_path: Path) -> None:
     folder = tiny.write("cur", tmp_path / "cur")
     result = runner.invoke(

@@ -90,6 +90,7 @@ def test_globs_and_hive_folders_read_the_same_rows(tmp_path: Path) -> None:
     ],
     ids=["missing", "empty-file", "empty-folder", "glob-without-match"],
 )
+@pytest.mark.hostile
 def test_missing_or_empty_sources_are_named(tmp_path: Path, make: object, expected: str) -> None:
     source = make(tmp_path)  # type: ignore[operator]
     with pytest.raises(SourceError, match=expected) as info:
@@ -97,6 +98,7 @@ def test_missing_or_empty_sources_are_named(tmp_path: Path, make: object, expect
     assert str(source) in str(info.value)
 
 
+@pytest.mark.hostile
 def test_a_corrupt_parquet_file_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 this is not parquet at all")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from finops_agent.insights.rules import RuleInsights
 from finops_agent.report.render import markdown_html, write_report
@@ -14,6 +15,7 @@ from tests.unit.test_summarise_rules import GP2, _result, _summary
 HOSTILE = "<script>alert(1)</script>"
 
 
+@pytest.mark.hostile
 def test_markdown_is_sanitised() -> None:
     html = str(
         markdown_html(f"**bold** {HOSTILE} <img src=x onerror=alert(1)> [x](javascript:alert(1))")
@@ -24,6 +26,7 @@ def test_markdown_is_sanitised() -> None:
     assert "&lt;script&gt;" in html
 
 
+@pytest.mark.hostile
 def test_report_is_written_with_json_sidecar_index_and_inert_hostile_values(tmp_path: Path) -> None:
     hostile = GP2.assign(resource_id=[HOSTILE, "vol-b", "vol-c"])
     daily = pd.DataFrame(

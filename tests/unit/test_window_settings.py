@@ -42,6 +42,7 @@ def test_bad_windows_are_rejected_with_the_dates(start: str, end: str | None) ->
         Window.parse(start, end)
 
 
+@pytest.mark.hostile
 def test_secrets_are_masked_and_env_prefix_applies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINOPS_SMTP_PASSWORD", "hunter2")
     monkeypatch.setenv("FINOPS_TOP_N", "7")
@@ -52,6 +53,7 @@ def test_secrets_are_masked_and_env_prefix_applies(monkeypatch: pytest.MonkeyPat
     assert settings.top_n == 7
 
 
+@pytest.mark.hostile
 def test_tag_aliases_with_sql_metacharacters_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINOPS_TAG_KEYS", '{"owner": ["owner\'; DROP TABLE x --"]}')
     with pytest.raises(ValueError, match="tag"):
@@ -59,6 +61,7 @@ def test_tag_aliases_with_sql_metacharacters_are_refused(monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("name", ["cur; drop", "a.b", "x'--", "", "1abc", "tbl\x00"])
+@pytest.mark.hostile
 def test_identifiers_must_be_plain(name: str) -> None:
     with pytest.raises(UnsafeIdentifierError):
         check_identifier(name, what="table")
