@@ -62,9 +62,9 @@ def deployment_plans() -> list[DeploymentPlan]:
         DeploymentPlan(
             "daily-anomaly-digest",
             "finops-report",
-            "Daily digest of the last 7 days of spend against the 7 before, to catch jumps early.",
+            "Daily cost digest of the last 30 days: anomalies need a trailing 14-day baseline.",
             cron="0 6 * * *",
-            parameters={"families": ["cost"], "period": "last_7_days"},
+            parameters={"families": ["cost"], "period": "last_30_days"},
             tags=("scheduled", "cost", "anomaly"),
         ),
         DeploymentPlan(
