@@ -18,7 +18,7 @@ def answer_question(session: ChatSession, question: str) -> ChatTurn:
 
 def artifact_markdown(report_id: str, turn: ChatTurn) -> str:
     """The artifact body: question, answer with its table, and the SQL that produced it."""
-    parts = [f"## {turn.question}", f"_Report {report_id}_", turn.answer]
+    parts = [f"## {turn.question}", f"_Report {report_id}, session {turn.session_id}_", turn.answer]
     if turn.sql:
         parts.append(f"```sql\n{turn.sql}\n```")
     if turn.ungrounded:
@@ -27,10 +27,12 @@ def artifact_markdown(report_id: str, turn: ChatTurn) -> str:
 
 
 @flow(name="report-chat", log_prints=True)
-def report_chat(report_id: str, question: str, output_dir: str | None = None) -> str:
-    """Answer `question` about report `report_id`; return the answer markdown."""
+def report_chat(
+    report_id: str, question: str, output_dir: str | None = None, session_id: str | None = None
+) -> str:
+    """Answer `question` about report `report_id` (continuing `session_id` if given)."""
     settings = load_settings(output_dir=output_dir)
-    session = ChatSession.from_settings(settings, report_id)
+    session = ChatSession.from_settings(settings, report_id, session_id)
     try:
         turn = answer_question(session, question)
     finally:

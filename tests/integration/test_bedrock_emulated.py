@@ -46,7 +46,7 @@ def test_bedrock_report_has_validated_findings_and_flags_invented_numbers(
     data = json.loads((folder / "report.json").read_text())
     assert data["insights"]["provider"] == "bedrock" and data["insights"]["structured"]
     # the one gp2 volume of the tiny data, priced as the stored query priced it
-    (finding,) = data["findings"]
+    finding = next(f for f in data["findings"] if f["query"] == "gp2_volumes")
     (volume,) = data["results"]["gp2_volumes"]["rows"]
     assert finding["query"] == "gp2_volumes" and finding["family"] == "architecture"
     assert finding["monthly_savings_usd"] == pytest.approx(volume["monthly_savings"], abs=0.005)
@@ -112,27 +112,36 @@ def test_chat_with_bedrock_answers_from_checked_sql(
 def test_report_chat_flow_writes_a_markdown_artifact(
     emulated: tuple[Settings, str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import asyncio
+
     from flows.chat import report_chat
     from prefect.client.orchestration import get_client
 
-    settings, report_id, _ = emulated
+    settings, report_id, requests = emulated
     for name, value in {
         "FINOPS_INSIGHTS": "bedrock",
         "FINOPS_BEDROCK_ENDPOINT_URL": settings.bedrock_endpoint_url or "",
         "FINOPS_HOME": str(settings.home),
     }.items():
         monkeypatch.setenv(name, value)
-    answer = report_chat(report_id, "Which service cost the most?", str(settings.output_dir))
-    assert answer.startswith("AmazonEC2 cost the most at $18.00.")
+    saved = Path(settings.output_dir) / report_id / "report.json"
 
-    async def artifact() -> Any:
+    async def artifact_body() -> str:
         async with get_client() as client:
-            return await client.read_latest_artifacts()
+            latest = {a.key: a for a in await client.read_latest_artifacts()}
+        return str(latest[f"chat-{report_id.lower()}"].data)
 
-    import asyncio
-
-    latest = {a.key: a for a in asyncio.run(artifact())}
-    body = latest[f"chat-{report_id.lower()}"].data
+    answer = report_chat(
+        report_id, "Which service cost the most?", output_dir=str(settings.output_dir)
+    )
+    assert answer.startswith("AmazonEC2 cost the most at $18.00.")
+    body = asyncio.run(artifact_body())
     assert "AmazonEC2 cost the most at $18.00." in body and "```sql" in body
-    chat = json.loads((Path(settings.output_dir) / report_id / "report.json").read_text())["chat"]
-    assert chat[-1]["question"] == "Which service cost the most?"
+    turn = json.loads(saved.read_text())["chat"][-1]
+    assert turn["question"] == "Which service cost the most?"
+
+    # a second question in the same session sees the first as history
+    report_chat(report_id, "And the cheapest?", str(settings.output_dir), turn["session_id"])
+    sql_prompt = requests[-2]["body"]["messages"][0]["content"][0]["text"]
+    assert "Q: Which service cost the most?" in sql_prompt
+    assert "## And the cheapest?" in asyncio.run(artifact_body())

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from finops_agent.analyze.dataset import open_workspace
+from finops_agent.analyze.rules import FileRuleInsights
+from finops_agent.analyze.run import analyse_workspace, file_insights, render
 from finops_agent.chat.session import ChatSession
 from finops_agent.settings import load_settings
+from tests.analyze_shapes import SHAPES
 from tests.support.memstore import MemoryStore
 
 REPORT_ID = "20261124T120000Z-f11e00"
@@ -16,13 +20,10 @@ REPORT_ID = "20261124T120000Z-f11e00"
 
 @pytest.fixture
 def file_report(tmp_path: Path) -> Path:
-    """A report.json shaped like analyze-file's: views_sql, datasets and SQL prompts."""
+    """A report.json shaped like analyze-file's: read options, datasets and SQL prompts."""
     data = tmp_path / "costs.csv"
     data.write_text("team,cost\nsearch,120.5\ncheckout,80\nsearch,30\n")
-    views = [
-        f"create or replace view file_1 as select * from read_csv(['{data}'], header=true)",
-        "create or replace view results as select * from file_1",
-    ]
+    read_options = [{"path": str(data), "format": "csv", "encoding": "utf-8", "conversions": {}}]
     folder = tmp_path / "reports" / REPORT_ID
     folder.mkdir(parents=True)
     report = {
@@ -31,7 +32,10 @@ def file_report(tmp_path: Path) -> Path:
         "engine": "duckdb",
         "source": "costs.csv",
         "totals": {"unblended_cost": 230.5},
-        "file": {"views_sql": views, "datasets": [{"view": "results", "label": "costs.csv"}]},
+        "file": {
+            "read_options": read_options,
+            "datasets": [{"view": "results", "label": "costs.csv"}],
+        },
         "suggested_prompts": [
             {
                 "text": "Which team costs most?",
@@ -72,3 +76,27 @@ def test_missing_analysed_file_is_an_answer_naming_it(file_report: Path, tmp_pat
     turn = chat.ask("select * from results")
     assert turn.mode == "error" and "cannot reopen the analysed file" in (turn.error or "")
     chat.close()
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_prompt_of_a_real_analysed_file_passes_the_guard_and_runs(
+    tmp_path: Path, shape: str
+) -> None:
+    path = SHAPES[shape]().write(tmp_path / "in")
+    settings = load_settings(output_dir=tmp_path / "reports", home=tmp_path / "home")
+    workspace = open_workspace([str(path)])
+    try:
+        summary = analyse_workspace(workspace, "auto", settings)
+        insights = file_insights(FileRuleInsights(), summary)
+        html = render(Path(settings.output_dir), workspace, summary, insights)
+    finally:
+        workspace.close()
+    chat = ChatSession(settings, html.parent.name, store=MemoryStore())
+    try:
+        assert chat.prompts, "analysed reports offer prompts"
+        for number, prompt in enumerate(chat.prompts, start=1):
+            turn = chat.ask(str(number))
+            assert turn.mode == "prompt", (prompt.text, turn.error)
+            assert turn.row_count > 0
+    finally:
+        chat.close()

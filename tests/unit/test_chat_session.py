@@ -61,6 +61,7 @@ def test_sql_is_checked_run_on_the_report_data_and_recorded(
         turn.interaction_id,
     )
     assert logged.data_context["sql"].endswith("LIMIT 200")
+    assert logged.latency_ms == turn.elapsed_ms > 0
     # appended to report.json and to the transcript section of report.html
     saved = _saved(settings, report_id)["chat"][-1]
     assert saved["interaction_id"] == turn.interaction_id and saved["row_count"] == len(turn.rows)
@@ -304,3 +305,16 @@ def test_sql_is_told_apart_from_questions_that_start_like_it(text: str, is_sql: 
     from finops_agent.chat.session import looks_like_sql
 
     assert looks_like_sql(text) is is_sql
+
+
+def test_a_session_id_continues_the_conversation(reports: tuple[Settings, str]) -> None:
+    settings, report_id = reports
+    first = ChatSession(settings, report_id, session_id="s-continue")
+    first.ask("select count(*) as n from cost")
+    first.close()
+    again = ChatSession(settings, report_id, session_id="s-continue")
+    other = ChatSession(settings, report_id, session_id="s-other")
+    assert [t.question for t in again.turns] == ["select count(*) as n from cost"]
+    assert other.turns == []
+    again.close()
+    other.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from finops_agent.insights.base import Ungrounded
@@ -92,6 +92,7 @@ def test_any_amount_written_from_the_data_is_grounded_and_5pct_off_is_not(value:
     for written in (f"${value:,.2f}", f"${value:.0f}", f"{value:.1f}%"):
         assert check_text(written, evidence) == [], written
     off = value * 1.05 + 1
+    assume(abs(off - 12 * value) > 0.02 * off)  # a year of the value is grounded on purpose
     assert [u.number for u in check_text(f"${off:,.2f}", evidence)] == [f"${off:,.2f}"]
 
 

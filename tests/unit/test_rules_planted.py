@@ -23,6 +23,7 @@ PLANTED_RESOURCES: dict[str, tuple[str, ...]] = {
     "idle_elastic_ips": ("idle_eips",),
     "cross_az_data_transfer": ("cross_az",),
     "nat_gateway_without_endpoints": ("nat_gateway", "gateways"),
+    "s3_storage_class_mix": ("s3_standard_heavy",),
 }
 _IN_LIBRARY = sorted(set(PLANTED_RESOURCES) & set(load_catalog().queries))
 
@@ -81,3 +82,11 @@ def test_rule_report_is_complete_without_bedrock(october: dict[str, Any]) -> Non
     assert report["totals"]["unblended_cost"] == pytest.approx(
         october["truth"]["totals"]["by_month"][MONTH]["unblended_cost"], rel=1e-6
     )
+
+
+def test_nat_gateways_that_have_endpoints_are_not_flagged(october: dict[str, Any]) -> None:
+    decoys = {g["resource_id"] for g in october["truth"]["planted"]["nat_decoy"]["gateways"]}
+    finding = next(
+        f for f in october["report"]["findings"] if f["query"] == "nat_gateway_without_endpoints"
+    )
+    assert decoys and not decoys & set(finding["resource_ids"])

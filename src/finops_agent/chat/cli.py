@@ -34,10 +34,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _open(report_id: str, out: Path | None) -> ChatSession:
+def _open(report_id: str, out: Path | None, session_id: str | None = None) -> ChatSession:
     settings = load_settings(output_dir=out)
     try:
-        session = ChatSession.from_settings(settings, report_id)
+        session = ChatSession.from_settings(settings, report_id, session_id)
     except (InvalidReportIdError, ReportNotFoundError) as exc:
         raise _fail(str(exc)) from None
     for warning in session.warnings:
@@ -159,6 +159,10 @@ def ask_command(
     ],
     rate: Annotated[str | None, typer.Option("--rate", help="Rate the answer: good or bad")] = None,
     comment: Annotated[str | None, typer.Option(help="Comment stored with --rate")] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(help="Continue this session (its id is printed on stderr after each answer)"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
 ) -> None:
     """Answer one question about a report on stdout (exit 1 when it was not answered)."""
@@ -166,9 +170,9 @@ def ask_command(
         raise _fail(f"--rate must be good or bad, not {rate!r}")
     if not question.strip():
         raise _fail("the question is empty")
-    session = _open(report_id, out)
+    chat = _open(report_id, out, session)
     try:
-        turn = session.ask(question)
+        turn = chat.ask(question)
         typer.echo(turn.answer)
         if turn.sql and turn.mode != "prompt":
             typer.echo(f"\nSQL: {turn.sql}")
@@ -177,9 +181,10 @@ def ask_command(
         for warning in turn.warnings:
             _err.print(f"warning: {warning}", highlight=False)
         if rate is not None:
-            _rate(session, rate == "good", comment, _err)
+            _rate(chat, rate == "good", comment, _err)
+        _err.print(f"session: {chat.session_id}", highlight=False)
     finally:
-        session.close()
+        chat.close()
     # scripts can tell an answer from a refusal or a failure by the exit code
     if turn.mode in ("error", "help"):
         raise typer.Exit(1)

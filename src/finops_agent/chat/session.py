@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import sqlglot
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
@@ -73,6 +74,7 @@ class ChatTurn(BaseModel):
     rating: int | None = None
     rating_comment: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    elapsed_ms: float = Field(default=0.0, description="wall time of the whole exchange")
 
 
 def looks_like_sql(text: str, relations: Iterable[str] = ("cost",)) -> bool:
@@ -168,7 +170,14 @@ class ChatSession:
         self.model = model
         self.session_id = session_id or new_interaction_id()
         self.record = record
+        # a known session id continues that conversation: its turns are the model's history
         self.turns: list[ChatTurn] = []
+        for saved in self.report.get("chat", []) if session_id else []:
+            if isinstance(saved, dict) and saved.get("session_id") == session_id:
+                try:
+                    self.turns.append(ChatTurn.model_validate(saved))
+                except ValidationError:  # a turn from an older layout is no use as history
+                    log.info("skipping an unreadable turn of session %s", session_id)
         self.warnings: list[str] = []
         self._data: ChatData | None = None
 
@@ -362,6 +371,7 @@ class ChatSession:
         question = question.strip()
         if not question:
             raise ValueError("empty question")
+        started = time.perf_counter()
         try:
             if looks_like_sql(question, self.relations):
                 question = re.sub(r"^\s*/sql\s+", "", question, flags=re.IGNORECASE)
@@ -376,7 +386,7 @@ class ChatSession:
         except Exception as exc:  # a broken source or a model outage still yields an answer
             log.warning("chat on %s failed: %s", self.report_id, exc)
             outcome = _Outcome(f"Sorry, that failed: {exc}", "error", error=str(exc))
-        return self._finish(question, outcome)
+        return self._finish(question, outcome, (time.perf_counter() - started) * 1000)
 
     def _tables(self) -> TableSpec:
         data = self.data
@@ -392,7 +402,7 @@ class ChatSession:
             return frozenset({"results", *views})
         return frozenset({"cost"})
 
-    def _finish(self, question: str, outcome: _Outcome) -> ChatTurn:
+    def _finish(self, question: str, outcome: _Outcome, elapsed_ms: float) -> ChatTurn:
         answer = outcome.text
         if outcome.sql is not None and outcome.mode != "error":
             answer += "\n\n" + markdown_table(outcome.frame)
@@ -409,6 +419,7 @@ class ChatSession:
             ungrounded=outcome.ungrounded,
             usage=outcome.usage,
             session_id=self.session_id,
+            elapsed_ms=round(elapsed_ms, 1),
         )
         self.turns.append(turn)
         warning = log_interaction(self.store, self._interaction(turn))
@@ -440,7 +451,8 @@ class ChatSession:
             model=usage.model if usage else ("bedrock" if self.model else "rules"),
             input_tokens=usage.input_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
-            latency_ms=usage.latency_ms if usage else 0.0,
+            # what the user waited for: model calls and queries together
+            latency_ms=turn.elapsed_ms,
             cost_usd=usage.cost_usd if usage else 0.0,
             error=turn.error,
             interaction_id=turn.interaction_id,

@@ -74,6 +74,14 @@ RULES: dict[str, Rule] = {
         effort="medium",
         risk="medium",
     ),
+    "s3_storage_class_mix": Rule(
+        "Move {count} S3 buckets from Standard to Intelligent-Tiering",
+        "Add a lifecycle rule that transitions objects to S3 Intelligent-Tiering (no retrieval "
+        "fees; objects under 128 KB stay in the frequent tier); review buckets with many small "
+        "objects first.",
+        effort="low",
+        risk="low",
+    ),
     "untagged_spend": Rule(
         "Assign owners to {count} untagged account/service groups",
         "Enforce the tag with a tag policy or SCP and tag the listed resources; use the owner "
@@ -227,30 +235,41 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
+_FINDING_PROMPTS = 2
+
+
 def suggested_prompts(
     summary: ReportSummary, findings: list[Finding], n: int = 5
 ) -> list[SuggestedPrompt]:
-    """Follow-up questions grounded in this report, each mapped to a stored query."""
-    prompts: list[SuggestedPrompt] = []
-    for f in findings:
-        prompts.append(
-            SuggestedPrompt(text=f"Which resources are behind '{f.title}'?", query=f.query)
-        )
+    """Follow-up questions from this report's findings and data, each mapped to a query or SQL.
+
+    The two largest findings come first, then the data's most telling views (only queries
+    that ran and returned rows), then SQL over `cost` so that every report offers n.
+    """
+    prompts = [
+        SuggestedPrompt(text=f"Which resources are behind '{f.title}'?", query=f.query)
+        for f in findings[:_FINDING_PROMPTS]
+    ]
     top = _top_services(summary, 1)
     candidates = [
+        ("daily_anomalies", "Which days had unusual spend, and on which service?"),
         ("month_over_month_by_service", "Which services grew fastest month over month?"),
+        ("top_resources", "What are the most expensive resources and who owns them?"),
+        ("month_end_forecast", "What will this month cost by its end at today's run rate?"),
+        ("commitment_coverage_utilization", "How well are Savings Plans and reservations used?"),
         (
             "spend_by_service_daily",
             f"How did daily spend on {top[0][0] if top else 'the top service'} move?",
         ),
         ("spend_by_account_monthly", "Which accounts spent the most each month?"),
         ("untagged_spend", "Where is spend without an owner tag?"),
-        ("top_resources", "What are the ten most expensive resources?"),
-        ("daily_anomalies", "Which days had unusual spend?"),
     ]
+    used = {p.query for p in prompts}
     for query, text in candidates:
-        if query in summary.queries and summary.queries[query].status == "ok":
+        q = summary.queries.get(query)
+        if q is not None and q.status == "ok" and q.rows > 0 and query not in used:
             prompts.append(SuggestedPrompt(text=text, query=query))
+            used.add(query)
     # questions answered by SQL over `cost` keep every report at n prompts
     prompts += [SuggestedPrompt(text=text, sql=sql) for text, sql in _SQL_PROMPTS]
     unique = list({p.text: p for p in prompts}.values())
