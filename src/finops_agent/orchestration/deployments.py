@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
 
-# Flow name -> module holding it. report-chat and analyze-file arrive on their own branches:
-# each is served only once its module is importable.
+# Flow name -> module holding it. A flow is served only when its module is importable, so an
+# install without the chat or file-analysis modules still serves the reports.
 FLOW_MODULES: dict[str, str] = {
     "finops-report": "flows.report",
     "report-chat": "flows.chat",
