@@ -191,7 +191,7 @@ def test_manual_run_with_custom_parameters_writes_report_and_artifacts(
         "ad-hoc-report",
         {
             "source": str(data),
-            "families": ["cost", "tagging"],
+            "families": ["architecture", "tagging"],
             "start": "2026-10-01",
             "end": "2026-11-01",
             "output_dir": str(out),
@@ -200,7 +200,7 @@ def test_manual_run_with_custom_parameters_writes_report_and_artifacts(
     )
     assert run.state.is_completed(), run.state.message
     # the run is named for what it covered
-    assert run.name == "cost-tagging-2026-10"
+    assert run.name == "architecture-tagging-2026-10"
     reports = list(out.glob("*/report.html"))
     assert len(reports) == 1
     assert "$34.00" in reports[0].read_text()

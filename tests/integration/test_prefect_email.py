@@ -63,6 +63,7 @@ def test_report_is_emailed_to_the_run_recipients(inbox: Inbox, tmp_path: Path) -
     data = tiny.write("cur2", tmp_path / "data")
     path = finops_report(
         source=str(data),
+        families=["tagging"],
         start="2026-10-01",
         end="2026-11-01",
         output_dir=str(tmp_path / "reports"),

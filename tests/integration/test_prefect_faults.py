@@ -15,7 +15,7 @@ from finops_agent.engines.duckdb import DuckDBEngine
 from tests import tiny
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
-SLOW = "month_over_month_by_service"
+SLOW = "tag_coverage"
 
 
 def test_a_hung_query_is_reported_failed_and_the_report_still_renders(
@@ -38,6 +38,7 @@ def test_a_hung_query_is_reported_failed_and_the_report_still_renders(
     monkeypatch.setenv("FINOPS_QUERY_TIMEOUT_S", "2")
     path = finops_report(
         source=str(tiny.write("cur", tmp_path / "data")),
+        families=["tagging"],
         start="2026-10-01",
         end="2026-11-01",
         output_dir=str(tmp_path / "reports"),

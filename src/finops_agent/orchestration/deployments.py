@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
 
-# Flow name -> module holding it. report-chat and analyze-file arrive on their own branches:
-# each is served only once its module is importable.
+# Flow name -> module holding it. A flow is served only when its module is importable, so an
+# install without the chat or file-analysis modules still serves the reports.
 FLOW_MODULES: dict[str, str] = {
     "finops-report": "flows.report",
     "report-chat": "flows.chat",
@@ -62,9 +62,9 @@ def deployment_plans() -> list[DeploymentPlan]:
         DeploymentPlan(
             "daily-anomaly-digest",
             "finops-report",
-            "Daily digest of the last 7 days of spend against the 7 before, to catch jumps early.",
+            "Daily cost digest of the last 30 days: anomalies need a trailing 14-day baseline.",
             cron="0 6 * * *",
-            parameters={"families": ["cost"], "period": "last_7_days"},
+            parameters={"families": ["cost"], "period": "last_30_days"},
             tags=("scheduled", "cost", "anomaly"),
         ),
         DeploymentPlan(
