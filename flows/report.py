@@ -14,6 +14,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from finops_agent.catalog import QuerySpec
+from finops_agent.comparison import apply_previous_period, previous_period_totals
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.cli import email_report
 from finops_agent.engines.base import QueryEngine
@@ -179,13 +180,15 @@ def finops_report(
     )
     try:
         results = _run_queries(run, settings, fingerprint, refresh_cache)
+        previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
     finally:
         run.engine.close()
     summary = summarise_run(run, results)
+    comparison_warning = apply_previous_period(summary, previous)
     found = generate_insights(build_insights(settings), summary)
     store, store_warning = open_store(settings)
     log_warning = log_interaction(store, insight_interaction(summary, found))
-    found.warnings.extend(w for w in (store_warning, log_warning) if w)
+    found.warnings.extend(w for w in (comparison_warning, store_warning, log_warning) if w)
     path = render_report(run, summary, found)
     # only an explicit recipient list emails the report: the CLI sends its own (--email), and
     # served deployments carry FINOPS_MAIL_TO as this parameter, visible in the UI

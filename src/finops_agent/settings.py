@@ -108,7 +108,8 @@ class Settings(BaseSettings):
 
     # delivery
     mailer: Literal["none", "smtp", "ses"] = "none"
-    mail_from: str = "finops-agent@localhost"
+    # a reserved example domain: set FINOPS_MAIL_FROM to an address your mail server accepts
+    mail_from: str = "finops-agent@example.com"
     mail_to: list[str] = Field(default_factory=list)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -75,10 +75,14 @@ def test_report_flow_on_generated_data(
         for name, q in data["queries"].items()
         if q["status"] == "ok"
         and q["rows"]
+        and name in catalog.queries
         and catalog.queries[name].chart.kind != "table"
         and name != "window_totals"
     ]
     assert len(re.findall(r'id="chart-', html)) == len(charted)
+    # the change against the previous period is computed (its window lies inside the sample data)
+    assert data["queries"]["previous_period_totals"]["status"] == "ok"
+    assert data["metrics"]["change_pct"] is not None
     assert html.count("* plotly.js v") == 1
     for family in ("architecture", "tagging", "cost"):
         assert f'id="section-{family}"' in html
