@@ -7,11 +7,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-import typer
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from finops_agent.analyze.cli import analyze_command
+from finops_agent.cli import app
 from tests.analyze_shapes import SHAPES
 
 runner = CliRunner()
@@ -21,9 +20,6 @@ runner = CliRunner()
 def test_cli_analyze_prints_the_report_path_last(tmp_path: Path) -> None:
     shape = SHAPES["EBS volume inventory"]()
     path = shape.write(tmp_path)
-    app = typer.Typer()
-    app.command("analyze")(analyze_command)
-    app.command("noop")(lambda: None)
     out = tmp_path / "reports"
     result = runner.invoke(app, ["analyze", str(path), "--out", str(out), "--group-col", "region"])
     assert result.exit_code == 0, result.output

@@ -130,3 +130,48 @@ def test_bad_files_are_rejected_naming_file_and_problem(tmp_path: Path, case: st
 def test_no_files_at_all_is_an_error() -> None:
     with pytest.raises(AnalyzeError, match="no files given"):
         open_workspace([])
+
+
+def test_parquet_results_are_read_with_their_types(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "result.parquet"
+    duckdb.sql(
+        "copy (select * from (values (date '2026-10-01', 'EC2', 10.5), (date '2026-10-02', 'S3', 2.0)) "
+        f"t(usage_date, service, cost)) to '{path}' (format parquet)"
+    )
+    assert inspect_file(path).format == "parquet"
+    workspace = open_workspace([str(path)])
+    try:
+        profile = workspace.datasets[0].profile
+        assert (profile.cost, profile.group, profile.date) == ("cost", "service", "usage_date")
+        assert workspace.datasets[0].totals["cost"] == pytest.approx(12.5)
+    finally:
+        workspace.close()
+
+
+@pytest.mark.hostile
+def test_hostile_names_and_values_stay_inert(tmp_path: Path) -> None:
+    from finops_agent.analyze.rules import FileRuleInsights
+    from finops_agent.analyze.run import analyse_workspace, file_insights, render
+    from finops_agent.settings import load_settings
+
+    # a quote in the file name, quotes and markup in column names and values
+    path = tmp_path / "o'brien.csv"
+    path.write_text(
+        'service<script>alert(1)</script>,"co""st",tag\'s\n'
+        '"<img src=x onerror=alert(2)>",5,x\'y\n'
+        "EC2,7,'; drop table results; --\n"
+    )
+    workspace = open_workspace([str(path)])
+    try:
+        summary = analyse_workspace(workspace, "auto", load_settings())
+        insights = file_insights(FileRuleInsights(), summary)
+        html = render(tmp_path / "out", workspace, summary, insights).read_text(encoding="utf-8")
+        assert workspace.datasets[0].profile.cost == 'co"st'
+        assert summary.metrics.unblended_cost == pytest.approx(12.0)
+    finally:
+        workspace.close()
+    assert "<script>alert(1)" not in html
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html

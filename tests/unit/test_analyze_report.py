@@ -10,13 +10,16 @@ import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import open_workspace, reopen
+from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.rules import FileRuleInsights
 from finops_agent.analyze.run import (
     analyse_workspace,
     file_insights,
+    file_metadata,
     insight_provider,
     render,
 )
+from finops_agent.chat.session import ChatSession
 from finops_agent.insights.base import Insights
 from finops_agent.insights.rules import RuleInsights
 from finops_agent.settings import load_settings
@@ -24,12 +27,12 @@ from finops_agent.summarise import ReportSummary
 from tests.analyze_shapes import SHAPES, Shape
 
 
-def _analyse(paths: list[Path]) -> tuple[FileReportSummary, Insights, list[str]]:
+def _analyse(paths: list[Path]) -> tuple[FileReportSummary, Insights, list[dict[str, object]]]:
     workspace = open_workspace([str(p) for p in paths])
     try:
         summary = analyse_workspace(workspace, "auto", load_settings())
         insights = file_insights(FileRuleInsights(), summary)
-        return summary, insights, workspace.statements
+        return summary, insights, file_metadata(workspace, summary)["file"]["read_options"]
     finally:
         workspace.close()
 
@@ -99,29 +102,40 @@ def test_a_partial_latest_month_is_compared_by_daily_run_rate(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("shape_name", list(SHAPES))
-def test_five_prompts_whose_sql_runs_on_the_reopened_file(tmp_path: Path, shape_name: str) -> None:
+def test_five_prompts_are_answered_by_chat_on_the_reopened_file(
+    tmp_path: Path, shape_name: str
+) -> None:
     _, path = _shape_file(tmp_path, shape_name)
-    _, insights, statements = _analyse([path])
-    assert len(insights.suggested_prompts) == 5
-    con = reopen(statements)
+    settings = load_settings(output_dir=tmp_path / "out")
+    workspace = open_workspace([str(path)])
     try:
-        for prompt in insights.suggested_prompts:
-            assert prompt.sql
-            assert con.execute(prompt.sql).fetchall(), prompt.text
+        summary = analyse_workspace(workspace, "auto", settings)
+        insights = file_insights(FileRuleInsights(), summary)
+        render(tmp_path / "out", workspace, summary, insights)
     finally:
-        con.close()
+        workspace.close()
+    assert len(insights.suggested_prompts) == 5
+    # the real chat: report.json read back, views rebuilt, each prompt guarded and run
+    chat = ChatSession(settings, summary.report_id, record=False)
+    try:
+        for number in range(1, 6):
+            turn = chat.ask(str(number))
+            assert turn.mode == "prompt" and turn.rows, (number, turn.error)
+        assert chat.ask("select count(*) as n from results").rows == [{"n": summary.metrics.rows}]
+    finally:
+        chat.close()
 
 
 def test_same_columns_are_merged_and_the_report_says_so(tmp_path: Path) -> None:
     shape = SHAPES["cost by service and date"]()
     september = Shape(**{**shape.__dict__, "name": "sep", "rows": shape.rows[:120]})
     october = Shape(**{**shape.__dict__, "name": "oct", "rows": shape.rows[120:]})
-    summary, insights, statements = _analyse([september.write(tmp_path), october.write(tmp_path)])
+    summary, insights, read_options = _analyse([september.write(tmp_path), october.write(tmp_path)])
     assert summary.layout == "merged"
     assert summary.metrics.unblended_cost == pytest.approx(shape.total())
     assert summary.source == "sep.csv, oct.csv"
     assert "**merged**" in insights.markdown
-    con = reopen(statements)
+    con = reopen(read_options)
     try:
         counts = dict(
             con.execute("select source_file, count(*) from results group by 1").fetchall()
@@ -169,7 +183,7 @@ def test_report_html_and_json_describe_the_file(tmp_path: Path) -> None:
     dataset = meta["file"]["datasets"][0]
     assert dataset["roles"]["unblended_cost"] == "cost"
     assert meta["file"]["read_options"][0]["path"] == str(path.resolve())
-    con = reopen(meta["file"]["views_sql"])
+    con = reopen(meta["file"]["read_options"])
     try:
         total = con.execute("select sum(unblended_cost) from results").fetchall()[0][0]
     finally:
@@ -260,3 +274,24 @@ def test_every_shape_renders_its_charts_roles_and_table(tmp_path: Path, shape_na
         assert f"<td>{column}</td>" in html  # a row of the Detected columns table
     assert 'id="query-rows"' in html
     assert html.count("<li>") >= 5  # the five suggested questions
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        # an encoding this module never writes could smuggle SQL into read_csv(...)
+        ({"encoding": "utf-8'); copy results to '/tmp/x.csv"}, "unknown format"),
+        # a conversion is one of four known casts, never free SQL
+        ({"conversions": {"cost": "drop table x"}}, "unknown conversions"),
+        # a file that was deleted after the report was written
+        ({"path": "/nonexistent/result.csv"}, "no longer there"),
+    ],
+)
+def test_reopen_rejects_edited_read_options(
+    tmp_path: Path, edit: dict[str, object], named: str
+) -> None:
+    _, path = _shape_file(tmp_path, "tagging correlation")
+    _, _, read_options = _analyse([path])
+    with pytest.raises(AnalyzeError, match=named):
+        reopen([{**read_options[0], **edit}])

@@ -20,13 +20,10 @@ REPORT_ID = "20261124T120000Z-f11e00"
 
 @pytest.fixture
 def file_report(tmp_path: Path) -> Path:
-    """A report.json shaped like analyze-file's: views_sql, datasets and SQL prompts."""
+    """A report.json shaped like analyze-file's: read options, datasets and SQL prompts."""
     data = tmp_path / "costs.csv"
     data.write_text("team,cost\nsearch,120.5\ncheckout,80\nsearch,30\n")
-    views = [
-        f"create or replace view file_1 as select * from read_csv(['{data}'], header=true)",
-        "create or replace view results as select * from file_1",
-    ]
+    read_options = [{"path": str(data), "format": "csv", "encoding": "utf-8", "conversions": {}}]
     folder = tmp_path / "reports" / REPORT_ID
     folder.mkdir(parents=True)
     report = {
@@ -35,7 +32,10 @@ def file_report(tmp_path: Path) -> Path:
         "engine": "duckdb",
         "source": "costs.csv",
         "totals": {"unblended_cost": 230.5},
-        "file": {"views_sql": views, "datasets": [{"view": "results", "label": "costs.csv"}]},
+        "file": {
+            "read_options": read_options,
+            "datasets": [{"view": "results", "label": "costs.csv"}],
+        },
         "suggested_prompts": [
             {
                 "text": "Which team costs most?",

@@ -337,7 +337,7 @@ def analyse(
     side = workspace.layout == "side_by_side"
     done: dict[str, pd.DataFrame] = {}
     for index, dataset in enumerate(workspace.datasets, start=1):
-        family = f"{dataset.label}" if side else analysis_type
+        family = dataset.label if side else analysis_type
         prefix = f"f{index}_" if side else ""
         families.append(family)
         for section in _sections(dataset, top_n, prefix):

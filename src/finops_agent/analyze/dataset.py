@@ -71,7 +71,7 @@ class Workspace:
     layout: Layout
     files: list[ReadOptions]
     datasets: list[Dataset]
-    statements: list[str]
+    conversions: list[dict[str, Conversion]]
 
     def close(self) -> None:
         """Close the DuckDB connection."""
@@ -93,32 +93,39 @@ def _view_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
     return {str(row[0]): str(row[1]) for row in rows}
 
 
+def _file_view_sql(
+    view: str,
+    options: ReadOptions,
+    columns: list[str],
+    conversions: dict[str, Conversion],
+    head_rows: int | None = None,
+) -> str:
+    select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
+    source = options.relation()
+    if head_rows is not None:
+        source = f"(select * from {source} limit {int(head_rows)})"
+    return f"create or replace view {view} as select {select} from {source}"
+
+
 def _try_read(
     con: duckdb.DuckDBPyConnection, options: ReadOptions, view: str, head_rows: int | None
-) -> tuple[str, _File]:
+) -> _File:
     columns = describe(con, options)
     # money and date patterns are decided on the head of the file (regular expressions are
     # the costly part); the one full pass below then reads the cleaned, typed view
     head = f"(select * from {options.relation()} limit {DETECT_ROWS})"
     _, raw = column_stats(con, head, columns, options.path)
     conversions: dict[str, Conversion] = {s.name: s.conversion for s in raw if s.conversion}
-    select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
-    source = (
-        options.relation()
-        if head_rows is None
-        else f"(select * from {options.relation()} limit {head_rows})"
-    )
-    sql = f"create or replace view {view} as select {select} from {source}"
+    sql = _file_view_sql(view, options, list(columns), conversions, head_rows)
     con.execute(sql)
     rows, stats = column_stats(con, view, _view_columns(con, view), options.path, detect=False)
-    return sql, _File(options, view, columns, conversions, rows, stats)
+    return _File(options, view, columns, conversions, rows, stats)
 
 
 def _open_file(
     con: duckdb.DuckDBPyConnection,
     path: str,
     index: int,
-    statements: list[str],
     head_rows: int | None,
 ) -> _File:
     found = inspect_file(path)
@@ -127,7 +134,7 @@ def _open_file(
     error: AnalyzeError | None = None
     for attempt in fallbacks(options):
         try:
-            sql, file = _try_read(con, attempt, f"file_{index}", head_rows)
+            file = _try_read(con, attempt, f"file_{index}", head_rows)
         except AnalyzeError as exc:
             error = error or exc
             continue
@@ -144,24 +151,43 @@ def _open_file(
         )
     if file.rows == 0:
         raise AnalyzeError(f"{path}: header only, no data rows (columns: {', '.join(columns)})")
-    statements.append(sql)
     return file
 
 
-def _same_columns(files: list[_File]) -> bool:
-    first = {c.lower() for c in files[0].columns}
-    return all({c.lower() for c in f.columns} == first for f in files[1:])
+def _label(path: str) -> str:
+    return Path(path).name
 
 
-def _union_sql(files: list[_File]) -> str:
-    return " union all by name ".join(
-        f"select *, {_label_literal(f.options.path)} as {SOURCE_FILE_COLUMN} from {f.view}"
-        for f in files
+def _combine(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[str, str, list[str]]]
+) -> tuple[Layout, list[tuple[str, str, list[int]]]]:
+    """Create `results` (and `results_N` side by side) over the file views `(view, path, columns)`.
+
+    Returns the layout and, per analysed relation, its view, label and file indexes.
+    """
+    if len(files) == 1:
+        view, path, _ = files[0]
+        con.execute(f"create or replace view {RESULTS_VIEW} as select * from {view}")
+        return "single", [(RESULTS_VIEW, _label(path), [0])]
+    first = {c.lower() for c in files[0][2]}
+    same = all({c.lower() for c in columns} == first for _, _, columns in files[1:])
+    # `results` always holds every row, so chat can ask across files
+    union = " union all by name ".join(
+        f"select *, '{_label(path).replace(chr(39), chr(39) * 2)}' as {SOURCE_FILE_COLUMN} "
+        f"from {view}"
+        for view, path, _ in files
     )
-
-
-def _label_literal(path: str) -> str:
-    return "'" + Path(path).name.replace("'", "''") + "'"
+    con.execute(f"create or replace view {RESULTS_VIEW} as {union}")
+    if same:
+        return "merged", [
+            (RESULTS_VIEW, ", ".join(_label(p) for _, p, _ in files), list(range(len(files))))
+        ]
+    plan = []
+    for i, (view, path, _) in enumerate(files):
+        side = f"{RESULTS_VIEW}_{i + 1}"
+        con.execute(f"create or replace view {side} as select * from {view}")
+        plan.append((side, _label(path), [i]))
+    return "side_by_side", plan
 
 
 def _dataset(
@@ -215,34 +241,12 @@ def open_workspace(
         con.execute("set memory_limit = $limit", {"limit": memory_limit})
     if threads:
         con.execute(f"set threads = {int(threads)}")
-    statements: list[str] = []
     try:
-        files = [
-            _open_file(con, path, i + 1, statements, head_rows) for i, path in enumerate(paths)
-        ]
-        if len(files) == 1:
-            layout: Layout = "single"
-            sql = f"create or replace view {RESULTS_VIEW} as select * from {files[0].view}"
-            plan = [(RESULTS_VIEW, Path(files[0].options.path).name, files)]
-        else:
-            layout = "merged" if _same_columns(files) else "side_by_side"
-            # `results` always holds every row, so chat can ask across files
-            sql = f"create or replace view {RESULTS_VIEW} as {_union_sql(files)}"
-            if layout == "merged":
-                names = ", ".join(Path(f.options.path).name for f in files)
-                plan = [(RESULTS_VIEW, names, files)]
-            else:
-                plan = []
-                for i, f in enumerate(files, start=1):
-                    view = f"{RESULTS_VIEW}_{i}"
-                    side = f"create or replace view {view} as select * from {f.view}"
-                    con.execute(side)
-                    statements.append(side)
-                    plan.append((view, Path(f.options.path).name, [f]))
-        con.execute(sql)
-        statements.append(sql)
+        files = [_open_file(con, path, i + 1, head_rows) for i, path in enumerate(paths)]
+        layout, plan = _combine(con, [(f.view, f.options.path, list(f.columns)) for f in files])
         datasets = []
-        for view, label, members in plan:
+        for view, label, indexes in plan:
+            members = [files[i] for i in indexes]
             if len(members) == 1:
                 rows, stats = members[0].rows, members[0].stats
             else:
@@ -251,18 +255,56 @@ def open_workspace(
     except BaseException:
         con.close()
         raise
-    return Workspace(con, layout, [f.options for f in files], datasets, statements)
+    return Workspace(
+        con,
+        layout,
+        [f.options for f in files],
+        datasets,
+        [f.conversions for f in files],
+    )
 
 
-def reopen(statements: list[str]) -> duckdb.DuckDBPyConnection:
-    """A new DuckDB connection with the `results` views of an analysed report (for chat)."""
+_CONVERSIONS: frozenset[str] = frozenset({"money", "money_eu", "date", "month"})
+_ENCODINGS: frozenset[str] = frozenset({"utf-8", "latin-1"})
+_FORMATS: frozenset[str] = frozenset({"csv", "parquet"})
+
+
+def _read_options(entry: Any) -> tuple[ReadOptions, dict[str, Conversion]]:
+    # report.json may have been edited: accept only the values this module writes
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        raise AnalyzeError(f"read option {entry!r} has no file path")
+    fmt, encoding = entry.get("format", "csv"), entry.get("encoding", "utf-8")
+    if fmt not in _FORMATS or encoding not in _ENCODINGS:
+        raise AnalyzeError(f"{entry['path']}: unknown format {fmt!r} or encoding {encoding!r}")
+    conversions = entry.get("conversions") or {}
+    if not isinstance(conversions, dict) or not set(conversions.values()) <= _CONVERSIONS:
+        raise AnalyzeError(f"{entry['path']}: unknown conversions {conversions!r}")
+    options = ReadOptions(entry["path"], fmt, encoding, bool(entry.get("full_sample", False)))
+    return options, {str(k): v for k, v in conversions.items()}
+
+
+def reopen(read_options: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB connection with the `results` views of an analysed report (for chat).
+
+    `read_options` is report.json's `file.read_options`: the views are rebuilt from it
+    the same way the analysis built them, never run from SQL text stored in the file.
+    """
+    if not read_options:
+        raise AnalyzeError("the report names no analysed files")
     con = duckdb.connect()
     try:
-        for sql in statements:
-            con.execute(sql)
-    except duckdb.Error as exc:
+        files = []
+        for index, entry in enumerate(read_options, start=1):
+            options, conversions = _read_options(entry)
+            if not Path(options.path).is_file():
+                raise AnalyzeError(f"{options.path}: the analysed file is no longer there")
+            columns = list(describe(con, options))
+            view = f"file_{index}"
+            con.execute(_file_view_sql(view, options, columns, conversions))
+            files.append((view, options.path, columns))
+        _combine(con, files)
+    except (AnalyzeError, duckdb.Error) as exc:
         con.close()
-        raise AnalyzeError(
-            f"cannot reopen the analysed files: {str(exc).splitlines()[0]}"
-        ) from None
+        message = str(exc).strip().splitlines()[0]
+        raise AnalyzeError(f"cannot reopen the analysed files: {message}") from None
     return con

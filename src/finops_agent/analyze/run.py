@@ -86,8 +86,11 @@ def file_metadata(workspace: Workspace, summary: FileReportSummary) -> dict[str,
         "file": {
             "layout": workspace.layout,
             "analysis_type": summary.metrics.analysis_type,
-            "read_options": [o.to_json() for o in workspace.files],
-            "views_sql": workspace.statements,
+            "read_options": [
+                {**o.to_json(), "conversions": c}
+                for o, c in zip(workspace.files, workspace.conversions, strict=True)
+            ],
+            "views": ["results", *[d.view for d in workspace.datasets if d.view != "results"]],
             "datasets": [
                 {
                     "view": d.view,

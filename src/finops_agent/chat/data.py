@@ -139,24 +139,22 @@ class CostData:
 
 
 class FileData:
-    """An analysed file's report: its `results` views rebuilt from the statements it saved."""
+    """An analysed file's report: its `results` views rebuilt from the read options it saved."""
 
     dialect = "duckdb"
 
     def __init__(self, report: dict[str, Any]) -> None:
+        from finops_agent.analyze.dataset import reopen
+        from finops_agent.analyze.load import AnalyzeError
+
         meta = report["file"]
-        self._con = duckdb.connect()
         self._lock = threading.Lock()
         self._running: set[duckdb.DuckDBPyConnection] = set()
         try:
-            for statement in meta.get("views_sql", []):
-                self._con.execute(statement)
-        except duckdb.Error as exc:
-            self._con.close()
-            files = ", ".join(str(o.get("path", "")) for o in meta.get("read_options", []))
-            raise QueryError(
-                f"cannot reopen the analysed file(s) {files}: {str(exc).splitlines()[0]}"
-            ) from None
+            # rebuilt by the analysis code from validated options, never from stored SQL text
+            self._con = reopen(list(meta.get("read_options", [])))
+        except AnalyzeError as exc:
+            raise QueryError(str(exc)) from None
         views = {str(d["view"]) for d in meta.get("datasets", []) if d.get("view")}
         self.relations = frozenset({"results", *views})
 
