@@ -45,10 +45,19 @@ def test_bedrock_report_has_validated_findings_and_flags_invented_numbers(
     folder = Path(settings.output_dir) / report_id
     data = json.loads((folder / "report.json").read_text())
     assert data["insights"]["provider"] == "bedrock" and data["insights"]["structured"]
+    # one validated finding per query that found savings, biggest first
+    priced = {
+        name
+        for name, rows in data["results"].items()
+        if any(r.get("monthly_savings") for r in rows["rows"])
+    }
+    assert {f["query"] for f in data["findings"]} == priced and "gp2_volumes" in priced
+    savings = [f["monthly_savings_usd"] for f in data["findings"]]
+    assert savings == sorted(savings, reverse=True)
     # the one gp2 volume of the tiny data, priced as the stored query priced it
     finding = next(f for f in data["findings"] if f["query"] == "gp2_volumes")
     (volume,) = data["results"]["gp2_volumes"]["rows"]
-    assert finding["query"] == "gp2_volumes" and finding["family"] == "architecture"
+    assert finding["family"] == "architecture"
     assert finding["monthly_savings_usd"] == pytest.approx(volume["monthly_savings"], abs=0.005)
     # $34.00 (the tiny total) is grounded; the invented figure is flagged next to its sentence
     assert [u["number"] for u in data["insights"]["ungrounded"]] == [INVENTED]
