@@ -27,7 +27,9 @@ def _marks(decorators: list[ast.expr]) -> set[str]:
 
 def _module_marks(tree: ast.Module) -> set[str]:
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "pytestmark" for t in node.targets
+        ):
             return _marks([node.value])
     return set()
 

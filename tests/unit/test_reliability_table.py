@@ -7,7 +7,9 @@ from tests.reliability import README, render, rows
 
 def test_readme_table_is_current() -> None:
     text = README.read_text(encoding="utf-8")
-    assert text == render(text), "README reliability table is stale: run `python -m tests.reliability`"
+    assert text == render(text), (
+        "README reliability table is stale: run `python -m tests.reliability`"
+    )
 
 
 def test_the_table_covers_faults_and_hostile_input() -> None:
