@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # query engine
     engine: Literal["duckdb", "athena"] = "duckdb"
     duckdb_threads: int | None = None
-    duckdb_memory_limit: str = "4GB"
+    # DuckDB spills to a temp folder beyond this; 1 GB keeps a 10M-row report under 1.5 GB RSS
+    duckdb_memory_limit: str = "1GB"
     query_timeout_s: float = 300.0
     top_n: int = 10
 

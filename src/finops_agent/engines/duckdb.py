@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -85,7 +86,7 @@ class DuckDBEngine:
         source: str,
         *,
         threads: int | None = None,
-        memory_limit: str = "4GB",
+        memory_limit: str = "1GB",
         database: str = ":memory:",
     ) -> None:
         self.source_label = source
@@ -94,6 +95,9 @@ class DuckDBEngine:
         self._con.execute(f"set threads = {int(threads or os.cpu_count() or 2)}")
         self._con.execute("set memory_limit = $limit", {"limit": memory_limit})
         self._con.execute("set preserve_insertion_order = false")
+        # an in-memory database spills only when it has somewhere to spill to
+        self._spill = tempfile.TemporaryDirectory(prefix="finops-duckdb-")
+        self._con.execute("set temp_directory = $dir", {"dir": self._spill.name})
         self._lock = threading.Lock()
         self._running: set[duckdb.DuckDBPyConnection] = set()
         self._columns = self._create_raw_view()
@@ -200,8 +204,9 @@ class DuckDBEngine:
             cursor.close()
 
     def close(self) -> None:
-        """Close the DuckDB connection."""
+        """Close the DuckDB connection and remove its spill folder."""
         self._con.close()
+        self._spill.cleanup()
 
 
 def _first_line(exc: BaseException) -> str:
