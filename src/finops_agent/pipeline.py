@@ -213,15 +213,18 @@ def _empty() -> Any:
     return pd.DataFrame()
 
 
-def generate_insights(provider: InsightProvider, summary: ReportSummary) -> Insights:
+def generate_insights(
+    provider: InsightProvider, summary: ReportSummary, fallback: InsightProvider | None = None
+) -> Insights:
     """Ask the provider; if it fails, fall back to the rule engine with a banner saying why."""
+    fallback = fallback or RuleInsights()
     try:
         insights = provider.generate(summary)
     except Exception as exc:  # a model outage must not cost the report
-        if isinstance(provider, RuleInsights):
+        if type(provider) is type(fallback):
             raise
         log.warning("insight provider %s failed: %s", provider.name, exc)
-        insights = RuleInsights().generate(summary)
+        insights = fallback.generate(summary)
         insights.warnings.append(
             f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
         )

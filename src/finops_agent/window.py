@@ -26,12 +26,19 @@ class Window:
         return cls(last_month, today if today > this_month else this_month)
 
     @classmethod
-    def parse(cls, start: str | None, end: str | None, today: dt.date | None = None) -> Window:
-        """Window from ISO dates; missing ends fall back to the default window's."""
-        default = cls.default(today)
+    def parse(
+        cls,
+        start: str | None,
+        end: str | None,
+        today: dt.date | None = None,
+        *,
+        default: Window | None = None,
+    ) -> Window:
+        """Window from ISO dates; a missing end falls back to `default`'s (else the default window's)."""
+        base = default or cls.default(today)
         try:
-            first = dt.date.fromisoformat(start) if start else default.start
-            last = dt.date.fromisoformat(end) if end else default.end
+            first = dt.date.fromisoformat(start) if start else base.start
+            last = dt.date.fromisoformat(end) if end else base.end
         except ValueError as exc:
             raise ValueError(f"window dates must be YYYY-MM-DD: {exc}") from None
         return cls(first, last)

@@ -10,7 +10,7 @@ from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.profile import tokens
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
-from finops_agent.insights.rules import RuleInsights, usd
+from finops_agent.insights.rules import RuleInsights, narrative_tail, usd
 from finops_agent.summarise import ReportSummary
 
 CONCENTRATION_SHARE = 50.0
@@ -293,13 +293,7 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         lines += [f"- {f.title}: {usd(f.monthly_savings_usd)}/month" for f in priced]
     else:
         lines.append("No priced savings opportunity was found in the file's columns.")
-    for f in findings:
-        if f.monthly_savings_usd == 0:
-            lines += ["", f"**{f.title}.** {f.evidence}"]
-    failed = [q.title for q in summary.queries.values() if q.status != "ok"]
-    if failed:
-        lines += ["", f"_{len(failed)} section(s) could not be computed: {', '.join(failed)}._"]
-    return "\n".join(lines)
+    return "\n".join(lines + narrative_tail(summary, findings))
 
 
 def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:

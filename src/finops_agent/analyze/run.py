@@ -18,7 +18,7 @@ from finops_agent.analyze.dataset import Overrides, Workspace, open_workspace
 from finops_agent.analyze.rules import FileRuleInsights
 from finops_agent.insights.base import InsightProvider, Insights
 from finops_agent.insights.rules import RuleInsights
-from finops_agent.pipeline import new_report_id
+from finops_agent.pipeline import generate_insights, new_report_id
 from finops_agent.report.render import write_report
 from finops_agent.settings import Settings
 
@@ -65,19 +65,7 @@ def insight_provider(configured: InsightProvider) -> InsightProvider:
 
 def file_insights(provider: InsightProvider, summary: FileReportSummary) -> Insights:
     """Ask the provider; if it fails, use the file rules with a banner saying why."""
-    try:
-        insights = provider.generate(summary)
-    except Exception as exc:  # a model outage must not cost the report
-        if isinstance(provider, FileRuleInsights):
-            raise
-        log.warning("insight provider %s failed: %s", provider.name, exc)
-        insights = FileRuleInsights().generate(summary)
-        insights.warnings.append(
-            f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
-        )
-    summary.metrics.findings = len(insights.findings)
-    summary.metrics.monthly_savings_usd = insights.monthly_savings_usd
-    return insights
+    return generate_insights(provider, summary, fallback=FileRuleInsights())
 
 
 def file_metadata(workspace: Workspace, summary: FileReportSummary) -> dict[str, Any]:

@@ -226,13 +226,19 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
         ]
     else:
         lines += ["", "No savings opportunity above $1/month was found by the queries that ran."]
+    return "\n".join(lines + narrative_tail(summary, findings))
+
+
+def narrative_tail(summary: ReportSummary, findings: list[Finding]) -> list[str]:
+    """Closing lines of a narrative: unpriced findings in full, then the sections that failed."""
+    lines: list[str] = []
     for f in findings:
         if f.monthly_savings_usd == 0:
             lines += ["", f"**{f.title}.** {f.evidence}"]
     failed = [q.title for q in summary.queries.values() if q.status != "ok"]
     if failed:
         lines += ["", f"_{len(failed)} section(s) could not be computed: {', '.join(failed)}._"]
-    return "\n".join(lines)
+    return lines
 
 
 _FINDING_PROMPTS = 2

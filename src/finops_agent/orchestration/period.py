@@ -36,13 +36,7 @@ def resolve_window(
     period: str, start: str | None, end: str | None, today: dt.date | None = None
 ) -> Window:
     """Explicit start/end dates win over the relative period, one end at a time."""
-    base = period_window(period, today)
-    try:
-        first = dt.date.fromisoformat(start) if start else base.start
-        last = dt.date.fromisoformat(end) if end else base.end
-    except ValueError as exc:
-        raise ValueError(f"window dates must be YYYY-MM-DD: {exc}") from None
-    return Window(first, last)
+    return Window.parse(start, end, default=period_window(period, today))
 
 
 def window_label(window: Window) -> str:
