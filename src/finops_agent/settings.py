@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     athena_output: str | None = None
     athena_usd_per_tb: float = 5.0
     athena_max_concurrency: int = 5
+    # reuse Athena results of identical queries younger than this (0: always run)
+    athena_result_reuse_minutes: int = 0
 
     # insights
     insights: Literal["rules", "bedrock"] = "rules"

@@ -1,0 +1,249 @@
+"""The Athena engine under moto: Glue schema detection, the SQL Athena receives, bound values, failures, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import duckdb
+import pytest
+import requests
+from moto import mock_aws
+from moto.athena.models import athena_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from finops_agent.catalog import load_catalog
+from finops_agent.engines.athena import AthenaEngine, athena_literal, to_qmark
+from finops_agent.execution import run_query
+from finops_agent.pipeline import prepare_run
+from finops_agent.settings import load_settings
+from finops_agent.sources import SourceError
+from tests import tiny
+
+pytestmark = pytest.mark.integration
+REGION = "us-east-1"
+_GLUE_TYPES = {
+    "VARCHAR": "string",
+    "DOUBLE": "double",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_S": "timestamp",
+    "MAP(VARCHAR, VARCHAR)": "map<string,string>",
+    "BIGINT": "bigint",
+}
+
+
+def _glue_table(tmp_path: Path) -> None:
+    """A Glue table with CUR 2.0's columns (from the tiny dataset) partitioned by billing_period."""
+    folder = tiny.write("cur2", tmp_path / "cur2")
+    described = duckdb.sql(
+        f"describe select * from read_parquet('{folder}/**/*.parquet', hive_partitioning=false)"
+    ).fetchall()
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_database(DatabaseInput={"Name": "cur"})
+    glue.create_table(
+        DatabaseName="cur",
+        TableInput={
+            "Name": "cost_and_usage",
+            "StorageDescriptor": {
+                "Columns": [
+                    {"Name": n, "Type": _GLUE_TYPES.get(str(t), "string")} for n, t, *_ in described
+                ],
+                "Location": "s3://cur-bucket/cur/",
+            },
+            "PartitionKeys": [{"Name": "billing_period", "Type": "string"}],
+        },
+    )
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="athena-results")
+
+
+def _queue(rows: list[list[str]], columns: list[str]) -> None:
+    """One queued Athena result (header row first), consumed by the next query."""
+    data = [{"Data": [{"VarCharValue": c} for c in columns]}] + [
+        {"Data": [{"VarCharValue": v} for v in row]} for row in rows
+    ]
+    info = [
+        {
+            "Name": c,
+            "Label": c,
+            "Type": "varchar",
+            "CatalogName": "hive",
+            "SchemaName": "cur",
+            "TableName": "t",
+            "Precision": 0,
+            "Scale": 0,
+            "Nullable": "UNKNOWN",
+            "CaseSensitive": True,
+        }
+        for c in columns
+    ]
+    requests.post(
+        "http://motoapi.amazonaws.com/moto-api/static/athena/query-results",
+        json={"region": REGION, "results": [{"rows": data, "column_info": info}]},
+        timeout=5,
+    )
+
+
+@pytest.fixture
+def athena(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        _glue_table(tmp_path)
+        yield load_settings(
+            engine="athena",
+            athena_database="cur",
+            athena_table="cost_and_usage",
+            athena_output="s3://athena-results/q/",
+            aws_region=REGION,
+            output_dir=tmp_path / "reports",
+        )
+
+
+def test_literals_and_placeholders() -> None:
+    assert athena_literal(dt.date(2026, 10, 1)) == "DATE '2026-10-01'"
+    assert athena_literal("it's") == "'it''s'"
+    assert athena_literal(0.2) == "0.2" and athena_literal(25) == "25"
+    text, values = to_qmark(
+        "select 1 from cost where a = :x and b like 'user:Owner' and c = :y and d = :x",
+        {"x": "q", "y": 3},
+    )
+    assert text.count("?") == 3 and "'user:Owner'" in text and values == ["'q'", "3", "'q'"]
+
+
+def test_schema_from_glue_and_the_sql_athena_receives(athena: Any) -> None:
+    run = prepare_run(
+        athena,
+        start="2026-10-01",
+        end="2026-11-01",
+        queries=["window_totals", "gp2_volumes"],
+        families=["cost"],
+    )
+    assert run.engine.name == "athena" and run.schema == "cur2"
+    _queue(
+        [["6", "1", "2026-10-03", "2026-10-03", "34.0", "34.0", "34.0", "1", "2", "4"]],
+        [
+            "rows",
+            "days",
+            "first_day",
+            "last_day",
+            "unblended_cost",
+            "amortized_cost",
+            "public_cost",
+            "accounts",
+            "services",
+            "resources",
+        ],
+    )
+    totals = run_query(run.engine, run.specs[0], run.params)
+    assert totals.ok, totals.error
+    assert float(totals.frame["unblended_cost"].iloc[0]) == 34.0
+    (execution,) = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions.values()
+    sql = execution.query
+    # the adapter is the first CTE, the window prunes partitions, values travel as parameters
+    assert sql.startswith("WITH cost AS (")
+    assert '"cur"."cost_and_usage" AS src' in sql and "src.billing_period = ?" in sql
+    assert "2026-10" not in sql
+    assert execution.execution_parameters == ["'2026-10'", "DATE '2026-10-01'", "DATE '2026-11-01'"]
+    # data scanned reaches the appendix; Athena bills at least 10 MB
+    meta = totals.meta()
+    assert meta["query_id"] == execution.id and meta["bytes_scanned"] == 0
+    assert meta["scan_cost_usd"] == pytest.approx(10 * 1024 * 1024 / 1e12 * 5, abs=1e-6)
+
+
+@pytest.mark.fault
+def test_a_failed_query_is_a_failed_section_naming_athenas_reason(
+    athena: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import awswrangler as wr
+
+    run = prepare_run(athena, start="2026-10-01", end="2026-11-01", families=["cost"])
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise wr.exceptions.QueryFailed("SYNTAX_ERROR: line 3:8: Column 'x' cannot be resolved")
+
+    monkeypatch.setattr(wr.athena, "read_sql_query", fail)
+    result = run_query(run.engine, load_catalog().queries["spend_by_region"], run.params)
+    assert result.status == "failed"
+    assert "'spend_by_region'" in result.error and "Column 'x' cannot be resolved" in result.error  # type: ignore[operator]
+
+
+@pytest.mark.hostile
+def test_missing_table_and_bad_identifiers_are_named(athena: Any) -> None:
+    with pytest.raises(SourceError, match=r"cur\.nope"):
+        AthenaEngine("cur", "nope").source_columns()
+    with pytest.raises(ValueError, match="table"):
+        AthenaEngine("cur", "cost; drop table x")
+
+
+def test_queries_run_side_by_side_within_the_concurrency_bound(
+    athena: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import awswrangler as wr
+    import pandas as pd
+
+    engine = AthenaEngine(
+        "cur", "cost_and_usage", s3_output="s3://athena-results/q/", max_concurrency=2
+    )
+    engine.bind_cost("select 1 as x", {})
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def slow(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.2)
+        with lock:
+            active[0] -= 1
+        return pd.DataFrame({"x": [1]})
+
+    monkeypatch.setattr(wr.athena, "read_sql_query", slow)
+    threads = [
+        threading.Thread(target=engine.execute, args=(f"q{i}", "select x from cost", {}))
+        for i in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2
+
+
+def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
+    """Every stored query through Athena (answers queued from DuckDB's on the same data), then the report."""
+    from finops_agent.insights.rules import RuleInsights
+    from finops_agent.pipeline import generate_insights, render_report, summarise_run
+
+    local = prepare_run(load_settings(), source=str(tiny.write("cur2", tmp_path / "local")),
+                        start="2026-10-01", end="2026-11-01")
+    answers = [run_query(local.engine, spec, local.params) for spec in local.specs]
+    local.engine.close()
+    import pandas as pd
+
+    def text(value: Any) -> str:
+        return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NaT else str(value)
+
+    for answer in answers:
+        _queue([[text(v) for v in row] for row in answer.frame.itertuples(index=False)], list(answer.frame.columns))
+    run = prepare_run(athena, start="2026-10-01", end="2026-11-01")
+    results = [run_query(run.engine, spec, run.params) for spec in run.specs]
+    assert [r.name for r in results if not r.ok] == []
+    summary = summarise_run(run, results)
+    assert summary.engine == "athena" and summary.metrics.unblended_cost == pytest.approx(34.0)
+    path = render_report(run, summary, generate_insights(RuleInsights(), summary))
+    html = path.read_text()
+    assert "$34.00" in html and "athena:cur.cost_and_usage" in html
+    executions = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions.values()
+    assert len(executions) == len(run.specs)
+    # after the question each stored query opens with (kept as a comment), the adapter comes first
+    bodies = [re.sub(r"^/\*.*?\*/\s*", "", e.query, flags=re.S) for e in executions]
+    assert [b[:40] for b in bodies if not (b.startswith("WITH cost AS (") and "src.billing_period = ?" in b)] == []
