@@ -50,10 +50,18 @@ _QUERY_WORKERS = 8
 
 @task(name="email-report", cache_policy=NO_CACHE)
 def send_report_email(
-    settings: Settings, report_dir: Path, recipients: list[str]
+    settings: Settings, report_dir: Path, recipients: list[str], report_url: str | None = None
 ) -> DeliveryResult:
     """Email the finished report; a failure comes back as warnings, never as an exception."""
-    return email_report(settings, report_dir, recipients)
+    return email_report(settings, report_dir, recipients, report_url=report_url)
+
+
+@task(name="publish-report", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
+def publish_report(settings: Settings, report_dir: Path) -> str:
+    """Upload the report folder to S3 and return a presigned link to report.html."""
+    from finops_agent.aws.s3 import upload_report
+
+    return upload_report(report_dir, settings)
 
 
 @task(
@@ -190,10 +198,17 @@ def finops_report(
     log_warning = log_interaction(store, insight_interaction(summary, found))
     found.warnings.extend(w for w in (comparison_warning, store_warning, log_warning) if w)
     path = render_report(run, summary, found)
+    report_url = None
+    if settings.s3_report_bucket:
+        try:
+            report_url = publish_report(settings, path.parent)
+            print(f"report published: {report_url}")
+        except Exception as exc:  # the local report stands; the upload failure is said
+            found.warnings.append(f"report not uploaded to s3://{settings.s3_report_bucket}: {exc}")
     # only an explicit recipient list emails the report: the CLI sends its own (--email), and
     # served deployments carry FINOPS_MAIL_TO as this parameter, visible in the UI
     if recipients:
-        delivery = send_report_email(settings, path.parent, recipients)
+        delivery = send_report_email(settings, path.parent, recipients, report_url)
         if delivery.sent:
             print(f"emailed the report to {', '.join(delivery.recipients)} via {delivery.mailer}")
         found.warnings.extend(delivery.warnings)

@@ -183,6 +183,7 @@ def config() -> None:
 def _mount() -> None:
     """Commands that live beside the code they drive."""
     from finops_agent.analyze.cli import analyze_command
+    from finops_agent.aws.cli import doctor_command, iam_policy_command
     from finops_agent.chat.cli import ask_command, chat_command
     from finops_agent.delivery.cli import send_command
     from finops_agent.store.cli import history_app, log_app, setup_app
@@ -191,6 +192,8 @@ def _mount() -> None:
     app.command("ask")(ask_command)
     app.command("analyze")(analyze_command)
     app.command("send")(send_command)
+    app.command("doctor")(doctor_command)
+    app.command("iam-policy")(iam_policy_command)
     app.add_typer(history_app, name="history")
     app.add_typer(log_app, name="log")
     app.add_typer(setup_app, name="setup")

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     athena_max_concurrency: int = 5
     # reuse Athena results of identical queries younger than this (0: always run)
     athena_result_reuse_minutes: int = 0
+    # the CUR export's S3 location (for the IAM policy) and where finished reports are published
+    cur_s3_uri: str | None = None
+    s3_report_bucket: str | None = None
+    s3_report_prefix: str = "finops-reports"
+    presign_expiry_s: int = 7 * 24 * 3600
 
     # insights
     insights: Literal["rules", "bedrock"] = "rules"

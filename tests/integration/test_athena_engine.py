@@ -223,17 +223,28 @@ def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
     from finops_agent.insights.rules import RuleInsights
     from finops_agent.pipeline import generate_insights, render_report, summarise_run
 
-    local = prepare_run(load_settings(), source=str(tiny.write("cur2", tmp_path / "local")),
-                        start="2026-10-01", end="2026-11-01")
+    local = prepare_run(
+        load_settings(),
+        source=str(tiny.write("cur2", tmp_path / "local")),
+        start="2026-10-01",
+        end="2026-11-01",
+    )
     answers = [run_query(local.engine, spec, local.params) for spec in local.specs]
     local.engine.close()
     import pandas as pd
 
     def text(value: Any) -> str:
-        return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NaT else str(value)
+        return (
+            ""
+            if value is None or (isinstance(value, float) and value != value) or value is pd.NaT
+            else str(value)
+        )
 
     for answer in answers:
-        _queue([[text(v) for v in row] for row in answer.frame.itertuples(index=False)], list(answer.frame.columns))
+        _queue(
+            [[text(v) for v in row] for row in answer.frame.itertuples(index=False)],
+            list(answer.frame.columns),
+        )
     run = prepare_run(athena, start="2026-10-01", end="2026-11-01")
     results = [run_query(run.engine, spec, run.params) for spec in run.specs]
     assert [r.name for r in results if not r.ok] == []
@@ -246,4 +257,8 @@ def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
     assert len(executions) == len(run.specs)
     # after the question each stored query opens with (kept as a comment), the adapter comes first
     bodies = [re.sub(r"^/\*.*?\*/\s*", "", e.query, flags=re.S) for e in executions]
-    assert [b[:40] for b in bodies if not (b.startswith("WITH cost AS (") and "src.billing_period = ?" in b)] == []
+    assert [
+        b[:40]
+        for b in bodies
+        if not (b.startswith("WITH cost AS (") and "src.billing_period = ?" in b)
+    ] == []

@@ -1,0 +1,1 @@
+"""AWS set-up helpers: doctor checks, the IAM policy, report upload to S3."""

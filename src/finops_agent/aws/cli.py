@@ -1,0 +1,47 @@
+"""`finops doctor` and `finops iam-policy`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import boto3
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.table import Table
+
+from finops_agent.aws.doctor import run_checks
+from finops_agent.aws.iam import iam_policy
+from finops_agent.settings import load_settings
+
+
+def doctor_command() -> None:
+    """Check credentials, the Athena table, Bedrock, DynamoDB and mail; print the fix for each failure."""
+    checks = run_checks(load_settings())
+    table = Table("check", "result", "detail", "fix")
+    for check in checks:
+        table.add_row(
+            check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", check.detail, check.fix
+        )
+    Console().print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def iam_policy_command(
+    account: Annotated[
+        str | None, typer.Option(help="AWS account id (default: the caller's, else *)")
+    ] = None,
+) -> None:
+    """Print the least-privilege IAM policy for the configured resources."""
+    settings = load_settings()
+    if account is None:
+        try:
+            session = boto3.Session(
+                profile_name=settings.aws_profile, region_name=settings.aws_region
+            )
+            account = str(session.client("sts").get_caller_identity()["Account"])
+        except (ClientError, BotoCoreError):
+            account = "*"
+    typer.echo(json.dumps(iam_policy(settings, account), indent=2))

@@ -1,0 +1,138 @@
+"""`finops doctor`, `finops iam-policy` and report publishing, against moto and stubbed AWS errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.stub import Stubber
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from finops_agent.aws.doctor import (
+    check_athena_output,
+    check_athena_table,
+    check_credentials,
+    run_checks,
+)
+from finops_agent.aws.iam import iam_policy
+from finops_agent.aws.s3 import upload_report
+from finops_agent.cli import app
+from finops_agent.settings import load_settings
+
+pytestmark = pytest.mark.integration
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield boto3.Session(region_name=REGION)
+
+
+def test_doctor_names_a_missing_table_with_its_fix(aws: boto3.Session) -> None:
+    aws.client("glue").create_database(DatabaseInput={"Name": "cur"})
+    settings = load_settings(
+        engine="athena", athena_database="cur", athena_table="missing_table", aws_region=REGION
+    )
+    assert check_credentials(aws).ok
+    check = check_athena_table(settings, aws)
+    assert (
+        not check.ok and "cur.missing_table" in check.detail and "FINOPS_ATHENA_TABLE" in check.fix
+    )
+
+
+def test_doctor_reports_a_denied_action(aws: boto3.Session) -> None:
+    settings = load_settings(engine="athena", aws_region=REGION)
+    athena = aws.client("athena")
+    stub = Stubber(athena)
+    stub.add_client_error(
+        "get_work_group",
+        service_error_code="AccessDeniedException",
+        service_message="User: arn:aws:iam::123:user/x is not authorized to perform: athena:GetWorkGroup",
+    )
+    stub.activate()
+
+    class OneClient:
+        def client(self, name: str, **kwargs: Any) -> Any:
+            return athena
+
+    check = check_athena_output(settings, OneClient())  # type: ignore[arg-type]
+    assert (
+        not check.ok and "athena:GetWorkGroup" in check.detail and "finops iam-policy" in check.fix
+    )
+
+
+def test_doctor_cli_exits_non_zero_when_a_check_fails(
+    aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINOPS_ENGINE", "athena")
+    monkeypatch.setenv("FINOPS_ATHENA_DATABASE", "nowhere")
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "credentials" in result.output and "FAIL" in result.output
+    first = run_checks(load_settings(), aws)[0]
+    assert (first.name, first.ok) == ("credentials", True)
+
+
+def test_iam_policy_is_scoped_to_the_configured_resources() -> None:
+    settings = load_settings(
+        athena_database="cur",
+        athena_table="cost_and_usage",
+        athena_workgroup="finops",
+        athena_output="s3://results/finops/",
+        cur_s3_uri="s3://cur-bucket/exports/",
+        dynamodb_table="finops-agent-interactions",
+        mailer="ses",
+        mail_from="finops@example.com",
+        aws_region="eu-west-1",
+    )
+    policy = iam_policy(settings, "123456789012")
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert (
+        by_sid["AthenaQueries"]["Resource"]
+        == "arn:aws:athena:eu-west-1:123456789012:workgroup/finops"
+    )
+    assert (
+        "arn:aws:glue:eu-west-1:123456789012:table/cur/cost_and_usage"
+        in by_sid["GlueCatalogRead"]["Resource"]
+    )
+    assert by_sid["ReadCurExport"]["Action"] == [
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+    ]
+    assert "s3:PutObject" in by_sid["AthenaResults"]["Action"]
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/finops-agent-interactions"
+    assert by_sid["InteractionLog"]["Resource"] == [table, f"{table}/index/*"]
+    assert by_sid["SendReports"]["Action"] == ["ses:SendRawEmail"]
+    # nothing is granted on every resource
+    assert all(s["Resource"] != "*" for s in policy["Statement"])
+
+
+def test_reports_are_published_with_a_presigned_link(aws: boto3.Session, tmp_path: Path) -> None:
+    aws.client("s3").create_bucket(Bucket="finops-reports")
+    folder = tmp_path / "20261124T101010Z-abc123"
+    folder.mkdir()
+    (folder / "report.html").write_text("<html>report</html>")
+    (folder / "report.json").write_text(json.dumps({"report_id": folder.name}))
+    settings = load_settings(
+        s3_report_bucket="finops-reports", s3_report_prefix="weekly", aws_region=REGION
+    )
+    url = upload_report(folder, settings, aws)
+    keys = sorted(
+        o["Key"] for o in aws.client("s3").list_objects_v2(Bucket="finops-reports")["Contents"]
+    )
+    assert keys == [f"weekly/{folder.name}/report.html", f"weekly/{folder.name}/report.json"]
+    assert "X-Amz-Signature" in url and f"weekly/{folder.name}/report.html" in url
+    assert requests.get(url, timeout=5).text == "<html>report</html>"
