@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import pandas as pd
+
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult
@@ -186,7 +188,9 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
     """Summaries of every result plus the metrics row; raise NoDataError for an empty window."""
     by_name = {r.name: r for r in results}
     totals = by_name.get(TOTALS_QUERY)
-    metrics = metrics_from_totals(totals.frame if totals and totals.ok else _empty(), run.families)
+    metrics = metrics_from_totals(
+        totals.frame if totals and totals.ok else pd.DataFrame(), run.families
+    )
     if totals is not None and totals.ok and metrics.rows == 0:
         raise NoDataError(
             f"no billing line items between {run.window.start} and {run.window.end} "
@@ -205,12 +209,6 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
         queries={r.name: summarise_query(specs[r.name], r, run.settings.top_n) for r in results},
         results=by_name,
     )
-
-
-def _empty() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame()
 
 
 def generate_insights(
