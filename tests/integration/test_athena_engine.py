@@ -13,7 +13,6 @@ import boto3
 import duckdb
 import pytest
 import requests
-from moto import mock_aws
 from moto.athena.models import athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -90,23 +89,17 @@ def _queue(rows: list[list[str]], columns: list[str]) -> None:
 
 
 @pytest.fixture
-def athena(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        _glue_table(tmp_path)
-        yield load_settings(
-            engine="athena",
-            athena_database="cur",
-            athena_table="cost_and_usage",
-            athena_output="s3://athena-results/q/",
-            aws_region=REGION,
-            output_dir=tmp_path / "reports",
-        )
+def athena(tmp_path: Path, mocked_aws: boto3.Session) -> Any:
+    """Settings for the Athena engine over a Glue table of CUR 2.0 columns (moto)."""
+    _glue_table(tmp_path)
+    yield load_settings(
+        engine="athena",
+        athena_database="cur",
+        athena_table="cost_and_usage",
+        athena_output="s3://athena-results/q/",
+        aws_region=REGION,
+        output_dir=tmp_path / "reports",
+    )
 
 
 def test_literals_and_placeholders() -> None:

@@ -10,7 +10,6 @@ import boto3
 import pytest
 import requests
 from botocore.stub import Stubber
-from moto import mock_aws
 from typer.testing import CliRunner
 
 from finops_agent.aws.doctor import (
@@ -29,15 +28,8 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.Session(region_name=REGION)
+def aws(mocked_aws: boto3.Session) -> boto3.Session:
+    return mocked_aws
 
 
 def test_doctor_names_a_missing_table_with_its_fix(aws: boto3.Session) -> None:
