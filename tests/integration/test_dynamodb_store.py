@@ -151,3 +151,48 @@ def test_concurrent_writers_and_ratings(dynalite: Dynalite, tmp_path: Path) -> N
     assert rated is not None and rated.rating == 1 and rated.rating_comment == "useful"
     with pytest.raises(KeyError, match="nope"):
         store.rate("nope", -1)
+
+
+def test_a_report_run_logs_its_insight_to_dynamodb(
+    dynalite: Dynalite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finops_agent.execution import run_query
+    from finops_agent.insights.rules import RuleInsights
+    from finops_agent.pipeline import (
+        generate_insights,
+        insight_interaction,
+        log_interaction,
+        open_store,
+        prepare_run,
+        summarise_run,
+    )
+    from finops_agent.settings import load_settings
+    from tests import tiny
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings(
+        store="dynamodb",
+        dynamodb_endpoint_url=dynalite.url,
+        home=tmp_path / "home",
+        output_dir=tmp_path / "reports",
+    )
+    _store(dynalite.url, tmp_path)  # `finops setup dynamodb`
+    run = prepare_run(
+        settings,
+        source=str(tiny.write("cur2", tmp_path / "data")),
+        start="2026-10-01",
+        end="2026-11-01",
+    )
+    results = [run_query(run.engine, spec, run.params) for spec in run.specs]
+    run.engine.close()
+    summary = summarise_run(run, results)
+    insights = generate_insights(RuleInsights(), summary)
+    store, warning = open_store(settings)
+    assert warning is None and isinstance(store, DynamoDBStore)
+    assert log_interaction(store, insight_interaction(summary, insights)) is None
+    (logged,) = store.by_report(summary.report_id)
+    assert logged.kind == "insight" and logged.agent_response == insights.markdown
+    assert {f["query"] for f in logged.data_context["findings"]} == {
+        f.query for f in insights.findings
+    }

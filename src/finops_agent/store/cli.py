@@ -87,7 +87,14 @@ def stats(since: Annotated[str | None, typer.Option(help="Only after YYYY-MM-DD"
     latency = sorted(i.latency_ms for i in items)
     cuts = statistics.quantiles(latency, n=100) if len(latency) > 1 else latency * 99
     table = Table("measure", "value", title=f"{len(items)} interactions")
-    table.add_row("sessions", str(len({i.session_id for i in items if i.session_id})))
+    per_session = Counter(i.session_id for i in items if i.session_id)
+    table.add_row("sessions", str(len(per_session)))
+    if per_session:
+        counts = sorted(per_session.values())
+        table.add_row(
+            "interactions per session (median / max)",
+            f"{statistics.median(counts):g} / {counts[-1]}",
+        )
     table.add_row("reports", str(len({i.report_id for i in items if i.report_id})))
     for kind, count in Counter(i.kind for i in items).most_common():
         table.add_row(f"kind {kind}", str(count))
