@@ -311,3 +311,22 @@ def test_insight_log_record_carries_the_grounding_audit(summary: ReportSummary) 
     assert record.model == MODEL and record.input_tokens == 1200
     assert record.data_context["structured"] is True
     assert [u["number"] for u in record.data_context["ungrounded"]] == ["$777.77"]
+
+
+@pytest.mark.fault
+def test_model_not_enabled_falls_back_to_rules_with_a_banner_saying_why(
+    summary: ReportSummary,
+) -> None:
+    harness = Harness()
+    harness.stubber.add_client_error(
+        "converse",
+        service_error_code="AccessDeniedException",
+        http_status_code=403,
+        service_message="You don't have access to the model with the specified model ID.",
+    )
+    with harness.stubber:
+        insights = generate_insights(BedrockInsights(harness.client), summary)
+    # the report keeps its findings (from the rule engine) and says why Bedrock's are missing
+    assert insights.provider == "rules" and insights.findings
+    assert "don't have access to the model" in insights.warnings[0]
+    assert harness.sleeps == []  # not retried: access will not appear by waiting
