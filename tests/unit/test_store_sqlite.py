@@ -63,16 +63,22 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite"
     items = [_item(session_id=f"s{i % 4}") for i in range(200)]
 
+    errors: list[BaseException] = []
+
     def write(chunk: list[Interaction]) -> None:
-        store = SQLiteStore(path)
-        for item in chunk:
-            store.put(item)
+        try:
+            store = SQLiteStore(path)
+            for item in chunk:
+                store.put(item)
+        except BaseException as exc:  # a thread's failure must fail the test, not vanish
+            errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(items[i::8],)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert errors == []
     store = SQLiteStore(path)
     assert sum(len(store.by_session(f"s{i}")) for i in range(4)) == 200
 

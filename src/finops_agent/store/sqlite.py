@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -45,15 +46,27 @@ class SQLiteStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.executescript(_SCHEMA)
+        # WAL is a property of the file: switch once; another process may be doing the same
+        for attempt in range(50):
+            try:
+                con = sqlite3.connect(self.path, timeout=30)
+                try:
+                    con.execute("pragma journal_mode=wal")
+                    con.executescript(_SCHEMA)
+                finally:
+                    con.close()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.05)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30)
+        # IMMEDIATE takes the write lock up front, so the busy timeout applies instead of a
+        # deferred transaction failing when it upgrades from read to write
+        con = sqlite3.connect(self.path, timeout=30, isolation_level="IMMEDIATE")
         try:
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma busy_timeout=30000")
             with con:
                 yield con
         finally:
