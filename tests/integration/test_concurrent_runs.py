@@ -55,4 +55,4 @@ def test_two_runs_into_one_folder(tmp_path: Path) -> None:
     # each run rewrites the index after its own report, so the last rewrite sees both
     index = (out / "index.html").read_text()
     assert all(f"{p.parent.name}/report.html" in index for p in paths)
-    assert not list(out.rglob(".report*")) and not list(out.rglob(".index*"))
+    assert not list(out.rglob(".report*")) and not list(out.rglob(".index.html*"))

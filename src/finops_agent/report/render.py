@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -339,7 +340,12 @@ def list_reports(output_dir: Path) -> list[dict[str, Any]]:
 
 def write_index(output_dir: Path) -> Path:
     """Regenerate output_dir/index.html listing every report, newest first."""
-    reports = list_reports(output_dir)
-    html = environment().get_template("index.html.j2").render(reports=reports)
-    atomic_write(output_dir / "index.html", html)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # list and write under one lock: otherwise a run that listed before another run's report
+    # landed can overwrite the newer index with its stale list
+    with (output_dir / ".index.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        reports = list_reports(output_dir)
+        html = environment().get_template("index.html.j2").render(reports=reports)
+        atomic_write(output_dir / "index.html", html)
     return output_dir / "index.html"
