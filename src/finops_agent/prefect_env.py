@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+_PROC = Path("/proc")
+# what Prefect's SubprocessASGIServer runs for an ephemeral API, and the flag it sets
+_EPHEMERAL_APP = b"prefect.server.api.server:create_app"
+_EPHEMERAL_FLAG = b"PREFECT__SERVER_EPHEMERAL=1"
 
 
 def configure_prefect(home: Path | None = None) -> None:
@@ -15,3 +23,56 @@ def configure_prefect(home: Path | None = None) -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     # the first ephemeral start on a cold machine can take longer than the 20 s default
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    reap_orphaned_servers(os.environ["PREFECT_HOME"])
+
+
+def orphaned_servers(prefect_home: str) -> list[int]:
+    """Pids of ephemeral Prefect servers of this PREFECT_HOME whose parent run has died.
+
+    Prefect starts its ephemeral API as a child process and stops it on a normal exit; a run
+    killed with SIGKILL (the OOM killer, a scheduler's hard timeout) leaves it running for
+    good, reparented to init (or a subreaper). Linux only: elsewhere nothing is found.
+    """
+    if not _PROC.is_dir():
+        return []
+    home = f"PREFECT_HOME={prefect_home}".encode()
+    found = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if _EPHEMERAL_APP not in (entry / "cmdline").read_bytes():
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            # the parent pid follows the parenthesised command name in /proc/<pid>/stat
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile, or another user's
+            continue
+        state, parent = fields[0], int(fields[1])
+        if state != "Z" and _EPHEMERAL_FLAG in environ and home in environ and _orphan(parent):
+            found.append(int(entry.name))
+    return found
+
+
+def _orphan(parent: int) -> bool:
+    """True when `parent` is init or a subreaper: the runs that start servers are Python."""
+    if parent == 1:
+        return True
+    try:
+        argv0 = (_PROC / str(parent) / "cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return True
+    return not os.path.basename(argv0).startswith(b"python")
+
+
+def reap_orphaned_servers(prefect_home: str) -> list[int]:
+    """Stop the ephemeral Prefect servers that killed runs left behind; return their pids."""
+    reaped = []
+    for pid in orphaned_servers(prefect_home):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            continue
+        log.warning("stopped ephemeral Prefect server %d left behind by a killed run", pid)
+        reaped.append(pid)
+    return reaped

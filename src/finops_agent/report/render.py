@@ -5,7 +5,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +30,10 @@ from finops_agent.resources import templates_dir
 from finops_agent.summarise import ReportSummary, json_value, records, top_by
 
 RESULT_ROWS_IN_JSON = 1000
+# what atomic_write's mkstemp names look like (.report.html.k3j_9x2a), and when one is abandoned:
+# a live write takes seconds, so an older one belongs to a run that was killed mid-write
+_TEMP_NAME = re.compile(r"^\.[^/]+\.[a-z0-9_]{8}$")
+_STALE_TEMP_S = 3600.0
 TABLE_ROWS = 15
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -338,6 +344,20 @@ def list_reports(output_dir: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda d: str(d.get("generated_at", "")), reverse=True)
 
 
+def remove_stale_temp_files(output_dir: Path, max_age_s: float = _STALE_TEMP_S) -> list[Path]:
+    """Delete temporary files that runs killed mid-write left in output_dir and its report folders."""
+    cutoff = time.time() - max_age_s
+    removed = []
+    for path in [*output_dir.glob(".*"), *output_dir.glob("*/.*")]:
+        try:
+            if _TEMP_NAME.match(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # removed by a concurrent run meanwhile
+            continue
+    return removed
+
+
 def write_index(output_dir: Path) -> Path:
     """Regenerate output_dir/index.html listing every report, newest first."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -345,6 +365,7 @@ def write_index(output_dir: Path) -> Path:
     # landed can overwrite the newer index with its stale list
     with (output_dir / ".index.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        remove_stale_temp_files(output_dir)
         reports = list_reports(output_dir)
         html = environment().get_template("index.html.j2").render(reports=reports)
         atomic_write(output_dir / "index.html", html)
