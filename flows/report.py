@@ -16,7 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from finops_agent.catalog import QuerySpec
 from finops_agent.comparison import apply_previous_period, previous_period_totals
 from finops_agent.delivery.base import DeliveryResult
-from finops_agent.delivery.cli import email_report
+from finops_agent.delivery.cli import email_report, resend_pending
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult, run_query
 from finops_agent.orchestration.alerts import alert_on_failure
@@ -54,6 +54,15 @@ def send_report_email(
 ) -> DeliveryResult:
     """Email the finished report; a failure comes back as warnings, never as an exception."""
     return email_report(settings, report_dir, recipients, report_url=report_url)
+
+
+@task(name="resend-pending-emails", cache_policy=NO_CACHE)
+def resend_pending_emails(settings: Settings) -> list[str]:
+    """Send report emails that earlier runs could not; a failure comes back as a line, never raised."""
+    try:
+        return resend_pending(settings)
+    except Exception as exc:  # the outbox must never cost this run's report
+        return [f"pending report emails not retried: {exc}"]
 
 
 @task(name="publish-report", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
@@ -205,6 +214,9 @@ def finops_report(
             print(f"report published: {report_url}")
         except Exception as exc:  # the local report stands; the upload failure is said
             found.warnings.append(f"report not uploaded to s3://{settings.s3_report_bucket}: {exc}")
+    # emails earlier runs could not send go first, so this run's failure is not retried at once
+    for note in resend_pending_emails(settings):
+        print(note)
     # only an explicit recipient list emails the report: the CLI sends its own (--email), and
     # served deployments carry FINOPS_MAIL_TO as this parameter, visible in the UI
     if recipients:

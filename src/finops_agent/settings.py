@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     ses_configuration_set: str | None = None
     ses_endpoint_url: str | None = None
     email_retry_delays_s: list[float] = Field(default_factory=lambda: [2.0, 5.0, 15.0])
+    email_resend_days: int = Field(
+        default=7, ge=0, description="Later runs retry an unsent report email for this many days"
+    )
 
     # orchestration: Prefect schedules, the local server (deployments/serve.py), query cache
     schedule_timezone: str = Field(

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from finops_agent.delivery.outbox import read_ledger
 from finops_agent.orchestration.launcher import free_port
 from tests import tiny
 
@@ -37,12 +38,9 @@ class Inbox:
 
 
 @pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    """An SMTP server on a free loopback port, configured as the mailer."""
-    handler = Inbox()
+def smtp_port(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A free loopback port configured as the SMTP mailer (nothing listens there yet)."""
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
     monkeypatch.setenv("FINOPS_MAILER", "smtp")
     monkeypatch.setenv("FINOPS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("FINOPS_SMTP_PORT", str(port))
@@ -51,10 +49,34 @@ def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     # HTML bars instead of Chromium images keep this test about delivery, and fast
     monkeypatch.setenv("FINOPS_EMAIL_IMAGES", "false")
     monkeypatch.setenv("FINOPS_EMAIL_RETRY_DELAYS_S", "[]")
+    return port
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    """An SMTP server on that port that keeps every message."""
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
     try:
         yield handler
     finally:
         controller.stop()
+
+
+def _weekly_report(data: Path, out: Path) -> Path:
+    from flows.report import finops_report
+
+    return Path(
+        finops_report(
+            source=str(data),
+            families=["cost"],
+            start="2026-10-01",
+            end="2026-11-01",
+            output_dir=str(out),
+            recipients=[TEAM],
+        )
+    )
 
 
 def test_report_is_emailed_to_the_run_recipients(inbox: Inbox, tmp_path: Path) -> None:
@@ -87,3 +109,32 @@ def test_failed_run_emails_an_alert_that_says_why(inbox: Inbox, tmp_path: Path) 
     text = alert.get_content()
     assert f"source {missing} does not exist" in text
     assert f"source = '{missing}'" in text and "families = ['cost']" in text
+
+
+@pytest.mark.fault
+def test_an_email_an_smtp_outage_stopped_goes_out_with_the_next_run_and_only_once(
+    smtp_port: int, tmp_path: Path
+) -> None:
+    """SMTP down: the report is kept and recorded as pending; the next run sends it and its own
+    report; the run after that sends only its own."""
+    data, out = tiny.write("cur2", tmp_path / "data"), tmp_path / "reports"
+    first = _weekly_report(data, out)  # nothing listens on the SMTP port
+    assert first.is_file()
+    ledger = read_ledger(first.parent) or {}
+    assert ledger["status"] == "pending" and "127.0.0.1" in ledger["last_error"]
+
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        second = _weekly_report(data, out)
+        assert len(handler.messages) == 2
+        assert (read_ledger(first.parent) or {})["status"] == "sent"
+        assert (read_ledger(second.parent) or {})["status"] == "sent"
+        third = _weekly_report(data, out)
+    finally:
+        controller.stop()
+    assert len(handler.messages) == 3 and handler.envelopes == [[TEAM]] * 3
+    assert (read_ledger(third.parent) or {})["status"] == "sent"
+    # the old report was sent by one attempt that failed and one that succeeded, nothing more
+    assert (read_ledger(first.parent) or {})["attempts"] == 2

@@ -38,6 +38,8 @@ class DeliveryResult:
     attached: bool = False
     linked: bool = False
     images: int = 0
+    # not sent for a reason that may pass (server down, 4xx): worth trying again later
+    retryable: bool = False
     warnings: list[str] = field(default_factory=list)
 
     @property

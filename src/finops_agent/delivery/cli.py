@@ -11,6 +11,7 @@ import typer
 
 from finops_agent.delivery.addresses import AddressError, parse_recipients
 from finops_agent.delivery.base import DeliveryResult, Mailer
+from finops_agent.delivery.outbox import record_delivery, send_pending
 from finops_agent.delivery.send import deliver
 from finops_agent.settings import Settings, load_settings
 
@@ -69,25 +70,40 @@ def email_report(
         )
     except Exception as exc:  # composing must never cost the report that is already written
         log.warning("composing the email for %s failed: %s", report_dir, exc)
-        return DeliveryResult(
+        result = DeliveryResult(
             sent=False, recipients=to, warnings=[f"email not composed for {report_dir}: {exc}"]
         )
-    if composed.size_bytes > settings.email_max_bytes:
-        return DeliveryResult(
-            sent=False,
-            recipients=to,
-            mailer=mailer.name,
-            size_bytes=composed.size_bytes,
-            warnings=[*composed.warnings, "email not sent: over the size limit"],
-        )
-    result = deliver(mailer, composed.message, to, delays=settings.email_retry_delays_s)
-    result.images, result.attached, result.linked = (
-        composed.images,
-        composed.attached,
-        composed.linked,
-    )
-    result.warnings = [*composed.warnings, *result.warnings]
+    else:
+        if composed.size_bytes > settings.email_max_bytes:
+            result = DeliveryResult(
+                sent=False,
+                recipients=to,
+                mailer=mailer.name,
+                size_bytes=composed.size_bytes,
+                warnings=["email not sent: over the size limit"],
+            )
+        else:
+            result = deliver(mailer, composed.message, to, delays=settings.email_retry_delays_s)
+            result.images, result.attached, result.linked = (
+                composed.images,
+                composed.attached,
+                composed.linked,
+            )
+        result.warnings = [*composed.warnings, *result.warnings]
+    try:
+        record_delivery(report_dir, result, report_url)
+    except OSError as exc:  # the ledger is bookkeeping: the email itself went (or not) regardless
+        result.warnings.append(f"delivery record not written in {report_dir}: {exc}")
     return result
+
+
+def resend_pending(settings: Settings) -> list[str]:
+    """Send the report emails earlier runs could not (SMTP or SES down), each once."""
+
+    def send(folder: Path, recipients: list[str], url: str | None) -> DeliveryResult:
+        return email_report(settings, folder, recipients, report_url=url)
+
+    return send_pending(Path(settings.output_dir), send, max_age_days=settings.email_resend_days)
 
 
 def send_command(

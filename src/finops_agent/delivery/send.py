@@ -44,6 +44,7 @@ def deliver(
                 sleep(delay)
                 continue
             tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
+            result.retryable = exc.transient
             result.warnings.append(f"email not sent {tries} via {mailer.name}: {exc}")
             return result
         except Exception as exc:  # a mailer bug must not cost the report either

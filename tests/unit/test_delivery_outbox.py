@@ -1,0 +1,93 @@
+"""The delivery ledger: what is pending, what is sent once, what expires."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from finops_agent.delivery.base import DeliveryResult
+from finops_agent.delivery.outbox import read_ledger, record_delivery, send_pending
+
+TEAM = ["finops-team@example.com"]
+
+
+def _pending(output_dir: Path, name: str) -> Path:
+    folder = output_dir / name
+    folder.mkdir(parents=True)
+    record_delivery(
+        folder,
+        DeliveryResult(sent=False, recipients=TEAM, attempts=4, retryable=True, warnings=["down"]),
+        "https://example.com/r",
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        # server down after every retry: a later run tries again
+        (DeliveryResult(sent=False, retryable=True, warnings=["connection refused"]), "pending"),
+        # a refused address will be refused tomorrow too
+        (DeliveryResult(sent=False, retryable=False, warnings=["550 no such user"]), "failed"),
+        (DeliveryResult(sent=True, message_id="<m@x>"), "sent"),
+    ],
+)
+def test_the_outcome_decides_the_status(
+    tmp_path: Path, result: DeliveryResult, status: str
+) -> None:
+    assert record_delivery(tmp_path, result, None) == status
+    assert (read_ledger(tmp_path) or {})["status"] == status
+
+
+def test_two_runs_starting_together_send_a_pending_report_once(tmp_path: Path) -> None:
+    folder = _pending(tmp_path, "r1")
+    sends: list[tuple[Path, list[str], str | None]] = []
+
+    def send(report: Path, to: list[str], url: str | None) -> DeliveryResult:
+        sends.append((report, to, url))
+        time.sleep(0.3)  # long enough for the other run to reach the same folder
+        result = DeliveryResult(sent=True, recipients=to, attempts=1)
+        record_delivery(report, result, url)
+        return result
+
+    runs = [
+        threading.Thread(target=send_pending, args=(tmp_path, send), kwargs={"max_age_days": 7})
+        for _ in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert sends == [(folder, TEAM, "https://example.com/r")]
+    assert (read_ledger(folder) or {})["status"] == "sent"
+    assert send_pending(tmp_path, send, max_age_days=7) == [] and len(sends) == 1
+
+
+def test_a_server_still_down_ends_the_pass(tmp_path: Path) -> None:
+    _pending(tmp_path, "r1")
+    _pending(tmp_path, "r2")
+    tried: list[str] = []
+
+    def send(report: Path, to: list[str], url: str | None) -> DeliveryResult:
+        tried.append(report.name)
+        return DeliveryResult(sent=False, retryable=True, warnings=["still down"])
+
+    notes = send_pending(tmp_path, send, max_age_days=7)
+    assert tried == ["r1"] and notes == ["email of report r1 still not sent: still down"]
+
+
+def test_a_pending_email_expires_after_the_resend_window(tmp_path: Path) -> None:
+    folder = _pending(tmp_path, "r1")
+
+    def send(report: Path, to: list[str], url: str | None) -> DeliveryResult:
+        raise AssertionError("an expired email must not be sent")
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
+    assert send_pending(tmp_path, send, max_age_days=7, now=later) == [
+        "email of report r1 expired unsent after 7 days"
+    ]
+    assert (read_ledger(folder) or {})["status"] == "expired"
