@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +158,53 @@ def test_report_chat_flow_writes_a_markdown_artifact(
     sql_prompt = requests[-2]["body"]["messages"][0]["content"][0]["text"]
     assert "Q: Which service cost the most?" in sql_prompt
     assert "## And the cheapest?" in asyncio.run(artifact_body())
+
+
+@contextmanager
+def _silent_endpoint() -> Iterator[str]:
+    """A loopback port that accepts connections and never answers: a hung Bedrock endpoint."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+@pytest.mark.fault
+def test_a_bedrock_endpoint_that_never_answers_times_out_and_the_report_has_rule_findings(
+    tmp_path: Path,
+) -> None:
+    """Every Converse call times out: retried, then the rule engine's findings with a banner."""
+    source = tiny.write("cur", tmp_path / "data")
+    with _silent_endpoint() as endpoint:
+        settings = load_settings(
+            output_dir=tmp_path / "reports",
+            home=tmp_path / "home",
+            insights="bedrock",
+            bedrock_endpoint_url=endpoint,
+            bedrock_timeout_s=0.3,
+            bedrock_max_attempts=2,
+        )
+        report_id = make_report(settings, source, build_insights(settings))
+    data = json.loads((tmp_path / "reports" / report_id / "report.json").read_text())
+    insights = data["insights"]
+    assert insights["provider"] == "rules" and data["findings"]
+    (banner,) = [w for w in insights["warnings"] if "bedrock insights failed" in w]
+    assert "after 2 attempt(s)" in banner and "timeout" in banner.lower()
+    html = (tmp_path / "reports" / report_id / "report.html").read_text()
+    assert "bedrock insights failed" in html

@@ -133,6 +133,7 @@ def test_throttling_is_retried_with_backoff(summary: ReportSummary) -> None:
     assert 0.5 <= harness.sleeps[0] <= 1.0 and 1.0 <= harness.sleeps[1] <= 2.0
 
 
+@pytest.mark.fault
 def test_persistent_throttling_gives_up_and_the_pipeline_falls_back(
     summary: ReportSummary,
 ) -> None:
@@ -173,6 +174,7 @@ def test_malformed_reply_is_repaired_once_with_the_error(summary: ReportSummary)
     assert insights.usage is not None and insights.usage.input_tokens == 3200
 
 
+@pytest.mark.fault
 def test_unrepairable_reply_keeps_the_narrative_unstructured(summary: ReportSummary) -> None:
     harness = Harness()
     harness.stubber.add_response("converse", _reply("Spend was $1,000. Not JSON at all."))
