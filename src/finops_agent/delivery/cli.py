@@ -118,14 +118,19 @@ def send_command(
     ] = None,
 ) -> None:
     """Email an existing report; exit 1 with the reason when it could not be sent."""
+    from finops_agent.chat.transcript import (
+        InvalidReportIdError,
+        ReportNotFoundError,
+        report_folder,
+    )
+
     settings = load_settings(output_dir=out)
-    if "/" in report_id or "\\" in report_id or report_id in ("", ".", ".."):
-        typer.echo(f"error: {report_id!r} is not a report id", err=True)
-        raise typer.Exit(2)
-    folder = Path(settings.output_dir) / report_id
-    if not (folder / "report.json").is_file():
-        typer.echo(f"error: no report {report_id!r} under {settings.output_dir}", err=True)
-        raise typer.Exit(2)
+    try:
+        # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
+        folder = report_folder(Path(settings.output_dir), report_id)
+    except (InvalidReportIdError, ReportNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     result = email_report(settings, folder, to, report_url=link)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
