@@ -136,3 +136,30 @@ def test_failure_alert_without_message_still_says_something() -> None:
     )
     assert "Why: the run failed without a message" in alert.body
     assert "(all defaults)" in alert.body
+
+
+@pytest.mark.hostile
+def test_hostile_titles_actions_and_file_names_stay_text_in_the_artifact(
+    summary: ReportSummary, tmp_path: Path
+) -> None:
+    """Links, images and HTML from model output or file names render as their own text."""
+    from markdown_it import MarkdownIt
+
+    summary.source = '/data/<img src=x onerror="alert(1)">.csv'
+    hostile = Finding(
+        id="x",
+        family="architecture",
+        query="gp2_volumes",
+        title="[Open](javascript:alert(1)) <script>alert(2)</script>",
+        evidence="e",
+        monthly_savings_usd=5.0,
+        action="![pixel](https://tracker.example/p.png) `code` **bold** | pipe",
+    )
+    markdown = summary_markdown(
+        summary, Insights(provider="bedrock", markdown="", findings=[hostile]), tmp_path / "r.html"
+    )
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    for live in ("<script", "<img", "<a href", "<code>code", "<strong>bold"):
+        assert live not in html.split("Open the report")[0]
+    # the words survive as text
+    assert "[Open](javascript:alert(1))" in html and "&lt;script&gt;" in html

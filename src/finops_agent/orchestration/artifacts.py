@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,20 @@ LINK_KEY = "finops-report-link"
 TOP_FINDINGS = 5
 
 
+# markdown that could open a link, an image, code or emphasis, plus table pipes (intraword
+# underscores, as in query names, are left alone: they cannot open anything)
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[\]!|~])")
+
+
 def _cell(value: object) -> str:
-    """Text safe inside a markdown table cell: no pipes, newlines or raw HTML from a model."""
+    """Text that stays text in markdown (a table cell too): no links, images or raw HTML.
+
+    Tag values, resource ids, file names and model output reach this summary; in the Prefect
+    UI a `[link](javascript:…)` or `![](https://tracker/…)` would otherwise become live.
+    """
     text = " ".join(str(value).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 def report_link(path: Path) -> str:
