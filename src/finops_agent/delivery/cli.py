@@ -50,14 +50,28 @@ def email_report(
             from finops_agent.wiring import build_mailer
 
             mailer = build_mailer(settings)
-        if mailer is None:
-            return DeliveryResult(
-                sent=False,
-                recipients=to,
-                warnings=["email not sent: FINOPS_MAILER is none (choose smtp or ses)"],
-            )
-        from finops_agent.report.email import compose_email
+    except Exception as exc:  # a broken mailer set-up must never cost the report either
+        return DeliveryResult(sent=False, recipients=to, warnings=[f"email not sent: {exc}"])
+    if mailer is None:
+        return DeliveryResult(
+            sent=False,
+            recipients=to,
+            warnings=["email not sent: FINOPS_MAILER is none (choose smtp or ses)"],
+        )
+    result = _compose_and_deliver(settings, report_dir, to, mailer, report_url)
+    try:
+        record_delivery(report_dir, result, report_url)
+    except OSError as exc:  # the ledger is bookkeeping: the email went (or not) regardless
+        result.warnings.append(f"delivery record not written in {report_dir}: {exc}")
+    return result
 
+
+def _compose_and_deliver(
+    settings: Settings, report_dir: Path, to: list[str], mailer: Mailer, report_url: str | None
+) -> DeliveryResult:
+    from finops_agent.report.email import compose_email
+
+    try:
         composed = compose_email(
             report_dir,
             sender=settings.mail_from,
@@ -70,30 +84,24 @@ def email_report(
         )
     except Exception as exc:  # composing must never cost the report that is already written
         log.warning("composing the email for %s failed: %s", report_dir, exc)
-        result = DeliveryResult(
+        return DeliveryResult(
             sent=False, recipients=to, warnings=[f"email not composed for {report_dir}: {exc}"]
         )
-    else:
-        if composed.size_bytes > settings.email_max_bytes:
-            result = DeliveryResult(
-                sent=False,
-                recipients=to,
-                mailer=mailer.name,
-                size_bytes=composed.size_bytes,
-                warnings=["email not sent: over the size limit"],
-            )
-        else:
-            result = deliver(mailer, composed.message, to, delays=settings.email_retry_delays_s)
-            result.images, result.attached, result.linked = (
-                composed.images,
-                composed.attached,
-                composed.linked,
-            )
-        result.warnings = [*composed.warnings, *result.warnings]
-    try:
-        record_delivery(report_dir, result, report_url)
-    except OSError as exc:  # the ledger is bookkeeping: the email itself went (or not) regardless
-        result.warnings.append(f"delivery record not written in {report_dir}: {exc}")
+    if composed.size_bytes > settings.email_max_bytes:
+        return DeliveryResult(
+            sent=False,
+            recipients=to,
+            mailer=mailer.name,
+            size_bytes=composed.size_bytes,
+            warnings=[*composed.warnings, "email not sent: over the size limit"],
+        )
+    result = deliver(mailer, composed.message, to, delays=settings.email_retry_delays_s)
+    result.images, result.attached, result.linked = (
+        composed.images,
+        composed.attached,
+        composed.linked,
+    )
+    result.warnings = [*composed.warnings, *result.warnings]
     return result
 
 
