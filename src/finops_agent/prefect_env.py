@@ -12,6 +12,8 @@ _PROC = Path("/proc")
 # what Prefect's SubprocessASGIServer runs for an ephemeral API, and the flag it sets
 _EPHEMERAL_APP = b"prefect.server.api.server:create_app"
 _EPHEMERAL_FLAG = b"PREFECT__SERVER_EPHEMERAL=1"
+# programs whose ephemeral server is theirs while they live (a frozen `finops` binary too)
+_RUNNERS = (b"python", b"finops", b"prefect")
 
 
 def configure_prefect(home: Path | None = None) -> None:
@@ -55,14 +57,14 @@ def orphaned_servers(prefect_home: str) -> list[int]:
 
 
 def _orphan(parent: int) -> bool:
-    """True when `parent` is init or a subreaper: the runs that start servers are Python."""
+    """True when `parent` is init or a subreaper, not a run: runs are Python, finops or prefect."""
     if parent == 1:
         return True
     try:
         argv0 = (_PROC / str(parent) / "cmdline").read_bytes().split(b"\0")[0]
     except OSError:
         return True
-    return not os.path.basename(argv0).startswith(b"python")
+    return not os.path.basename(argv0).startswith(_RUNNERS)
 
 
 def reap_orphaned_servers(prefect_home: str) -> list[int]:
