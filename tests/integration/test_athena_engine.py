@@ -13,11 +13,16 @@ import boto3
 import duckdb
 import pytest
 import requests
+import sqlglot
 from moto.athena.models import athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from finops_agent.catalog import load_catalog
-from finops_agent.engines.athena import AthenaEngine, athena_literal, to_qmark
+from finops_agent.engines.athena import AthenaEngine
+from finops_agent.engines.athena_params import athena_literal, to_qmark
+from finops_agent.engines.sql import with_cost
 from finops_agent.execution import run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
@@ -111,6 +116,101 @@ def test_literals_and_placeholders() -> None:
         {"x": "q", "y": 3},
     )
     assert text.count("?") == 3 and "'user:Owner'" in text and values == ["'q'", "3", "'q'"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "bound", "pasted"),
+    [
+        # a select list, CASE and arithmetic take literals; the WHERE keeps its `?`
+        (
+            "select case when x > :lo then :label end, y * :share from cost where d >= :day",
+            ["DATE '2026-10-01'"],
+            ["> 5", "THEN 'it''s'", "* 0.2"],
+        ),
+        # a WHERE inside a subquery binds; the subquery's own select list does not
+        (
+            "select a from cost where a in (select :lo from t where b = :label)",
+            ["'it''s'"],
+            ["SELECT 5 FROM"],
+        ),
+        # HAVING, LIMIT and an aggregate's FILTER (WHERE …) are not WHERE clauses
+        (
+            "select count(*) filter (where x = :lo) from cost group by 1 having sum(y) > :share "
+            "limit 5",
+            [],
+            ["x = 5", "> 0.2"],
+        ),
+        # a negative number next to a minus stays two tokens, never a `--` comment
+        ("select date_add('day', -:neg, d) from cost", [], ["- -3"]),
+    ],
+    ids=["select-list", "subquery", "having-limit-filter", "negative"],
+)
+def test_athena_binds_only_where_clauses_and_literals_fill_the_rest(
+    sql: str, bound: list[str], pasted: list[str]
+) -> None:
+    params = {"lo": 5, "label": "it's", "share": 0.2, "day": dt.date(2026, 10, 1), "neg": -3}
+    text, values = to_qmark(sql, params)
+    assert values == bound
+    assert all(piece in text for piece in pasted), text
+    assert ":" not in text.replace("'", "")
+
+
+def _placeholders_in_where(sql: str) -> list[exp.Placeholder]:
+    """Every `?` of `sql`, after checking that its nearest clause is a WHERE."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    marks = list(tree.find_all(exp.Placeholder))
+    for mark in marks:
+        clause = mark.find_ancestor(exp.Where, exp.Select, exp.Having, exp.Join, exp.Filter)
+        assert isinstance(clause, exp.Where) and isinstance(clause.parent, exp.Select), (
+            clause.sql() if clause else sql
+        )
+    return marks
+
+
+def _fill(sql: str, values: list[str]) -> str:
+    """`sql` with its `?` tokens replaced by `values` in text order, as Athena applies them."""
+    marks = [
+        t for t in sqlglot.tokenize(sql, read="athena") if t.token_type == TokenType.PLACEHOLDER
+    ]
+    assert len(marks) == len(values)
+    for token, value in reversed(list(zip(marks, values, strict=True))):
+        sql = sql[: token.start] + value + sql[token.end + 1 :]
+    return sql
+
+
+@pytest.mark.hostile
+def test_hostile_values_stay_quoted_and_only_where_clauses_carry_parameters(
+    athena: Any,
+) -> None:
+    """A tag key full of SQL reaches Athena as one quoted literal or one bound value, never as SQL."""
+    hostile = "owner') or 1=1; drop table cost; --"
+    run = prepare_run(athena, start="2026-10-01", end="2026-11-01", families=["tagging"])
+    spec = load_catalog().queries["tag_value_hygiene"]
+    _queue([], ["tag_value"])
+    params = {**spec.bind({"tag_key": hostile}), **run.params}
+    result = run_query(run.engine, spec, params)
+    assert result.ok, result.error
+    (execution,) = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions.values()
+    sent, values = execution.query, execution.execution_parameters
+    assert len(sqlglot.parse(sent, read="athena")) == 1
+    assert len(_placeholders_in_where(sent)) == len(values) == 4
+    # the hostile key is a bound value in the WHERE and an intact literal in the select list
+    assert values.count(athena_literal(hostile)) == 1
+    literals = [lit.this for lit in sqlglot.parse_one(sent, read="athena").find_all(exp.Literal)]
+    assert hostile in literals
+    # the values line up with the `?`s: filled in, the SQL is the query with every value inline
+    cost = run.engine._cost_sql  # type: ignore[attr-defined]
+    inline = sqlglot.parse_one(with_cost(cost, spec.sql), read="athena").transform(
+        lambda node: (
+            sqlglot.parse_one(
+                athena_literal({**run.engine._cost_params, **params}[node.name]),  # type: ignore[attr-defined]
+                read="athena",
+            )
+            if isinstance(node, exp.Placeholder)
+            else node
+        )
+    )
+    assert sqlglot.parse_one(_fill(sent, values), read="athena") == inline
 
 
 def test_schema_from_glue_and_the_sql_athena_receives(athena: Any) -> None:

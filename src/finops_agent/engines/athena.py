@@ -1,8 +1,7 @@
-"""Athena engine: the stored SQL on the customer's CUR table through awswrangler, values bound server-side."""
+"""Athena engine: the stored SQL on the customer's CUR table through awswrangler, values bound where Athena allows."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 import time
@@ -13,8 +12,8 @@ import awswrangler as wr
 import boto3
 import sqlglot
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlglot import exp
 
+from finops_agent.engines.athena_params import to_qmark
 from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.sql import with_cost
 from finops_agent.identifiers import check_identifier
@@ -24,42 +23,7 @@ from finops_agent.sources import SourceError
 _BYTES_PER_TB = 1e12
 # Athena bills at least 10 MB per query
 _MIN_BILLED_BYTES = 10 * 1024 * 1024
-_MARKER = "finopsparam{}x"
-_MARKER_RE = re.compile(r":finopsparam(\d+)x")
 _DENIED_ACTION = re.compile(r"not authorized to perform: ([\w:]+)")
-
-
-def athena_literal(value: object) -> str:
-    """A value as the Athena literal an ExecutionParameter carries: DATE '…', quoted text, a number."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def to_qmark(sql: str, params: Mapping[str, object]) -> tuple[str, list[str]]:
-    """Athena SQL with `:name` placeholders turned into `?` and the values in the order they appear."""
-    tree = sqlglot.parse_one(sql, read="athena")
-    names: list[str] = []
-
-    def mark(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder) and node.name:
-            names.append(node.name)
-            return exp.Placeholder(this=_MARKER.format(len(names) - 1))
-        return node
-
-    text = tree.transform(mark).sql(dialect="athena")
-    # markers are unique names, so their order in the text is the order of the `?`s
-    order = [int(m.group(1)) for m in _MARKER_RE.finditer(text)]
-    missing = sorted({n for n in names if n not in params})
-    if missing:
-        raise KeyError(f"parameter(s) {missing} were not given")
-    return _MARKER_RE.sub("?", text), [athena_literal(params[names[i]]) for i in order]
 
 
 class AthenaEngine:
@@ -140,7 +104,7 @@ class AthenaEngine:
         try:
             full = with_cost(self._cost_sql, sql)
             text, values = to_qmark(full, {**self._cost_params, **params})
-        except (sqlglot.errors.SqlglotError, KeyError) as exc:
+        except (sqlglot.errors.SqlglotError, KeyError, TypeError, ValueError) as exc:
             raise QueryError(f"query {name!r} cannot be prepared for Athena: {exc}") from None
         started = time.perf_counter()
         with self._slots:
