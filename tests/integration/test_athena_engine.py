@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import boto3
-import duckdb
 import pytest
 import requests
 import sqlglot
@@ -28,42 +26,17 @@ from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
 from finops_agent.sources import SourceError
 from tests import tiny
+from tests.support.athena import (
+    REGION,
+    AthenaPlan,
+    Behaviour,
+    column_info,
+    create_cur2_table,
+    marker,
+    rows_of,
+)
 
 pytestmark = pytest.mark.integration
-REGION = "us-east-1"
-_GLUE_TYPES = {
-    "VARCHAR": "string",
-    "DOUBLE": "double",
-    "TIMESTAMP": "timestamp",
-    "TIMESTAMP_MS": "timestamp",
-    "TIMESTAMP_S": "timestamp",
-    "MAP(VARCHAR, VARCHAR)": "map<string,string>",
-    "BIGINT": "bigint",
-}
-
-
-def _glue_table(tmp_path: Path) -> None:
-    """A Glue table with CUR 2.0's columns (from the tiny dataset) partitioned by billing_period."""
-    folder = tiny.write("cur2", tmp_path / "cur2")
-    described = duckdb.sql(
-        f"describe select * from read_parquet('{folder}/**/*.parquet', hive_partitioning=false)"
-    ).fetchall()
-    glue = boto3.client("glue", region_name=REGION)
-    glue.create_database(DatabaseInput={"Name": "cur"})
-    glue.create_table(
-        DatabaseName="cur",
-        TableInput={
-            "Name": "cost_and_usage",
-            "StorageDescriptor": {
-                "Columns": [
-                    {"Name": n, "Type": _GLUE_TYPES.get(str(t), "string")} for n, t, *_ in described
-                ],
-                "Location": "s3://cur-bucket/cur/",
-            },
-            "PartitionKeys": [{"Name": "billing_period", "Type": "string"}],
-        },
-    )
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="athena-results")
 
 
 def _queue(rows: list[list[str]], columns: list[str]) -> None:
@@ -71,21 +44,7 @@ def _queue(rows: list[list[str]], columns: list[str]) -> None:
     data = [{"Data": [{"VarCharValue": c} for c in columns]}] + [
         {"Data": [{"VarCharValue": v} for v in row]} for row in rows
     ]
-    info = [
-        {
-            "Name": c,
-            "Label": c,
-            "Type": "varchar",
-            "CatalogName": "hive",
-            "SchemaName": "cur",
-            "TableName": "t",
-            "Precision": 0,
-            "Scale": 0,
-            "Nullable": "UNKNOWN",
-            "CaseSensitive": True,
-        }
-        for c in columns
-    ]
+    info = [column_info(c) for c in columns]
     requests.post(
         "http://motoapi.amazonaws.com/moto-api/static/athena/query-results",
         json={"region": REGION, "results": [{"rows": data, "column_info": info}]},
@@ -96,7 +55,7 @@ def _queue(rows: list[list[str]], columns: list[str]) -> None:
 @pytest.fixture
 def athena(tmp_path: Path, mocked_aws: boto3.Session) -> Any:
     """Settings for the Athena engine over a Glue table of CUR 2.0 columns (moto)."""
-    _glue_table(tmp_path)
+    create_cur2_table(tmp_path)
     yield load_settings(
         engine="athena",
         athena_database="cur",
@@ -180,13 +139,13 @@ def _fill(sql: str, values: list[str]) -> str:
 
 @pytest.mark.hostile
 def test_hostile_values_stay_quoted_and_only_where_clauses_carry_parameters(
-    athena: Any,
+    athena: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A tag key full of SQL reaches Athena as one quoted literal or one bound value, never as SQL."""
     hostile = "owner') or 1=1; drop table cost; --"
     run = prepare_run(athena, start="2026-10-01", end="2026-11-01", families=["tagging"])
     spec = load_catalog().queries["tag_value_hygiene"]
-    _queue([], ["tag_value"])
+    AthenaPlan(monkeypatch).when(marker(spec), Behaviour(columns=["tag_value"]))
     params = {**spec.bind({"tag_key": hostile}), **run.params}
     result = run_query(run.engine, spec, params)
     assert result.ok, result.error
@@ -257,17 +216,17 @@ def test_schema_from_glue_and_the_sql_athena_receives(athena: Any) -> None:
 def test_a_failed_query_is_a_failed_section_naming_athenas_reason(
     athena: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import awswrangler as wr
-
+    """Athena ends the query FAILED with a user error: the section names it and is not retried."""
+    plan = AthenaPlan(monkeypatch)
+    spec = load_catalog().queries["spend_by_region"]
+    reason = "COLUMN_NOT_FOUND: line 3:8: Column 'x' cannot be resolved"
+    error = {"ErrorCategory": 2, "ErrorType": 1006, "Retryable": False, "ErrorMessage": reason}
+    plan.when(marker(spec), Behaviour(athena_error=error))
     run = prepare_run(athena, start="2026-10-01", end="2026-11-01", families=["cost"])
-
-    def fail(*args: Any, **kwargs: Any) -> Any:
-        raise wr.exceptions.QueryFailed("SYNTAX_ERROR: line 3:8: Column 'x' cannot be resolved")
-
-    monkeypatch.setattr(wr.athena, "read_sql_query", fail)
-    result = run_query(run.engine, load_catalog().queries["spend_by_region"], run.params)
-    assert result.status == "failed"
+    result = run_query(run.engine, spec, run.params)
+    assert result.status == "failed" and not result.transient
     assert "'spend_by_region'" in result.error and "Column 'x' cannot be resolved" in result.error  # type: ignore[operator]
+    assert plan.executions_of(marker(spec))[0] in str(result.error)
 
 
 @pytest.mark.hostile
@@ -281,34 +240,25 @@ def test_missing_table_and_bad_identifiers_are_named(athena: Any) -> None:
 def test_queries_run_side_by_side_within_the_concurrency_bound(
     athena: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import awswrangler as wr
-    import pandas as pd
-
+    plan = AthenaPlan(monkeypatch)
+    # every query stays RUNNING for three polls (about a second), then succeeds
+    plan.when("FROM cost", Behaviour(columns=["x"], rows=[["1"]], running_polls=3))
     engine = AthenaEngine(
         "cur", "cost_and_usage", s3_output="s3://athena-results/q/", max_concurrency=2
     )
     engine.bind_cost("select 1 as x", {})
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def slow(*args: Any, **kwargs: Any) -> pd.DataFrame:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.2)
-        with lock:
-            active[0] -= 1
-        return pd.DataFrame({"x": [1]})
-
-    monkeypatch.setattr(wr.athena, "read_sql_query", slow)
+    frames: list[Any] = []
     threads = [
-        threading.Thread(target=engine.execute, args=(f"q{i}", "select x from cost", {}))
+        threading.Thread(
+            target=lambda i=i: frames.append(engine.execute(f"q{i}", "select x from cost", {}))
+        )
         for i in range(6)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert peak[0] == 2
+    assert len(frames) == 6 and plan.peak == 2 and len(plan.starts) == 6
 
 
 def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
@@ -324,20 +274,9 @@ def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
     )
     answers = [run_query(local.engine, spec, local.params) for spec in local.specs]
     local.engine.close()
-    import pandas as pd
-
-    def text(value: Any) -> str:
-        return (
-            ""
-            if value is None or (isinstance(value, float) and value != value) or value is pd.NaT
-            else str(value)
-        )
-
     for answer in answers:
-        _queue(
-            [[text(v) for v in row] for row in answer.frame.itertuples(index=False)],
-            list(answer.frame.columns),
-        )
+        columns, rows = rows_of(answer.frame)
+        _queue(rows, columns)
     run = prepare_run(athena, start="2026-10-01", end="2026-11-01")
     results = [run_query(run.engine, spec, run.params) for spec in run.specs]
     assert [r.name for r in results if not r.ok] == []
