@@ -79,7 +79,7 @@ def run_stored_query(
     """Run one stored query; a failure raises so it is retried when transient and never cached."""
     result = run_query(engine, spec, params)
     if not result.ok:
-        raise QueryFailedError(result, transient=engine.name != "duckdb")
+        raise QueryFailedError(result, transient=result.transient)
     return result
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from finops_agent.catalog import load_catalog
+from finops_agent.engines.base import QueryError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
 from finops_agent.orchestration import artifacts
@@ -58,6 +59,12 @@ def test_failure_survives_pickling_with_its_result() -> None:
     back = pickle.loads(pickle.dumps(exc))
     assert back.result.error == exc.result.error and back.transient
     assert str(back) == "query 'window_totals' failed on Athena: ThrottlingException"
+
+
+def test_the_engine_says_whether_a_failure_may_pass_and_the_flag_survives_pickling() -> None:
+    assert QueryError("query 'x' failed on DuckDB: bad column").transient is False
+    throttled = pickle.loads(pickle.dumps(QueryError("throttled", transient=True)))
+    assert throttled.transient and str(throttled) == "throttled"
 
 
 def test_failed_results_name_the_query_and_the_reason() -> None:

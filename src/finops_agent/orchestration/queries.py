@@ -37,7 +37,7 @@ def failed_result(spec: QuerySpec, params: dict[str, Any], outcome: object) -> Q
 
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect `retry_condition_fn`: DuckDB over local files fails the same way twice; Athena may not."""
+    """Prefect `retry_condition_fn`: retry a query only when the engine said another try may pass."""
     try:
         state.result()
     except QueryFailedError as exc:
