@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     )
     chat_max_rows: int = Field(default=200, ge=1, le=100_000)
     chat_timeout_s: float = Field(default=60.0, gt=0)
+    # chat SQL on Athena is stopped once it has scanned more than this (0: no cap); 10 GB is
+    # $0.05 at $5/TB. The workgroup's BytesScannedCutoffPerQuery is the server-side guard.
+    chat_max_scan_bytes: int = Field(default=10_000_000_000, ge=0)
     # --- end insights-chat ---
 
     # interaction log

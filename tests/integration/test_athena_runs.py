@@ -1,4 +1,4 @@
-"""Report runs on Athena against a moto server: per-query timeouts, stops on close and SIGTERM, retries.
+"""Report runs and chats on Athena against a moto server: per-query timeouts, stops, scan caps, retries.
 
 moto runs on 127.0.0.1 (`ThreadedMotoServer`) and every boto3 client reaches it through
 AWS_ENDPOINT_URL. Stored queries are answered with what DuckDB computes on the same tiny data;
@@ -24,9 +24,10 @@ from moto.server import ThreadedMotoServer
 from prefect.exceptions import TerminationSignal
 
 from finops_agent.catalog import load_catalog
+from finops_agent.chat.session import ChatSession
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.base import QueryError
-from finops_agent.settings import load_settings
+from finops_agent.settings import Settings, load_settings
 from tests.integration.dynamo_servers import free_port
 from tests.support.athena import (
     REGION,
@@ -38,6 +39,7 @@ from tests.support.athena import (
     duckdb_answers,
     marker,
 )
+from tests.support.reports import make_report
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 HUNG = load_catalog().queries["top_resources"]
@@ -230,3 +232,46 @@ def test_close_stops_every_query_in_flight_and_refuses_new_ones(moto_athena: Ath
     assert len(errors) == 3 and all("was stopped on Athena before it finished" in e for e in errors)
     with pytest.raises(QueryError, match="not started: the run is closing"):
         engine.execute("late", "select x from cost", {})
+
+
+@pytest.fixture
+def athena_report(moto_athena: AthenaPlan, tmp_path: Path) -> tuple[Settings, str]:
+    """A report of the cost family built on Athena, to chat about."""
+    settings = load_settings()
+    return settings, make_report(settings, tmp_path, families=["cost"])
+
+
+def test_the_scan_cap_stops_a_chat_query_on_athena(
+    moto_athena: AthenaPlan, athena_report: tuple[Settings, str]
+) -> None:
+    """Chat SQL that keeps scanning is stopped once it passes FINOPS_CHAT_MAX_SCAN_BYTES."""
+    settings, report_id = athena_report
+    moto_athena.first("chat_probe", Behaviour(hang=True, scan_per_poll=4_000_000_000))
+    capped = settings.model_copy(update={"chat_max_scan_bytes": 10_000_000_000})
+    chat = ChatSession(capped, report_id, record=False)
+    try:
+        turn = chat.ask("/sql select sum(unblended_cost) as chat_probe from cost")
+    finally:
+        chat.close()
+    (probe_id,) = moto_athena.executions_of("chat_probe")
+    assert turn.mode == "error" and probe_id in moto_athena.stopped
+    assert (
+        "was stopped on Athena after scanning 12.00 GB, over the cap of 10.00 GB "
+        f"(FINOPS_CHAT_MAX_SCAN_BYTES; execution {probe_id})"
+    ) in str(turn.error)
+
+
+def test_a_chat_timeout_stops_the_athena_query(
+    moto_athena: AthenaPlan, athena_report: tuple[Settings, str]
+) -> None:
+    """A chat query past FINOPS_CHAT_TIMEOUT_S is stopped on Athena, not left running."""
+    settings, report_id = athena_report
+    moto_athena.first("chat_probe", Behaviour(hang=True))
+    chat = ChatSession(settings.model_copy(update={"chat_timeout_s": 1.0}), report_id, record=False)
+    try:
+        turn = chat.ask("/sql select count(*) as chat_probe from cost")
+    finally:
+        chat.close()
+    (probe_id,) = moto_athena.executions_of("chat_probe")
+    assert "ran longer than 1 s (FINOPS_CHAT_TIMEOUT_S) and was stopped" in str(turn.error)
+    assert probe_id in moto_athena.stopped and _states(moto_athena)[probe_id] == "CANCELLED"
