@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 _POLL_FIRST_S: float = 0.2
 _POLL_MAX_S: float = 2.0
 _POLL_GROWTH: float = 1.5
-_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 # Athena keeps reused results at most 7 days
 _MAX_REUSE_MINUTES = 7 * 24 * 60
 # API refusals another attempt can get past once botocore's own retries are spent (Athena's,
@@ -50,7 +49,6 @@ class Execution:
     """What Athena reported about a finished query."""
 
     query_id: str
-    state: str
     bytes_scanned: int
     engine_time_s: float | None
 
@@ -199,7 +197,7 @@ class AthenaQueries:
             scanned = int(stats.get("DataScannedInBytes", 0))
             if state == "SUCCEEDED":
                 millis = stats.get("EngineExecutionTimeInMillis")
-                return Execution(qid, state, scanned, None if millis is None else millis / 1000)
+                return Execution(qid, scanned, None if millis is None else millis / 1000)
             if state == "FAILED":
                 raise _failure(name, qid, status)
             if state == "CANCELLED" or self._closed.is_set():
