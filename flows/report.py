@@ -23,7 +23,12 @@ from finops_agent.orchestration.alerts import alert_on_failure
 from finops_agent.orchestration.artifacts import publish_report_artifacts
 from finops_agent.orchestration.caching import source_fingerprint, task_cache_key
 from finops_agent.orchestration.period import Period, resolve_window, run_name, tag_key_aliases
-from finops_agent.orchestration.queries import QueryFailedError, failed_result, retry_if_transient
+from finops_agent.orchestration.queries import (
+    QueryFailedError,
+    batch_deadline,
+    failed_result,
+    retry_if_transient,
+)
 from finops_agent.pipeline import (
     PreparedRun,
     generate_insights,
@@ -88,7 +93,7 @@ def run_stored_query(
     """Run one stored query; a failure raises so it is retried when transient and never cached."""
     result = run_query(engine, spec, params)
     if not result.ok:
-        raise QueryFailedError(result, transient=engine.name != "duckdb")
+        raise QueryFailedError(result, transient=result.transient)
     return result
 
 
@@ -104,9 +109,10 @@ def _run_queries(
         query_task.submit(run.engine, spec, run.params, fingerprint): spec for spec in run.specs
     }
     by_name: dict[str, QueryResult] = {}
+    deadline, deadline_from = batch_deadline(settings, len(futures), _QUERY_WORKERS)
     try:
         # a deadline on the batch, not a task timeout: Prefect cannot interrupt a worker thread
-        for future in as_completed(list(futures), timeout=settings.query_timeout_s):
+        for future in as_completed(list(futures), timeout=deadline):
             spec = futures[future]
             outcome = future.result(raise_on_failure=False)
             if isinstance(outcome, BaseException):
@@ -121,9 +127,7 @@ def _run_queries(
             by_name[spec.name] = result
             notify_query_done(result)
     except TimeoutError:
-        late = TimeoutError(
-            f"no result within FINOPS_QUERY_TIMEOUT_S={settings.query_timeout_s:g} s"
-        )
+        late = TimeoutError(f"no result within {deadline_from}")
         for spec in run.specs:
             if spec.name not in by_name:
                 by_name[spec.name] = failed_result(spec, run.params, late)

@@ -73,6 +73,7 @@ def previous_period_totals(
         query_id=result.query_id,
         bytes_scanned=result.bytes_scanned,
         scan_cost_usd=result.scan_cost_usd,
+        engine_time_s=result.engine_time_s,
     )
 
 

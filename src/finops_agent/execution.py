@@ -30,6 +30,9 @@ class QueryResult:
     query_id: str | None = None
     bytes_scanned: int | None = None
     scan_cost_usd: float | None = None
+    engine_time_s: float | None = None
+    # a failure that running the query again may get past (see QueryError.transient)
+    transient: bool = False
 
     @property
     def rows(self) -> int:
@@ -56,6 +59,7 @@ class QueryResult:
             "query_id": self.query_id,
             "bytes_scanned": self.bytes_scanned,
             "scan_cost_usd": self.scan_cost_usd,
+            "engine_time_s": self.engine_time_s,
         }
 
 
@@ -78,6 +82,7 @@ def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> Q
             bound,
             error=str(exc),
             runtime_s=time.perf_counter() - started,
+            transient=exc.transient,
         )
     return QueryResult(
         spec.name,
@@ -91,4 +96,5 @@ def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> Q
         query_id=result.query_id,
         bytes_scanned=result.bytes_scanned,
         scan_cost_usd=result.scan_cost_usd,
+        engine_time_s=result.engine_time_s,
     )

@@ -73,8 +73,10 @@ class Settings(BaseSettings):
     athena_output: str | None = None
     athena_usd_per_tb: float = 5.0
     athena_max_concurrency: int = 5
-    # reuse Athena results of identical queries younger than this (0: always run)
-    athena_result_reuse_minutes: int = 0
+    # reuse Athena results of identical queries younger than this (0: always run; at most 7 days)
+    athena_result_reuse_minutes: int = Field(default=0, ge=0)
+    # a query still running after this is stopped on Athena (StopQueryExecution) and fails
+    athena_query_timeout_s: float = Field(default=600.0, gt=0)
     # the CUR export's S3 location (for the IAM policy) and where finished reports are published
     cur_s3_uri: str | None = None
     s3_report_bucket: str | None = None
@@ -101,6 +103,9 @@ class Settings(BaseSettings):
     )
     chat_max_rows: int = Field(default=200, ge=1, le=100_000)
     chat_timeout_s: float = Field(default=60.0, gt=0)
+    # chat SQL on Athena is stopped once it has scanned more than this (0: no cap); 10 GB is
+    # $0.05 at $5/TB. The workgroup's BytesScannedCutoffPerQuery is the server-side guard.
+    chat_max_scan_bytes: int = Field(default=10_000_000_000, ge=0)
     # --- end insights-chat ---
 
     # interaction log

@@ -5,60 +5,38 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import boto3
-import duckdb
 import pytest
 import requests
+import sqlglot
 from moto.athena.models import athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from finops_agent.catalog import load_catalog
-from finops_agent.engines.athena import AthenaEngine, athena_literal, to_qmark
+from finops_agent.engines.athena import AthenaEngine
+from finops_agent.engines.athena_params import athena_literal, to_qmark
+from finops_agent.engines.sql import with_cost
 from finops_agent.execution import run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
 from finops_agent.sources import SourceError
 from tests import tiny
+from tests.support.athena import (
+    REGION,
+    AthenaPlan,
+    Behaviour,
+    column_info,
+    create_cur2_table,
+    marker,
+    rows_of,
+)
 
 pytestmark = pytest.mark.integration
-REGION = "us-east-1"
-_GLUE_TYPES = {
-    "VARCHAR": "string",
-    "DOUBLE": "double",
-    "TIMESTAMP": "timestamp",
-    "TIMESTAMP_MS": "timestamp",
-    "TIMESTAMP_S": "timestamp",
-    "MAP(VARCHAR, VARCHAR)": "map<string,string>",
-    "BIGINT": "bigint",
-}
-
-
-def _glue_table(tmp_path: Path) -> None:
-    """A Glue table with CUR 2.0's columns (from the tiny dataset) partitioned by billing_period."""
-    folder = tiny.write("cur2", tmp_path / "cur2")
-    described = duckdb.sql(
-        f"describe select * from read_parquet('{folder}/**/*.parquet', hive_partitioning=false)"
-    ).fetchall()
-    glue = boto3.client("glue", region_name=REGION)
-    glue.create_database(DatabaseInput={"Name": "cur"})
-    glue.create_table(
-        DatabaseName="cur",
-        TableInput={
-            "Name": "cost_and_usage",
-            "StorageDescriptor": {
-                "Columns": [
-                    {"Name": n, "Type": _GLUE_TYPES.get(str(t), "string")} for n, t, *_ in described
-                ],
-                "Location": "s3://cur-bucket/cur/",
-            },
-            "PartitionKeys": [{"Name": "billing_period", "Type": "string"}],
-        },
-    )
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="athena-results")
 
 
 def _queue(rows: list[list[str]], columns: list[str]) -> None:
@@ -66,21 +44,7 @@ def _queue(rows: list[list[str]], columns: list[str]) -> None:
     data = [{"Data": [{"VarCharValue": c} for c in columns]}] + [
         {"Data": [{"VarCharValue": v} for v in row]} for row in rows
     ]
-    info = [
-        {
-            "Name": c,
-            "Label": c,
-            "Type": "varchar",
-            "CatalogName": "hive",
-            "SchemaName": "cur",
-            "TableName": "t",
-            "Precision": 0,
-            "Scale": 0,
-            "Nullable": "UNKNOWN",
-            "CaseSensitive": True,
-        }
-        for c in columns
-    ]
+    info = [column_info(c) for c in columns]
     requests.post(
         "http://motoapi.amazonaws.com/moto-api/static/athena/query-results",
         json={"region": REGION, "results": [{"rows": data, "column_info": info}]},
@@ -91,7 +55,7 @@ def _queue(rows: list[list[str]], columns: list[str]) -> None:
 @pytest.fixture
 def athena(tmp_path: Path, mocked_aws: boto3.Session) -> Any:
     """Settings for the Athena engine over a Glue table of CUR 2.0 columns (moto)."""
-    _glue_table(tmp_path)
+    create_cur2_table(tmp_path)
     yield load_settings(
         engine="athena",
         athena_database="cur",
@@ -111,6 +75,101 @@ def test_literals_and_placeholders() -> None:
         {"x": "q", "y": 3},
     )
     assert text.count("?") == 3 and "'user:Owner'" in text and values == ["'q'", "3", "'q'"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "bound", "pasted"),
+    [
+        # a select list, CASE and arithmetic take literals; the WHERE keeps its `?`
+        (
+            "select case when x > :lo then :label end, y * :share from cost where d >= :day",
+            ["DATE '2026-10-01'"],
+            ["> 5", "THEN 'it''s'", "* 0.2"],
+        ),
+        # a WHERE inside a subquery binds; the subquery's own select list does not
+        (
+            "select a from cost where a in (select :lo from t where b = :label)",
+            ["'it''s'"],
+            ["SELECT 5 FROM"],
+        ),
+        # HAVING, LIMIT and an aggregate's FILTER (WHERE …) are not WHERE clauses
+        (
+            "select count(*) filter (where x = :lo) from cost group by 1 having sum(y) > :share "
+            "limit 5",
+            [],
+            ["x = 5", "> 0.2"],
+        ),
+        # a negative number next to a minus stays two tokens, never a `--` comment
+        ("select date_add('day', -:neg, d) from cost", [], ["- -3"]),
+    ],
+    ids=["select-list", "subquery", "having-limit-filter", "negative"],
+)
+def test_athena_binds_only_where_clauses_and_literals_fill_the_rest(
+    sql: str, bound: list[str], pasted: list[str]
+) -> None:
+    params = {"lo": 5, "label": "it's", "share": 0.2, "day": dt.date(2026, 10, 1), "neg": -3}
+    text, values = to_qmark(sql, params)
+    assert values == bound
+    assert all(piece in text for piece in pasted), text
+    assert ":" not in text.replace("'", "")
+
+
+def _placeholders_in_where(sql: str) -> list[exp.Placeholder]:
+    """Every `?` of `sql`, after checking that its nearest clause is a WHERE."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    marks = list(tree.find_all(exp.Placeholder))
+    for mark in marks:
+        clause = mark.find_ancestor(exp.Where, exp.Select, exp.Having, exp.Join, exp.Filter)
+        assert isinstance(clause, exp.Where) and isinstance(clause.parent, exp.Select), (
+            clause.sql() if clause else sql
+        )
+    return marks
+
+
+def _fill(sql: str, values: list[str]) -> str:
+    """`sql` with its `?` tokens replaced by `values` in text order, as Athena applies them."""
+    marks = [
+        t for t in sqlglot.tokenize(sql, read="athena") if t.token_type == TokenType.PLACEHOLDER
+    ]
+    assert len(marks) == len(values)
+    for token, value in reversed(list(zip(marks, values, strict=True))):
+        sql = sql[: token.start] + value + sql[token.end + 1 :]
+    return sql
+
+
+@pytest.mark.hostile
+def test_hostile_values_stay_quoted_and_only_where_clauses_carry_parameters(
+    athena: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tag key full of SQL reaches Athena as one quoted literal or one bound value, never as SQL."""
+    hostile = "owner') or 1=1; drop table cost; --"
+    run = prepare_run(athena, start="2026-10-01", end="2026-11-01", families=["tagging"])
+    spec = load_catalog().queries["tag_value_hygiene"]
+    AthenaPlan(monkeypatch).when(marker(spec), Behaviour(columns=["tag_value"]))
+    params = {**spec.bind({"tag_key": hostile}), **run.params}
+    result = run_query(run.engine, spec, params)
+    assert result.ok, result.error
+    (execution,) = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions.values()
+    sent, values = execution.query, execution.execution_parameters
+    assert len(sqlglot.parse(sent, read="athena")) == 1
+    assert len(_placeholders_in_where(sent)) == len(values) == 4
+    # the hostile key is a bound value in the WHERE and an intact literal in the select list
+    assert values.count(athena_literal(hostile)) == 1
+    literals = [lit.this for lit in sqlglot.parse_one(sent, read="athena").find_all(exp.Literal)]
+    assert hostile in literals
+    # the values line up with the `?`s: filled in, the SQL is the query with every value inline
+    cost = run.engine._cost_sql  # type: ignore[attr-defined]
+    inline = sqlglot.parse_one(with_cost(cost, spec.sql), read="athena").transform(
+        lambda node: (
+            sqlglot.parse_one(
+                athena_literal({**run.engine._cost_params, **params}[node.name]),  # type: ignore[attr-defined]
+                read="athena",
+            )
+            if isinstance(node, exp.Placeholder)
+            else node
+        )
+    )
+    assert sqlglot.parse_one(_fill(sent, values), read="athena") == inline
 
 
 def test_schema_from_glue_and_the_sql_athena_receives(athena: Any) -> None:
@@ -157,17 +216,17 @@ def test_schema_from_glue_and_the_sql_athena_receives(athena: Any) -> None:
 def test_a_failed_query_is_a_failed_section_naming_athenas_reason(
     athena: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import awswrangler as wr
-
+    """Athena ends the query FAILED with a user error: the section names it and is not retried."""
+    plan = AthenaPlan(monkeypatch)
+    spec = load_catalog().queries["spend_by_region"]
+    reason = "COLUMN_NOT_FOUND: line 3:8: Column 'x' cannot be resolved"
+    error = {"ErrorCategory": 2, "ErrorType": 1006, "Retryable": False, "ErrorMessage": reason}
+    plan.when(marker(spec), Behaviour(athena_error=error))
     run = prepare_run(athena, start="2026-10-01", end="2026-11-01", families=["cost"])
-
-    def fail(*args: Any, **kwargs: Any) -> Any:
-        raise wr.exceptions.QueryFailed("SYNTAX_ERROR: line 3:8: Column 'x' cannot be resolved")
-
-    monkeypatch.setattr(wr.athena, "read_sql_query", fail)
-    result = run_query(run.engine, load_catalog().queries["spend_by_region"], run.params)
-    assert result.status == "failed"
+    result = run_query(run.engine, spec, run.params)
+    assert result.status == "failed" and not result.transient
     assert "'spend_by_region'" in result.error and "Column 'x' cannot be resolved" in result.error  # type: ignore[operator]
+    assert plan.executions_of(marker(spec))[0] in str(result.error)
 
 
 @pytest.mark.hostile
@@ -181,34 +240,25 @@ def test_missing_table_and_bad_identifiers_are_named(athena: Any) -> None:
 def test_queries_run_side_by_side_within_the_concurrency_bound(
     athena: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import awswrangler as wr
-    import pandas as pd
-
+    plan = AthenaPlan(monkeypatch)
+    # every query stays RUNNING for three polls (about a second), then succeeds
+    plan.when("FROM cost", Behaviour(columns=["x"], rows=[["1"]], running_polls=3))
     engine = AthenaEngine(
         "cur", "cost_and_usage", s3_output="s3://athena-results/q/", max_concurrency=2
     )
     engine.bind_cost("select 1 as x", {})
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def slow(*args: Any, **kwargs: Any) -> pd.DataFrame:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.2)
-        with lock:
-            active[0] -= 1
-        return pd.DataFrame({"x": [1]})
-
-    monkeypatch.setattr(wr.athena, "read_sql_query", slow)
+    frames: list[Any] = []
     threads = [
-        threading.Thread(target=engine.execute, args=(f"q{i}", "select x from cost", {}))
+        threading.Thread(
+            target=lambda i=i: frames.append(engine.execute(f"q{i}", "select x from cost", {}))
+        )
         for i in range(6)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert peak[0] == 2
+    assert len(frames) == 6 and plan.peak == 2 and len(plan.starts) == 6
 
 
 def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
@@ -224,20 +274,9 @@ def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
     )
     answers = [run_query(local.engine, spec, local.params) for spec in local.specs]
     local.engine.close()
-    import pandas as pd
-
-    def text(value: Any) -> str:
-        return (
-            ""
-            if value is None or (isinstance(value, float) and value != value) or value is pd.NaT
-            else str(value)
-        )
-
     for answer in answers:
-        _queue(
-            [[text(v) for v in row] for row in answer.frame.itertuples(index=False)],
-            list(answer.frame.columns),
-        )
+        columns, rows = rows_of(answer.frame)
+        _queue(rows, columns)
     run = prepare_run(athena, start="2026-10-01", end="2026-11-01")
     results = [run_query(run.engine, spec, run.params) for spec in run.specs]
     assert [r.name for r in results if not r.ok] == []

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.base import QueryError
@@ -19,6 +18,7 @@ from finops_agent.report import render
 from finops_agent.sources import SourceError
 from finops_agent.store.sqlite import SQLiteStore
 from tests import tiny
+from tests.support.athena import AthenaPlan, Behaviour, marker
 from tests.support.reports import make_report
 
 pytestmark = pytest.mark.integration
@@ -69,39 +69,66 @@ def test_a_truncated_csv_gz_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 @pytest.mark.fault
 @pytest.mark.parametrize(
-    ("code", "message", "expected"),
+    ("behaviour", "expected", "transient"),
     [
-        ("ThrottlingException", "Rate exceeded", "ThrottlingException: Rate exceeded"),
+        # StartQueryExecution throttled past botocore's retries: another attempt may pass
         (
-            "AccessDenied",
-            "User x is not authorized to perform: s3:PutObject on resource arn:aws:s3:::results/q/",
-            "access denied for s3:PutObject",
+            Behaviour(refuse=[("ThrottlingException", "Rate exceeded")]),
+            "ThrottlingException: Rate exceeded",
+            True,
+        ),
+        # the role may not start queries in the workgroup: the same again on every attempt
+        (
+            Behaviour(
+                refuse=[
+                    (
+                        "AccessDeniedException",
+                        "User x is not authorized to perform: athena:StartQueryExecution on "
+                        "resource arn:aws:athena:us-east-1:123456789012:workgroup/primary",
+                    )
+                ]
+            ),
+            "access denied for athena:StartQueryExecution",
+            False,
+        ),
+        # Athena runs the query but cannot write its result: FAILED, a user error, not retryable
+        (
+            Behaviour(
+                athena_error={
+                    "ErrorCategory": 2,
+                    "ErrorType": 1001,
+                    "Retryable": False,
+                    "ErrorMessage": "Access denied when writing output to url: s3://results/q/",
+                }
+            ),
+            "Access denied when writing output to url: s3://results/q/",
+            False,
         ),
     ],
-    ids=["throttled", "results-bucket-denies-writes"],
+    ids=["throttled", "start-denied", "results-bucket-denies-writes"],
 )
 def test_athena_refusals_become_failed_sections_with_the_reason(
-    monkeypatch: pytest.MonkeyPatch, code: str, message: str, expected: str
+    mocked_aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    behaviour: Behaviour,
+    expected: str,
+    transient: bool,
 ) -> None:
-    import awswrangler as wr
-
     from finops_agent.catalog import load_catalog
     from finops_agent.execution import run_query
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise ClientError({"Error": {"Code": code, "Message": message}}, "StartQueryExecution")
-
-    monkeypatch.setattr(wr.athena, "read_sql_query", refuse)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's own retries spent at once
+    spec = load_catalog().queries["spend_by_region"]
+    AthenaPlan(monkeypatch).when(marker(spec), behaviour)
     engine = AthenaEngine("cur", "cost_and_usage", s3_output="s3://results/q/")
     engine.bind_cost("select 1 as unblended_cost", {})
-    result = run_query(
-        engine, load_catalog().queries["spend_by_region"], {"start_date": "x", "end_date": "y"}
-    )
+    result = run_query(engine, spec, {"start_date": "x", "end_date": "y"})
     assert (
         result.status == "failed"
         and "'spend_by_region'" in str(result.error)
         and expected in str(result.error)
     )
+    assert result.transient is transient
 
 
 @pytest.mark.hostile

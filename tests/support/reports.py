@@ -18,9 +18,12 @@ def make_report(
     source: Path,
     provider: InsightProvider | None = None,
     window: tuple[str, str] = WINDOW,
+    families: list[str] | None = None,
 ) -> str:
-    """Run every stored query on `source` for `window`, render the report, return its id."""
-    run = prepare_run(settings, source=str(source), start=window[0], end=window[1])
+    """Run the stored queries (default: all families) on `source` for `window`, render, return the id."""
+    run = prepare_run(
+        settings, source=str(source), start=window[0], end=window[1], families=families
+    )
     try:
         results = [run_query(run.engine, spec, run.params) for spec in run.specs]
     finally:

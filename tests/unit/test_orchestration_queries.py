@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 
 from finops_agent.catalog import load_catalog
+from finops_agent.engines.base import QueryError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
 from finops_agent.orchestration import artifacts
 from finops_agent.orchestration.queries import (
     QueryFailedError,
+    batch_deadline,
     failed_result,
     retry_if_transient,
 )
+from finops_agent.settings import load_settings
 
 SPEC = load_catalog().queries["window_totals"]
 
@@ -58,6 +61,39 @@ def test_failure_survives_pickling_with_its_result() -> None:
     back = pickle.loads(pickle.dumps(exc))
     assert back.result.error == exc.result.error and back.transient
     assert str(back) == "query 'window_totals' failed on Athena: ThrottlingException"
+
+
+def test_the_engine_says_whether_a_failure_may_pass_and_the_flag_survives_pickling() -> None:
+    assert QueryError("query 'x' failed on DuckDB: bad column").transient is False
+    throttled = pickle.loads(pickle.dumps(QueryError("throttled", transient=True)))
+    assert throttled.transient and str(throttled) == "throttled"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "deadline", "says"),
+    [
+        # DuckDB cannot stop one query: FINOPS_QUERY_TIMEOUT_S is the batch deadline
+        ({"engine": "duckdb", "query_timeout_s": 300}, 300.0, "FINOPS_QUERY_TIMEOUT_S=300 s"),
+        # 29 queries, 5 at a time: 6 waves of 600 s, one more for retries, 60 s for reads
+        (
+            {"engine": "athena", "athena_max_concurrency": 5, "athena_query_timeout_s": 600},
+            7 * 600 + 60.0,
+            "29 queries, 5 at a time, FINOPS_ATHENA_QUERY_TIMEOUT_S=600 s each",
+        ),
+        # more slots than worker threads: the 8 threads are the bound
+        (
+            {"engine": "athena", "athena_max_concurrency": 20, "athena_query_timeout_s": 60},
+            5 * 60 + 60.0,
+            "29 queries, 8 at a time",
+        ),
+    ],
+    ids=["duckdb", "athena", "athena-thread-bound"],
+)
+def test_batch_deadline_is_a_backstop_behind_the_per_query_timeout(
+    overrides: dict[str, Any], deadline: float, says: str
+) -> None:
+    seconds, where = batch_deadline(load_settings(**overrides), queries=29, workers=8)
+    assert seconds == deadline and says in where
 
 
 def test_failed_results_name_the_query_and_the_reason() -> None:

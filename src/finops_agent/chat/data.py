@@ -112,8 +112,9 @@ class CostData:
         )
 
     def run(self, sql: str) -> pd.DataFrame:
-        """Run checked Athena SQL over `cost` on the report's engine."""
-        return self.run_.engine.execute("chat", sql, self.run_.params).frame
+        """Run checked Athena SQL over `cost` on the report's engine, under the chat scan cap."""
+        cap = self.run_.settings.chat_max_scan_bytes or None
+        return self.run_.engine.execute("chat", sql, self.run_.params, max_scan_bytes=cap).frame
 
     def run_stored(self, name: str) -> tuple[str, pd.DataFrame]:
         """A stored query with the parameters the report used."""

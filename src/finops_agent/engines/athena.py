@@ -1,20 +1,18 @@
-"""Athena engine: the stored SQL on the customer's CUR table through awswrangler, values bound server-side."""
+"""Athena engine: the stored SQL on the customer's CUR table, values bound where Athena allows."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import awswrangler as wr
 import boto3
 import sqlglot
-from botocore.exceptions import BotoCoreError, ClientError
-from sqlglot import exp
+from botocore.exceptions import ClientError
 
+from finops_agent.engines.athena_params import to_qmark
+from finops_agent.engines.athena_run import AthenaQueries, client_error_reason
 from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.sql import with_cost
 from finops_agent.identifiers import check_identifier
@@ -24,42 +22,6 @@ from finops_agent.sources import SourceError
 _BYTES_PER_TB = 1e12
 # Athena bills at least 10 MB per query
 _MIN_BILLED_BYTES = 10 * 1024 * 1024
-_MARKER = "finopsparam{}x"
-_MARKER_RE = re.compile(r":finopsparam(\d+)x")
-_DENIED_ACTION = re.compile(r"not authorized to perform: ([\w:]+)")
-
-
-def athena_literal(value: object) -> str:
-    """A value as the Athena literal an ExecutionParameter carries: DATE '…', quoted text, a number."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def to_qmark(sql: str, params: Mapping[str, object]) -> tuple[str, list[str]]:
-    """Athena SQL with `:name` placeholders turned into `?` and the values in the order they appear."""
-    tree = sqlglot.parse_one(sql, read="athena")
-    names: list[str] = []
-
-    def mark(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder) and node.name:
-            names.append(node.name)
-            return exp.Placeholder(this=_MARKER.format(len(names) - 1))
-        return node
-
-    text = tree.transform(mark).sql(dialect="athena")
-    # markers are unique names, so their order in the text is the order of the `?`s
-    order = [int(m.group(1)) for m in _MARKER_RE.finditer(text)]
-    missing = sorted({n for n in names if n not in params})
-    if missing:
-        raise KeyError(f"parameter(s) {missing} were not given")
-    return _MARKER_RE.sub("?", text), [athena_literal(params[names[i]]) for i in order]
 
 
 class AthenaEngine:
@@ -78,20 +40,24 @@ class AthenaEngine:
         usd_per_tb: float = 5.0,
         max_concurrency: int = 5,
         result_reuse_minutes: int = 0,
+        query_timeout_s: float = 600.0,
     ) -> None:
         self.database = check_identifier(database, what="Athena database")
         self.table = check_identifier(table, what="Athena table")
         self.source_label = f"athena:{database}.{table}"
-        self._workgroup = workgroup
-        self._s3_output = s3_output
         self._session = session or boto3.Session()
         self._usd_per_tb = usd_per_tb
         self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
-        self._reuse_s = result_reuse_minutes * 60
+        self._queries = AthenaQueries(
+            self._session,
+            database=self.database,
+            workgroup=workgroup,
+            s3_output=s3_output,
+            timeout_s=query_timeout_s,
+            result_reuse_minutes=result_reuse_minutes,
+        )
         self._cost_sql: str | None = None
         self._cost_params: dict[str, object] = {}
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AthenaEngine:
@@ -106,6 +72,7 @@ class AthenaEngine:
             usd_per_tb=settings.athena_usd_per_tb,
             max_concurrency=settings.athena_max_concurrency,
             result_reuse_minutes=settings.athena_result_reuse_minutes,
+            query_timeout_s=settings.athena_query_timeout_s,
         )
 
     def source_columns(self) -> dict[str, str]:
@@ -116,7 +83,8 @@ class AthenaEngine:
             )
         except ClientError as exc:
             raise SourceError(
-                f"cannot read table {self.database}.{self.table} from Glue: {_reason(exc)}"
+                f"cannot read table {self.database}.{self.table} from Glue: "
+                f"{client_error_reason(exc)}"
             ) from None
         if types is None:
             raise SourceError(
@@ -133,65 +101,42 @@ class AthenaEngine:
         self._cost_sql = cost_sql
         self._cost_params = dict(params)
 
-    def execute(self, name: str, sql: str, params: Mapping[str, object]) -> EngineResult:
+    def execute(
+        self,
+        name: str,
+        sql: str,
+        params: Mapping[str, object],
+        *,
+        max_scan_bytes: int | None = None,
+    ) -> EngineResult:
         """Run one stored query on Athena; raise QueryError naming it and Athena's reason."""
         if self._cost_sql is None:
             raise QueryError(f"query {name!r}: bind_cost was not called")
         try:
             full = with_cost(self._cost_sql, sql)
             text, values = to_qmark(full, {**self._cost_params, **params})
-        except (sqlglot.errors.SqlglotError, KeyError) as exc:
+        except (sqlglot.errors.SqlglotError, KeyError, TypeError, ValueError) as exc:
             raise QueryError(f"query {name!r} cannot be prepared for Athena: {exc}") from None
         started = time.perf_counter()
         with self._slots:
-            try:
-                frame = wr.athena.read_sql_query(
-                    text,
-                    database=self.database,
-                    ctas_approach=False,
-                    unload_approach=False,
-                    workgroup=self._workgroup,
-                    s3_output=self._s3_output,
-                    boto3_session=self._session,
-                    params=values or None,
-                    paramstyle="qmark",
-                    athena_cache_settings={"max_cache_seconds": self._reuse_s}
-                    if self._reuse_s
-                    else None,
-                )
-            except wr.exceptions.QueryFailed as exc:
-                raise QueryError(f"query {name!r} failed on Athena: {exc}") from None
-            except ClientError as exc:
-                raise QueryError(f"query {name!r} was refused by Athena: {_reason(exc)}") from None
-            except BotoCoreError as exc:
-                raise QueryError(f"query {name!r} could not reach Athena: {exc}") from None
-        metadata: Any = getattr(frame, "query_metadata", None) or {}
-        stats = metadata.get("Statistics", {})
-        scanned = int(stats.get("DataScannedInBytes", 0))
+            frame, execution = self._queries.run(name, text, values, max_scan_bytes=max_scan_bytes)
+        engine_time_s = execution.engine_time_s
         return EngineResult(
             frame=frame,
             sql=text,
-            query_id=metadata.get("QueryExecutionId"),
-            bytes_scanned=scanned,
-            engine_time_s=stats.get(
-                "EngineExecutionTimeInMillis", (time.perf_counter() - started) * 1000
-            )
-            / 1000,
+            query_id=execution.query_id,
+            bytes_scanned=execution.bytes_scanned,
+            engine_time_s=time.perf_counter() - started if engine_time_s is None else engine_time_s,
             scan_cost_usd=round(
-                max(scanned, _MIN_BILLED_BYTES) / _BYTES_PER_TB * self._usd_per_tb, 6
+                max(execution.bytes_scanned, _MIN_BILLED_BYTES) / _BYTES_PER_TB * self._usd_per_tb,
+                6,
             ),
         )
 
+    def interrupt(self) -> None:
+        """Stop every query running now (they fail with QueryError); used for chat timeouts."""
+        self._queries.stop_running()
+
     def close(self) -> None:
-        """Nothing stays open: every query waits for its own result."""
-
-
-def _reason(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    code, message = error.get("Code", ""), error.get("Message", str(exc))
-    if code in ("AccessDeniedException", "AccessDenied"):
-        action = _DENIED_ACTION.search(message)
-        return f"access denied{f' for {action.group(1)}' if action else ''}: {message}"
-    if code == "EntityNotFoundException":
-        return f"not found: {message}"
-    return f"{code}: {message}" if code else message
+        """Stop every query still running on Athena and refuse new ones (a cancelled run ends here)."""
+        self._queries.close()

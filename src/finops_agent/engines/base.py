@@ -10,7 +10,15 @@ import pandas as pd
 
 
 class QueryError(RuntimeError):
-    """A query failed; the message names the query and the engine's reason."""
+    """A query failed; the message names the query and the engine's reason.
+
+    `transient` says whether running it again may succeed (a throttled or briefly unavailable
+    service); a wrong query, a missing table, a denied action or a limit we set fail again.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -43,8 +51,19 @@ class QueryEngine(Protocol):
         """Make the canonical `cost` relation (adapter SQL) available to later queries."""
         ...
 
-    def execute(self, name: str, sql: str, params: Mapping[str, object]) -> EngineResult:
-        """Run one Athena-dialect SELECT that reads `cost`; raise QueryError on failure."""
+    def execute(
+        self,
+        name: str,
+        sql: str,
+        params: Mapping[str, object],
+        *,
+        max_scan_bytes: int | None = None,
+    ) -> EngineResult:
+        """Run one Athena-dialect SELECT that reads `cost`; raise QueryError on failure.
+
+        An engine that bills by the byte stops the query once it has scanned more than
+        `max_scan_bytes`; one over local files has nothing to cap and ignores it.
+        """
         ...
 
     def close(self) -> None:

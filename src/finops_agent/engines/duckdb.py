@@ -162,8 +162,15 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
 
-    def execute(self, name: str, sql: str, params: Mapping[str, object]) -> EngineResult:
-        """Run one stored query against the materialised `cost` table."""
+    def execute(
+        self,
+        name: str,
+        sql: str,
+        params: Mapping[str, object],
+        *,
+        max_scan_bytes: int | None = None,
+    ) -> EngineResult:
+        """Run one stored query against the materialised `cost` table (local files: no scan cap)."""
         try:
             duck_sql, names = to_duckdb(sql)
         except sqlglot.errors.SqlglotError as exc:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from finops_agent.catalog import QuerySpec
 from finops_agent.execution import QueryResult
+from finops_agent.settings import Settings
+
+# what a batch deadline allows on top of the query waves: result reads, retry delays
+_BATCH_SLACK_S = 60.0
 
 
 class QueryFailedError(RuntimeError):
@@ -37,7 +42,7 @@ def failed_result(spec: QuerySpec, params: dict[str, Any], outcome: object) -> Q
 
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect `retry_condition_fn`: DuckDB over local files fails the same way twice; Athena may not."""
+    """Prefect `retry_condition_fn`: retry a query only when the engine said another try may pass."""
     try:
         state.result()
     except QueryFailedError as exc:
@@ -45,3 +50,21 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return True
     return True
+
+
+def batch_deadline(settings: Settings, queries: int, workers: int) -> tuple[float, str]:
+    """Seconds a batch of stored queries may take in all, and the settings that says where it comes from."""
+    if settings.engine != "athena":
+        # DuckDB cannot stop one query by time: FINOPS_QUERY_TIMEOUT_S bounds the whole batch
+        return settings.query_timeout_s, f"FINOPS_QUERY_TIMEOUT_S={settings.query_timeout_s:g} s"
+    # Athena stops each query at its own timeout, so this is a backstop: the queries run in
+    # waves of `at_once`, each wave ends within one per-query timeout, and one wave more covers
+    # retried queries and result reads:
+    #     deadline = (ceil(queries / at_once) + 1) * FINOPS_ATHENA_QUERY_TIMEOUT_S + slack
+    at_once = max(1, min(settings.athena_max_concurrency, workers))
+    waves = math.ceil(queries / at_once) + 1
+    deadline = waves * settings.athena_query_timeout_s + _BATCH_SLACK_S
+    return deadline, (
+        f"the batch deadline of {deadline:g} s ({queries} queries, {at_once} at a time, "
+        f"FINOPS_ATHENA_QUERY_TIMEOUT_S={settings.athena_query_timeout_s:g} s each)"
+    )
