@@ -18,6 +18,7 @@ from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.sql import to_duckdb, used_params
 from finops_agent.sources import SourceError, normalise_headers
 
+_WORK_DATABASE = "work.duckdb"
 _DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
 # Raw-schema columns holding JSON objects in CSV exports that the adapters read as maps.
 _JSON_MAP_COLUMNS = ("product", "resource_tags")
@@ -87,17 +88,23 @@ class DuckDBEngine:
         *,
         threads: int | None = None,
         memory_limit: str = "1GB",
-        database: str = ":memory:",
+        database: str | None = None,
     ) -> None:
         self.source_label = source
         self._files = _files(source)
-        self._con = duckdb.connect(database)
+        self._work = tempfile.TemporaryDirectory(prefix="finops-duckdb-")
+        # By default the database is a file in a temporary folder: DuckDB compresses what it
+        # writes to a file (dictionary/FSST strings, bit-packed numbers) and not what it keeps
+        # in memory, so the windowed `cost` table takes a fraction of its in-memory size and
+        # queries read it from the buffer pool instead of from spilled, uncompressed blocks.
+        self._con = duckdb.connect(database or str(Path(self._work.name) / _WORK_DATABASE))
         self._con.execute(f"set threads = {int(threads or os.cpu_count() or 2)}")
         self._con.execute("set memory_limit = $limit", {"limit": memory_limit})
         self._con.execute("set preserve_insertion_order = false")
-        # an in-memory database spills only when it has somewhere to spill to
-        self._spill = tempfile.TemporaryDirectory(prefix="finops-duckdb-")
-        self._con.execute("set temp_directory = $dir", {"dir": self._spill.name})
+        # operators that outgrow the memory limit spill here, inside the same temporary folder
+        self._con.execute(
+            "set temp_directory = $dir", {"dir": str(Path(self._work.name) / "spill")}
+        )
         self._lock = threading.Lock()
         self._running: set[duckdb.DuckDBPyConnection] = set()
         self._columns = self._create_raw_view()
@@ -211,9 +218,9 @@ class DuckDBEngine:
             cursor.close()
 
     def close(self) -> None:
-        """Close the DuckDB connection and remove its spill folder."""
+        """Close the DuckDB connection and remove its database file and spill folder."""
         self._con.close()
-        self._spill.cleanup()
+        self._work.cleanup()
 
 
 def _first_line(exc: BaseException) -> str:
