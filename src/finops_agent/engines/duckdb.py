@@ -15,6 +15,7 @@ import duckdb
 import sqlglot
 
 from finops_agent.engines.base import EngineResult, QueryError
+from finops_agent.engines.materialise import TAG_SETS, cost_statements
 from finops_agent.engines.sql import to_duckdb, used_params
 from finops_agent.sources import SourceError, normalise_headers
 
@@ -159,13 +160,16 @@ class DuckDBEngine:
 
     def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
         """Materialise the canonical `cost` table once, so every query reads it without rescanning."""
-        sql, names = to_duckdb(cost_sql)
         try:
             with self._lock:
-                self._con.execute(
-                    f"create or replace table cost as {sql}",
-                    used_params(names, params, query="cost"),
-                )
+                for step in cost_statements(cost_sql):
+                    sql, names = to_duckdb(step.select)
+                    kind = "temporary table" if step.temporary else "table"
+                    self._con.execute(
+                        f"create or replace {kind} {step.target} as {sql}",
+                        used_params(names, params, query="cost"),
+                    )
+                self._con.execute(f"drop table if exists {TAG_SETS}")
         except duckdb.Error as exc:
             raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
 
