@@ -162,14 +162,8 @@ class DuckDBEngine:
         """Materialise the canonical `cost` table once, so every query reads it without rescanning."""
         try:
             with self._lock:
-                for step in cost_statements(cost_sql):
-                    sql, names = to_duckdb(step.select)
-                    kind = "temporary table" if step.temporary else "table"
-                    self._con.execute(
-                        f"create or replace {kind} {step.target} as {sql}",
-                        used_params(names, params, query="cost"),
-                    )
-                self._con.execute(f"drop table if exists {TAG_SETS}")
+                for sql, bound in cost_table_statements(cost_sql, params):
+                    self._con.execute(sql, bound)
         except duckdb.Error as exc:
             raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
 
@@ -225,6 +219,23 @@ class DuckDBEngine:
         """Close the DuckDB connection and remove its database file and spill folder."""
         self._con.close()
         self._work.cleanup()
+
+
+def cost_table_statements(
+    cost_sql: str, params: Mapping[str, object]
+) -> list[tuple[str, dict[str, object]]]:
+    """DuckDB statements (with their parameters) that build `cost` from the adapter SQL."""
+    statements: list[tuple[str, dict[str, object]]] = []
+    for step in cost_statements(cost_sql):
+        sql, names = to_duckdb(step.select)
+        statements.append(
+            (
+                f"create or replace table {step.target} as {sql}",
+                used_params(names, params, query="cost"),
+            )
+        )
+    statements.append((f"drop table if exists {TAG_SETS}", {}))
+    return statements
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from sqlglot import exp
 
 __all__ = ["TAG_SETS", "Statement", "cost_statements"]
 
-TAG_SETS = "__tag_sets"  # temporary: exists only while `cost` is being built
+TAG_SETS = "__tag_sets"  # a helper table: dropped once `cost` is built
 _TAGS = "tags"
 _SOURCE_ALIAS = "src"
 _INPUT = "__tag_input_{}"
@@ -28,7 +28,6 @@ class Statement:
 
     target: str
     select: str
-    temporary: bool = False
 
 
 def _tag_inputs(projection: exp.Expression) -> list[exp.Column]:
@@ -96,6 +95,6 @@ def cost_statements(adapter_sql: str) -> list[Statement]:
     )
     lines = lines.join(exp.to_table(TAG_SETS), on=condition, join_type="left")
     return [
-        Statement(TAG_SETS, resolved.sql(dialect="athena", pretty=True), temporary=True),
+        Statement(TAG_SETS, resolved.sql(dialect="athena", pretty=True)),
         Statement("cost", lines.sql(dialect="athena", pretty=True)),
     ]
