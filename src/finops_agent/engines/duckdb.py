@@ -108,6 +108,10 @@ class DuckDBEngine:
         )
         self._lock = threading.Lock()
         self._running: set[duckdb.DuckDBPyConnection] = set()
+        # Queries run one at a time, each on all threads: DuckDB already parallelises a query,
+        # and callers that submit many at once (the flow's thread pool) would only make them
+        # fight over the cores and the memory limit (evicting the cost table, spilling).
+        self._one_at_a_time = threading.Lock()
         self._columns = self._create_raw_view()
 
     def _create_raw_view(self) -> dict[str, str]:
@@ -182,20 +186,21 @@ class DuckDBEngine:
             raise QueryError(
                 f"query {name!r} does not parse as Athena SQL: {_first_line(exc)}"
             ) from None
-        started = time.perf_counter()
-        try:
-            cursor = self._con.cursor()
-            with self._lock:
-                self._running.add(cursor)
+        with self._one_at_a_time:
+            started = time.perf_counter()
             try:
-                frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
-            finally:
+                cursor = self._con.cursor()
                 with self._lock:
-                    self._running.discard(cursor)
-                cursor.close()
-        except (duckdb.Error, KeyError) as exc:
-            raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
-        return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
+                    self._running.add(cursor)
+                try:
+                    frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
+                finally:
+                    with self._lock:
+                        self._running.discard(cursor)
+                    cursor.close()
+            except (duckdb.Error, KeyError) as exc:
+                raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
+            return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
 
     def interrupt(self) -> None:
         """Stop every query running now (they fail with QueryError); used for chat timeouts."""
