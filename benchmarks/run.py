@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from verdict import Targets, detail_lines, table, verdicts
+from verdict import Targets, detail_lines, findings, table, verdicts
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -107,8 +107,9 @@ def _record(results: list[dict[str, Any]], targets: Targets) -> str:
     return (
         f"{MARKER}\nMeasured {stamp} on {os.cpu_count()} cores "
         f"(window {START} to {END - dt.timedelta(days=1)}).\n\n"
-        f"{table(results)}\n\n### Targets\n\n{verdicts(results, targets)}\n\n"
-        f"### Stages\n\n{detail_lines(results)}\n"
+        f"{table(results)}\n\n### What the numbers say\n\n{findings(results, targets)}\n\n"
+        f"### Targets\n\n{verdicts(results, targets)}\n\n"
+        f"### Slowest stages (s)\n\n{detail_lines(results)}\n"
     )
 
 
