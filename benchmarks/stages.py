@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,105 +18,141 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def report(source: str, start: str, end: str) -> dict[str, Any]:
-    """The full report through the pipeline steps, each stage timed."""
-    import tempfile
+class _Clock:
+    """Wall time per named stage, in the order the stages ran."""
 
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.stages: dict[str, float] = {}
+        self._last = self.started
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stages[name] = now - self._last
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def report(source: str, start: str, end: str) -> dict[str, Any]:
+    """The report flow's steps without Prefect, in its order, each stage timed."""
+    from finops_agent.comparison import apply_previous_period, previous_period_totals
     from finops_agent.execution import run_query
     from finops_agent.insights.rules import RuleInsights
-    from finops_agent.pipeline import generate_insights, prepare_run, render_report, summarise_run
+    from finops_agent.pipeline import (
+        generate_insights,
+        insight_interaction,
+        log_interaction,
+        open_store,
+        prepare_run,
+        render_report,
+        summarise_run,
+    )
     from finops_agent.settings import load_settings
 
-    stages: dict[str, float] = {}
-    t0 = time.perf_counter()
-    settings = load_settings(output_dir=Path(tempfile.mkdtemp()))
+    scratch = Path(tempfile.mkdtemp(prefix="finops-bench-"))
+    clock = _Clock()
+    settings = load_settings(output_dir=scratch / "reports", home=scratch / "home")
     run = prepare_run(settings, source=source, start=start, end=end)
-    stages["load_and_bind_cost"] = time.perf_counter() - t0
+    clock.lap("source and cost table")
     results = []
     for spec in run.specs:
-        t = time.perf_counter()
         results.append(run_query(run.engine, spec, run.params))
-        stages[f"query:{spec.name}"] = time.perf_counter() - t
-    failed = [r.name for r in results if not r.ok]
-    t = time.perf_counter()
-    summary = summarise_run(run, results)
-    stages["summaries"] = time.perf_counter() - t
-    t = time.perf_counter()
-    insights = generate_insights(RuleInsights(), summary)
-    stages["insights"] = time.perf_counter() - t
-    t = time.perf_counter()
-    render_report(run, summary, insights)
-    stages["render"] = time.perf_counter() - t
+        clock.lap(f"query:{spec.name}")
+    previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
     run.engine.close()
+    clock.lap("previous period")
+    summary = summarise_run(run, results)
+    apply_previous_period(summary, previous)
+    clock.lap("summaries")
+    insights = generate_insights(RuleInsights(), summary)
+    store, _ = open_store(settings)
+    log_interaction(store, insight_interaction(summary, insights))
+    clock.lap("insights and log")
+    render_report(run, summary, insights)
+    clock.lap("render")
+    failed = [r.name for r in [*results, previous] if not r.ok]
     return {
-        "total_s": time.perf_counter() - t0,
-        "stages": stages,
+        "total_s": clock.total,
+        "stages": clock.stages,
         "failed": failed,
+        "queries": len(results) + 1,
         "rows": summary.metrics.rows,
         "peak_rss_mb": _peak_rss_mb(),
     }
 
 
 def lower_bound(source: str, start: str, end: str) -> dict[str, Any]:
-    """Bare DuckDB running the same transpiled SQL (cost CTE inlined) back to back."""
-    import duckdb
+    """Bare DuckDB running the report's statements back to back: no pipeline code in between.
 
+    The same SQL the engine runs (the cost table built as the engine builds it, then every
+    stored query and the previous-period totals, transpiled once up front), on a connection
+    with the engine's settings; results are fetched and dropped.
+    """
     from finops_agent.catalog import load_catalog
-    from finops_agent.engines.duckdb import DuckDBEngine
-    from finops_agent.engines.sql import to_duckdb, used_params, with_cost
+    from finops_agent.comparison import previous_totals_sql
+    from finops_agent.engines.duckdb import DuckDBEngine, cost_table_statements
+    from finops_agent.engines.sql import to_duckdb, used_params
     from finops_agent.settings import DEFAULT_TAG_ALIASES
     from finops_agent.sources import cost_sql, detect_schema
     from finops_agent.window import Window
 
-    engine = DuckDBEngine(
-        source
-    )  # only to reuse its view over the files and the normalised columns
+    # the engine only opens the files and creates the raw view (a describe, no scan)
+    engine = DuckDBEngine(source)
     window = Window.parse(start, end)
     columns = engine.source_columns()
-    cost = cost_sql(
-        detect_schema(list(columns)), engine.source_relation(), columns, window, DEFAULT_TAG_ALIASES
-    )
-    statements = []
+    schema = detect_schema(list(columns))
+    cost = cost_sql(schema, engine.source_relation(), columns, window, DEFAULT_TAG_ALIASES)
+    statements = cost_table_statements(cost.sql, cost.params)
+    built = len(statements)
+    window_params = {"start_date": window.start, "end_date": window.end}
     for spec in load_catalog().queries.values():
-        duck, names = to_duckdb(with_cost(cost.sql, spec.sql))
-        statements.append(
-            (duck, used_params(names, {**cost.params, **spec.bind()}, query=spec.name))
-        )
-    con: duckdb.DuckDBPyConnection = engine._con  # the same connection settings as the engine
-    t0 = time.perf_counter()
-    for duck, params in statements:
-        con.execute(duck, params).fetchall()
-    return {
-        "total_s": time.perf_counter() - t0,
-        "queries": len(statements),
-        "peak_rss_mb": _peak_rss_mb(),
-    }
+        sql, names = to_duckdb(spec.sql)
+        params = {**window_params, **spec.bind()}
+        statements.append((sql, used_params(names, params, query=spec.name)))
+    before = window.previous()
+    previous = cost_sql(schema, engine.source_relation(), columns, before, DEFAULT_TAG_ALIASES)
+    sql, names = to_duckdb(previous_totals_sql(previous.sql))
+    statements.append((sql, used_params(names, previous.params, query="previous")))
+    started = time.perf_counter()
+    for sql, params in statements:
+        engine.raw_sql(sql, params)
+    total = time.perf_counter() - started
+    engine.close()
+    return {"total_s": total, "queries": len(statements) - built, "peak_rss_mb": _peak_rss_mb()}
 
 
 def naive_pandas(source: str, start: str, end: str) -> dict[str, Any]:
-    """What a notebook would do: read every file into pandas, then group by."""
-    import pandas as pd
+    """The notebook approach: read the window into pandas and compute every report aggregate."""
+    from finops_agent.catalog import load_catalog
+    from finops_agent.settings import DEFAULT_TAG_ALIASES
+    from finops_agent.window import Window
+    from pandas_frame import load_totals_window, load_window
+    from pandas_queries import QUERIES, previous_period_totals
 
-    t0 = time.perf_counter()
-    files = sorted(Path(source).rglob("*.parquet"))
-    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
-    frame = frame[
-        (frame["line_item_usage_start_date"] >= start_ts)
-        & (frame["line_item_usage_start_date"] < end_ts)
-    ]
-    frame["usage_date"] = frame["line_item_usage_start_date"].dt.date
-    frame.groupby(["usage_date", "line_item_product_code"])["line_item_unblended_cost"].sum()
-    frame.groupby(["bill_billing_period_start_date", "line_item_usage_account_id"])[
-        "line_item_unblended_cost"
-    ].sum()
-    gp2 = frame[frame["line_item_usage_type"].str.endswith("EBS:VolumeUsage.gp2")]
-    gp2.groupby(["line_item_usage_account_id", "line_item_resource_id"])[
-        "line_item_unblended_cost"
-    ].sum()
-    tags = frame["resource_tags"].map(lambda m: dict(m or []).get("user_owner", ""))
-    frame[tags == ""].groupby("line_item_product_code")["line_item_unblended_cost"].sum()
-    return {"total_s": time.perf_counter() - t0, "rows": len(frame), "peak_rss_mb": _peak_rss_mb()}
+    catalog = load_catalog().queries
+    window = Window.parse(start, end)
+    clock = _Clock()
+    frame = load_window(source, window.start, window.end, DEFAULT_TAG_ALIASES)
+    rows = len(frame)
+    clock.lap("read and canonical columns")
+    for name, query in QUERIES.items():
+        query(frame, catalog[name].bind())
+        clock.lap(f"query:{name}")
+    del frame
+    previous = window.previous()
+    before = load_totals_window(source, previous.start, previous.end)
+    previous_period_totals(before, {})
+    clock.lap("previous period")
+    return {
+        "total_s": clock.total,
+        "stages": clock.stages,
+        "queries": len(QUERIES) + 1,
+        "rows": rows,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 if __name__ == "__main__":

@@ -14,10 +14,23 @@ with resources as (
     group by resource_id
 ),
 
-window_start as (
-    -- resources already running when the window opens say nothing about each other
-    select min(first_hour) as first_hour
-    from resources
+untagged as (
+    -- resources already running when the window opens say nothing about each other; they are
+    -- dropped before the join (a window function, so no plan can pair them first)
+    select
+        resource_id,
+        account_id,
+        region,
+        first_hour,
+        amortized_cost
+    from (
+        select
+            resources.*,
+            min(resources.first_hour) over () as window_first_hour
+        from resources
+    ) as timed
+    where tag_value = ''
+        and first_hour > window_first_hour
 ),
 
 neighbours as (
@@ -29,15 +42,12 @@ neighbours as (
         untagged.amortized_cost,
         tagged.tag_value,
         count(*) as votes
-    from resources as untagged
+    from untagged
     inner join resources as tagged
         on untagged.account_id = tagged.account_id
         and untagged.region = tagged.region
         and untagged.first_hour = tagged.first_hour
         and tagged.tag_value <> ''
-    cross join window_start
-    where untagged.tag_value = ''
-        and untagged.first_hour > window_start.first_hour
     group by untagged.resource_id, untagged.account_id, untagged.region, untagged.first_hour,
         untagged.amortized_cost, tagged.tag_value
 ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
@@ -13,6 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from finops_agent.catalog import FAMILIES
 from finops_agent.cli_errors import _state, err, friendly_errors
 from finops_agent.settings import load_settings
+
+if TYPE_CHECKING:
+    from finops_agent.orchestration.launcher import EarlyServer
 
 app = typer.Typer(
     help="FinOps analysis of AWS cost data: stored SQL, insights, HTML reports.",
@@ -30,6 +33,18 @@ def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _early_server() -> EarlyServer | None:
+    """A Prefect server started now, unless Prefect runs in this process already or has a server."""
+    import os
+    import sys
+
+    from finops_agent.orchestration.launcher import EarlyServer
+
+    if "prefect" in sys.modules or os.environ.get("PREFECT_API_URL"):
+        return None
+    return EarlyServer(Path(os.environ["PREFECT_HOME"]))
 
 
 def _run_report(**kwargs: Any) -> str:
@@ -51,18 +66,28 @@ def _run_report(**kwargs: Any) -> str:
         # errors reach the user as one line from friendly_errors, not as Prefect's traceback
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     configure_prefect()
+    server = _early_server()
     from flows.report import finops_report
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     from finops_agent.pipeline import query_listener
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    if server is not None and get_current_settings().api.url:
+        server.stop()  # a Prefect profile names a server: use that one
+        server = None
+    timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+    updates = {PREFECT_API_URL: server.wait(timeout)} if server is not None else {}
+    with (
+        temporary_settings(updates=updates),
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("Running stored queries", total=None)
 
         def done(result: Any) -> None:

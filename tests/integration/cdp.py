@@ -187,4 +187,11 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-            self._profile.cleanup()
+            # Chromium's helper processes can still be writing the profile for a moment
+            # after the browser process exits (seen on a loaded machine): retry briefly
+            for _ in range(50):
+                try:
+                    self._profile.cleanup()
+                    break
+                except OSError:
+                    time.sleep(0.1)

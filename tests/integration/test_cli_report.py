@@ -120,3 +120,56 @@ def test_a_window_without_data_is_an_error_naming_the_dates(tmp_path: Path) -> N
     )
     assert result.exit_code == 2
     assert "no billing line items between 2026-12-01 and 2027-01-01" in result.stderr
+
+
+def _processes_with_home(home: Path) -> list[int]:
+    """Live processes whose environment names `home` as PREFECT_HOME."""
+    marker = f"PREFECT_HOME={home}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.integration
+def test_a_fresh_cli_process_starts_its_own_server_early_and_leaves_nothing_running(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = (tmp_path / "prefect-home").resolve()
+    folder = tiny.write("cur2", tmp_path / "cur2")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1", FINOPS_QUERY_CACHE_HOURS="0")
+    args = ["--source", str(folder), "--start", "2026-10-01", "--end", "2026-11-01"]
+    done = subprocess.run(
+        [sys.executable, "-m", "finops_agent", "report", *args, "--out", str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip().splitlines()[-1]).is_file()
+    # the run went through the server the CLI started (its log is in the home), which is gone
+    assert (home / "cli-server.log").is_file()
+    assert _processes_with_home(home) == []
+
+
+def test_no_early_server_when_prefect_already_has_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from finops_agent import cli
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert cli._early_server() is None
+    monkeypatch.delenv("PREFECT_API_URL")
+    # Prefect imported in this process (tests, a served flow) manages its own server
+    monkeypatch.setitem(__import__("sys").modules, "prefect", object())
+    assert cli._early_server() is None

@@ -15,9 +15,11 @@ import duckdb
 import sqlglot
 
 from finops_agent.engines.base import EngineResult, QueryError
+from finops_agent.engines.materialise import TAG_SETS, cost_statements
 from finops_agent.engines.sql import to_duckdb, used_params
 from finops_agent.sources import SourceError, normalise_headers
 
+_WORK_DATABASE = "work.duckdb"
 _DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
 # Raw-schema columns holding JSON objects in CSV exports that the adapters read as maps.
 _JSON_MAP_COLUMNS = ("product", "resource_tags")
@@ -87,19 +89,29 @@ class DuckDBEngine:
         *,
         threads: int | None = None,
         memory_limit: str = "1GB",
-        database: str = ":memory:",
+        database: str | None = None,
     ) -> None:
         self.source_label = source
         self._files = _files(source)
-        self._con = duckdb.connect(database)
+        self._work = tempfile.TemporaryDirectory(prefix="finops-duckdb-")
+        # By default the database is a file in a temporary folder: DuckDB compresses what it
+        # writes to a file (dictionary/FSST strings, bit-packed numbers) and not what it keeps
+        # in memory, so the windowed `cost` table takes a fraction of its in-memory size and
+        # queries read it from the buffer pool instead of from spilled, uncompressed blocks.
+        self._con = duckdb.connect(database or str(Path(self._work.name) / _WORK_DATABASE))
         self._con.execute(f"set threads = {int(threads or os.cpu_count() or 2)}")
         self._con.execute("set memory_limit = $limit", {"limit": memory_limit})
         self._con.execute("set preserve_insertion_order = false")
-        # an in-memory database spills only when it has somewhere to spill to
-        self._spill = tempfile.TemporaryDirectory(prefix="finops-duckdb-")
-        self._con.execute("set temp_directory = $dir", {"dir": self._spill.name})
+        # operators that outgrow the memory limit spill here, inside the same temporary folder
+        self._con.execute(
+            "set temp_directory = $dir", {"dir": str(Path(self._work.name) / "spill")}
+        )
         self._lock = threading.Lock()
         self._running: set[duckdb.DuckDBPyConnection] = set()
+        # Queries run one at a time, each on all threads: DuckDB already parallelises a query,
+        # and callers that submit many at once (the flow's thread pool) would only make them
+        # fight over the cores and the memory limit (evicting the cost table, spilling).
+        self._one_at_a_time = threading.Lock()
         self._columns = self._create_raw_view()
 
     def _create_raw_view(self) -> dict[str, str]:
@@ -152,13 +164,10 @@ class DuckDBEngine:
 
     def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
         """Materialise the canonical `cost` table once, so every query reads it without rescanning."""
-        sql, names = to_duckdb(cost_sql)
         try:
             with self._lock:
-                self._con.execute(
-                    f"create or replace table cost as {sql}",
-                    used_params(names, params, query="cost"),
-                )
+                for sql, bound in cost_table_statements(cost_sql, params):
+                    self._con.execute(sql, bound)
         except duckdb.Error as exc:
             raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
 
@@ -177,20 +186,21 @@ class DuckDBEngine:
             raise QueryError(
                 f"query {name!r} does not parse as Athena SQL: {_first_line(exc)}"
             ) from None
-        started = time.perf_counter()
-        try:
-            cursor = self._con.cursor()
-            with self._lock:
-                self._running.add(cursor)
+        with self._one_at_a_time:
+            started = time.perf_counter()
             try:
-                frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
-            finally:
+                cursor = self._con.cursor()
                 with self._lock:
-                    self._running.discard(cursor)
-                cursor.close()
-        except (duckdb.Error, KeyError) as exc:
-            raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
-        return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
+                    self._running.add(cursor)
+                try:
+                    frame = cursor.execute(duck_sql, used_params(names, params, query=name)).df()
+                finally:
+                    with self._lock:
+                        self._running.discard(cursor)
+                    cursor.close()
+            except (duckdb.Error, KeyError) as exc:
+                raise QueryError(f"query {name!r} failed on DuckDB: {_first_line(exc)}") from None
+            return EngineResult(frame=frame, sql=sql, engine_time_s=time.perf_counter() - started)
 
     def interrupt(self) -> None:
         """Stop every query running now (they fail with QueryError); used for chat timeouts."""
@@ -211,9 +221,26 @@ class DuckDBEngine:
             cursor.close()
 
     def close(self) -> None:
-        """Close the DuckDB connection and remove its spill folder."""
+        """Close the DuckDB connection and remove its database file and spill folder."""
         self._con.close()
-        self._spill.cleanup()
+        self._work.cleanup()
+
+
+def cost_table_statements(
+    cost_sql: str, params: Mapping[str, object]
+) -> list[tuple[str, dict[str, object]]]:
+    """DuckDB statements (with their parameters) that build `cost` from the adapter SQL."""
+    statements: list[tuple[str, dict[str, object]]] = []
+    for step in cost_statements(cost_sql):
+        sql, names = to_duckdb(step.select)
+        statements.append(
+            (
+                f"create or replace table {step.target} as {sql}",
+                used_params(names, params, query="cost"),
+            )
+        )
+    statements.append((f"drop table if exists {TAG_SETS}", {}))
+    return statements
 
 
 def _first_line(exc: BaseException) -> str:
