@@ -393,11 +393,8 @@ def tag_coverage(c: Frame, p: dict[str, Any]) -> Frame:
     t = _taggable(c)
     keys = ["account_id", "account_name", "service_code", "resource_id"]
     tag_columns = [name for name in c.columns if name.startswith("tag_")]
-    # one line's tags per resource, as the SQL's arbitrary(tags) (first() would mix lines)
-    grouped = _group(t, keys)
-    per_resource = pd.concat(
-        [grouped["amortized_cost"].sum(), grouped[tag_columns].first(skipna=False)], axis=1
-    )
+    # one row per resource and tag set, as the SQL groups by the tags map
+    per_resource = _group(t, [*keys, *tag_columns])["amortized_cost"].sum()
     long = per_resource.reset_index().melt(
         id_vars=[*keys, "amortized_cost"], value_vars=tag_columns, var_name="tag_key"
     )

@@ -1,17 +1,18 @@
 -- For each tag key, what share of taggable spend and of resources carries a value, per account and service?
 with taggable as (
-    -- one row per resource before the keys are unnested: far fewer rows than line items
+    -- one row per resource and tag set before the keys are unnested: far fewer rows than line
+    -- items, and a resource whose tags changed in the window counts each set's own cost
     select
         account_id,
         account_name,
         service_code,
         resource_id,
-        sum(amortized_cost) as amortized_cost,
-        arbitrary(tags) as tags
+        tags,
+        sum(amortized_cost) as amortized_cost
     from cost
     where resource_id is not null
         and charge_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
-    group by account_id, account_name, service_code, resource_id
+    group by account_id, account_name, service_code, resource_id, tags
 ),
 
 per_key as (

@@ -17,16 +17,6 @@ from finops_agent.settings import DEFAULT_TAG_ALIASES, load_settings
 
 pytestmark = pytest.mark.integration
 WINDOW = (dt.date(2026, 10, 1), dt.date(2026, 11, 24))
-# columns that depend on which line's tags arbitrary(tags) picks for a resource whose tags
-# changed within the window: any pick is right, so neither side can be held to the other's
-_ARBITRARY = {
-    "tag_coverage": [
-        "tagged_cost",
-        "cost_coverage_pct",
-        "tagged_resources",
-        "resource_coverage_pct",
-    ]
-}
 
 
 def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -77,7 +67,7 @@ def test_the_baseline_reproduces_every_query_of_the_report(both: Any) -> None:
     sql, baseline = both
     assert set(baseline) == set(sql)
     for name, expected in sql.items():
-        columns = [c for c in expected.columns if c not in _ARBITRARY.get(name, [])]
+        columns = list(expected.columns)
         missing = set(columns) - set(baseline[name].columns)
         assert not missing, f"{name}: the baseline lacks {sorted(missing)}"
         pd.testing.assert_frame_equal(
