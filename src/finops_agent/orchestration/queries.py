@@ -53,7 +53,7 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 def batch_deadline(settings: Settings, queries: int, workers: int) -> tuple[float, str]:
-    """Seconds a batch of stored queries may take in all, and the settings that says where it comes from."""
+    """Seconds a batch of stored queries may take in all, and a phrase naming the settings behind it."""
     if settings.engine != "athena":
         # DuckDB cannot stop one query by time: FINOPS_QUERY_TIMEOUT_S bounds the whole batch
         return settings.query_timeout_s, f"FINOPS_QUERY_TIMEOUT_S={settings.query_timeout_s:g} s"
