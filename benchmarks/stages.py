@@ -40,7 +40,7 @@ def report(source: str, start: str, end: str) -> dict[str, Any]:
     """The report flow's steps without Prefect, in its order, each stage timed."""
     from finops_agent.comparison import apply_previous_period, previous_period_totals
     from finops_agent.execution import run_query
-    from finops_agent.insights.rules import RuleInsights
+    from finops_agent.insights.query_rules import RuleInsights
     from finops_agent.pipeline import (
         generate_insights,
         insight_interaction,

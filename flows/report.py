@@ -16,14 +16,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from finops_agent.catalog import QuerySpec
 from finops_agent.comparison import apply_previous_period, previous_period_totals
 from finops_agent.delivery.base import DeliveryResult
-from finops_agent.delivery.cli import email_report, resend_pending
+from finops_agent.delivery.report_mail import email_report, resend_pending
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult, run_query
 from finops_agent.orchestration.alerts import alert_on_failure
 from finops_agent.orchestration.artifacts import publish_report_artifacts
 from finops_agent.orchestration.caching import source_fingerprint, task_cache_key
 from finops_agent.orchestration.period import Period, resolve_window, run_name, tag_key_aliases
-from finops_agent.orchestration.queries import (
+from finops_agent.orchestration.retry_policy import (
     QueryFailedError,
     batch_deadline,
     failed_result,

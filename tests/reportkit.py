@@ -16,7 +16,7 @@ import pandas as pd
 from finops_agent.catalog import ChartHint, QuerySpec, load_catalog
 from finops_agent.execution import QueryResult, run_query
 from finops_agent.insights.base import Insights
-from finops_agent.insights.rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.pipeline import generate_insights, prepare_run, summarise_run
 from finops_agent.report.render import write_report
 from finops_agent.settings import load_settings

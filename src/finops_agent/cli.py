@@ -135,7 +135,7 @@ def report(
         engine=engine,
     )
     if email:
-        from finops_agent.delivery.cli import email_report
+        from finops_agent.delivery.report_mail import email_report
 
         sent = email_report(load_settings(output_dir=out), Path(path).parent, email)
         for warning in sent.warnings:

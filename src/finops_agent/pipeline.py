@@ -18,7 +18,7 @@ from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import InsightProvider, Insights
-from finops_agent.insights.rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.report.render import write_report
 from finops_agent.settings import Settings
 from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema

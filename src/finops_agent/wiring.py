@@ -39,7 +39,7 @@ def build_insights(settings: Settings) -> InsightProvider:
         from finops_agent.insights.bedrock import BedrockInsights
 
         return cast(InsightProvider, BedrockInsights.from_settings(settings))
-    from finops_agent.insights.rules import RuleInsights
+    from finops_agent.insights.query_rules import RuleInsights
 
     return RuleInsights()
 

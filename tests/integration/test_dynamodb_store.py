@@ -157,7 +157,7 @@ def test_a_report_run_logs_its_insight_to_dynamodb(
     dynalite: Dynalite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from finops_agent.execution import run_query
-    from finops_agent.insights.rules import RuleInsights
+    from finops_agent.insights.query_rules import RuleInsights
     from finops_agent.pipeline import (
         generate_insights,
         insight_interaction,

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from moto import mock_aws
 
-from finops_agent.delivery.cli import email_report
+from finops_agent.delivery.report_mail import email_report
 from finops_agent.delivery.ses import SesMailer
 from finops_agent.settings import Settings, load_settings
 from tests import tiny

@@ -135,7 +135,7 @@ def test_athena_refusals_become_failed_sections_with_the_reason(
 def test_secrets_never_reach_reports_logs_or_warnings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from finops_agent.delivery.cli import email_report
+    from finops_agent.delivery.report_mail import email_report
     from finops_agent.settings import load_settings
     from tests.integration.dynamo_servers import free_port
 

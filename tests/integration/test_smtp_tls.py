@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from finops_agent.delivery.cli import email_report
+from finops_agent.delivery.report_mail import email_report
 from finops_agent.settings import load_settings
 from tests import tiny
 from tests.integration.dynamo_servers import free_port

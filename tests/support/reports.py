@@ -6,7 +6,7 @@ from pathlib import Path
 
 from finops_agent.execution import run_query
 from finops_agent.insights.base import InsightProvider
-from finops_agent.insights.rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.pipeline import generate_insights, prepare_run, render_report, summarise_run
 from finops_agent.settings import Settings
 

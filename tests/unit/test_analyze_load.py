@@ -152,7 +152,7 @@ def test_parquet_results_are_read_with_their_types(tmp_path: Path) -> None:
 
 @pytest.mark.hostile
 def test_hostile_names_and_values_stay_inert(tmp_path: Path) -> None:
-    from finops_agent.analyze.rules import FileRuleInsights
+    from finops_agent.analyze.file_rules import FileRuleInsights
     from finops_agent.analyze.run import analyse_workspace, file_insights, render
     from finops_agent.settings import load_settings
 

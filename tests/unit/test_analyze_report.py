@@ -10,8 +10,8 @@ import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import open_workspace, reopen
+from finops_agent.analyze.file_rules import FileRuleInsights
 from finops_agent.analyze.load import AnalyzeError
-from finops_agent.analyze.rules import FileRuleInsights
 from finops_agent.analyze.run import (
     analyse_workspace,
     file_insights,
@@ -21,7 +21,7 @@ from finops_agent.analyze.run import (
 )
 from finops_agent.chat.session import ChatSession
 from finops_agent.insights.base import Insights
-from finops_agent.insights.rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.settings import load_settings
 from finops_agent.summarise import ReportSummary
 from tests.analyze_shapes import SHAPES, Shape

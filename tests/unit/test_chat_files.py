@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from finops_agent.analyze.dataset import open_workspace
-from finops_agent.analyze.rules import FileRuleInsights
+from finops_agent.analyze.file_rules import FileRuleInsights
 from finops_agent.analyze.run import analyse_workspace, file_insights, render
 from finops_agent.chat.session import ChatSession
 from finops_agent.settings import load_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from finops_agent.insights.rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.report.render import markdown_html, write_report
 from tests.unit.test_summarise_rules import GP2, _result, _summary
 

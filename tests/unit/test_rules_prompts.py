@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from finops_agent.chat.guard import check_sql
-from finops_agent.insights.rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights
 from tests.unit.test_summarise_rules import GP2, _result, _summary
 
 

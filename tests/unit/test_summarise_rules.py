@@ -9,7 +9,7 @@ import pytest
 
 from finops_agent.catalog import load_catalog
 from finops_agent.execution import QueryResult
-from finops_agent.insights.rules import RuleInsights, usd
+from finops_agent.insights.query_rules import RuleInsights, usd
 from finops_agent.summarise import (
     Metrics,
     ReportSummary,

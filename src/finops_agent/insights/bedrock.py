@@ -23,7 +23,7 @@ from botocore.exceptions import (
 from finops_agent.insights.base import Finding, Insights, ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.insights.prompts import insight_prompt
-from finops_agent.insights.rules import RuleInsights, suggested_prompts
+from finops_agent.insights.query_rules import RuleInsights, suggested_prompts
 from finops_agent.insights.schema import ContractError, ModelOutput, parse_json_object, parse_output
 from finops_agent.settings import ModelPrice, Settings
 from finops_agent.summarise import ReportSummary

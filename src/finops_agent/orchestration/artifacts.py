@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from finops_agent.insights.base import Insights
-from finops_agent.insights.rules import usd
+from finops_agent.insights.query_rules import usd
 from finops_agent.summarise import ReportSummary
 
 log = logging.getLogger(__name__)

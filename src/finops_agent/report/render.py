@@ -23,7 +23,7 @@ from plotly.offline import get_plotlyjs
 
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
-from finops_agent.insights.rules import usd
+from finops_agent.insights.query_rules import usd
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
 from finops_agent.resources import templates_dir

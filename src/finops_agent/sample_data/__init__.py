@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from finops_agent.sample_data import lines as L
-from finops_agent.sample_data.catalogue import (
+from finops_agent.sample_data.estate import (
     ACCOUNTS,
     BACKGROUND,
     PAYER_ID,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finops_agent.sample_data.catalogue import (
+from finops_agent.sample_data.estate import (
     ACCOUNTS,
     BACKGROUND,
     ELASTICACHE_NODE,
@@ -187,8 +187,8 @@ def background(rng: np.random.Generator, n: int, days: int) -> pd.DataFrame:
 
 def planted(days: int, last_month_day: int) -> list[Planted]:
     """The findings the queries must discover, with exact quantities."""
-    from finops_agent.sample_data.catalogue import EC2
-    from finops_agent.sample_data.catalogue import Product as P
+    from finops_agent.sample_data.estate import EC2
+    from finops_agent.sample_data.estate import Product as P
 
     def ec2(usage: str, op: str, unit: str, price: float, family: str, itype: str = "") -> P:
         return P(

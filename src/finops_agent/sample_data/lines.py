@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from finops_agent.sample_data.catalogue import Product
+from finops_agent.sample_data.estate import Product
 
 LINE_TYPES = [
     "Usage",

@@ -10,7 +10,7 @@ from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.profile import tokens
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
-from finops_agent.insights.rules import RuleInsights, narrative_tail, usd
+from finops_agent.insights.query_rules import RuleInsights, narrative_tail, usd
 from finops_agent.summarise import ReportSummary
 
 CONCENTRATION_SHARE = 50.0

@@ -14,7 +14,7 @@ from finops_agent.engines.base import QueryError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
 from finops_agent.orchestration import artifacts
-from finops_agent.orchestration.queries import (
+from finops_agent.orchestration.retry_policy import (
     QueryFailedError,
     batch_deadline,
     failed_result,
