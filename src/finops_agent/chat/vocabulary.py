@@ -1,0 +1,172 @@
+"""What a question can name in one report's data: services, accounts, regions, tags and days.
+
+Read once per chat session with a few `select distinct` queries over `cost`, so a question
+is matched against the report's own spellings (case- and alias-tolerant), never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["Entity", "Vocabulary", "load_vocabulary", "tokens"]
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_.:/-]*[a-z0-9]|[a-z0-9]|%")
+# What people call a service besides its code and name (only used when the code is in the data).
+SERVICE_ALIASES: dict[str, tuple[str, ...]] = {
+    "AmazonEC2": ("ec2", "compute cloud", "virtual machines"),
+    "AmazonS3": ("s3", "simple storage service"),
+    "AmazonRDS": ("rds", "relational database"),
+    "AWSLambda": ("lambda", "lambdas"),
+    "AmazonCloudFront": ("cloudfront", "cdn"),
+    "AmazonDynamoDB": ("dynamodb", "dynamo"),
+    "AmazonECS": ("ecs", "fargate"),
+    "AmazonEKS": ("eks", "kubernetes"),
+    "AmazonElastiCache": ("elasticache", "redis", "memcached"),
+    "AmazonCloudWatch": ("cloudwatch",),
+    "AWSELB": ("elb", "load balancer", "load balancers", "load balancing", "alb", "nlb"),
+    "AmazonAthena": ("athena",),
+    "AmazonVPC": ("vpc",),
+    "awskms": ("kms", "key management service"),
+    "ComputeSavingsPlans": ("savings plan fee", "savings plans fee"),
+    "AmazonRedshift": ("redshift",),
+    "AmazonSNS": ("sns",),
+    "AmazonSQS": ("sqs",),
+    "AmazonRoute53": ("route 53", "route53", "dns"),
+}
+# Well-known services a question may name although this report's data has no spend on them.
+KNOWN_ABSENT: dict[str, str] = {
+    "cloudfront": "Amazon CloudFront",
+    "redshift": "Amazon Redshift",
+    "sagemaker": "Amazon SageMaker",
+    "route53": "Amazon Route 53",
+    "opensearch": "Amazon OpenSearch Service",
+    "kinesis": "Amazon Kinesis",
+}
+REGION_ALIASES: dict[str, tuple[str, ...]] = {
+    "us-east-1": ("n. virginia", "n virginia", "north virginia", "virginia", "us east"),
+    "us-east-2": ("ohio",),
+    "us-west-1": ("n. california", "california"),
+    "us-west-2": ("oregon", "us west"),
+    "eu-west-1": ("ireland",),
+    "eu-central-1": ("frankfurt",),
+    "eu-west-2": ("london",),
+    "ap-southeast-2": ("sydney",),
+    "ap-southeast-1": ("singapore",),
+    "ap-northeast-1": ("tokyo",),
+}
+# Tag values too generic to stand for a tag filter on their own.
+_GENERIC = frozenset({"", "none", "null", "n/a", "na", "unknown", "other", "default", "all"})
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words of a question or a name (ids, regions and dates stay whole)."""
+    return _TOKEN.findall(text.lower().replace("’", "'").replace("'s ", " "))
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Something a question can name: kind (service, account, region, zone, tag) and its value."""
+
+    kind: str
+    value: str
+    label: str
+    key: str = ""  # the tag key of a tag value
+
+
+@dataclass
+class Vocabulary:
+    """The names of one report's data, the days it holds, and the report's own window."""
+
+    entities: list[tuple[tuple[str, ...], Entity]]
+    tag_keys: tuple[str, ...]
+    first_day: dt.date
+    last_day: dt.date
+    window_start: dt.date
+    window_end: dt.date  # exclusive
+    top_service: str = ""
+    top_account: str = ""
+    absent: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def report_last_day(self) -> dt.date:
+        """The last day of the report's window that holds data."""
+        return min(self.last_day, self.window_end - dt.timedelta(days=1))
+
+
+def _phrases(*names: str) -> set[tuple[str, ...]]:
+    return {tuple(tokens(n)) for n in names if tokens(n)}
+
+
+def load_vocabulary(
+    run: Callable[[str], pd.DataFrame],
+    tag_keys: Iterable[str],
+    window: tuple[dt.date, dt.date],
+) -> Vocabulary:
+    """Read the names and days of `cost` through `run` (SQL built here from fixed text only)."""
+    keys = tuple(k for k in tag_keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k))
+    services = run(
+        "select service_code, service_name, sum(unblended_cost) as cost from cost "
+        "group by service_code, service_name order by cost desc"
+    )
+    accounts = run(
+        "select account_id, account_name, sum(unblended_cost) as cost from cost "
+        "group by account_id, account_name order by cost desc"
+    )
+    places = run("select distinct region, availability_zone from cost")
+    days = run("select min(usage_date) as first_day, max(usage_date) as last_day from cost")
+    entities: list[tuple[tuple[str, ...], Entity]] = []
+    present = set()
+    for code, name in zip(services["service_code"], services["service_name"], strict=True):
+        if not isinstance(code, str) or not code:
+            continue
+        label = str(name or code)
+        present.add(code)
+        short = re.sub(r"^(amazon|aws)\s*", "", label, flags=re.IGNORECASE)
+        code_short = re.sub(r"^(amazon|aws)", "", code, flags=re.IGNORECASE)
+        names = {code, label, short, code_short, *SERVICE_ALIASES.get(code, ())}
+        for phrase in _phrases(*names):
+            entities.append((phrase, Entity("service", code, label)))
+    for account_id, name in zip(accounts["account_id"], accounts["account_name"], strict=True):
+        if isinstance(account_id, str) and account_id:
+            label = str(name or account_id)
+            for phrase in _phrases(account_id, label):
+                entities.append((phrase, Entity("account", account_id, label)))
+    for region in sorted({r for r in places["region"] if isinstance(r, str) and r}):
+        for phrase in _phrases(region, *REGION_ALIASES.get(region, ())):
+            entities.append((phrase, Entity("region", region, region)))
+    for zone in sorted({z for z in places["availability_zone"] if isinstance(z, str) and z}):
+        entities.append(((zone.lower(),), Entity("zone", zone, zone)))
+    for key in keys:
+        # values compared lower-case: `prod` and `Prod` are one value to a reader
+        values = run(
+            f"select distinct lower(element_at(tags, '{key}')) as value from cost "
+            f"where element_at(tags, '{key}') is not null"
+        )
+        for value in sorted({str(v) for v in values["value"] if isinstance(v, str)}):
+            if value.strip() in _GENERIC or len(value.strip()) < 2:
+                continue
+            for phrase in _phrases(value):
+                entities.append((phrase, Entity("tag", value, value, key)))
+    first, last = days["first_day"].iloc[0], days["last_day"].iloc[0]
+    if first is None or pd.isna(first):
+        first = last = window[0]
+    return Vocabulary(
+        entities=entities,
+        tag_keys=keys,
+        first_day=pd.Timestamp(first).date(),
+        last_day=pd.Timestamp(last).date(),
+        window_start=window[0],
+        window_end=window[1],
+        top_service=str(services["service_name"].iloc[0]) if len(services) else "",
+        top_account=str(accounts["account_name"].iloc[0]) if len(accounts) else "",
+        absent={k: v for k, v in KNOWN_ABSENT.items() if not _named(k, entities)},
+    )
+
+
+def _named(alias: str, entities: list[tuple[tuple[str, ...], Entity]]) -> bool:
+    return any(phrase == (alias,) for phrase, _ in entities)
