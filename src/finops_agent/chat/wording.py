@@ -413,6 +413,14 @@ ACTION_VERBS = frozenset(
 # Words that only add colour to a stored query's topic ("NAT gateway savings").
 STORED_EXTRAS = frozenset(
     {
+        "should",
+        "move",
+        "migrate",
+        "be",
+        "need",
+        "needs",
+        "sit",
+        "sits",
         "saving",
         "savings",
         "save",
