@@ -9,7 +9,8 @@ import pytest
 
 from finops_agent.catalog import load_catalog
 from finops_agent.execution import QueryResult
-from finops_agent.insights.query_rules import RuleInsights, usd
+from finops_agent.formatting import usd
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.summarise import (
     Metrics,
     ReportSummary,

@@ -9,8 +9,9 @@ from finops_agent.analyze.analysis import OTHER_LABEL, FileReportSummary
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.profile import tokens
+from finops_agent.formatting import change_pct, number, pct, share_pct, usd
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
-from finops_agent.insights.query_rules import RuleInsights, narrative_tail, usd
+from finops_agent.insights.query_rules import RuleInsights, narrative_tail
 from finops_agent.summarise import ReportSummary
 
 CONCENTRATION_SHARE = 50.0
@@ -37,10 +38,6 @@ def _frame(summary: ReportSummary, name: str) -> pd.DataFrame:
     return summary.frame(name)
 
 
-def _share(part: float, whole: float) -> float:
-    return part / whole * 100 if whole else 0.0
-
-
 def _concentration(summary: ReportSummary, d: Dataset, prefix: str, total: float) -> Finding | None:
     p = d.profile
     top = _frame(summary, f"{prefix}top_by_group")
@@ -50,18 +47,18 @@ def _concentration(summary: ReportSummary, d: Dataset, prefix: str, total: float
     if named.empty:
         return None
     first = named.iloc[0]
-    share = _share(float(first[p.cost]), total)
-    if share < CONCENTRATION_SHARE or len(top) < 2:
+    share = share_pct(float(first[p.cost]), total)
+    if share is None or share < CONCENTRATION_SHARE or len(top) < 2:
         return None
     label = str(first[p.group])
     return Finding(
         id=f"{prefix}concentration",
         family=summary.queries[f"{prefix}top_by_group"].family,
         query=f"{prefix}top_by_group",
-        title=f"{label} is {share:.0f}% of {p.cost} in {d.label}",
+        title=f"{label} is {pct(share, 0)} of {p.cost} in {d.label}",
         evidence=(
             f"{p.group} {label!r} accounts for {usd(float(first[p.cost]))} of "
-            f"{usd(total)} ({share:.1f}%) across {p.rows:,} rows."
+            f"{usd(total)} ({pct(share)}) across {p.rows:,} rows."
         ),
         monthly_savings_usd=0.0,
         effort="medium",
@@ -90,7 +87,7 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
         # a partial latest month: compare daily run rates, not totals
         previous, latest = previous / prev_days, latest / latest_days
         note = f" (daily run rate; the latest month has {latest_days} of {prev_days} days)"
-    change = _share(latest - previous, abs(previous)) if previous else None
+    change = change_pct(latest, previous)
     if change is None or abs(change) < MOVEMENT_PCT:
         return None
     movers = mom.sort_values("change", key=lambda s: s.abs(), ascending=False).head(3)
@@ -102,7 +99,7 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
         id=f"{prefix}month_over_month",
         family=summary.queries[name].family,
         query=name,
-        title=f"{p.cost} {direction} {abs(change):.0f}% in {month}",
+        title=f"{p.cost} {direction} {pct(abs(change), 0)} in {month}",
         evidence=f"{usd(previous)} -> {usd(latest)}{note}; largest movements: {parts}.",
         monthly_savings_usd=0.0,
         effort="low",
@@ -130,15 +127,15 @@ def _untagged(summary: ReportSummary, d: Dataset, prefix: str, total: float) -> 
         tag, part = max(found, key=lambda kv: kv[1])
         whole = total
         source = f"rows whose {tag} is empty or 'untagged'"
-    share = _share(part, whole)
-    if share < UNTAGGED_SHARE:
+    share = share_pct(part, whole)
+    if share is None or share < UNTAGGED_SHARE:
         return None
     return Finding(
         id=f"{prefix}untagged",
         family="tagging",
         query=f"{prefix}rows",
-        title=f"{share:.0f}% of {p.cost} in {d.label} has no owner tag",
-        evidence=f"{usd(part)} of {usd(whole)} ({share:.1f}%) is untagged ({source}).",
+        title=f"{pct(share, 0)} of {p.cost} in {d.label} has no owner tag",
+        evidence=f"{usd(part)} of {usd(whole)} ({pct(share)}) is untagged ({source}).",
         monthly_savings_usd=0.0,
         effort="medium",
         risk="low",
@@ -273,12 +270,12 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         p = d.profile
         prefix = f"f{index}_" if side else ""
         total = d.totals.get(p.cost or "") or 0.0
-        money = usd(total) if p.cost_is_money else f"{total:,.2f}"
+        money = usd(total) if p.cost_is_money else number(total)
         period = f" from {d.date_range[0]} to {d.date_range[1]}" if d.date_range else ""
         lines.append(f"**{d.label}**: {p.rows:,} rows; total {p.cost} **{money}**{period}.")
         top = _top_items(summary, d, prefix)
         if top and total:
-            parts = ", ".join(f"{k} {usd(v)} ({_share(v, total):.1f}%)" for k, v in top)
+            parts = ", ".join(f"{k} {usd(v)} ({pct(share_pct(v, total))})" for k, v in top)
             lines += ["", f"Largest {p.group}: {parts}."]
         for note in p.notes:
             lines += ["", f"_{note}_"]
