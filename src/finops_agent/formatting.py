@@ -9,6 +9,7 @@ import math
 import re
 
 __all__ = [
+    "CURRENCY_SYMBOLS",
     "MIN_BASE",
     "MISSING",
     "change_pct",
@@ -27,7 +28,7 @@ MIN_BASE: float = 0.01
 # What a percentage that cannot be computed prints as.
 MISSING = "n/a"
 # Currencies written with a symbol before the amount; any other code follows the amount.
-_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
+CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
 _CODE = re.compile(r"^[A-Z]{3}$")
 # Rounding slack so a share of exactly 100% computed in floating point stays a share.
 _SHARE_SLACK = 1e-9
@@ -47,7 +48,7 @@ def money(amount: float | None, currency: str = "USD") -> str:
     cents = round(float(amount), 2)
     sign = "-" if cents < 0 else ""
     digits = f"{abs(cents):,.2f}"
-    symbol = _SYMBOLS.get(code)
+    symbol = CURRENCY_SYMBOLS.get(code)
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
 
 
