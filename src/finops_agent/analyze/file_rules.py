@@ -9,6 +9,7 @@ from finops_agent.analyze.analysis import OTHER_LABEL, FileReportSummary
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.profile import tokens
+from finops_agent.catalog import CatalogError, FindingSpec, load_catalog
 from finops_agent.formatting import change_pct, number, pct, share_pct, usd
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.insights.query_rules import RuleInsights, narrative_tail
@@ -17,11 +18,6 @@ from finops_agent.summarise import ReportSummary
 CONCENTRATION_SHARE = 50.0
 MOVEMENT_PCT = 10.0
 UNTAGGED_SHARE = 10.0
-# gp3 lists at $0.08/GB-month against gp2's $0.10 in every commercial region: 20 % less.
-GP3_SAVING = 0.20
-# Current generations cost about 10 % less per instance-hour than the families they replace
-# (m4 -> m6i/m7i, c4 -> c6i, r4 -> r6i list prices), and do more per hour.
-PREVIOUS_GENERATION_SAVING = 0.10
 _DAYS_PER_MONTH = 365.25 / 12
 _PROMPTS = 5
 
@@ -147,13 +143,22 @@ def _untagged(summary: ReportSummary, d: Dataset, prefix: str, total: float) -> 
     )
 
 
+def _stored(query: str, rate: str) -> tuple[FindingSpec, float]:
+    """A stored query's finding metadata and default saving rate, so a file is priced alike."""
+    spec = load_catalog().queries[query]
+    if spec.finding is None:
+        raise CatalogError(f"query {query!r}: the file rules need its finding block")
+    return spec.finding, float(spec.bind()[rate])
+
+
 def _gp2(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
     cost = float(d.signals.get("gp2_cost", 0.0))
     rows = int(d.signals.get("gp2_rows", 0))
     if cost <= 0:
         return None
+    meta, rate = _stored("gp2_volumes", "gp3_saving_share")
     monthly, scaled = _monthly(d, cost)
-    saving = monthly * GP3_SAVING
+    saving = monthly * rate
     return Finding(
         id=f"{prefix}gp2",
         family="architecture",
@@ -161,13 +166,10 @@ def _gp2(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
         title=f"Migrate gp2 EBS volumes in {d.label} to gp3",
         evidence=f"{rows:,} row(s) mention gp2, costing {usd(cost)} in the file.",
         monthly_savings_usd=round(saving, 2),
-        effort="low",
-        risk="low",
-        action=(
-            "Change the volume type to gp3 (Elastic Volumes, online, no detach); add IOPS or "
-            "throughput only where a volume needs more than gp3's 3,000 IOPS / 125 MB/s."
-        ),
-        reasoning=f"20% of {usd(monthly)}/month of gp2 cost ({scaled}); gp3 is $0.08 vs $0.10/GB-month.",
+        effort=meta.effort,
+        risk=meta.risk,
+        action=meta.action,
+        reasoning=f"{pct(rate * 100, 0)} of {usd(monthly)}/month of gp2 cost ({scaled}); {meta.assumption}.",
     )
 
 
@@ -176,6 +178,7 @@ def _previous_generation(summary: ReportSummary, d: Dataset, prefix: str) -> Fin
     if cost <= 0:
         return None
     examples = list(d.signals.get("previous_generation_examples", []))
+    meta, rate = _stored("previous_generation_instances", "saving_share")
     monthly, scaled = _monthly(d, cost)
     return Finding(
         id=f"{prefix}previous_generation",
@@ -186,14 +189,11 @@ def _previous_generation(summary: ReportSummary, d: Dataset, prefix: str) -> Fin
             f"{int(d.signals.get('previous_generation_rows', 0)):,} row(s) use previous-generation "
             f"types ({', '.join(examples)}), costing {usd(cost)} in the file."
         ),
-        monthly_savings_usd=round(monthly * PREVIOUS_GENERATION_SAVING, 2),
-        effort="medium",
-        risk="medium",
-        action=(
-            "Resize to the current family (m4 -> m7i/m7g, c4 -> c7i, t2 -> t3) in a maintenance "
-            "window; check AMI and driver support (ENA, NVMe) first."
-        ),
-        reasoning=f"10% of {usd(monthly)}/month ({scaled}).",
+        monthly_savings_usd=round(monthly * rate, 2),
+        effort=meta.effort,
+        risk=meta.risk,
+        action=meta.action,
+        reasoning=f"{pct(rate * 100, 0)} of {usd(monthly)}/month ({scaled}); {meta.assumption}.",
     )
 
 
