@@ -229,21 +229,26 @@ def _unknown_keys(raw: dict[str, Any], allowed: tuple[str, ...], where: str) -> 
         )
 
 
-def _text_with_slots(value: Any, where: str, slots: frozenset[str]) -> str:
-    """A non-empty string whose `{slot}` fields are all among `slots` (checked at load time)."""
+def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise CatalogError(f"{where} must be non-empty text, not {value!r}")
+    return value
+
+
+def _text_with_slots(value: Any, where: str, slots: frozenset[str]) -> str:
+    """A non-empty template whose `{slot}` fields are all among `slots` (checked at load time)."""
+    text = _text(value, where)
     try:
-        used = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+        used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
     except ValueError as exc:
-        raise CatalogError(f"{where}: {exc} in {value!r}") from None
+        raise CatalogError(f"{where}: {exc} in {text!r}") from None
     stray = sorted(used - slots)
     if stray:
         allowed = ", ".join(f"{{{s}}}" for s in sorted(slots)) or "none"
         raise CatalogError(
             f"{where}: unknown slot {', '.join(f'{{{s}}}' for s in stray)}; allowed: {allowed}"
         )
-    return value
+    return text
 
 
 def _choice(raw: dict[str, Any], key: str, allowed: tuple[str, ...], where: str) -> Any:
@@ -267,10 +272,10 @@ def _finding(raw: Any, query: str) -> FindingSpec | None:
         raise CatalogError(f"{where} lacks {', '.join(missing)}")
     return FindingSpec(
         title=_text_with_slots(raw["title"], f"{where}.title", frozenset({"count"})),
-        action=_text_with_slots(raw["action"], f"{where}.action", frozenset()),
+        action=_text(raw["action"], f"{where}.action"),
         effort=_choice(raw, "effort", LEVELS, where),
         risk=_choice(raw, "risk", LEVELS, where),
-        assumption=_text_with_slots(raw["assumption"], f"{where}.assumption", frozenset()),
+        assumption=_text(raw["assumption"], f"{where}.assumption"),
         kind=_choice(raw, "kind", FINDING_KINDS, where) if "kind" in raw else "savings",
     )
 

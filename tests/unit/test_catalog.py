@@ -174,6 +174,11 @@ def _top_level_findings(raw: dict[str, Any]) -> None:
         ),
         # metadata without its action
         (_drop_finding_key("action"), r"query 'gp2_volumes': finding lacks action$"),
+        # an empty assumption says nothing about how the saving is priced
+        (
+            _set_finding("assumption", " "),
+            r"query 'gp2_volumes': finding\.assumption must be non-empty text, not ' '$",
+        ),
         # a misspelt key is not silently ignored
         (
             _set_finding("efort", "low"),
