@@ -65,27 +65,28 @@ def usd(amount: float | None) -> str:
     return money(amount, "USD")
 
 
-def percent_of(part: float, base: float) -> float | None:
-    """`part` as a percentage of `base`, or None when the base is near zero or of the other sign."""
-    if not (math.isfinite(part) and math.isfinite(base)) or abs(base) < MIN_BASE:
+def percent_of(part: float, base: float, *, min_base: float = MIN_BASE) -> float | None:
+    """`part` as a percentage of `base`, or None when |base| is under `min_base` (a cent by
+    default; pass a smaller one for quantities that are not money) or of the other sign."""
+    if not (math.isfinite(part) and math.isfinite(base)) or abs(base) < min_base:
         return None
     if part != 0 and (part < 0) != (base < 0):
         return None
     return part / base * 100.0
 
 
-def share_pct(part: float, whole: float) -> float | None:
+def share_pct(part: float, whole: float, *, min_base: float = MIN_BASE) -> float | None:
     """`part` as a share of `whole` between 0 and 100, or None when it cannot be one."""
-    value = percent_of(part, whole)
+    value = percent_of(part, whole, min_base=min_base)
     if value is None or value > 100.0 + _SHARE_SLACK:
         return None
     return min(value, 100.0)
 
 
-def change_pct(current: float, previous: float) -> float | None:
+def change_pct(current: float, previous: float, *, min_base: float = MIN_BASE) -> float | None:
     """Signed change from `previous` to `current` in percent; None unless `previous` is a
-    positive amount of at least MIN_BASE (a change against a credit or nothing means nothing)."""
-    if not (math.isfinite(current) and math.isfinite(previous)) or previous < MIN_BASE:
+    positive amount of at least `min_base` (a change against a credit or nothing means nothing)."""
+    if not (math.isfinite(current) and math.isfinite(previous)) or previous < min_base:
         return None
     return (current - previous) / previous * 100.0
 

@@ -139,6 +139,14 @@ def test_percentages_print_signed_changes_and_plain_shares(
     assert (pct(value), signed_pct(value)) == (plain, signed)
 
 
+def test_quantities_that_are_not_money_may_lower_the_threshold() -> None:
+    # 1 of 4 thousandths of a GB is a quarter; against the default cent it is not computed
+    assert percent_of(0.001, 0.004) is None
+    assert percent_of(0.001, 0.004, min_base=1e-9) == 25.0
+    assert share_pct(0.001, 0.004, min_base=1e-9) == 25.0
+    assert change_pct(0.006, 0.004, min_base=1e-9) == pytest.approx(50.0)
+
+
 def test_percentages_to_whole_numbers() -> None:
     assert (pct(49.6, 0), pct(-0.4, 0)) == ("50%", "0%")
 
