@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from finops_agent.chat.interpreter import MEASURE_LABELS, Period, Plan, describe, during
 from finops_agent.chat.vocabulary import Entity
-from finops_agent.insights.query_rules import usd
+from finops_agent.formatting import pct, signed_pct, usd
 
 __all__ = ["build_sql", "sentence", "stored_sentence"]
 
@@ -138,8 +138,9 @@ def build_sql(plan: Plan) -> str:
         return (
             f"with periods as (select {head} from cost where {' and '.join(where)}{grouped}) "
             f"select {keys}earlier_cost, later_cost, later_cost - earlier_cost as change_usd, "
-            "case when earlier_cost <> 0 then (later_cost - earlier_cost) * 100.0 / "
-            "abs(earlier_cost) end as change_pct "
+            # a change against a credit or a few cents is no percentage
+            "case when earlier_cost >= 0.01 then (later_cost - earlier_cost) * 100.0 / "
+            "earlier_cost end as change_pct "
             f"from periods order by {order}"
         )
     if plan.operation in ("total", "average"):
@@ -176,10 +177,6 @@ def build_sql(plan: Plan) -> str:
 def _data_days(plan: Plan) -> int:
     assert plan.period is not None
     return max(1, plan.period.days)
-
-
-def _pct(value: float) -> str:
-    return f"{value:+.1f}%"
 
 
 def _label(row: pd.Series, plan: Plan) -> str:
@@ -241,7 +238,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
         if share is None or part is None or total is None:
             return f"There is no spend {during(period)} to take a share of."
         return (
-            f"{_subject(plan)} is {share:.1f}% of spend {during(period)}: {usd(part)} of "
+            f"{_subject(plan)} is {pct(share)} of spend {during(period)}: {usd(part)} of "
             f"{usd(total)} ({basis})."
         )
     if plan.operation == "count":
@@ -268,7 +265,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
     verb = "cost the least" if plan.ascending else "cost the most"
     lead = (
         f"{_label(first, plan)} {verb}{scope} {during(period)}: {usd(float(first['cost']))}"
-        f" ({float(first['share_pct']):.1f}% of {usd(total)}, {basis})."
+        f" ({pct(_number(first['share_pct']))} of {usd(total)}, {basis})."
     )
     if len(frame) > 1:
         rest = "; ".join(
@@ -284,9 +281,9 @@ def _growth_sentence(plan: Plan, frame: pd.DataFrame, basis: str) -> str:
     span = f"from {plan.earlier.label} to {plan.period.label}"
     first = frame.iloc[0]
     earlier, later = float(first["earlier_cost"]), float(first["later_cost"])
-    change, pct = float(first["change_usd"]), _number(first["change_pct"])
+    change, ratio_pct = float(first["change_usd"]), _number(first["change_pct"])
     moved = usd(change) if change < 0 else "+" + usd(change)
-    ratio = f" ({_pct(pct)})" if pct is not None else ""
+    ratio = f" ({signed_pct(ratio_pct)})" if ratio_pct is not None else ""
     if not plan.dimension:
         return (
             f"{_subject(plan)} went from {usd(earlier)} in {plan.earlier.label} to {usd(later)} "
@@ -320,12 +317,12 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str:
         for _, row in frame.iterrows():
             use, cover = _number(row["utilization_pct"]), _number(row["coverage_pct"])
             parts.append(
-                f"{row['commitment_type']}: {use:.1f}% utilised"
+                f"{row['commitment_type']}: {pct(use)} utilised"
                 if use is not None
                 else f"{row['commitment_type']}: utilisation unknown"
             )
             if cover is not None:
-                parts[-1] += f", covering {cover:.1f}% of eligible on-demand usage"
+                parts[-1] += f", covering {pct(cover)} of eligible on-demand usage"
             parts[-1] += f" ({usd(float(row['unused_cost']))} unused)"
         return "Commitments in the report window: " + "; ".join(parts) + "."
     if name == "daily_anomalies":
