@@ -294,6 +294,8 @@ def interpret(question: str, vocab: Vocabulary) -> Plan | Refusal:
         return outright
     stored = reader.take_any(STORED_TOPICS)
     periods = _periods(reader, vocab)
+    # names before keywords: "Amazon Simple Storage Service" is not the dimension "service"
+    filters = _entities(reader, vocab)
     ops = set(reader.take_any(OPERATION_WORDS))
     measures = reader.take_any(MEASURE_WORDS)
     named = reader.take_any(
@@ -302,7 +304,6 @@ def interpret(question: str, vocab: Vocabulary) -> Plan | Refusal:
     if any(d.endswith("+") for d in named):
         ops.add("list")
     dims = list(dict.fromkeys(d.rstrip("+") for d in named))
-    filters = _entities(reader, vocab)
     # "the EC2 service", "project checkout": the dimension word only names the filter's kind
     kinds = {f"tag:{f.key}" if f.kind == "tag" else f.kind for f in filters}
     if "compare" not in ops:
