@@ -56,6 +56,8 @@ def raw(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Setting
             "line_item_usage_account_id",
             "line_item_usage_account_name",
             "product_region_code",
+            "line_item_usage_amount",
+            "pricing_unit",
             "product",
             "resource_tags",
         ]
@@ -69,6 +71,8 @@ def raw(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Setting
             "account": table["line_item_usage_account_id"].to_pandas().astype(str),
             "account_name": table["line_item_usage_account_name"].to_pandas().astype(str),
             "region": table["product_region_code"].to_pandas().astype(str),
+            "usage": table["line_item_usage_amount"].to_pandas(),
+            "unit": table["pricing_unit"].to_pandas().astype(str),
         }
     )
     frame["name"] = [dict(p or []).get("product_name", "") for p in table["product"].to_pylist()]
@@ -200,6 +204,21 @@ def count_accounts(frame: pd.DataFrame) -> Expected:
     return Expected([], [], [f"{_in(frame, REPORT)['account'].nunique()} accounts"])
 
 
+def count_services(frame: pd.DataFrame) -> Expected:
+    return Expected([], [], [f"{_in(frame, REPORT)['code'].nunique()} services"])
+
+
+def usage(where: Callable[[pd.DataFrame], pd.Series], period: tuple[dt.date, dt.date]):
+    def expected(frame: pd.DataFrame) -> Expected:
+        part = _in(frame, period)
+        by_unit = part[where(part)].groupby("unit")[["usage", "cost"]].sum()
+        by_unit = by_unit.sort_values("cost", ascending=False)
+        hours = by_unit.loc["Hrs", "usage"]
+        return Expected([by_unit.loc["Hrs", "cost"], *by_unit["cost"]], [], [f"{hours:,.2f} Hrs"])
+
+    return expected
+
+
 def code(value: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda f: f["code"] == value
 
@@ -268,6 +287,9 @@ ANSWERABLE: list[tuple[str, Callable[[pd.DataFrame], Expected]]] = [
     ("Daily spend for Lambda last week", series(WEEK_2, code("AWSLambda"))),
     ("What will this month cost by its end?", forecast),
     ("How many accounts are there?", count_accounts),
+    ("how many services are there", count_services),
+    ("average daily spend", average(REPORT)),
+    ("How many hours did EC2 use in November?", usage(code("AmazonEC2"), NOV)),
 ]
 REFUSE = [
     "Delete the idle IPs",

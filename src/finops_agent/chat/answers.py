@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from finops_agent.chat.interpreter import MEASURE_LABELS, Period, Plan, describe, during
 from finops_agent.chat.vocabulary import Entity
-from finops_agent.formatting import pct, signed_pct, usd
+from finops_agent.formatting import number, pct, signed_pct, usd
 
 __all__ = ["build_sql", "sentence", "stored_sentence"]
 
@@ -20,6 +20,7 @@ _MEASURE_COLUMN = {
     "gross": "unblended_cost",
     "amortized": "amortized_cost",
     "public": "public_cost",
+    "usage": "unblended_cost",
 }
 # column (or expression) and its alias for each dimension
 _DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -143,6 +144,12 @@ def build_sql(plan: Plan) -> str:
             "earlier_cost end as change_pct "
             f"from periods order by {order}"
         )
+    if plan.operation == "usage":
+        return (
+            "select pricing_unit, sum(usage_amount) as usage_amount, "
+            f"sum(unblended_cost) as cost from cost where {' and '.join(where)} "
+            "group by pricing_unit order by cost desc"
+        )
     if plan.operation in ("total", "average"):
         days = _data_days(plan)
         return (
@@ -222,6 +229,14 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
     if frame.empty:
         return f"The data holds no line items for that {during(period)}."
     first = frame.iloc[0]
+    if plan.operation == "usage":
+        amounts = "; ".join(
+            f"{number(_number(row['usage_amount']))} {row['pricing_unit'] or '(no unit)'} "
+            f"({usd(_number(row['cost']))})"
+            for _, row in frame.head(5).iterrows()
+        )
+        more = f" and {len(frame) - 5} more unit(s)" if len(frame) > 5 else ""
+        return f"{_subject(plan)} used {amounts}{more} {during(period)} (usage amount, cost)."
     if plan.operation in ("total", "average"):
         cost = _number(first["cost"])
         if cost is None or int(first["line_items"]) == 0:
@@ -229,7 +244,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
         if plan.operation == "average":
             return (
                 f"{_subject(plan)} averaged {usd(float(first['daily_average']))} a day over "
-                f"{period.days} days ({period.label}; {basis}), {usd(cost)} in all."
+                f"{period.days} days {during(period)}, {usd(cost)} in all ({basis})."
             )
         verb = "cost" if any(f.kind == "service" for f in plan.filters) else "was"
         return f"{_subject(plan)} {verb} {usd(cost)} {during(period)} ({basis})."

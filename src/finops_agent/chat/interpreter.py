@@ -88,6 +88,7 @@ MEASURE_LABELS = {
     "gross": "unblended, before credits and refunds",
     "amortized": "amortised",
     "public": "at public on-demand prices",
+    "usage": "usage amount in each pricing unit",
 }
 
 
@@ -296,11 +297,14 @@ def interpret(question: str, vocab: Vocabulary) -> Plan | Refusal:
     periods = _periods(reader, vocab)
     # names before keywords: "Amazon Simple Storage Service" is not the dimension "service"
     filters = _entities(reader, vocab)
+    # "how many hours" asks for usage, not for a count
+    early = reader.take_any({("how", "many", "hours"): "usage", ("how", "much", "usage"): "usage"})
     ops = set(reader.take_any(OPERATION_WORDS))
-    measures = reader.take_any(MEASURE_WORDS)
+    # dimensions before measures: "usage type" is a dimension, "usage" alone a measure
     named = reader.take_any(
         {k: v for k, v in DIMENSION_WORDS.items() if _dimension_ok(v.rstrip("+"), vocab)}
     )
+    measures = early + reader.take_any(MEASURE_WORDS)
     if any(d.endswith("+") for d in named):
         ops.add("list")
     dims = list(dict.fromkeys(d.rstrip("+") for d in named))
@@ -436,8 +440,28 @@ def _analytic(
         if not plan.filters and not plan.dimension:
             return Refusal("A share of what? Name a service, account, region or tag value.", "")
         return plan
-    if "average" in ops and not plan.dimension:
+    if plan.measure == "usage":
+        if plan.dimension or time_dims or ops & {"share", "top", "bottom", "average", "count"}:
+            return Refusal(
+                "Usage amounts add up only within one pricing unit; I report usage as totals "
+                "per unit (ask e.g. how many hours EC2 used in November).",
+                plan.understood(),
+            )
+        plan.operation = "usage"
+        return plan
+    if "average" in ops and (plan.dimension or ops & {"top", "bottom", "share"}):
+        return Refusal(
+            "I average spend per day only; ask for the average daily spend.", plan.understood()
+        )
+    if "average" in ops:
         plan.operation = "average"
+        if plan.period.start < vocab.first_day:
+            # days before the data starts are not days of zero spend
+            plan.period = Period(
+                vocab.first_day,
+                plan.period.end,
+                f"{plan.period.label} (data from {vocab.first_day.isoformat()})",
+            )
         return plan
     if time_dims and not (ops & {"top", "bottom"}):
         plan.operation, plan.dimension = "series", time_dims[0]

@@ -143,6 +143,19 @@ MEASURE_WORDS = _table(
             "list prices",
             "public prices",
         ),
+        "usage": (
+            "usage",
+            "usage amount",
+            "usage amounts",
+            "usage quantity",
+            "quantity",
+            "how many hours",
+            "hours",
+            "consumption",
+            "consumed",
+            "use",
+            "used",
+        ),
     }
 )
 # "+" marks a plural: a list is wanted rather than the single largest.
