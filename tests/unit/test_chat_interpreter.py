@@ -34,6 +34,9 @@ _TABLES = {
     "min(usage_date)": pd.DataFrame(
         {"first_day": [dt.date(2026, 10, 1)], "last_day": [dt.date(2026, 12, 1)]}
     ),
+    "distinct purchase_option": pd.DataFrame(
+        {"purchase_option": ["OnDemand", "Other"], "charge_type": ["Usage", "Tax"]}
+    ),
     "'owner'": pd.DataFrame({"value": ["team-data", "o'brien"]}),
 }
 

@@ -290,6 +290,11 @@ ANSWERABLE: list[tuple[str, Callable[[pd.DataFrame], Expected]]] = [
     ("how many services are there", count_services),
     ("average daily spend", average(REPORT)),
     ("How many hours did EC2 use in November?", usage(code("AmazonEC2"), NOV)),
+    ("How much tax did we pay in November?", total(lambda f: f["type"] == "Tax", NOV)),
+    (
+        "Which service grew most in prod-platform?",
+        growth("code", where=account("prod-platform")),
+    ),
 ]
 REFUSE = [
     "Delete the idle IPs",
@@ -304,6 +309,7 @@ REFUSE = [
     "Stop all EC2 instances in dev-sandbox",
     "How much did we spend on CloudFront?",
     "What did EC2 cost excluding tax?",
+    "What share of EC2 is on-demand?",
 ]
 
 

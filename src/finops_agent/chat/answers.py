@@ -39,6 +39,8 @@ _FILTER_COLUMN = {
     "account": "account_id",
     "region": "region",
     "zone": "availability_zone",
+    "purchase": "purchase_option",
+    "charge": "charge_type",
 }
 _NOUN = {
     "service": "service",
@@ -200,18 +202,33 @@ def _label(row: pd.Series, plan: Plan) -> str:
     return str(value)
 
 
-def _subject(plan: Plan) -> str:
-    """The filters as a noun phrase: "Amazon S3 in us-east-1 for project checkout"."""
-    if not plan.filters:
-        return "Total spend"
+def _parts(plan: Plan) -> tuple[str, str]:
+    """The filters as a head (services) and a tail ("in us-east-1 for project checkout")."""
     by_kind: dict[str, list[str]] = {}
     for entity in plan.filters:
         by_kind.setdefault(entity.kind, []).append(describe(entity))
-    parts = [" and ".join(by_kind.pop("service", [])) or "Spend"]
-    for kind, names in by_kind.items():
-        joined = " or ".join(names)
-        parts.append(f"for {joined}" if kind == "tag" else f"in {joined}")
-    return " ".join(parts)
+    head = " and ".join(by_kind.pop("service", []))
+    tail = "".join(
+        f" in {' or '.join(names)}"
+        if kind in ("account", "region", "zone")
+        else f" for {' or '.join(names)}"
+        for kind, names in by_kind.items()
+    )
+    return head, tail
+
+
+def _subject(plan: Plan) -> str:
+    """The filters as a sentence's subject: "Amazon S3 in us-east-1", "Spend for tax"."""
+    if not plan.filters:
+        return "Total spend"
+    head, tail = _parts(plan)
+    return (head or "Spend") + tail
+
+
+def _scope(plan: Plan) -> str:
+    """The filters after a verb: " for Amazon S3 in us-east-1", " in account prod-platform"."""
+    head, tail = _parts(plan)
+    return (f" for {head}" if head else "") + tail
 
 
 def _number(value: Any) -> float | None:
@@ -259,7 +276,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
     if plan.operation == "count":
         noun = _NOUN.get(plan.dimension or "", (plan.dimension or "")[4:])
         count = int(first.iloc[0])
-        scope = f" for {_subject(plan)}" if plan.filters else ""
+        scope = _scope(plan)
         return f"{count} {noun}{'' if count == 1 else 's'} had line items{scope} {during(period)}."
     if plan.operation == "growth":
         return _growth_sentence(plan, frame, basis)
@@ -267,7 +284,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
         costs = pd.to_numeric(frame["cost"])
         high, low = frame.loc[costs.idxmax()], frame.loc[costs.idxmin()]
         unit = _NOUN[plan.dimension or "day"]
-        scope = f" of {_subject(plan)}" if plan.filters else ""
+        scope = _scope(plan)
         return (
             f"{unit.capitalize()} by {unit} spend{scope} {during(period)} ({basis}): highest "
             f"{usd(float(high['cost']))} on {_label(high, plan)}, lowest "
@@ -275,7 +292,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
             f"over {len(frame)} {unit}s."
         )
     noun = _NOUN.get(plan.dimension or "", (plan.dimension or "")[4:])
-    scope = f" for {_subject(plan)}" if plan.filters else ""
+    scope = _scope(plan)
     total = _number(first["total_cost"]) or 0.0
     verb = "cost the least" if plan.ascending else "cost the most"
     lead = (
@@ -311,7 +328,7 @@ def _growth_sentence(plan: Plan, frame: pd.DataFrame, basis: str) -> str:
     if plan.direction == "down" and change >= 0:
         return f"No {noun} fell {span}; the smallest rise was {label}: {moved}{ratio} ({basis})."
     verb = {"up": "grew most", "down": "fell most", "any": "changed most"}[plan.direction]
-    return f"{label} {verb}: {moved}{ratio} {span}, from {usd(earlier)} to {usd(later)} ({basis})."
+    return f"{label} {verb}{_scope(plan)}: {moved}{ratio} {span}, from {usd(earlier)} to {usd(later)} ({basis})."
 
 
 def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str:

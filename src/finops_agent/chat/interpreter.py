@@ -439,6 +439,13 @@ def _analytic(
         plan.measure = "gross" if plan.measure == "net" else plan.measure
         if not plan.filters and not plan.dimension:
             return Refusal("A share of what? Name a service, account, region or tag value.", "")
+        if len({(f.kind, f.key) for f in plan.filters}) > 1:
+            # "what share of EC2 is on-demand" and "EC2's share in us-east-1" read two ways
+            return Refusal(
+                "I take shares of the whole bill for one kind of name at a time; ask e.g. "
+                "what share of spend is EC2.",
+                plan.understood(),
+            )
         return plan
     if plan.measure == "usage":
         if plan.dimension or time_dims or ops & {"share", "top", "bottom", "average", "count"}:

@@ -59,6 +59,16 @@ REGION_ALIASES: dict[str, tuple[str, ...]] = {
     "ap-southeast-1": ("singapore",),
     "ap-northeast-1": ("tokyo",),
 }
+# Purchase options and charge types a question may narrow to, with what people call them.
+PURCHASE_ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "OnDemand": ("On-Demand", ("on-demand", "on demand", "ondemand")),
+    "Spot": ("Spot", ("spot", "spot instances")),
+    "SavingsPlan": ("Savings Plans", ("savings plan", "savings plans")),
+    "Reserved": ("Reserved", ("reserved", "reserved instances", "reservations", "ri", "ris")),
+}
+CHARGE_ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Tax": ("tax", ("tax", "taxes", "vat")),
+}
 # Tag values too generic to stand for a tag filter on their own.
 _GENERIC = frozenset({"", "none", "null", "n/a", "na", "unknown", "other", "default", "all"})
 
@@ -118,6 +128,7 @@ def load_vocabulary(
         "group by account_id, account_name order by cost desc"
     )
     places = run("select distinct region, availability_zone from cost")
+    kinds = run("select distinct purchase_option, charge_type from cost")
     days = run("select min(usage_date) as first_day, max(usage_date) as last_day from cost")
     entities: list[tuple[tuple[str, ...], Entity]] = []
     present = set()
@@ -141,6 +152,14 @@ def load_vocabulary(
             entities.append((phrase, Entity("region", region, region)))
     for zone in sorted({z for z in places["availability_zone"] if isinstance(z, str) and z}):
         entities.append(((zone.lower(),), Entity("zone", zone, zone)))
+    for column, kind, aliases in (
+        ("purchase_option", "purchase", PURCHASE_ALIASES),
+        ("charge_type", "charge", CHARGE_ALIASES),
+    ):
+        for value in sorted({v for v in kinds[column] if isinstance(v, str) and v in aliases}):
+            label, spellings = aliases[value]
+            for phrase in _phrases(*spellings):
+                entities.append((phrase, Entity(kind, value, label)))
     for key in keys:
         # values compared lower-case: `prod` and `Prod` are one value to a reader
         values = run(

@@ -498,7 +498,6 @@ STRONG_ACTIONS = frozenset(
         "resize",
         "rightsize",
         "buy",
-        "purchase",
         "cancel",
         "release",
         "disable",
