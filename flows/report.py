@@ -161,6 +161,7 @@ def finops_report(
     insights: Literal["rules", "bedrock"] | None = None,
     model: str | None = None,
     refresh_cache: bool = False,
+    kind: Literal["report", "digest"] = "report",
 ) -> str:
     """Build one cost report for the billing window and return the path of its report.html.
 
@@ -178,6 +179,7 @@ def finops_report(
         insights: rules (offline) or bedrock (default: FINOPS_INSIGHTS).
         model: Bedrock model or inference profile id (default: FINOPS_BEDROCK_MODEL_ID).
         refresh_cache: Run every query again even if a cached result is still fresh.
+        kind: What the report is for, as `finops list` shows it: a full report or a daily digest.
     """
     settings = load_settings(
         output_dir=output_dir,
@@ -195,6 +197,7 @@ def finops_report(
         families=list(families or []) or None,
         start=window.start.isoformat(),
         end=window.end.isoformat(),
+        kind=kind,
     )
     fingerprint = source_fingerprint(
         settings, source, schema=run.schema, window=run.window, tag_keys=settings.tag_keys

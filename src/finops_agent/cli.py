@@ -211,12 +211,14 @@ def _mount() -> None:
     from finops_agent.aws.cli import doctor_command, iam_policy_command
     from finops_agent.chat.cli import ask_command, chat_command
     from finops_agent.delivery.cli import send_command
+    from finops_agent.reports.cli import list_command
     from finops_agent.store.cli import history_app, log_app, setup_app
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
     app.command("analyze")(analyze_command)
     app.command("send")(send_command)
+    app.command("list")(list_command)
     app.command("doctor")(doctor_command)
     app.command("iam-policy")(iam_policy_command)
     app.add_typer(history_app, name="history")

@@ -13,7 +13,8 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from finops_agent.chat.session import ChatSession, ChatTurn
-from finops_agent.chat.transcript import InvalidReportIdError, ReportNotFoundError
+from finops_agent.reports.document import ReportDocumentError
+from finops_agent.reports.folder import InvalidReportIdError, ReportNotFoundError
 from finops_agent.settings import load_settings
 
 __all__ = ["app", "ask_command", "chat_command"]
@@ -38,7 +39,7 @@ def _open(report_id: str, out: Path | None, session_id: str | None = None) -> Ch
     settings = load_settings(output_dir=out)
     try:
         session = ChatSession.from_settings(settings, report_id, session_id)
-    except (InvalidReportIdError, ReportNotFoundError) as exc:
+    except (InvalidReportIdError, ReportNotFoundError, ReportDocumentError) as exc:
         raise _fail(str(exc)) from None
     for warning in session.warnings:
         _err.print(Text("warning: ", style="yellow") + Text(warning), highlight=False)
@@ -117,8 +118,8 @@ def chat_command(
     """Chat about a report: questions, suggested prompts (by number) and SQL over `cost`."""
     session = _open(report_id, out)
     console = Console()
-    window = session.report.get("window") or {}
-    span = f" ({window.get('start')} to {window.get('end')}, end exclusive)" if window else ""
+    window = session.report.window
+    span = f" ({window.start} to {window.end}, end exclusive)" if window else ""
     tables = ", ".join(f"`{r}`" for r in sorted(session.relations))
     who = (
         f"Questions are answered by {session.model.model_id} with SQL over {tables}.\n"

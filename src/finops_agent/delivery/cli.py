@@ -23,7 +23,7 @@ def send_command(
     ] = None,
 ) -> None:
     """Email an existing report; exit 1 with the reason when it could not be sent."""
-    from finops_agent.chat.transcript import (
+    from finops_agent.reports.folder import (
         InvalidReportIdError,
         ReportNotFoundError,
         report_folder,
