@@ -16,8 +16,8 @@ from finops_agent.analyze.analysis import (
 from finops_agent.analyze.dataset import Overrides, Workspace, open_workspace
 from finops_agent.analyze.file_rules import FileRuleInsights
 from finops_agent.insights.base import InsightProvider, Insights
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.query_rules import RuleInsights
-from finops_agent.pipeline import generate_insights
 from finops_agent.report.render import report_document, write_report
 from finops_agent.reports.document import DatasetRecord, FileMeta, ReadOption
 from finops_agent.reports.folder import new_report_id
