@@ -211,17 +211,16 @@ def demo(
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
 ) -> None:
     """Generate sample data once (CUR 2.0 by default), run the report and print its path."""
-    from finops_agent.sample_data import generate
+    from finops_agent.sample_data.demo import demo_folder, demo_source
 
     settings = load_settings()
-    today = dt.datetime.now(dt.UTC).date()
-    folder = settings.home / "sample-data" / f"{schema}-{rows}-{today.isoformat()}"
-    if not (folder / "ground_truth.json").is_file():
-        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}")
-        generate(schema, folder, rows=rows, months=3, seed=7, end=today)  # type: ignore[arg-type]
-    path = _run_report(
-        source=str(folder / "data"), schema=schema, output_dir=str(out) if out else None
-    )
+    if not (demo_folder(settings, rows, schema) / "ground_truth.json").is_file():
+        err.print(
+            f"generating {rows:,} rows of {schema} sample data in "
+            f"{escape(str(demo_folder(settings, rows, schema)))}"
+        )
+    data, _ = demo_source(settings, rows, schema)
+    path = _run_report(source=str(data), schema=schema, output_dir=str(out) if out else None)
     typer.echo(path)
 
 
