@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from finops_agent.chat.session import ChatTurn
+from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Finding
 from finops_agent.reports.document import (
     SCHEMA_VERSION,
@@ -172,3 +173,9 @@ def test_saved_records_have_the_fields_of_the_models_they_save(
     # a field added to a finding or a chat turn must be added to report.json's model too,
     # or writing a report fails on the unknown field
     assert set(record.model_fields) == set(model.model_fields)
+
+
+def test_query_metadata_has_every_key_a_query_result_reports() -> None:
+    result = QueryResult("q", "cost", "Q", "ok", "select 1", {"start_date": dt.date(2026, 10, 1)})
+    assert set(result.meta()) == set(QueryMeta.model_fields)
+    assert QueryMeta.model_validate(result.meta()).params == {"start_date": "2026-10-01"}
