@@ -93,6 +93,7 @@ def _write(
     total: float = 100.0,
     change: float | None = None,
     savings: tuple[float, ...] = (),
+    html: bool = True,
 ) -> None:
     findings = [
         FindingRecord(
@@ -121,7 +122,8 @@ def _write(
     )
     folder = ReportFolder.create(out, report_id)
     folder.write(document)
-    folder.write_text("report.html", "<html></html>")
+    if html:
+        folder.write_text("report.html", "<html></html>")
 
 
 def _two_reports_and_a_broken_one(out: Path) -> None:
@@ -144,6 +146,8 @@ def _two_reports_and_a_broken_one(out: Path) -> None:
         change=None,
         savings=(),
     )
+    # a run still writing (or killed mid-write): report.json is there, report.html not yet
+    _write(out, "20261102T120000Z-0a0a0a", "report", "2026-11-02T12:00:00+00:00", html=False)
     broken = out / "20261102T000000Z-bad000"
     broken.mkdir()
     (broken / "report.json").write_text('{"report_id": ')
@@ -170,6 +174,16 @@ def test_finops_list_prints_each_report_newest_first_and_says_which_are_unreadab
             "n/a",
             "0",
             "$0.00",
+        ],
+        [
+            "20261102T120000Z-0a0a0a",
+            "2026-10-01 to 2026-10-31",
+            "report",
+            "$100.00",
+            "n/a",
+            "0",
+            "$0.00",
+            "(report.html missing: still being written, or its run was stopped)",
         ],
         [
             "20261102T000000Z-bad000",
@@ -207,6 +221,8 @@ def test_the_index_shows_the_same_columns_and_links_readable_reports(tmp_path: P
         "0",
         "$0.00",
     ]
+    # the report still being written is not linked before it is complete
+    assert "0a0a0a" not in html
     assert cells[1][0] == "20261102T000000Z-bad000"
     assert cells[1][1].startswith("unreadable: ") and "is not valid JSON" in cells[1][1]
     assert cells[2][1:] == [

@@ -348,10 +348,12 @@ def listing_rows(reports: list[ReportEntry]) -> list[ListingRow]:
 
 def index_html(reports: list[ReportEntry]) -> str:
     """The reports folder's index page: the columns of `finops list`, each id linking its report."""
+    # a folder without report.html is a run still writing, or one killed mid-write: no link yet
+    shown = [r for r in reports if r.complete or r.document is None]
     return (
         environment()
         .get_template("index.html.j2")
-        .render(columns=LISTING_COLUMNS, rows=listing_rows(reports))
+        .render(columns=LISTING_COLUMNS, rows=listing_rows(shown))
     )
 
 

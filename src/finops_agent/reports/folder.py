@@ -372,7 +372,12 @@ def _entry(folder: Path) -> ReportEntry:
     except ReportDocumentError as exc:
         return ReportEntry(folder.name, folder, None, str(exc))
     if not (folder / REPORT_HTML).is_file():
-        return ReportEntry(folder.name, folder, document, "report.html missing (being written?)")
+        return ReportEntry(
+            folder.name,
+            folder,
+            document,
+            "report.html missing: still being written, or its run was stopped",
+        )
     return ReportEntry(folder.name, folder, document)
 
 
