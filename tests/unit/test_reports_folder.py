@@ -27,6 +27,7 @@ from finops_agent.reports.folder import (
     ReportFolder,
     ReportNotFoundError,
     check_report_id,
+    list_reports,
     new_report_id,
 )
 from finops_agent.reports.folder import write_index as write_index_with
@@ -66,6 +67,12 @@ def test_a_report_folder_symlinked_out_of_the_reports_folder_is_rejected(tmp_pat
         ReportFolder.open(tmp_path / "reports", "evil")
     with pytest.raises(ReportNotFoundError, match=r"no report 'gone' in .*report\.json missing"):
         ReportFolder.open(tmp_path / "reports", "gone")
+    # listed as unreadable, so neither `finops list` nor the index follows it
+    (entry,) = list_reports(tmp_path / "reports")
+    assert (entry.report_id, entry.document) == ("evil", None)
+    assert (
+        entry.problem == f"{tmp_path / 'reports' / 'evil'} resolves outside {tmp_path / 'reports'}"
+    )
 
 
 def test_new_ids_sort_by_time_and_pass_the_check() -> None:

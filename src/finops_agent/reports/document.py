@@ -172,7 +172,7 @@ class ChatTurnRecord(_Record):
 
     question: str
     answer: str
-    mode: str = "sql"
+    mode: str = ""
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
     rows: list[dict[str, Any]] = Field(default_factory=list)

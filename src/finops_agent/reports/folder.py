@@ -367,6 +367,9 @@ class ListingRow:
 
 
 def _entry(folder: Path) -> ReportEntry:
+    # listed, never followed: the index must not link to a folder outside the reports folder
+    if folder.resolve().parent != folder.parent.resolve():
+        return ReportEntry(folder.name, folder, None, f"{folder} resolves outside {folder.parent}")
     try:
         document = ReportFolder(folder).read()
     except ReportDocumentError as exc:
