@@ -34,11 +34,9 @@ def list_command(
     out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
 ) -> None:
     """List the reports newest first: id, window, kind, total, change, findings, savings/month."""
-    from finops_agent.report.render import listing_rows
-
     folder = Path(load_settings(output_dir=out).output_dir)
     reports = list_reports(folder)
     if not reports:
         typer.echo(f"no reports in {folder}", err=True)
         return
-    typer.echo(listing_text(listing_rows(reports)))
+    typer.echo(listing_text([r.row() for r in reports]))

@@ -15,7 +15,7 @@ from typing import Any
 import css_inline
 
 from finops_agent.email_addresses import check_address, check_header
-from finops_agent.insights.query_rules import usd
+from finops_agent.formatting import signed_pct, usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
 from finops_agent.reports.document import (
@@ -75,7 +75,7 @@ def subject_line(report: ReportDocument) -> str:
     window = _window(report)
     period = period_label(window.start, window.end)
     change = report.metrics.change_pct
-    suffix = f" ({change:+.1f}%)" if change is not None else ""
+    suffix = f" ({signed_pct(change)})" if change is not None else ""
     return check_header(
         "Subject", f"AWS cost report {period}: {usd(report.metrics.unblended_cost)}{suffix}"
     )

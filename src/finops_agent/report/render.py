@@ -16,9 +16,10 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from finops_agent.catalog import load_catalog
+from finops_agent.formatting import money, number, pct, signed_pct, usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
-from finops_agent.insights.query_rules import usd
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
 from finops_agent.reports.document import (
@@ -40,7 +41,6 @@ from finops_agent.reports.folder import (
     CHARTS_JSON,
     LISTING_COLUMNS,
     REPORT_HTML,
-    ListingRow,
     ReportEntry,
     ReportFolder,
 )
@@ -76,10 +76,6 @@ def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> 
     return Markup(unwrap_marks(nh3.clean(html)))
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}%"
-
-
 def _cell(value: Any, unit: str | None = None) -> str:
     value = json_value(value)
     if value is None:
@@ -88,8 +84,8 @@ def _cell(value: Any, unit: str | None = None) -> str:
         if unit and unit.startswith("USD"):
             return usd(value)
         if unit == "%":
-            return f"{value:.1f}%"
-        return f"{value:,.2f}"
+            return pct(value)
+        return number(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     if isinstance(value, dict):
@@ -105,7 +101,15 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(usd=usd, pct=_pct, cell=_cell, markdown=markdown_html)
+    # pct is a signed change (+7.5%), percent a plain share (12.5%); both print n/a for None
+    env.filters.update(
+        usd=usd,
+        money=money,
+        pct=signed_pct,
+        percent=pct,
+        cell=_cell,
+        markdown=markdown_html,
+    )
     return env
 
 
@@ -136,7 +140,7 @@ class Chart:
         if not self.bars:
             return ""
         shown = ", ".join(
-            f"{b.label} {_cell(b.value, self.unit)} ({b.share:.1f}%)" for b in self.bars[:3]
+            f"{b.label} {_cell(b.value, self.unit)} ({pct(b.share)})" for b in self.bars[:3]
         )
         return f"Largest: {shown}."
 
@@ -182,6 +186,7 @@ def report_charts(summary: ReportSummary, top_n: int = 10) -> dict[str, Chart]:
 
 
 def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str, Any]]:
+    catalog = load_catalog().queries
     sections = []
     for family in summary.families:
         queries = []
@@ -215,6 +220,7 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
                     "caption": chart.caption if chart is not None else "",
                     "table": records(ranked),
                     "result": summary.results.get(name),
+                    "finding": spec.finding if (spec := catalog.get(name)) is not None else None,
                 }
             )
         if queries:
@@ -341,11 +347,6 @@ def write_report(
     return html
 
 
-def listing_rows(reports: list[ReportEntry]) -> list[ListingRow]:
-    """The listed reports' cells, formatted as the report formats money and change."""
-    return [r.row(usd, _pct) for r in reports]
-
-
 def index_html(reports: list[ReportEntry]) -> str:
     """The reports folder's index page: the columns of `finops list`, each id linking its report."""
     # a folder without report.html is a run still writing, or one killed mid-write: no link yet
@@ -353,7 +354,7 @@ def index_html(reports: list[ReportEntry]) -> str:
     return (
         environment()
         .get_template("index.html.j2")
-        .render(columns=LISTING_COLUMNS, rows=listing_rows(shown))
+        .render(columns=LISTING_COLUMNS, rows=[r.row() for r in shown])
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from finops_agent.formatting import signed_pct, usd
 from finops_agent.reports.document import (
     ChatTurnRecord,
     ReportDocument,
@@ -306,21 +307,20 @@ class ReportEntry:
                 return dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
         return dt.datetime.min.replace(tzinfo=dt.UTC)
 
-    def row(self, money: Callable[[float], str], percent: Callable[[float], str]) -> ListingRow:
-        """The listed columns of this report, money and percentages formatted by the caller."""
+    def row(self) -> ListingRow:
+        """The listed columns of this report, money and change as the reports write them."""
         document = self.document
         if document is None:
             return ListingRow(self.report_id, "", "unreadable", "", "", "", "", self.problem)
         metrics = document.metrics
-        change = metrics.change_pct
         return ListingRow(
             report_id=self.report_id,
             window=document.window.label if document.window else "",
             kind=document.kind,
-            total=money(metrics.unblended_cost),
-            change="n/a" if change is None else percent(change),
+            total=usd(metrics.unblended_cost),
+            change=signed_pct(metrics.change_pct),
             findings=str(len(document.findings)),
-            savings=money(metrics.monthly_savings_usd),
+            savings=usd(metrics.monthly_savings_usd),
             problem=self.problem,
             href=f"{self.report_id}/{REPORT_HTML}" if self.complete else None,
         )
