@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from finops_agent.analyze.analysis import OTHER_LABEL, FileReportSummary
+from finops_agent.analyze.analysis import (
+    OTHER_LABEL,
+    FileReportSummary,
+    mom_months,
+    month_complete,
+)
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
-from finops_agent.analyze.profile import tokens
+from finops_agent.analyze.roles import is_monthly, tokens
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.insights.query_rules import RuleInsights, narrative_tail, usd
 from finops_agent.summarise import ReportSummary
@@ -21,15 +26,25 @@ GP3_SAVING = 0.20
 # Current generations cost about 10 % less per instance-hour than the families they replace
 # (m4 -> m6i/m7i, c4 -> c6i, r4 -> r6i list prices), and do more per hour.
 PREVIOUS_GENERATION_SAVING = 0.10
+# A per-day run rate over fewer days than a week mixes weekdays and weekends unevenly.
+RUN_RATE_MIN_DAYS = 7
 _DAYS_PER_MONTH = 365.25 / 12
 _PROMPTS = 5
 
 
-def _monthly(dataset: Dataset, amount: float) -> tuple[float, str]:
-    """An amount from the file as a monthly figure, and how it was scaled."""
+def monthly_amount(dataset: Dataset, column: str, amount: float) -> tuple[float, str]:
+    """An amount summed from `column` as a monthly figure, and how it was (not) scaled.
+
+    A column that is already per month keeps its value; otherwise a file dated by usage or
+    billing dates is scaled by the days it covers, and any other file is taken as one month.
+    """
+    if is_monthly(column):
+        return amount, f"{column} is already per month, not rescaled"
     days = dataset.days
-    if days and days > 1:
+    if dataset.profile.billing_dated and days and days > 1:
         return amount / days * _DAYS_PER_MONTH, f"scaled from {days} day(s) of data to 30.44 days"
+    if dataset.profile.date and not dataset.profile.billing_dated:
+        return amount, f"{dataset.profile.date} is no usage date; the file is taken as one month"
     return amount, "the file is taken to cover one month"
 
 
@@ -79,31 +94,40 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
     p = d.profile
     name = f"{prefix}month_over_month"
     mom = _frame(summary, name)
-    if mom.empty or p.cost is None:
+    months = mom_months(d)
+    if mom.empty or p.cost is None or months is None:
         return None
+    previous_month, latest_month = months
     previous = float(mom["previous_month"].sum())
     latest = float(mom["latest_month"].sum())
-    prev_days = int(mom["previous_days"].max() or 0)
-    latest_days = int(mom["latest_days"].max() or 0)
-    note = ""
-    if 1 < latest_days < prev_days:
-        # a partial latest month: compare daily run rates, not totals
+    prev_days, latest_days = d.days_in(previous_month), d.days_in(latest_month)
+    note, measure = "", f"{p.cost}"
+    if not (month_complete(d, previous_month) and month_complete(d, latest_month)):
+        if min(prev_days, latest_days) < RUN_RATE_MIN_DAYS:
+            return None  # a few days against a month says nothing
+        # a partial month: compare what each month cost per covered day
         previous, latest = previous / prev_days, latest / latest_days
-        note = f" (daily run rate; the latest month has {latest_days} of {prev_days} days)"
+        measure = f"{p.cost} per day"
+        note = (
+            f" per day (run rate over the file's {prev_days} day(s) of {previous_month:%Y-%m} "
+            f"and {latest_days} of {latest_month:%Y-%m})"
+        )
     change = _share(latest - previous, abs(previous)) if previous else None
     if change is None or abs(change) < MOVEMENT_PCT:
         return None
     movers = mom.sort_values("change", key=lambda s: s.abs(), ascending=False).head(3)
     label = p.group or "label"
     parts = ", ".join(f"{r[label]} {usd(float(r['change']))}" for _, r in movers.iterrows())
-    month = pd.Timestamp(mom["latest_start"].iloc[0]).strftime("%Y-%m")
     direction = "rose" if change > 0 else "fell"
     return Finding(
         id=f"{prefix}month_over_month",
         family=summary.queries[name].family,
         query=name,
-        title=f"{p.cost} {direction} {abs(change):.0f}% in {month}",
-        evidence=f"{usd(previous)} -> {usd(latest)}{note}; largest movements: {parts}.",
+        title=f"{measure} {direction} {abs(change):.0f}% in {latest_month:%Y-%m}",
+        evidence=(
+            f"{usd(previous)} -> {usd(latest)}{note}; largest movements"
+            f"{' in the month totals' if note else ''}: {parts}."
+        ),
         monthly_savings_usd=0.0,
         effort="low",
         risk="low",
@@ -155,7 +179,8 @@ def _gp2(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
     rows = int(d.signals.get("gp2_rows", 0))
     if cost <= 0:
         return None
-    monthly, scaled = _monthly(d, cost)
+    assert d.profile.cost is not None
+    monthly, scaled = monthly_amount(d, d.profile.cost, cost)
     saving = monthly * GP3_SAVING
     return Finding(
         id=f"{prefix}gp2",
@@ -179,7 +204,8 @@ def _previous_generation(summary: ReportSummary, d: Dataset, prefix: str) -> Fin
     if cost <= 0:
         return None
     examples = list(d.signals.get("previous_generation_examples", []))
-    monthly, scaled = _monthly(d, cost)
+    assert d.profile.cost is not None
+    monthly, scaled = monthly_amount(d, d.profile.cost, cost)
     return Finding(
         id=f"{prefix}previous_generation",
         family="architecture",
@@ -207,8 +233,7 @@ def _savings_column(summary: ReportSummary, d: Dataset, prefix: str) -> Finding 
     total = d.totals.get(columns[0]) or 0.0
     if total <= 0:
         return None
-    monthly = "monthly" in tokens(columns[0])
-    amount, scaled = (total, "already monthly") if monthly else _monthly(d, total)
+    amount, scaled = monthly_amount(d, columns[0], total)
     return Finding(
         id=f"{prefix}savings_column",
         family=summary.queries[f"{prefix}rows"].family,
@@ -253,6 +278,21 @@ def _top_items(
     return [(str(r[p.group]), float(r[p.cost])) for _, r in named.iterrows()]
 
 
+def _rate_lines(d: Dataset, total: float) -> list[str]:
+    """How the total reads per month or per day, so a single period is never read as a trend."""
+    p = d.profile
+    if p.cost_monthly:
+        return ["", f"{p.cost} is already a monthly figure: its sum is a monthly run rate."]
+    days = d.days
+    if not p.billing_dated or not days or not p.cost_is_money:
+        return []
+    return [
+        "",
+        f"Per-day run rate: {usd(total / days)} a day over the {days} day(s) the file covers "
+        f"({p.date}).",
+    ]
+
+
 def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
     """Executive summary in markdown from the files' own numbers."""
     side = summary.layout == "side_by_side"
@@ -276,6 +316,12 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         money = usd(total) if p.cost_is_money else f"{total:,.2f}"
         period = f" from {d.date_range[0]} to {d.date_range[1]}" if d.date_range else ""
         lines.append(f"**{d.label}**: {p.rows:,} rows; total {p.cost} **{money}**{period}.")
+        if d.export_note:
+            lines += ["", f"**{d.export_note}**"]
+        lines += ["", "Columns used: " + "; ".join(f"_{c.text()}_" for c in p.choices) + "."]
+        if p.cost_basis:
+            lines += ["", f"{p.cost} is {p.cost_basis}."]
+        lines += _rate_lines(d, total)
         top = _top_items(summary, d, prefix)
         if top and total:
             parts = ", ".join(f"{k} {usd(v)} ({_share(v, total):.1f}%)" for k, v in top)
