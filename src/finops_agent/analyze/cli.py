@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
@@ -66,4 +67,24 @@ def analyze_command(
         group_col=group_col,
         date_col=date_col,
     )
+    for note in export_notes(Path(path).parent / "report.json"):
+        typer.echo(note, err=True)  # plain: Rich would wrap a long command
     typer.echo(path)
+
+
+def export_notes(report_json: Path) -> list[str]:
+    """What to say on stderr about billing exports: the schema and the `finops report` to run."""
+    try:
+        datasets = json.loads(report_json.read_text(encoding="utf-8"))["file"]["datasets"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    notes = []
+    for dataset in datasets:
+        export = dataset.get("billing_export") if isinstance(dataset, dict) else None
+        if not export:
+            continue
+        notes.append(
+            f"{dataset['label']} is a {export['schema']} billing export; for the full report run:"
+        )
+        notes += [f"  {command}" for command in export["commands"]]
+    return notes

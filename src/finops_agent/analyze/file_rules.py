@@ -115,19 +115,25 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
     change = _share(latest - previous, abs(previous)) if previous else None
     if change is None or abs(change) < MOVEMENT_PCT:
         return None
-    movers = mom.sort_values("change", key=lambda s: s.abs(), ascending=False).head(3)
-    label = p.group or "label"
-    parts = ", ".join(f"{r[label]} {usd(float(r['change']))}" for _, r in movers.iterrows())
+    moved = "latest_per_day" if note else "latest_month"
+    before = "previous_per_day" if note else "previous_month"
+    movers = mom.assign(_moved=mom[moved] - mom[before])
+    movers = movers.sort_values("_moved", key=lambda s: s.abs(), ascending=False).head(3)
+    parts = (
+        "; largest movements"
+        + (" per day" if note else "")
+        + ": "
+        + ", ".join(f"{r[p.group]} {usd(float(r['_moved']))}" for _, r in movers.iterrows())
+        if p.group
+        else ""
+    )
     direction = "rose" if change > 0 else "fell"
     return Finding(
         id=f"{prefix}month_over_month",
         family=summary.queries[name].family,
         query=name,
         title=f"{measure} {direction} {abs(change):.0f}% in {latest_month:%Y-%m}",
-        evidence=(
-            f"{usd(previous)} -> {usd(latest)}{note}; largest movements"
-            f"{' in the month totals' if note else ''}: {parts}."
-        ),
+        evidence=f"{usd(previous)} -> {usd(latest)}{note}{parts}.",
         monthly_savings_usd=0.0,
         effort="low",
         risk="low",
@@ -278,6 +284,21 @@ def _top_items(
     return [(str(r[p.group]), float(r[p.cost])) for _, r in named.iterrows()]
 
 
+def _credit_text(d: Dataset, total: float) -> str:
+    """Whether the total is net of credits and refunds, from the file's own charge types."""
+    column = d.signals.get("charge_type_column")
+    if not column:
+        return ""
+    rows = int(d.signals.get("credit_rows", 0))
+    if rows == 0:
+        return f" No credit or refund rows in {column}: the total is before any credits."
+    credits = float(d.signals.get("credit_cost", 0.0))
+    return (
+        f" The total is net of {usd(credits)} in {rows:,} credit and refund row(s) ({column}); "
+        f"before them it is {usd(total - credits)}."
+    )
+
+
 def _rate_lines(d: Dataset, total: float) -> list[str]:
     """How the total reads per month or per day, so a single period is never read as a trend."""
     p = d.profile
@@ -314,13 +335,13 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         prefix = f"f{index}_" if side else ""
         total = d.totals.get(p.cost or "") or 0.0
         money = usd(total) if p.cost_is_money else f"{total:,.2f}"
-        period = f" from {d.date_range[0]} to {d.date_range[1]}" if d.date_range else ""
+        period = f" from {d.coverage[0]} to {d.coverage[1]}" if d.coverage else ""
         lines.append(f"**{d.label}**: {p.rows:,} rows; total {p.cost} **{money}**{period}.")
         if d.export_note:
             lines += ["", f"**{d.export_note}**"]
         lines += ["", "Columns used: " + "; ".join(f"_{c.text()}_" for c in p.choices) + "."]
         if p.cost_basis:
-            lines += ["", f"{p.cost} is {p.cost_basis}."]
+            lines += ["", f"Basis of {p.cost}: {p.cost_basis}." + _credit_text(d, total)]
         lines += _rate_lines(d, total)
         top = _top_items(summary, d, prefix)
         if top and total:
