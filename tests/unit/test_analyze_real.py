@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
-from finops_agent.analyze.cli import export_notes
 from finops_agent.analyze.dataset import Dataset, Overrides, open_workspace
 from finops_agent.analyze.exports import report_commands
 from finops_agent.analyze.file_rules import FileRuleInsights
 from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.roles import date_kind, is_monthly, number_role
 from finops_agent.analyze.run import analyse_workspace, file_insights, render
+from finops_agent.cli.analyze import export_notes
 from finops_agent.insights.base import Insights
 from finops_agent.pipeline import preflight
 from finops_agent.settings import load_settings
