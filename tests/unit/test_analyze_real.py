@@ -6,12 +6,13 @@ import datetime as dt
 import shlex
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import Dataset, Overrides, open_workspace
 from finops_agent.analyze.exports import report_commands
-from finops_agent.analyze.file_rules import FileRuleInsights
+from finops_agent.analyze.file_rules import FileRuleInsights, daily_zscores
 from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.roles import date_kind, is_monthly, number_role
 from finops_agent.analyze.run import analyse_workspace, file_insights, render
@@ -303,3 +304,27 @@ def test_a_file_of_rates_only_is_not_totalled(tmp_path: Path) -> None:
         AnalyzeError, match=r"prices\.csv: .*rates are never totalled \(unit_price\)"
     ):
         open_workspace([str(path)])
+
+
+def test_a_constant_series_has_no_z_scores(tmp_path: Path) -> None:
+    assert daily_zscores(pd.Series([100.0] * 30)) is None
+    rows = ["usage_date,service,cost"] + [f"2026-10-{d:02d},EC2,100" for d in range(1, 32)]
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join(rows) + "\n")
+    _, _, insights = _analyse(path)
+    assert "spike" not in {f.id for f in insights.findings}
+    assert "z-score" not in insights.markdown
+
+
+def test_one_spike_day_is_reported_with_its_z_score(tmp_path: Path) -> None:
+    rows = ["usage_date,service,cost"]
+    rows += [f"2026-10-{d:02d},EC2,{400 if d == 15 else 100}" for d in range(1, 31)]
+    path = tmp_path / "spike.csv"
+    path.write_text("\n".join(rows) + "\n")
+    _, _, insights = _analyse(path)
+    # mean (29 x 100 + 400) / 30 = 110; sample deviation sqrt(87,000 / 29) = 54.77
+    assert _finding(insights, "spike")[:2] == (
+        "cost spiked on 2026-10-15 in spike.csv",
+        "$400.00 that day against a daily mean of $110.00 over 30 days (z-score 5.3, "
+        "standard deviation $54.77).",
+    )

@@ -201,7 +201,8 @@ def _top_sql(view: str, group: str, cost: str, top_n: int) -> str:
     )
 
 
-def _grain(dataset: Dataset) -> str:
+def trend_grain(dataset: Dataset) -> str:
+    """`day`, or `month` for monthly dates and spans over 120 days."""
     if dataset.date_range is None:
         return "day"
     if dataset.monthly_dates:
@@ -320,7 +321,7 @@ def _sections(dataset: Dataset, top_n: int, prefix: str) -> list[_Section]:
             )
         )
     if p.date:
-        grain = _grain(dataset)
+        grain = trend_grain(dataset)
         # a trend on a date that is not a usage or billing date is only drawn when asked for
         caveat = "" if p.billing_dated else f" ({p.date} is not a usage or billing date)"
         out.append(

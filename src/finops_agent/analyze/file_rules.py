@@ -10,6 +10,7 @@ from finops_agent.analyze.analysis import (
     FileReportSummary,
     mom_months,
     month_complete,
+    trend_grain,
 )
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
@@ -26,6 +27,9 @@ GP3_SAVING = 0.20
 # Current generations cost about 10 % less per instance-hour than the families they replace
 # (m4 -> m6i/m7i, c4 -> c6i, r4 -> r6i list prices), and do more per hour.
 PREVIOUS_GENERATION_SAVING = 0.10
+# A day this many standard deviations above the file's daily mean is a spike worth a look.
+SPIKE_Z = 3.0
+SPIKE_MIN_DAYS = 14
 # A per-day run rate over fewer days than a week mixes weekdays and weekends unevenly.
 RUN_RATE_MIN_DAYS = 7
 _DAYS_PER_MONTH = 365.25 / 12
@@ -254,6 +258,55 @@ def _savings_column(summary: ReportSummary, d: Dataset, prefix: str) -> Finding 
     )
 
 
+def daily_zscores(daily: pd.Series) -> pd.Series | None:
+    """Each day's z-score against the file's daily mean; None when there is no spread to score.
+
+    A constant series has a standard deviation of zero: every z-score would be 0/0, so none
+    is reported rather than a column of NaN or infinity.
+    """
+    values = pd.to_numeric(daily, errors="coerce").dropna()
+    if len(values) < SPIKE_MIN_DAYS:
+        return None
+    spread = float(values.std(ddof=1))
+    mean = float(values.mean())
+    if not spread > abs(mean) * 1e-9:
+        return None
+    return (values - mean) / spread
+
+
+def _spike(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
+    p = d.profile
+    name = f"{prefix}trend"
+    trend = _frame(summary, name)
+    if trend.empty or p.cost is None or not p.billing_dated or trend_grain(d) != "day":
+        return None
+    daily = trend.groupby("period")[p.cost].sum().sort_index()
+    scores = daily_zscores(daily)
+    if scores is None or scores.max() < SPIKE_Z:
+        return None
+    day = scores.idxmax()
+    mean = float(daily.mean())
+    return Finding(
+        id=f"{prefix}spike",
+        family=summary.queries[name].family,
+        query=name,
+        title=f"{p.cost} spiked on {pd.Timestamp(day):%Y-%m-%d} in {d.label}",
+        evidence=(
+            f"{usd(float(daily[day]))} that day against a daily mean of {usd(mean)} over "
+            f"{len(daily)} days (z-score {float(scores[day]):.1f}, standard deviation "
+            f"{usd(float(daily.std(ddof=1)))})."
+        ),
+        monthly_savings_usd=0.0,
+        effort="low",
+        risk="low",
+        action=(
+            f"Break that day down by {p.group or 'resource'} and check for a one-off job, a "
+            "runaway resource or a purchase; add a Cost Anomaly Detection monitor if unplanned."
+        ),
+        reasoning=f"Anomaly finding: a day at least {SPIKE_Z:.0f} standard deviations above the mean.",
+    )
+
+
 def findings_for(summary: FileReportSummary) -> list[Finding]:
     """Every file rule over every analysed dataset, largest savings first."""
     side = summary.layout == "side_by_side"
@@ -267,6 +320,7 @@ def findings_for(summary: FileReportSummary) -> list[Finding]:
             _previous_generation(summary, d, prefix),
             _concentration(summary, d, prefix, total),
             _movement(summary, d, prefix),
+            _spike(summary, d, prefix),
             _untagged(summary, d, prefix, total),
         ]
         found += [f for f in candidates if f is not None]
