@@ -11,7 +11,7 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from finops_agent.cli import app
-from tests.analyze_shapes import SHAPES
+from tests.analyze_shapes import REAL_SHAPES, SHAPES
 
 runner = CliRunner()
 
@@ -58,3 +58,24 @@ def test_flow_downloads_s3_results_first(tmp_path: Path, monkeypatch: pytest.Mon
     downloaded = Path(data["file"]["read_options"][0]["path"])
     # kept under FINOPS_HOME so chat can reopen the file after the flow ends
     assert downloaded.is_file() and (tmp_path / "home" / "downloads") in downloaded.parents
+
+
+@pytest.mark.integration
+def test_cli_names_the_report_command_for_a_billing_export(tmp_path: Path) -> None:
+    path = REAL_SHAPES["CUR 2.0 export"]().write(tmp_path)
+    result = runner.invoke(app, ["analyze", str(path), "--out", str(tmp_path / "reports")])
+    assert result.exit_code == 0, result.output
+    command = (
+        f"finops report --source {path.resolve()} --schema cur2 --start 2026-05-01 --end 2026-06-01"
+    )
+    assert result.stderr.splitlines()[-2:] == [
+        "cur2_export.csv is a cur2 billing export; for the full report run:",
+        f"  {command}",
+    ]
+    html = Path(result.stdout.strip().splitlines()[-1])
+    data = json.loads((html.parent / "report.json").read_text(encoding="utf-8"))
+    assert data["file"]["datasets"][0]["cost"] == "line_item_unblended_cost"
+    assert data["file"]["datasets"][0]["billing_export"] == {
+        "schema": "cur2",
+        "commands": [command],
+    }

@@ -162,6 +162,10 @@ def test_cur2_export_totals_unblended_cost_not_rates_and_is_dated_by_usage(
         "before them it is $87.85." in insights.markdown
     )
     assert "Per-day run rate: $2.67 a day over the 31 day(s)" in insights.markdown
+    html = (tmp_path / "out" / summary.report_id / "report.html").read_text(encoding="utf-8")
+    # the Detected columns section names the chosen columns and the ones left out
+    assert '<p class="choice">cost: line_item_unblended_cost (unblended); not used:' in html
+    assert "cur2_export.csv is a CUR 2.0 export: this profile reads it as a plain table." in html
 
 
 def test_billing_exports_name_the_finops_report_command_that_runs(tmp_path: Path) -> None:
@@ -328,3 +332,15 @@ def test_one_spike_day_is_reported_with_its_z_score(tmp_path: Path) -> None:
         "$400.00 that day against a daily mean of $110.00 over 30 days (z-score 5.3, "
         "standard deviation $54.77).",
     )
+
+
+def test_mixed_currencies_are_named_not_silently_added(tmp_path: Path) -> None:
+    path = tmp_path / "currencies.csv"
+    path.write_text("service,currency,cost\nEC2,USD,10\nEC2,EUR,10\nS3,USD,5\n")
+    dataset, _, insights = _analyse(path)
+    note = (
+        "currency holds 2 currencies: totals add their amounts as they are; ask chat for one "
+        "currency at a time."
+    )
+    assert dataset.profile.notes == [note]
+    assert note in insights.markdown

@@ -297,6 +297,8 @@ def open_workspace(
         raise AnalyzeError("no files given: pass at least one result file")
     overrides = overrides or Overrides()
     con = duckdb.connect()
+    # billing timestamps are UTC: casting them to plain timestamps must not shift the day
+    con.execute("set TimeZone = 'UTC'")
     # DuckDB spills to disk beyond this; the setting is shared with the report engine
     if memory_limit:
         con.execute("set memory_limit = $limit", {"limit": memory_limit})
@@ -354,6 +356,7 @@ def reopen(read_options: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
         raise AnalyzeError("the report names no analysed files")
     con = duckdb.connect()
     try:
+        con.execute("set TimeZone = 'UTC'")
         files = []
         for index, entry in enumerate(read_options, start=1):
             options, conversions = _read_options(entry)

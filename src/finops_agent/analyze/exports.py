@@ -31,11 +31,15 @@ def report_commands(dataset: Dataset) -> list[str]:
     ]
 
 
-def export_note(dataset: Dataset) -> str | None:
-    """One sentence saying the file is a billing export and which command reports on it."""
+def export_note(dataset: Dataset, *, code: bool = False) -> str | None:
+    """One sentence saying the file is a billing export and which command reports on it.
+
+    With `code`, each command is wrapped in backticks for markdown.
+    """
     if dataset.billing_schema is None:
         return None
-    commands = " and ".join(f"`{c}`" for c in report_commands(dataset))
+    quote = "`" if code else ""
+    commands = " and ".join(f"{quote}{c}{quote}" for c in report_commands(dataset))
     return (
         f"{dataset.label} is {SCHEMA_NAMES[dataset.billing_schema]}: this profile reads it as a "
         f"plain table. The full report (bill, services, commitments, tags, anomalies) runs the "

@@ -13,6 +13,7 @@ from finops_agent.analyze.analysis import (
     trend_grain,
 )
 from finops_agent.analyze.dataset import Dataset
+from finops_agent.analyze.exports import export_note
 from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.roles import is_monthly, tokens
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
@@ -391,8 +392,9 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         money = usd(total) if p.cost_is_money else f"{total:,.2f}"
         period = f" from {d.coverage[0]} to {d.coverage[1]}" if d.coverage else ""
         lines.append(f"**{d.label}**: {p.rows:,} rows; total {p.cost} **{money}**{period}.")
-        if d.export_note:
-            lines += ["", f"**{d.export_note}**"]
+        note = export_note(d, code=True)
+        if note:
+            lines += ["", f"**{note}**"]
         lines += ["", "Columns used: " + "; ".join(f"_{c.text()}_" for c in p.choices) + "."]
         if p.cost_basis:
             lines += ["", f"Basis of {p.cost}: {p.cost_basis}." + _credit_text(d, total)]

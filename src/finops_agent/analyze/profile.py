@@ -425,6 +425,13 @@ def assign_roles(
     else:
         ranked = [c for c in columns if c.role == "group"] + [c for c in columns if c.role == "tag"]
         profile.group = _main_group(ranked) or _main_group([c for c in columns if c.role == "id"])
+    for column in columns:
+        if "currency" in tokens(column.name) and column.distinct > 1:
+            # amounts in different currencies do not add up: say so rather than convert
+            profile.notes.append(
+                f"{column.name} holds {column.distinct} currencies: totals add their amounts "
+                "as they are; ask chat for one currency at a time."
+            )
     date = _choose_date(profile, date_col)
     profile.date = date.column
     profile.date_kind = date_kind(date.column)[0] if date.column else ""

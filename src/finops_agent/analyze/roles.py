@@ -17,9 +17,12 @@ COST_STRONG: frozenset[str] = frozenset(
     {"cost", "costs", "spend", "spending", "unblended", "billed", "charges", "charge"}
 )
 COST_WEAK: frozenset[str] = frozenset(
-    {"amortized", "amortised", "blended", "usd", "amount", "dollars", "effective"}
+    {"amortized", "amortised", "blended", "usd", "amount", "dollars", "effective", "fee", "fees"}
 )
-COST_SECONDARY: frozenset[str] = frozenset({"savings", "saving", "waste"})
+# Money that is never the headline spend: savings estimates, waste, discounts and credits.
+COST_SECONDARY: frozenset[str] = frozenset(
+    {"savings", "saving", "waste", "discount", "discounts", "credit", "credits", "refund"}
+)
 # Money columns that describe another period or a difference, not the headline spend.
 COST_RELATIVE: frozenset[str] = frozenset(
     {"previous", "prior", "last", "change", "delta", "diff", "forecast", "budget"}
