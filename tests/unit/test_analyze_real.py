@@ -158,8 +158,8 @@ def test_cur2_export_totals_unblended_cost_not_rates_and_is_dated_by_usage(
         "AmazonEC2 is 91% of line_item_unblended_cost in cur2_export.csv"
     )
     assert (
-        "The total is net of -$5.00 in 1 credit and refund row(s) (line_item_line_item_type); "
-        "before them it is $87.85." in insights.markdown
+        "The total includes -$5.00 of credits and refunds in 1 row(s) of "
+        "line_item_line_item_type; before them it is $87.85." in insights.markdown
     )
     assert "Per-day run rate: $2.67 a day over the 31 day(s)" in insights.markdown
     html = (tmp_path / "out" / summary.report_id / "report.html").read_text(encoding="utf-8")

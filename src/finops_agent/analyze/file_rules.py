@@ -349,8 +349,8 @@ def _credit_text(d: Dataset, total: float) -> str:
         return f" No credit or refund rows in {column}: the total is before any credits."
     credits = float(d.signals.get("credit_cost", 0.0))
     return (
-        f" The total is net of {usd(credits)} in {rows:,} credit and refund row(s) ({column}); "
-        f"before them it is {usd(total - credits)}."
+        f" The total includes {usd(credits)} of credits and refunds in {rows:,} row(s) of "
+        f"{column}; before them it is {usd(total - credits)}."
     )
 
 

@@ -139,8 +139,9 @@ def cost_basis(name: str) -> tuple[str, int]:
         return "net unblended: after discounts such as EDP and private pricing", 5
     if "unblended" in words:
         return (
-            "unblended: usage at the rate charged, before discounts and before Savings Plan or RI "
-            "amortisation; credits and refunds are rows of their own",
+            "unblended: each row at its own rate, before Savings Plan or RI amortisation; "
+            "discounts, credits and refunds are rows of their own, so a total over every row "
+            "is net of them",
             6,
         )
     if words & {"amortized", "amortised", "effective"}:
