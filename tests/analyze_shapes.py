@@ -22,6 +22,8 @@ class Shape:
     analysis_type: str
     charts: tuple[str, ...]
     roles: dict[str, str] = field(default_factory=dict)
+    # ids of the file-rule findings it must produce, when the test states them
+    findings: frozenset[str] | None = None
 
     def total(self, column: str | None = None) -> float:
         """Sum of a numeric column computed in Python, independent of DuckDB."""
@@ -317,6 +319,7 @@ def cur2_export() -> Shape:
             "bill_billing_period_end_date": "date",
             "line_item_usage_start_date": "date",
         },
+        findings=frozenset({"gp2", "concentration"}),
     )
 
 
@@ -350,6 +353,7 @@ def volume_inventory_with_create_date() -> Shape:
         analysis_type="architecture",
         charts=("bar", "pie", "table"),
         roles={"volume_id": "id", "size_gb": "metric", "create_date": "date", "region": "group"},
+        findings=frozenset({"gp2", "concentration"}),
     )
 
 
@@ -446,6 +450,7 @@ def focus_export() -> Shape:
             "BillingPeriodStart": "date",
             "ChargePeriodEnd": "date",
         },
+        findings=frozenset({"concentration", "month_over_month"}),
     )
 
 
@@ -466,6 +471,7 @@ def athena_daily_cost() -> Shape:
         analysis_type="cost",
         charts=("line", "table", "table"),
         roles={"usage_date": "date", "cost": "cost"},
+        findings=frozenset({"month_over_month"}),
     )
 
 

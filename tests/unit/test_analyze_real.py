@@ -119,9 +119,10 @@ def test_each_real_file_gets_its_cost_and_date_columns_and_exact_total(
     tmp_path: Path, shape_name: str
 ) -> None:
     shape = REAL_SHAPES[shape_name]()
-    dataset, summary, _ = _analyse(shape.write(tmp_path))
+    dataset, summary, insights = _analyse(shape.write(tmp_path))
     profile = dataset.profile
     assert (profile.cost, profile.group, profile.date) == (shape.cost, shape.group, shape.date)
+    assert {f.id for f in insights.findings} == shape.findings
     roles = {c.name: c.role for c in profile.columns}
     assert {column: roles[column] for column in shape.roles} == shape.roles
     assert summary.metrics.unblended_cost == pytest.approx(shape.total(), abs=1e-9)
