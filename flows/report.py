@@ -155,7 +155,8 @@ def finops_report(
     """Build one cost report for the billing window and return the path of its report.html.
 
     Args:
-        source: Billing file, folder or glob for DuckDB (default: FINOPS_SOURCE).
+        source: Billing file, folder or glob for DuckDB (default: FINOPS_SOURCE; with neither,
+            the demo's generated sample data, said in the log, the report and the artifact).
         schema: Billing export schema; auto detects legacy CUR, CUR 2.0 or FOCUS.
         families: Query families to run (default: all of architecture, tagging, cost).
         start: First day YYYY-MM-DD; overrides the start of `period`.
@@ -183,6 +184,7 @@ def finops_report(
         insights=insights,
         model=model,
         refresh_cache=refresh_cache,
+        demo_when_no_source=True,
     )
     steps = ReportSteps(
         run_queries=_run_queries,

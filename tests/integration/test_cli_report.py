@@ -183,11 +183,11 @@ def test_without_a_server_the_cli_runs_in_process_and_never_loads_prefect(tmp_pa
     assert Path(lines[-2]).is_file()
     # no Prefect in the process means no temporary Prefect server could have been started
     assert lines[-1] == "prefect imported: False"
-    assert not (home / "cli-server.log").exists()
+    assert not (home / "prefect.db").exists()
 
 
 @pytest.mark.integration
-def test_prefect_flag_starts_its_own_server_early_and_leaves_nothing_running(
+def test_prefect_flag_runs_on_prefects_temporary_server_and_leaves_nothing_running(
     tmp_path: Path,
 ) -> None:
     import subprocess
@@ -207,8 +207,8 @@ def test_prefect_flag_starts_its_own_server_early_and_leaves_nothing_running(
     )
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip().splitlines()[-1]).is_file()
-    # the run went through the server the CLI started (its log is in the home), which is gone
-    assert (home / "cli-server.log").is_file()
+    # the flow run was recorded in the temporary server's database, and the server is gone
+    assert (home / "prefect.db").is_file()
     assert _processes_with_home(home) == []
 
 
@@ -248,17 +248,9 @@ def test_with_finops_serve_running_a_cli_run_is_recorded_as_a_flow_run(tmp_path:
         states = [run["state"]["type"] for run in runs]
         assert states == ["COMPLETED"], runs
         # the served server recorded it; the CLI started no server of its own
-        assert not (tmp_path / "cli-home" / "cli-server.log").exists()
+        assert not (tmp_path / "cli-home" / "prefect.db").exists()
     finally:
         server.stop()
-
-
-def test_no_early_server_when_prefect_is_already_imported(monkeypatch: pytest.MonkeyPatch) -> None:
-    from finops_agent.cli import main as cli
-
-    # Prefect imported in this process (tests, a served flow) manages its own server
-    monkeypatch.setitem(__import__("sys").modules, "prefect", object())
-    assert cli._early_server() is None
 
 
 def test_a_named_server_wins_then_the_profile_then_finops_serve(

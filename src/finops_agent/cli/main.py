@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,9 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from finops_agent.catalog import FAMILIES
 from finops_agent.cli.errors import _state, err, friendly_errors
 from finops_agent.settings import load_settings
-
-if TYPE_CHECKING:
-    from finops_agent.orchestration.launcher import EarlyServer
 
 app = typer.Typer(
     help="FinOps analysis of AWS cost data: stored SQL, insights, HTML reports.",
@@ -48,18 +45,6 @@ def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
-def _early_server() -> EarlyServer | None:
-    """A Prefect server started now, unless Prefect runs in this process already."""
-    import os
-    import sys
-
-    from finops_agent.orchestration.launcher import EarlyServer
-
-    if "prefect" in sys.modules:
-        return None
-    return EarlyServer(Path(os.environ["PREFECT_HOME"]))
 
 
 @contextlib.contextmanager
@@ -114,7 +99,7 @@ def _run_report(*, prefect: bool = False, **kwargs: Any) -> str:
 
 
 def run_flow(flow_name: str, server: str | None, **params: Any) -> str:
-    """Run a served flow by name on `server`, or on a temporary Prefect server started here."""
+    """Run a served flow by name on `server`, or on Prefect's temporary server when None."""
     import os
 
     from finops_agent.prefect_env import configure_prefect
@@ -123,15 +108,13 @@ def run_flow(flow_name: str, server: str | None, **params: Any) -> str:
         # errors reach the user as one line from friendly_errors, not as Prefect's traceback
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     configure_prefect()
-    early = _early_server() if server is None else None
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from finops_agent.orchestration.deployments import load_flow
 
     flow = load_flow(flow_name)
-    if early is not None:
-        timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
-        server = early.wait(timeout)
+    # with no server, Prefect's own ephemeral mode starts a temporary one (and passes the
+    # profile's settings to it)
     updates = {PREFECT_API_URL: server} if server else {}
     with temporary_settings(updates=updates):
         return str(flow(**params))
@@ -228,17 +211,16 @@ def demo(
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
 ) -> None:
     """Generate sample data once (CUR 2.0 by default), run the report and print its path."""
-    from finops_agent.sample_data import generate
+    from finops_agent.sample_data.demo import demo_folder, demo_source
 
     settings = load_settings()
-    today = dt.datetime.now(dt.UTC).date()
-    folder = settings.home / "sample-data" / f"{schema}-{rows}-{today.isoformat()}"
-    if not (folder / "ground_truth.json").is_file():
-        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}")
-        generate(schema, folder, rows=rows, months=3, seed=7, end=today)  # type: ignore[arg-type]
-    path = _run_report(
-        source=str(folder / "data"), schema=schema, output_dir=str(out) if out else None
-    )
+    if not (demo_folder(settings, rows, schema) / "ground_truth.json").is_file():
+        err.print(
+            f"generating {rows:,} rows of {schema} sample data in "
+            f"{escape(str(demo_folder(settings, rows, schema)))}"
+        )
+    data, _ = demo_source(settings, rows, schema)
+    path = _run_report(source=str(data), schema=schema, output_dir=str(out) if out else None)
     typer.echo(path)
 
 
