@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
-from finops_agent.analyze.dataset import Dataset, Overrides, open_workspace
+from finops_agent.analyze.dataset import Dataset, Overrides, billing_schema, open_workspace
 from finops_agent.analyze.exports import report_commands
 from finops_agent.analyze.file_rules import FileRuleInsights, daily_zscores
 from finops_agent.analyze.load import AnalyzeError
@@ -345,3 +345,33 @@ def test_mixed_currencies_are_named_not_silently_added(tmp_path: Path) -> None:
     )
     assert dataset.profile.notes == [note]
     assert note in insights.markdown
+
+
+_RAW_CUR_HEADERS = [
+    "identity/LineItemId",
+    "bill/PayerAccountId",
+    "bill/BillingPeriodStartDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/Operation",
+    "lineItem/ResourceId",
+    "lineItem/AvailabilityZone",
+    "lineItem/UsageAmount",
+    "lineItem/UnblendedRate",
+    "lineItem/UnblendedCost",
+    "lineItem/CurrencyCode",
+    "pricing/unit",
+    "product/ProductName",
+    "product/region",
+]
+
+
+def test_raw_cur_headers_are_a_legacy_cur_export_and_a_query_result_is_not() -> None:
+    assert billing_schema(_RAW_CUR_HEADERS) == "cur"
+    # an Athena query over the CUR selects a few of its columns: a result, not an export
+    assert billing_schema(["line_item_product_code", "line_item_unblended_cost"]) is None
+    assert number_role("lineItem/UnblendedRate")[0] == "rate"
+    assert date_kind("lineItem/UsageStartDate")[0] == "usage"
