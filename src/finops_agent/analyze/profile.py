@@ -10,6 +10,7 @@ import duckdb
 from finops_agent.analyze.load import AnalyzeError, quote_ident
 from finops_agent.analyze.roles import (
     BILLING_DATE_KINDS,
+    ID_TOKENS,
     cost_basis,
     cost_rank,
     date_kind,
@@ -34,7 +35,6 @@ MONEY_EU = (
     rf"^-?\s*{_CURRENCY}\s*-?\s*(?:[0-9]{{1,3}}(?:\.[0-9]{{3}})+|[0-9]+),[0-9]+\s*{_CURRENCY}$"
 )
 
-_ID_TOKENS = {"id", "arn", "uuid", "guid", "resource", "volume", "instance", "snapshot", "key"}
 _ID_EXACT = {"resource_id", "volume_id", "instance_id", "arn", "line_item_resource_id"}
 _TAG_TOKENS = {
     "tag",
@@ -297,7 +297,7 @@ def _role(stat: ColumnStats, rows: int) -> tuple[Role, str]:
         return "tag", "tag by name"
     if words & _GROUP_TOKENS:
         return "group", "grouping by name"
-    if words & _ID_TOKENS or (rows > 20 and stat.distinct >= 0.9 * rows):
+    if words & ID_TOKENS or (rows > 20 and stat.distinct >= 0.9 * rows):
         return "id", "identifier (unique per row)"
     if stat.distinct <= _TEXT_GROUP_MAX_DISTINCT:
         return "group", "few distinct values"

@@ -31,7 +31,7 @@ _MONEY = COST_STRONG | COST_WEAK | COST_SECONDARY
 _NOT_MONEY = frozenset(
     {"pct", "percent", "percentage", "share", "ratio", "rank", "count", "factor", "score"}
 )
-_ID_TOKENS = frozenset(
+ID_TOKENS: frozenset[str] = frozenset(
     {"id", "arn", "uuid", "guid", "resource", "volume", "instance", "snapshot", "key"}
 )
 # Per-unit prices: never totalled, because their sum depends on the number of rows.
@@ -95,18 +95,13 @@ def tokens(name: str) -> set[str]:
     return words
 
 
-def is_money_name(name: str) -> bool:
-    """True when the name says money (cost, spend, amount …), whatever else it says."""
-    return bool(tokens(name) & _MONEY)
-
-
 def number_role(name: str) -> tuple[NumberRole, str]:
     """The role of a numeric column from its name, with the reason the report shows."""
     words = tokens(name)
     money = bool(words & _MONEY)
     if words & _NOT_MONEY:
         return "metric", "a share, count or ratio, not money"
-    if words & _ID_TOKENS and not money:
+    if words & ID_TOKENS and not money:
         return "id", "identifier by name"
     if words & _RATE_TOKENS or ("unit" in words and money):
         return "rate", "a rate or unit price (per unit, not a total)"
