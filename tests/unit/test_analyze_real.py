@@ -375,3 +375,17 @@ def test_raw_cur_headers_are_a_legacy_cur_export_and_a_query_result_is_not() -> 
     assert billing_schema(["line_item_product_code", "line_item_unblended_cost"]) is None
     assert number_role("lineItem/UnblendedRate")[0] == "rate"
     assert date_kind("lineItem/UsageStartDate")[0] == "usage"
+
+
+def test_literal_null_in_an_export_keeps_numbers_and_dates_typed(tmp_path: Path) -> None:
+    path = tmp_path / "nulls.csv"
+    path.write_text(
+        "ServiceName,BilledCost,ChargePeriodStart\n"
+        "EC2,1.5,2026-10-01T00:00:00Z\n"
+        "S3,NULL,2026-10-02T00:00:00Z\n"
+        "RDS,2.0,NULL\n"
+    )
+    dataset, summary, _ = _analyse(path)
+    assert (dataset.profile.cost, dataset.profile.date) == ("BilledCost", "ChargePeriodStart")
+    assert summary.metrics.unblended_cost == 3.5
+    assert dataset.coverage == (dt.date(2026, 10, 1), dt.date(2026, 10, 2))
