@@ -93,6 +93,9 @@ def test_numbers_are_costs_rates_or_quantities_by_name(name: str, role: str) -> 
         ("create_date", "lifecycle"),
         ("launch_time", "lifecycle"),
         ("last_modified", "lifecycle"),
+        # a commitment's term dates are not when usage cost money
+        ("reservation_start_time", "lifecycle"),
+        ("purchase_date", "lifecycle"),
     ],
 )
 def test_dates_are_usage_billing_end_or_lifecycle_by_name(name: str, kind: str) -> None:

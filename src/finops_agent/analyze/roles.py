@@ -67,6 +67,18 @@ _LIFECYCLE = frozenset(
         "installed",
         "registered",
         "birth",
+        # commitment terms: when a reservation or Savings Plan was bought, starts or ends
+        "purchase",
+        "purchased",
+        "term",
+        "reservation",
+        "commitment",
+        "expire",
+        "expired",
+        "terminated",
+        "termination",
+        "retired",
+        "retirement",
     }
 )
 _USAGE_DATE = frozenset({"usage", "charge"})
