@@ -16,6 +16,7 @@ from finops_agent.analyze.file_rules import FileRuleInsights, daily_zscores
 from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.roles import date_kind, is_monthly, number_role
 from finops_agent.analyze.run import analyse_workspace, file_insights, render
+from finops_agent.chat.session import ChatSession
 from finops_agent.cli.analyze import export_notes
 from finops_agent.insights.base import Insights
 from finops_agent.pipeline import preflight
@@ -392,3 +393,18 @@ def test_literal_null_in_an_export_keeps_numbers_and_dates_typed(tmp_path: Path)
     assert (dataset.profile.cost, dataset.profile.date) == ("BilledCost", "ChargePeriodStart")
     assert summary.metrics.unblended_cost == 3.5
     assert dataset.coverage == (dt.date(2026, 10, 1), dt.date(2026, 10, 2))
+
+
+@pytest.mark.parametrize("shape_name", REAL_NAMES)
+def test_chat_answers_the_five_prompts_on_each_real_file(tmp_path: Path, shape_name: str) -> None:
+    shape = REAL_SHAPES[shape_name]()
+    settings = load_settings(output_dir=tmp_path / "out")
+    _, summary, insights = _analyse(shape.write(tmp_path), out=tmp_path / "out")
+    assert len(insights.suggested_prompts) == 5
+    chat = ChatSession(settings, summary.report_id, record=False)
+    try:
+        for number in range(1, 6):
+            turn = chat.ask(str(number))
+            assert turn.mode == "prompt" and turn.rows, (number, turn.error)
+    finally:
+        chat.close()

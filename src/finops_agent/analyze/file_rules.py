@@ -486,6 +486,18 @@ def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:
                 sql=f"select {i}, sum({c}) as {c} from {view} group by 1 order by 2 desc limit 10",
             )
         )
+    if p.date:
+        # a file with only a date and a cost still gets five questions
+        dcol = quote_ident(p.date)
+        prompts.append(
+            SuggestedPrompt(
+                text=f"Which days had the largest {p.cost}?",
+                sql=(
+                    f"select cast({dcol} as date) as day, sum({c}) as {c} from {view} "
+                    f"where {dcol} is not null group by 1 order by 2 desc limit 10"
+                ),
+            )
+        )
     prompts += [
         SuggestedPrompt(
             text=f"Which rows have the largest {p.cost}?",
