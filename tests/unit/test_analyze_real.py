@@ -408,3 +408,13 @@ def test_chat_answers_the_five_prompts_on_each_real_file(tmp_path: Path, shape_n
             assert turn.mode == "prompt" and turn.rows, (number, turn.error)
     finally:
         chat.close()
+
+
+def test_an_empty_tag_map_counts_as_untagged(tmp_path: Path) -> None:
+    path = tmp_path / "tags.csv"
+    path.write_text('ServiceName,Tags,BilledCost\nEC2,"{""team"": ""web""}",60\nS3,{},40\n')
+    _, _, insights = _analyse(path)
+    assert _finding(insights, "untagged")[:2] == (
+        "40% of BilledCost in tags.csv has no owner tag",
+        "$40.00 of $100.00 (40.0%) is untagged (rows whose Tags is empty or 'untagged').",
+    )

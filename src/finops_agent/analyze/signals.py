@@ -20,6 +20,8 @@ UNTAGGED_VALUES: tuple[str, ...] = (
     "n/a",
     "unknown",
     "null",
+    # an empty tag map as CUR 2.0 and FOCUS CSV exports write it
+    "{}",
 )
 # Previous-generation EC2/RDS families as they appear in instance and usage types (m4.large,
 # BoxUsage:t2.micro, db.r4.xlarge).
