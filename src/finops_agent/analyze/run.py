@@ -14,12 +14,13 @@ from finops_agent.analyze.analysis import (
     resolve_type,
 )
 from finops_agent.analyze.dataset import Overrides, Workspace, open_workspace
+from finops_agent.analyze.exports import export_note, report_commands
 from finops_agent.analyze.file_rules import FileRuleInsights
 from finops_agent.insights.base import InsightProvider, Insights
 from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.report.render import report_document, write_report
-from finops_agent.reports.document import DatasetRecord, FileMeta, ReadOption
+from finops_agent.reports.document import BillingExport, DatasetRecord, FileMeta, ReadOption
 from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
 
@@ -42,6 +43,7 @@ def analyse_workspace(
     """Aggregate every dataset in DuckDB and build the report summary."""
     chosen = resolve_type(analysis_type, [d.profile for d in workspace.datasets])
     for dataset in workspace.datasets:
+        dataset.export_note = export_note(dataset) or ""
         try:
             dataset.signals = signals.compute(workspace.con, dataset)
         except Exception as exc:  # a hint that cannot be computed must not cost the report
@@ -93,6 +95,11 @@ def file_metadata(workspace: Workspace, summary: FileReportSummary) -> FileMeta:
                 totals=d.totals,
                 date_range=[str(v) for v in d.date_range] if d.date_range else None,
                 signals=d.signals,
+                billing_export=(
+                    BillingExport(schema=d.billing_schema, commands=report_commands(d))
+                    if d.billing_schema
+                    else None
+                ),
             )
             for d in workspace.datasets
         ],

@@ -200,6 +200,14 @@ class ReadOption(_Record):
     conversions: dict[str, str] = Field(default_factory=dict)
 
 
+class BillingExport(_Record):
+    """An analysed file that is a raw billing export: its schema and the report commands for it."""
+
+    # `schema` would shadow a BaseModel attribute; the file keeps the key `schema`
+    export_schema: str = Field(alias="schema")
+    commands: list[str] = Field(default_factory=list)
+
+
 class DatasetRecord(_Record):
     """One dataset of an analysed file: its view, column roles and profile."""
 
@@ -216,6 +224,7 @@ class DatasetRecord(_Record):
     totals: dict[str, float | None] = Field(default_factory=dict)
     date_range: list[str] | None = None
     signals: dict[str, Any] = Field(default_factory=dict)
+    billing_export: BillingExport | None = None
 
 
 class FileMeta(_Record):
