@@ -13,6 +13,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
+from finops_agent.errors import UserError
 from finops_agent.resources import queries_dir
 
 Family = Literal["architecture", "tagging", "cost"]
@@ -25,7 +26,7 @@ WINDOW_PARAMS: frozenset[str] = frozenset({"start_date", "end_date"})
 _TEMPLATE_SLOT = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """The catalog or a stored query file is inconsistent."""
 
 

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.text import Text
 
 from finops_agent.catalog import FAMILIES
-from finops_agent.cli_errors import _state, err, friendly_errors
+from finops_agent.cli_errors import _state, err, friendly_errors, warn
 from finops_agent.settings import load_settings
 
 if TYPE_CHECKING:
@@ -91,9 +92,12 @@ def _run_report(**kwargs: Any) -> str:
         task = progress.add_task("Running stored queries", total=None)
 
         def done(result: Any) -> None:
-            mark = "[green]ok[/]" if result.ok else "[red]failed[/]"
+            mark = Text("ok", style="green") if result.ok else Text("failed", style="red")
             progress.console.print(
-                f"  {mark} {result.name} ({result.rows} rows, {result.runtime_s:.2f} s)"
+                Text("  ")
+                + mark
+                + Text(f" {result.name} ({result.rows} rows, {result.runtime_s:.2f} s)"),
+                highlight=False,
             )
             progress.advance(task)
 
@@ -139,9 +143,9 @@ def report(
 
         sent = email_report(load_settings(output_dir=out), Path(path).parent, email)
         for warning in sent.warnings:
-            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            warn(warning)
         if sent.sent:
-            err.print(f"emailed to {', '.join(sent.recipients)}")
+            err.print(f"emailed to {', '.join(sent.recipients)}", markup=False, highlight=False)
     typer.echo(path)
 
 
@@ -171,7 +175,8 @@ def sample_data(
         end=dt.date.fromisoformat(end) if end else None,
     )
     err.print(
-        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)"
+        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",
+        markup=False,
     )
     typer.echo(str(out))
 
@@ -190,7 +195,7 @@ def demo(
     today = dt.datetime.now(dt.UTC).date()
     folder = settings.home / "sample-data" / f"{schema}-{rows}-{today.isoformat()}"
     if not (folder / "ground_truth.json").is_file():
-        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}")
+        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}", markup=False)
         generate(schema, folder, rows=rows, months=3, seed=7, end=today)  # type: ignore[arg-type]
     path = _run_report(
         source=str(folder / "data"), schema=schema, output_dir=str(out) if out else None
@@ -229,6 +234,7 @@ _mount()
 
 # --- orchestration (issue 8): local Prefect server + UI serving every deployment ---
 @app.command()
+@friendly_errors
 def serve(
     port: Annotated[
         int | None, typer.Option(help="UI/API port (default FINOPS_SERVE_PORT)")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.engines.base import QueryEngine
+from finops_agent.errors import UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import InsightProvider, Insights
 from finops_agent.insights.query_rules import RuleInsights
@@ -54,7 +55,7 @@ def notify_query_done(result: QueryResult) -> None:
         callback(result)
 
 
-class NoDataError(ValueError):
+class NoDataError(UserError, ValueError):
     """The billing window holds no line items."""
 
 

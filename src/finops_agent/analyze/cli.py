@@ -11,6 +11,7 @@ import typer
 from finops_agent.analyze.analysis import ANALYSIS_TYPES
 from finops_agent.analyze.dataset import Overrides, open_workspace
 from finops_agent.analyze.fetch import is_s3, split_s3
+from finops_agent.analyze.load import AnalyzeError
 from finops_agent.cli_errors import _state, friendly_errors
 
 PREFLIGHT_ROWS = 1000
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 def preflight(files: list[str], analysis_type: str, overrides: Overrides) -> None:
     """Reject a bad type, file or column choice in about a second, before Prefect starts."""
     if analysis_type not in ANALYSIS_TYPES:
-        raise ValueError(
+        raise AnalyzeError(
             f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {analysis_type!r}"
         )
     for path in files:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import duckdb
 
+from finops_agent.errors import UserError
+
 FileFormat = Literal["csv", "parquet"]
 
 _SAMPLE_BYTES: int = 256 * 1024
@@ -21,7 +23,7 @@ _BINARY_BYTES = frozenset(range(0, 9)) | frozenset({11}) | frozenset(range(14, 3
 _BINARY_SHARE: float = 0.01
 
 
-class AnalyzeError(ValueError):
+class AnalyzeError(UserError, ValueError):
     """A file cannot be analysed; the message names the file and the problem."""
 
 

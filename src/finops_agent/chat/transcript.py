@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from finops_agent.errors import UserError
 from finops_agent.report.render import atomic_write, environment
 from finops_agent.summarise import json_value
 
@@ -28,11 +29,11 @@ _CHAT_END = "<!-- /finops:chat -->"
 _FALLBACK_ANCHOR = '<section aria-labelledby="appendix-h">'
 
 
-class InvalidReportIdError(ValueError):
+class InvalidReportIdError(UserError, ValueError):
     """A report id that could name something outside the reports folder."""
 
 
-class ReportNotFoundError(FileNotFoundError):
+class ReportNotFoundError(UserError, FileNotFoundError):
     """No report with that id under the reports folder."""
 
 

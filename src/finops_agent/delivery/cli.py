@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from finops_agent.cli_errors import friendly_errors
 from finops_agent.delivery.report_mail import email_report
 from finops_agent.settings import load_settings
 
 
+@friendly_errors
 def send_command(
     report_id: Annotated[str, typer.Argument(help="Report id (folder name under the output dir)")],
     to: Annotated[
@@ -23,19 +25,11 @@ def send_command(
     ] = None,
 ) -> None:
     """Email an existing report; exit 1 with the reason when it could not be sent."""
-    from finops_agent.chat.transcript import (
-        InvalidReportIdError,
-        ReportNotFoundError,
-        report_folder,
-    )
+    from finops_agent.chat.transcript import report_folder
 
     settings = load_settings(output_dir=out)
-    try:
-        # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
-        folder = report_folder(Path(settings.output_dir), report_id)
-    except (InvalidReportIdError, ReportNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
+    folder = report_folder(Path(settings.output_dir), report_id)
     result = email_report(settings, folder, to, report_url=link)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)

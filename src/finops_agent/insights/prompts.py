@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from finops_agent.catalog import load_catalog
+from finops_agent.errors import UserError
 from finops_agent.summarise import ReportSummary
 
 __all__ = [
@@ -52,7 +53,7 @@ Give findings only for queries in the context, at most one per query, biggest sa
 follow-up questions a FinOps practitioner would ask next."""
 
 
-class PromptTooLargeError(ValueError):
+class PromptTooLargeError(UserError, ValueError):
     """Even the smallest context does not fit the prompt token budget."""
 
 
