@@ -48,7 +48,7 @@ def _early_server() -> EarlyServer | None:
     return EarlyServer(Path(os.environ["PREFECT_HOME"]))
 
 
-def _run_report(**kwargs: Any) -> str:
+def _run_report(*, email: str | None = None, **kwargs: Any) -> str:
     import os
 
     from finops_agent.pipeline import preflight
@@ -62,6 +62,7 @@ def _run_report(**kwargs: Any) -> str:
         families=kwargs.get("families"),
         start=kwargs.get("start"),
         end=kwargs.get("end"),
+        recipients=email,
     )
     if not _state["debug"]:
         # errors reach the user as one line from friendly_errors, not as Prefect's traceback
@@ -137,6 +138,7 @@ def report(
         end=end,
         output_dir=str(out) if out else None,
         engine=engine,
+        email=email,
     )
     if email:
         from finops_agent.delivery.report_mail import email_report

@@ -15,8 +15,9 @@ from typing import Any, cast
 import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
+from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.engines.base import QueryEngine
-from finops_agent.errors import UserError
+from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import InsightProvider, Insights
 from finops_agent.insights.query_rules import RuleInsights
@@ -154,10 +155,20 @@ def preflight(
     families: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
+    recipients: str | list[str] | None = None,
 ) -> str:
-    """Check source, schema, families and window before any orchestration starts; return the schema."""
+    """Check everything cheap before any query runs or orchestration starts; return the schema.
+
+    In order: the window, the families, the output folder, the email recipients and sender
+    (when `recipients` is given), AWS credentials of every AWS backend configured, then the
+    source (readable, schema detected). Each failure is a UserError naming the problem.
+    """
     Window.parse(start, end)
     resolve_specs(families)
+    check_output_folder(Path(settings.output_dir))
+    if recipients:
+        check_mail_settings(settings, recipients)
+    check_aws_credentials(settings, aws_backends(settings, emailing=bool(recipients)))
     engine = build_engine(settings, source)
     try:
         columns = list(engine.source_columns())
@@ -169,6 +180,19 @@ def preflight(
         return schema
     finally:
         engine.close()
+
+
+def check_mail_settings(settings: Settings, recipients: str | list[str]) -> list[str]:
+    """The recipients, validated, once mail can be sent: a mailer and a valid sender address."""
+    from finops_agent.delivery.addresses import check_address, parse_recipients
+
+    to = parse_recipients(recipients, what="--email recipient")
+    if settings.mailer == "none":
+        raise ConfigurationError(
+            "--email needs a mailer: set FINOPS_MAILER to smtp or ses (docs/settings.md, group mail)"
+        )
+    check_address(settings.mail_from, what="sender FINOPS_MAIL_FROM")
+    return to
 
 
 def open_store(settings: Settings) -> tuple[InteractionStore | None, str | None]:
