@@ -147,7 +147,12 @@ def report(
         for warning in sent.warnings:
             warn(warning)
         if sent.sent:
-            err.print(f"emailed to {', '.join(sent.recipients)}", markup=False, highlight=False)
+            err.print(
+                f"emailed to {', '.join(sent.recipients)}",
+                markup=False,
+                emoji=False,
+                highlight=False,
+            )
     typer.echo(path)
 
 
@@ -179,6 +184,7 @@ def sample_data(
     err.print(
         f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",
         markup=False,
+        emoji=False,
     )
     typer.echo(str(out))
 
@@ -191,13 +197,20 @@ def demo(
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
 ) -> None:
     """Generate sample data once (CUR 2.0 by default), run the report and print its path."""
+    from finops_agent.checks import check_output_folder
     from finops_agent.sample_data import generate
 
-    settings = load_settings()
+    settings = load_settings(output_dir=out)
+    # generating the data takes a while: a folder the report cannot be written to fails first
+    check_output_folder(Path(settings.output_dir))
     today = dt.datetime.now(dt.UTC).date()
     folder = settings.home / "sample-data" / f"{schema}-{rows}-{today.isoformat()}"
     if not (folder / "ground_truth.json").is_file():
-        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}", markup=False)
+        err.print(
+            f"generating {rows:,} rows of {schema} sample data in {folder}",
+            markup=False,
+            emoji=False,
+        )
         generate(schema, folder, rows=rows, months=3, seed=7, end=today)  # type: ignore[arg-type]
     path = _run_report(
         source=str(folder / "data"), schema=schema, output_dir=str(out) if out else None

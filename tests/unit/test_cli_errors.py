@@ -279,3 +279,32 @@ def test_debug_prints_the_traceback_before_the_line(monkeypatch: pytest.MonkeyPa
     )
     # the next command without --debug is quiet again
     assert "Traceback" not in runner.invoke(app, ["doctor"]).stderr
+
+
+@pytest.mark.hostile
+def test_analyze_of_an_s3_file_without_credentials_stops_before_downloading(
+    tmp_path: Path, no_aws_credentials: None
+) -> None:
+    result = runner.invoke(
+        app, ["analyze", "s3://results/cost.csv", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert _one_error_line(result).startswith(
+        "error: no AWS credentials found, needed by an s3:// file: set AWS_PROFILE"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.hostile
+def test_demo_checks_the_output_folder_before_generating_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
+    (tmp_path / "taken").write_text("not a folder")
+    result = runner.invoke(app, ["demo", "--rows", "100", "--out", str(tmp_path / "taken")])
+    assert result.exit_code == 2
+    assert _one_error_line(result) == (
+        f"error: output folder {tmp_path}/taken cannot be used: it is a file, not a folder; "
+        "choose another folder with --out or FINOPS_OUTPUT_DIR"
+    )
+    assert not (tmp_path / "home").exists()

@@ -79,7 +79,7 @@ def _command(session: ChatSession, line: str, console: Console) -> bool:
         return False
     actions: dict[str, Callable[[], None]] = {
         "/prompts": lambda: console.print(Text(_prompts_text(session)), highlight=False),
-        "/help": lambda: console.print(_HELP, highlight=False, markup=False),
+        "/help": lambda: console.print(_HELP, highlight=False, markup=False, emoji=False),
         "/good": lambda: _rate(session, True, None, console),
         "/bad": lambda: _rate(session, False, rest or None, console),
         "/sql": lambda: _show(console, session.ask("/sql " + rest)),
@@ -172,12 +172,14 @@ def ask_command(
         if turn.sql and turn.mode != "prompt":
             typer.echo(f"\nSQL: {turn.sql}")
         for flag in turn.ungrounded:
-            _err.print(f"not found in the data: {flag.number}", highlight=False, markup=False)
+            _err.print(
+                f"not found in the data: {flag.number}", highlight=False, markup=False, emoji=False
+            )
         for warning in turn.warnings:
-            _err.print(f"warning: {warning}", highlight=False, markup=False)
+            _err.print(f"warning: {warning}", highlight=False, markup=False, emoji=False)
         if rate is not None:
             _rate(chat, rate == "good", comment, _err)
-        _err.print(f"session: {chat.session_id}", highlight=False, markup=False)
+        _err.print(f"session: {chat.session_id}", highlight=False, markup=False, emoji=False)
     finally:
         chat.close()
     # scripts can tell an answer from a refusal or a failure by the exit code

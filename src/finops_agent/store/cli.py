@@ -168,4 +168,4 @@ def setup_dynamodb(
     from finops_agent.store.dynamodb import DynamoDBStore
 
     for line in DynamoDBStore.from_settings(load_settings()).create_table(pitr=pitr):
-        out.print(line, markup=False, highlight=False)
+        out.print(line, markup=False, emoji=False, highlight=False)
