@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from typer.testing import CliRunner
 
 from finops_agent import pipeline
-from finops_agent.aws import cli as aws_cli
 from finops_agent.checks import check_output_folder
 from finops_agent.cli import app
+from finops_agent.cli import aws as aws_cli
 from finops_agent.errors import OutputFolderError, UserError, user_error_from
 from tests import tiny
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from finops_agent.cli_errors import friendly_errors
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.settings import load_settings
 from finops_agent.store.base import Interaction
 from finops_agent.store.factory import build_store

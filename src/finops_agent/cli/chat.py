@@ -13,7 +13,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from finops_agent.chat.session import ChatSession, ChatTurn
-from finops_agent.cli_errors import friendly_errors
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.errors import UserError
 from finops_agent.settings import load_settings
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from finops_agent.cli_errors import friendly_errors
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.delivery.report_mail import email_report
 from finops_agent.settings import load_settings
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from finops_agent.aws.doctor import run_checks
 from finops_agent.aws.iam import iam_policy
-from finops_agent.cli_errors import friendly_errors
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.settings import load_settings
 
 
