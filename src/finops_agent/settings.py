@@ -36,6 +36,7 @@ __all__ = [
     "env_name",
     "group_of",
     "load_settings",
+    "type_words",
 ]
 
 ENV_PREFIX = "FINOPS_"

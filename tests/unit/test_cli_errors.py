@@ -308,3 +308,22 @@ def test_demo_checks_the_output_folder_before_generating_data(
         "choose another folder with --out or FINOPS_OUTPUT_DIR"
     )
     assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.hostile
+def test_a_profile_that_does_not_exist_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_aws_credentials: None
+) -> None:
+    monkeypatch.setenv("FINOPS_AWS_PROFILE", "prod-finops")
+    result = runner.invoke(app, ["report", "--engine", "athena", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert _one_error_line(result) == (
+        "error: AWS profile 'prod-finops' (FINOPS_AWS_PROFILE) is not in ~/.aws/config or "
+        "~/.aws/credentials; needed by FINOPS_ENGINE=athena"
+    )
+
+
+def test_an_output_folder_behind_a_broken_link_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputFolderError, match=r"link is a broken link; choose another folder"):
+        check_output_folder(tmp_path / "link" / "reports")
