@@ -181,14 +181,19 @@ def preflight(
         engine.close()
 
 
-def check_mail_settings(settings: Settings, recipients: str | list[str]) -> list[str]:
+def check_mail_settings(
+    settings: Settings, recipients: str | list[str], *, option: str = "--email"
+) -> list[str]:
     """The recipients, validated, once mail can be sent: a mailer and a valid sender address."""
     from finops_agent.email_addresses import check_address, parse_recipients
 
-    to = parse_recipients(recipients, what="--email recipient")
+    to = parse_recipients(recipients, what=f"{option} recipient")
+    if not to:
+        raise ConfigurationError(f"no recipients: pass {option} or set FINOPS_MAIL_TO")
     if settings.mailer == "none":
         raise ConfigurationError(
-            "--email needs a mailer: set FINOPS_MAILER to smtp or ses (docs/settings.md, group mail)"
+            f"{option} needs a mailer: set FINOPS_MAILER to smtp or ses "
+            "(docs/settings.md, group mail)"
         )
     check_address(settings.mail_from, what="sender FINOPS_MAIL_FROM")
     return to

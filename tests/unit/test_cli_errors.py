@@ -327,3 +327,42 @@ def test_an_output_folder_behind_a_broken_link_is_refused(tmp_path: Path) -> Non
     (tmp_path / "link").symlink_to(tmp_path / "gone")
     with pytest.raises(OutputFolderError, match=r"link is a broken link; choose another folder"):
         check_output_folder(tmp_path / "link" / "reports")
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("to", "mailer", "line"),
+    [
+        ("boss@", "smtp", "error: --to recipient 'boss@' is not a valid email address"),
+        (
+            "a@example.com",
+            "none",
+            "error: --to needs a mailer: set FINOPS_MAILER to smtp or ses "
+            "(docs/settings.md, group mail)",
+        ),
+        (",", "smtp", "error: no recipients: pass --to or set FINOPS_MAIL_TO"),
+    ],
+)
+def test_send_refuses_bad_recipients_and_mail_settings_before_composing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, to: str, mailer: str, line: str
+) -> None:
+    monkeypatch.setenv("FINOPS_MAILER", mailer)
+    report = tmp_path / "20261201T000000Z-abcdef"
+    report.mkdir()
+    (report / "report.json").write_text('{"report_id": "20261201T000000Z-abcdef"}')
+    result = runner.invoke(
+        app, ["send", "20261201T000000Z-abcdef", "--out", str(tmp_path), "--to", to]
+    )
+    assert result.exit_code == 2
+    assert _one_error_line(result) == line
+    assert not (report / "delivery.json").exists()
+
+
+@pytest.mark.hostile
+def test_history_names_a_bad_date_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path))
+    result = runner.invoke(app, ["history", "--since", "last [bold]week[/]"])
+    assert result.exit_code == 2
+    assert _one_error_line(result) == "error: --since must be YYYY-MM-DD, not 'last [bold]week[/]'"

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from finops_agent.cli.errors import friendly_errors
+from finops_agent.errors import UserError
 from finops_agent.settings import load_settings
 from finops_agent.store.base import Interaction
 from finops_agent.store.factory import build_store
@@ -35,7 +36,7 @@ def _since(value: str | None) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
     except ValueError:
-        raise typer.BadParameter(f"--since must be YYYY-MM-DD, not {value!r}") from None
+        raise UserError(f"--since must be YYYY-MM-DD, not {value!r}") from None
 
 
 def _select(
@@ -129,7 +130,7 @@ def export(
 ) -> None:
     """Every interaction as JSON lines or CSV."""
     if fmt not in ("jsonl", "csv"):
-        raise typer.BadParameter(f"--format must be jsonl or csv, not {fmt!r}")
+        raise UserError(f"--format must be jsonl or csv, not {fmt!r}")
     items = build_store(load_settings()).recent(_since(since), limit=10_000_000)
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:

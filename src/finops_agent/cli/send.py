@@ -24,12 +24,15 @@ def send_command(
         str | None, typer.Option(help="URL of the report to link when it is too big to attach")
     ] = None,
 ) -> None:
-    """Email an existing report; exit 1 with the reason when it could not be sent."""
+    """Email an existing report; exit 2 for bad recipients or mail settings, 1 when sending failed."""
     from finops_agent.chat.transcript import report_folder
+    from finops_agent.pipeline import check_mail_settings
 
     settings = load_settings(output_dir=out)
     # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
     folder = report_folder(Path(settings.output_dir), report_id)
+    # recipients, mailer and sender are the user's to fix: say so before composing anything
+    check_mail_settings(settings, to or settings.mail_to, option="--to")
     result = email_report(settings, folder, to, report_url=link)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
