@@ -366,3 +366,19 @@ def test_history_names_a_bad_date_in_one_line(
     result = runner.invoke(app, ["history", "--since", "last [bold]week[/]"])
     assert result.exit_code == 2
     assert _one_error_line(result) == "error: --since must be YYYY-MM-DD, not 'last [bold]week[/]'"
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--end", "2026-02-30"], "error: --end must be YYYY-MM-DD, not '2026-02-30'"),
+        (["--schema", "cur3"], "error: schema must be cur, cur2 or focus, not 'cur3'"),
+    ],
+)
+def test_sample_data_names_a_bad_option_in_one_line(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    result = runner.invoke(app, ["sample-data", "--out", str(tmp_path / "data"), *args])
+    assert result.exit_code == 2
+    assert _one_error_line(result) == line

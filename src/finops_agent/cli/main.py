@@ -193,8 +193,15 @@ def sample_data(
     ] = None,
 ) -> None:
     """Generate synthetic billing data with planted findings and their ground truth."""
+    from finops_agent.checks import check_output_folder
+    from finops_agent.errors import UserError
     from finops_agent.sample_data import generate
 
+    try:
+        last = dt.date.fromisoformat(end) if end else None
+    except ValueError:
+        raise UserError(f"--end must be YYYY-MM-DD, not {end!r}") from None
+    check_output_folder(out, setting="--out")
     truth = generate(
         schema,  # type: ignore[arg-type]  # generate() validates and names a bad value
         out,
@@ -202,7 +209,7 @@ def sample_data(
         months=months,
         seed=seed,
         fmt=fmt,  # type: ignore[arg-type]
-        end=dt.date.fromisoformat(end) if end else None,
+        end=last,
     )
     err.print(
         f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",
