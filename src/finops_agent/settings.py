@@ -392,8 +392,8 @@ def group_of(field: FieldInfo) -> str:
     return str(group) if group else "general"
 
 
-# CLI options whose name differs from the setting they override
-_OPTION_NAMES = {"output_dir": "--out"}
+# Overrides the CLI passes, by the option users typed; other overrides are named as given
+_OPTION_NAMES = {"output_dir": "--out", "engine": "--engine"}
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -429,7 +429,7 @@ def _environment_value(name: str) -> str | None:
 
 def _label(name: str, given: dict[str, Any]) -> str:
     if name in given:
-        return _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+        return _OPTION_NAMES.get(name, name)
     return env_name(name)
 
 

@@ -134,7 +134,7 @@ def test_a_bad_value_is_one_line_naming_setting_value_and_what_is_allowed(
 def test_a_bad_password_value_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingValueError) as caught:
         load_settings(smtp_password=12345)
-    assert str(caught.value) == "--smtp-password: '***' is not text"
+    assert str(caught.value) == "smtp_password: '***' is not text"
 
 
 def test_a_bad_override_names_the_cli_option(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,3 +161,10 @@ def test_a_bad_setting_stops_a_command_with_one_line_and_exit_2(
     assert result.exit_code == 2
     assert result.stderr == "error: FINOPS_INSIGHTS: 'bedrok' is not one of rules, bedrock\n"
     assert result.stdout == ""
+
+
+@pytest.mark.hostile
+def test_a_bad_option_value_is_named_by_the_option(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", "--engine", "spark", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --engine: 'spark' is not one of duckdb, athena\n"
