@@ -11,7 +11,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from finops_agent.errors import ConfigurationError, OutputFolderError, UserError
+from finops_agent.errors import (
+    AWS_CREDENTIALS_FIX,
+    ConfigurationError,
+    OutputFolderError,
+    UserError,
+)
 from finops_agent.settings import Settings
 
 __all__ = ["aws_backends", "check_aws_credentials", "check_output_folder"]
@@ -88,7 +93,5 @@ def check_aws_credentials(settings: Settings, needed: list[str]) -> None:
         raise UserError(f"AWS credentials cannot be read: {exc}") from None
     if credentials is None:
         raise UserError(
-            f"no AWS credentials found, needed by {', '.join(needed)}: set AWS_PROFILE "
-            "(or FINOPS_AWS_PROFILE) to a profile in ~/.aws/config, or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, or run on a role; `finops doctor` checks them"
+            f"no AWS credentials found, needed by {', '.join(needed)}: {AWS_CREDENTIALS_FIX}"
         )

@@ -12,13 +12,20 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["ConfigurationError", "OutputFolderError", "UserError", "user_error_from"]
+__all__ = [
+    "AWS_CREDENTIALS_FIX",
+    "ConfigurationError",
+    "OutputFolderError",
+    "UserError",
+    "user_error_from",
+]
 
 _DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
 )
 _DENIED_ACTION = re.compile(r"not authorized to perform: ([\w:*-]+)")
-_CREDENTIALS_FIX = (
+# how to give finops-agent AWS credentials, said wherever they are missing
+AWS_CREDENTIALS_FIX = (
     "set AWS_PROFILE (or FINOPS_AWS_PROFILE) to a profile in ~/.aws/config, or "
     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on a role; `finops doctor` checks them"
 )
@@ -54,7 +61,7 @@ def _from_botocore(exc: BaseException) -> UserError | None:
     if exceptions is None:
         return None
     if isinstance(exc, exceptions.NoCredentialsError):
-        return UserError(f"no AWS credentials found: {_CREDENTIALS_FIX}")
+        return UserError(f"no AWS credentials found: {AWS_CREDENTIALS_FIX}")
     if isinstance(exc, exceptions.ProfileNotFound):
         return UserError(
             f"{exc}: name a profile from ~/.aws/config in AWS_PROFILE or FINOPS_AWS_PROFILE"
