@@ -347,6 +347,38 @@ class Settings(BaseSettings):
             raise ValueError("is empty: give a folder or file path, or unset it")
         return value
 
+    @field_validator("athena_output", "cur_s3_uri", mode="before")
+    @classmethod
+    def _s3_uri(cls, value: Any) -> Any:
+        # a deployment template leaves an unset variable as "": that means unset here too
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not value.startswith("s3://"):
+            raise ValueError("is not an s3:// URI (s3://bucket/prefix/)")
+        return value
+
+    @field_validator("s3_report_bucket", "log_s3_bucket", mode="before")
+    @classmethod
+    def _bucket_name(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and ("/" in value or ":" in value):
+            raise ValueError(
+                "is not a bucket name: give the name alone, the prefix has its own setting"
+            )
+        return value
+
+    @field_validator(
+        "bedrock_endpoint_url", "dynamodb_endpoint_url", "ses_endpoint_url", mode="before"
+    )
+    @classmethod
+    def _http_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            raise ValueError("is not an http:// or https:// URL")
+        return value
+
     @field_validator("tag_keys")
     @classmethod
     def _tag_keys_are_safe(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:

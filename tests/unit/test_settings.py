@@ -113,6 +113,23 @@ def test_removed_dead_settings_are_gone() -> None:
             "FINOPS_EMAIL_RETRY_DELAYS_S[1]: 'soon' is not a number",
         ),
         ("FINOPS_MAIL_TO", "[broken", "FINOPS_MAIL_TO: '[broken' is not a valid JSON list"),
+        # locations: an s3:// URI, a bare bucket name, an http(s) endpoint
+        (
+            "FINOPS_ATHENA_OUTPUT",
+            "athena-results/q/",
+            "FINOPS_ATHENA_OUTPUT: 'athena-results/q/' is not an s3:// URI (s3://bucket/prefix/)",
+        ),
+        (
+            "FINOPS_S3_REPORT_BUCKET",
+            "s3://reports/finops",
+            "FINOPS_S3_REPORT_BUCKET: 's3://reports/finops' is not a bucket name: give the name "
+            "alone, the prefix has its own setting",
+        ),
+        (
+            "FINOPS_DYNAMODB_ENDPOINT_URL",
+            "localhost:8000",
+            "FINOPS_DYNAMODB_ENDPOINT_URL: 'localhost:8000' is not an http:// or https:// URL",
+        ),
         # a JSON object that does not parse
         (
             "FINOPS_TAG_KEYS",
@@ -168,3 +185,11 @@ def test_a_bad_option_value_is_named_by_the_option(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", "--engine", "spark", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr == "error: --engine: 'spark' is not one of duckdb, athena\n"
+
+
+def test_an_empty_optional_location_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # deployments/prefect.yaml passes "{{ $FINOPS_ATHENA_OUTPUT }}", empty when not configured
+    monkeypatch.setenv("FINOPS_ATHENA_OUTPUT", "")
+    monkeypatch.setenv("FINOPS_S3_REPORT_BUCKET", " ")
+    settings = load_settings()
+    assert settings.athena_output is None and settings.s3_report_bucket is None
