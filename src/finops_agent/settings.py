@@ -91,6 +91,8 @@ def _in(group: str, description: str, default: Any = PydanticUndefined, **kwargs
     return Field(default, description=description, json_schema_extra={"group": group}, **kwargs)
 
 
+_MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(%|b|bytes?|[kmgt](ib|b)?)\s*$", re.IGNORECASE)
+
 # Lists read from the environment as comma-separated text or as a JSON array.
 _ListFromEnv = Annotated[list[str], NoDecode]
 _FloatsFromEnv = Annotated[list[float], NoDecode]
@@ -377,6 +379,14 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, str) and not value.startswith(("http://", "https://")):
             raise ValueError("is not an http:// or https:// URL")
+        return value
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        # the sizes DuckDB's memory_limit accepts, so a typo fails here and not inside the engine
+        if not _MEMORY_SIZE.match(value):
+            raise ValueError("is not a memory size (e.g. 1GB, 512MB, 2GiB or 50%)")
         return value
 
     @field_validator("tag_keys")

@@ -113,6 +113,17 @@ def test_removed_dead_settings_are_gone() -> None:
             "FINOPS_EMAIL_RETRY_DELAYS_S[1]: 'soon' is not a number",
         ),
         ("FINOPS_MAIL_TO", "[broken", "FINOPS_MAIL_TO: '[broken' is not a valid JSON list"),
+        # a memory size DuckDB would refuse later
+        (
+            "FINOPS_DUCKDB_MEMORY_LIMIT",
+            "lots",
+            "FINOPS_DUCKDB_MEMORY_LIMIT: 'lots' is not a memory size (e.g. 1GB, 512MB, 2GiB or 50%)",
+        ),
+        (
+            "FINOPS_DUCKDB_MEMORY_LIMIT",
+            "1000",
+            "FINOPS_DUCKDB_MEMORY_LIMIT: '1000' is not a memory size (e.g. 1GB, 512MB, 2GiB or 50%)",
+        ),
         # locations: an s3:// URI, a bare bucket name, an http(s) endpoint
         (
             "FINOPS_ATHENA_OUTPUT",
@@ -193,3 +204,11 @@ def test_an_empty_optional_location_means_unset(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("FINOPS_S3_REPORT_BUCKET", " ")
     settings = load_settings()
     assert settings.athena_output is None and settings.s3_report_bucket is None
+
+
+@pytest.mark.parametrize("size", ["1GB", "512MB", "1.5GB", "80%", "1 GiB", "2g"])
+def test_memory_sizes_duckdb_accepts_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, size: str
+) -> None:
+    monkeypatch.setenv("FINOPS_DUCKDB_MEMORY_LIMIT", size)
+    assert load_settings().duckdb_memory_limit == size
