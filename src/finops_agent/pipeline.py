@@ -14,7 +14,9 @@ from typing import Any, cast
 import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
+from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.engines.base import QueryEngine
+from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
 from finops_agent.report.render import report_document, write_report
@@ -54,7 +56,7 @@ def notify_query_done(result: QueryResult) -> None:
         callback(result)
 
 
-class NoDataError(ValueError):
+class NoDataError(UserError, ValueError):
     """The billing window holds no line items."""
 
 
@@ -153,10 +155,20 @@ def preflight(
     families: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
+    recipients: str | list[str] | None = None,
 ) -> str:
-    """Check source, schema, families and window before any orchestration starts; return the schema."""
+    """Check everything cheap before any query runs or orchestration starts; return the schema.
+
+    In order: the window, the families, the output folder, the email recipients and sender
+    (when `recipients` is given), AWS credentials of every AWS backend configured, then the
+    source (readable, schema detected). Each failure is a UserError naming the problem.
+    """
     Window.parse(start, end)
     resolve_specs(families)
+    check_output_folder(Path(settings.output_dir))
+    if recipients:
+        check_mail_settings(settings, recipients)
+    check_aws_credentials(settings, aws_backends(settings, emailing=bool(recipients)))
     engine = build_engine(settings, source)
     try:
         columns = list(engine.source_columns())
@@ -168,6 +180,24 @@ def preflight(
         return schema
     finally:
         engine.close()
+
+
+def check_mail_settings(
+    settings: Settings, recipients: str | list[str], *, option: str = "--email"
+) -> list[str]:
+    """The recipients, validated, once mail can be sent: a mailer and a valid sender address."""
+    from finops_agent.email_addresses import check_address, parse_recipients
+
+    to = parse_recipients(recipients, what=f"{option} recipient")
+    if not to:
+        raise ConfigurationError(f"no recipients: pass {option} or set FINOPS_MAIL_TO")
+    if settings.mailer == "none":
+        raise ConfigurationError(
+            f"{option} needs a mailer: set FINOPS_MAILER to smtp or ses "
+            "(docs/settings.md, group mail)"
+        )
+    check_address(settings.mail_from, what="sender FINOPS_MAIL_FROM")
+    return to
 
 
 def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary:

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from finops_agent.analyze.dataset import Dataset, Workspace
-from finops_agent.analyze.load import quote_ident
+from finops_agent.analyze.load import AnalyzeError, quote_ident
 from finops_agent.analyze.profile import Profile, is_numeric_type
 from finops_agent.analyze.roles import tokens
 from finops_agent.catalog import ChartHint
@@ -66,7 +66,7 @@ def detect_type(profile: Profile) -> AnalysisType:
 def resolve_type(requested: str, profiles: list[Profile]) -> str:
     """The analysis type: as requested, or detected from every analysed relation's columns."""
     if requested not in ANALYSIS_TYPES:
-        raise ValueError(f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {requested!r}")
+        raise AnalyzeError(f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {requested!r}")
     if requested != "auto":
         return requested
     found = list(dict.fromkeys(detect_type(p) for p in profiles))

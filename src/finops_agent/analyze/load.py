@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import duckdb
 
+from finops_agent.errors import UserError
+
 FileFormat = Literal["csv", "parquet"]
 
 _SAMPLE_BYTES: int = 256 * 1024
@@ -22,7 +24,7 @@ _BINARY_SHARE: float = 0.01
 _NULL_STRINGS: str = "['', 'NULL', 'null']"
 
 
-class AnalyzeError(ValueError):
+class AnalyzeError(UserError, ValueError):
     """A file cannot be analysed; the message names the file and the problem."""
 
 

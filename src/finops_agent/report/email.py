@@ -15,6 +15,7 @@ from typing import Any
 import css_inline
 
 from finops_agent.email_addresses import check_address, check_header
+from finops_agent.errors import UserError
 from finops_agent.formatting import signed_pct, usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
@@ -37,7 +38,7 @@ KEY_CHARTS: tuple[str, ...] = (
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
 
-class ReportFolderError(FileNotFoundError):
+class ReportFolderError(UserError, FileNotFoundError):
     """The report folder lacks a file the email needs; the message names it."""
 
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from finops_agent.errors import UserError
+
 __all__ = [
     "SCHEMA_VERSION",
     "ChatTurnRecord",
@@ -39,7 +41,7 @@ ReportKind = Literal["report", "digest", "analysis"]
 Level = Literal["low", "medium", "high"]
 
 
-class ReportDocumentError(ValueError):
+class ReportDocumentError(UserError, ValueError):
     """A report.json that cannot be read as a report; the message names the file."""
 
 

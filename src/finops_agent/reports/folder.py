@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from finops_agent.errors import UserError
 from finops_agent.formatting import signed_pct, usd
 from finops_agent.reports.document import (
     ChatTurnRecord,
@@ -76,11 +77,11 @@ DeliveryStatus = Literal["sent", "pending", "failed", "expired"]
 ChatSection = Callable[[Sequence[ChatTurnRecord]], str]
 
 
-class InvalidReportIdError(ValueError):
+class InvalidReportIdError(UserError, ValueError):
     """A report id that could name something outside the reports folder."""
 
 
-class ReportNotFoundError(FileNotFoundError):
+class ReportNotFoundError(UserError, FileNotFoundError):
     """No report with that id under the reports folder."""
 
 
