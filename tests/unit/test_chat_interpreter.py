@@ -6,46 +6,40 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+import trino_query_parser
 
 from finops_agent.chat.answers import build_sql, sentence
 from finops_agent.chat.guard import check_sql
 from finops_agent.chat.interpreter import Plan, Refusal, interpret
 from finops_agent.chat.vocabulary import Vocabulary, load_vocabulary
 
-# names as `select distinct` would return them from a report's `cost`
-_TABLES = {
-    "service_code": pd.DataFrame(
-        {
-            "service_code": ["AmazonEC2", "AmazonS3", "AWSLambda"],
-            "service_name": [
-                "Amazon Elastic Compute Cloud",
-                "Amazon Simple Storage Service",
-                "AWS Lambda",
-            ],
-            "cost": [300.0, 200.0, 100.0],
-        }
-    ),
-    "account_id": pd.DataFrame(
-        {"account_id": ["111122223333"], "account_name": ["prod-platform"], "cost": [600.0]}
-    ),
-    "distinct region": pd.DataFrame(
-        {"region": ["us-east-1", "eu-west-1"], "availability_zone": ["us-east-1a", None]}
-    ),
-    "min(usage_date)": pd.DataFrame(
-        {"first_day": [dt.date(2026, 10, 1)], "last_day": [dt.date(2026, 12, 1)]}
-    ),
-    "distinct purchase_option": pd.DataFrame(
-        {"purchase_option": ["OnDemand", "Other"], "charge_type": ["Usage", "Tax"]}
-    ),
-    "'owner'": pd.DataFrame({"value": ["team-data", "o'brien"]}),
-}
+# the names query's rows, one grouping set each (grouping_id: the set, by its bit mask)
+_ROWS = [
+    {"service_code": "AmazonEC2", "service_name": "Amazon Elastic Compute Cloud", "cost": 300.0},
+    {"service_code": "AmazonS3", "service_name": "Amazon Simple Storage Service", "cost": 200.0},
+    {"service_code": "AWSLambda", "service_name": "AWS Lambda", "cost": 100.0},
+    {"account_id": "111122223333", "account_name": "prod-platform", "cost": 600.0},
+    {"region": "us-east-1", "availability_zone": "us-east-1a", "cost": 400.0},
+    {"region": "eu-west-1", "availability_zone": None, "cost": 200.0},
+    {"purchase_option": "OnDemand", "charge_type": "Usage", "cost": 590.0},
+    {"purchase_option": "Other", "charge_type": "Tax", "cost": 10.0},
+    {"tag_0": "team-data", "cost": 100.0},
+    {"tag_0": "o'brien", "cost": 50.0},
+    {"first_day": dt.date(2026, 10, 1), "last_day": dt.date(2026, 12, 1), "cost": 600.0},
+]
+# service_code, account_id, region, purchase_option, tag_0: a set's own column bit is 0
+_MASKS = {"service_code": 15, "account_id": 23, "region": 27, "purchase_option": 29, "tag_0": 30}
 
 
 def _run(sql: str) -> pd.DataFrame:
-    for marker, frame in _TABLES.items():
-        if f"select {marker}" in sql or marker in sql:
-            return frame
-    raise AssertionError(f"unexpected vocabulary query: {sql}")
+    assert "grouping sets" in sql and "lower(element_at(tags, 'owner')) as tag_0" in sql, sql
+    # one scan on Athena too: the statement parses with Trino's own grammar
+    trino_query_parser.parse_statement(sql)
+    rows = [
+        {**row, "grouping_id": next((m for c, m in _MASKS.items() if c in row), 31)}
+        for row in _ROWS
+    ]
+    return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+import trino_query_parser
 
 from finops_agent.chat.session import ChatSession
 from finops_agent.sample_data import generate
@@ -411,3 +412,11 @@ def test_the_comparison_month_is_queryable_but_the_report_figures_stay_in_the_wi
     # a stored query sees only the report window: its day count is November plus one day
     (totals,) = chat._stored("window_totals")[1].to_dict("records")
     assert (str(totals["first_day"])[:10], int(totals["days"])) == ("2026-11-01", 31)
+
+
+def test_every_query_the_interpreter_runs_parses_with_trinos_grammar(chat: ChatSession) -> None:
+    # DuckDB runs them here after sqlglot's transpilation; Athena gets the Athena text itself
+    for question, _ in ANSWERABLE:
+        turn = chat.ask(question)
+        assert turn.sql is not None, question
+        trino_query_parser.parse_statement(turn.sql)

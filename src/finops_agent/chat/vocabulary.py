@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
+from sqlglot import exp
 
 __all__ = ["Entity", "Vocabulary", "load_vocabulary", "tokens"]
 
@@ -119,17 +120,10 @@ def load_vocabulary(
 ) -> Vocabulary:
     """Read the names and days of `cost` through `run` (SQL built here from fixed text only)."""
     keys = tuple(k for k in tag_keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k))
-    services = run(
-        "select service_code, service_name, sum(unblended_cost) as cost from cost "
-        "group by service_code, service_name order by cost desc"
-    )
-    accounts = run(
-        "select account_id, account_name, sum(unblended_cost) as cost from cost "
-        "group by account_id, account_name order by cost desc"
-    )
-    places = run("select distinct region, availability_zone from cost")
-    kinds = run("select distinct purchase_option, charge_type from cost")
-    days = run("select min(usage_date) as first_day, max(usage_date) as last_day from cost")
+    parts = _read_names(run, keys)
+    services = parts["service"].sort_values("cost", ascending=False)
+    accounts = parts["account"].sort_values("cost", ascending=False)
+    places, kinds, days = parts["place"], parts["kind"], parts["days"]
     entities: list[tuple[tuple[str, ...], Entity]] = []
     present = set()
     for code, name in zip(services["service_code"], services["service_name"], strict=True):
@@ -162,16 +156,14 @@ def load_vocabulary(
                 entities.append((phrase, Entity(kind, value, label)))
     for key in keys:
         # values compared lower-case: `prod` and `Prod` are one value to a reader
-        values = run(
-            f"select distinct lower(element_at(tags, '{key}')) as value from cost "
-            f"where element_at(tags, '{key}') is not null"
-        )
-        for value in sorted({str(v) for v in values["value"] if isinstance(v, str)}):
+        values = parts[f"tag_{keys.index(key)}"][f"tag_{keys.index(key)}"]
+        for value in sorted({str(v) for v in values if isinstance(v, str)}):
             if value.strip() in _GENERIC or len(value.strip()) < 2:
                 continue
             for phrase in _phrases(value):
                 entities.append((phrase, Entity("tag", value, value, key)))
-    first, last = days["first_day"].iloc[0], days["last_day"].iloc[0]
+    first = days["first_day"].iloc[0] if len(days) else None
+    last = days["last_day"].iloc[0] if len(days) else None
     if first is None or pd.isna(first):
         first = last = window[0]
     return Vocabulary(
@@ -185,6 +177,46 @@ def load_vocabulary(
         top_account=str(accounts["account_name"].iloc[0]) if len(accounts) else "",
         absent={k: v for k, v in KNOWN_ABSENT.items() if not _named(k, entities)},
     )
+
+
+# grouping sets of the one names query: the set's name and the columns it groups by
+_SETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("service", ("service_code", "service_name")),
+    ("account", ("account_id", "account_name")),
+    ("place", ("region", "availability_zone")),
+    ("kind", ("purchase_option", "charge_type")),
+)
+
+
+def _read_names(
+    run: Callable[[str], pd.DataFrame], keys: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """Every name list in one query (one scan of `cost`, which Athena bills per scan)."""
+    tags = [f"tag_{i}" for i in range(len(keys))]
+    sets = [*_SETS, *((tag, (tag,)) for tag in tags), ("days", ())]
+    columns = [c for _, grouped in _SETS for c in grouped] + tags
+    # values compared lower-case: `prod` and `Prod` are one value to a reader
+    lowered = [
+        f"lower(element_at(tags, {exp.Literal.string(key).sql(dialect='athena')})) as {tag}"
+        for key, tag in zip(keys, tags, strict=True)
+    ]
+    firsts = [grouped[0] for _, grouped in sets if grouped]
+    sql = (
+        f"select {', '.join(columns)}, grouping({', '.join(firsts)}) as grouping_id, "
+        "min(usage_date) as first_day, max(usage_date) as last_day, "
+        "sum(unblended_cost) as cost "
+        f"from (select {', '.join([*columns[: len(columns) - len(tags)], *lowered])}, "
+        "usage_date, unblended_cost from cost) as named "
+        f"group by grouping sets ({', '.join('(' + ', '.join(g) + ')' for _, g in sets)})"
+    )
+    frame = run(sql)
+    everything = (1 << len(firsts)) - 1
+    out: dict[str, pd.DataFrame] = {}
+    for position, (name, grouped) in enumerate(s for s in sets if s[1]):
+        mask = everything & ~(1 << (len(firsts) - 1 - position))
+        out[name] = frame[frame["grouping_id"] == mask][[*grouped, "cost"]]
+    out["days"] = frame[frame["grouping_id"] == everything][["first_day", "last_day"]]
+    return out
 
 
 def _named(alias: str, entities: list[tuple[tuple[str, ...], Entity]]) -> bool:
