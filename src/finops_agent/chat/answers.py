@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 from sqlglot import exp
 
-from finops_agent.chat.interpreter import MEASURE_LABELS, Period, Plan, describe, during
+from finops_agent.chat.interpreter import MEASURE_LABELS, Plan, describe
+from finops_agent.chat.periods import Period, during
 from finops_agent.chat.vocabulary import Entity
 from finops_agent.formatting import number, pct, signed_pct, usd
 

@@ -13,13 +13,20 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from finops_agent.chat.periods import (
+    Period,
+    Reader,
+    complete_months,
+    complete_weeks,
+    month_period,
+    read_periods,
+    window_period,
+)
 from finops_agent.chat.vocabulary import Entity, Vocabulary, tokens
 from finops_agent.chat.wording import (
     ACTION_VERBS,
     DIMENSION_WORDS,
-    FILLER,
     MEASURE_WORDS,
-    MONTHS,
     NUMBER_WORDS,
     OPERATION_WORDS,
     POLITE,
@@ -28,21 +35,7 @@ from finops_agent.chat.wording import (
     STRONG_ACTIONS,
 )
 
-__all__ = ["Period", "Plan", "Refusal", "during", "interpret", "suggestions"]
-
-
-@dataclass(frozen=True)
-class Period:
-    """Usage days [start, end) and how a sentence names them."""
-
-    start: dt.date
-    end: dt.date
-    label: str
-
-    @property
-    def days(self) -> int:
-        """Number of days in the period."""
-        return (self.end - self.start).days
+__all__ = ["MEASURE_LABELS", "Plan", "Refusal", "describe", "interpret", "suggestions"]
 
 
 @dataclass
@@ -101,153 +94,7 @@ def describe(entity: Entity) -> str:
     return entity.label
 
 
-def _month_end(day: dt.date) -> dt.date:
-    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def during(period: Period) -> str:
-    """The period after a preposition: "on 2026-11-19", "in November 2026"."""
-    return f"on {period.label}" if period.label[:1].isdigit() else f"in {period.label}"
-
-
-def _month_period(first: dt.date) -> Period:
-    return Period(first, _month_end(first), first.strftime("%B %Y"))
-
-
-class _Reader:
-    """One question's tokens, consumed as names, periods and keywords are recognised."""
-
-    def __init__(self, question: str, vocab: Vocabulary) -> None:
-        self.words = tokens(question)
-        self.used = [False] * len(self.words)
-        self.vocab = vocab
-
-    def take(self, phrase: tuple[str, ...]) -> bool:
-        """Mark the first unused occurrence of `phrase`; True when found."""
-        size = len(phrase)
-        for i in range(len(self.words) - size + 1):
-            if tuple(self.words[i : i + size]) == phrase and not any(self.used[i : i + size]):
-                self.used[i : i + size] = [True] * size
-                return True
-        return False
-
-    def take_any(self, phrases: dict[tuple[str, ...], str]) -> list[str]:
-        """Every value whose phrase occurs, longest phrases first."""
-        found = []
-        for phrase in sorted(phrases, key=len, reverse=True):
-            while self.take(phrase):
-                found.append(phrases[phrase])
-        return found
-
-    def left(self) -> list[str]:
-        """Words not recognised as anything."""
-        return [w for w, u in zip(self.words, self.used, strict=True) if not u and w not in FILLER]
-
-
-def _periods(reader: _Reader, vocab: Vocabulary) -> list[Period]:
-    """Periods named in the question, in the order they are named."""
-    words, found = reader.words, []
-    last = vocab.report_last_day
-    this_month = last.replace(day=1)
-    previous_month = (this_month - dt.timedelta(days=1)).replace(day=1)
-    week_start = last - dt.timedelta(days=last.weekday())
-    relative = {
-        ("last", "month"): _month_period(previous_month),
-        ("previous", "month"): _month_period(previous_month),
-        ("this", "month"): Period(this_month, last + dt.timedelta(days=1), "this month to date"),
-        ("month", "to", "date"): Period(
-            this_month, last + dt.timedelta(days=1), "this month to date"
-        ),
-        ("mtd",): Period(this_month, last + dt.timedelta(days=1), "this month to date"),
-        ("last", "week"): Period(
-            week_start - dt.timedelta(days=7),
-            week_start,
-            f"the week of {(week_start - dt.timedelta(days=7)).isoformat()}",
-        ),
-        ("this", "week"): Period(
-            week_start, last + dt.timedelta(days=1), f"the week of {week_start.isoformat()}"
-        ),
-    }
-    position: list[tuple[int, Period]] = []
-    for phrase, period in relative.items():
-        for i in range(len(words) - len(phrase) + 1):
-            if tuple(words[i : i + len(phrase)]) == phrase and not any(
-                reader.used[i : i + len(phrase)]
-            ):
-                reader.used[i : i + len(phrase)] = [True] * len(phrase)
-                position.append((i, period))
-    for i, word in enumerate(words):
-        if reader.used[i]:
-            continue
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
-            day = dt.date.fromisoformat(word)
-            reader.used[i] = True
-            position.append((i, Period(day, day + dt.timedelta(days=1), day.isoformat())))
-            continue
-        month = MONTHS.get(word)
-        if month is None:
-            continue
-        reader.used[i] = True
-        year = None
-        day_number = None
-        for j in (i - 1, i + 1, i + 2):
-            if 0 <= j < len(words) and not reader.used[j]:
-                text = re.sub(r"(st|nd|rd|th)$", "", words[j])
-                if re.fullmatch(r"20\d\d", text):
-                    year, reader.used[j] = int(text), True
-                elif re.fullmatch(r"\d{1,2}", text) and 1 <= int(text) <= 31 and day_number is None:
-                    day_number, reader.used[j] = int(text), True
-        year = year or _year_of(month, vocab)
-        if day_number is not None:
-            try:
-                day = dt.date(year, month, day_number)
-            except ValueError:
-                continue
-            position.append((i, Period(day, day + dt.timedelta(days=1), day.isoformat())))
-        else:
-            position.append((i, _month_period(dt.date(year, month, 1))))
-    for i in range(len(words) - 2):
-        if words[i] == "last" and words[i + 1].isdigit() and words[i + 2] in ("days", "day"):
-            n = int(words[i + 1])
-            reader.used[i : i + 3] = [True] * 3
-            start = last - dt.timedelta(days=n - 1)
-            position.append((i, Period(start, last + dt.timedelta(days=1), f"the last {n} days")))
-    found = [p for _, p in sorted(position, key=lambda x: x[0])]
-    return found
-
-
-def _year_of(month: int, vocab: Vocabulary) -> int:
-    """A month named without a year: the latest such month the data reaches."""
-    year = vocab.last_day.year
-    return year if dt.date(year, month, 1) <= vocab.last_day else year - 1
-
-
-def _complete_months(vocab: Vocabulary) -> list[Period]:
-    months, first = [], vocab.first_day.replace(day=1)
-    while first <= vocab.report_last_day:
-        period = _month_period(first)
-        if period.start >= vocab.first_day and period.end <= vocab.report_last_day + dt.timedelta(
-            days=1
-        ):
-            months.append(period)
-        first = period.end
-    return months
-
-
-def _complete_weeks(vocab: Vocabulary) -> list[Period]:
-    last = vocab.report_last_day
-    end = last - dt.timedelta(days=last.weekday())
-    if last.weekday() == 6:
-        end = last + dt.timedelta(days=1)
-    weeks: list[Period] = []
-    while end - dt.timedelta(days=7) >= vocab.first_day and len(weeks) < 2:
-        start = end - dt.timedelta(days=7)
-        weeks.insert(0, Period(start, end, f"the week of {start.isoformat()}"))
-        end = start
-    return weeks
-
-
-def _refuse_outright(reader: _Reader, vocab: Vocabulary) -> Refusal | None:
+def _refuse_outright(reader: Reader, vocab: Vocabulary) -> Refusal | None:
     words = reader.words
     i = 0
     while i < len(words) and words[i] in POLITE:
@@ -287,14 +134,14 @@ _TAG_OBJECTS = frozenset(
 
 def interpret(question: str, vocab: Vocabulary) -> Plan | Refusal:
     """Read a question into a plan, or a refusal saying why and what was understood."""
-    reader = _Reader(question, vocab)
+    reader = Reader(question, vocab)
     if not reader.words:
         return Refusal("The question has no words I can read.")
     outright = _refuse_outright(reader, vocab)
     if outright is not None:
         return outright
     stored = reader.take_any(STORED_TOPICS)
-    periods = _periods(reader, vocab)
+    periods = read_periods(reader, vocab)
     # names before keywords: "Amazon Simple Storage Service" is not the dimension "service"
     filters = _entities(reader, vocab)
     # "how many hours" asks for usage, not for a count
@@ -361,7 +208,7 @@ def _dimension_ok(dimension: str, vocab: Vocabulary) -> bool:
     return not dimension.startswith("tag:") or dimension[4:] in vocab.tag_keys
 
 
-def _entities(reader: _Reader, vocab: Vocabulary) -> list[Entity]:
+def _entities(reader: Reader, vocab: Vocabulary) -> list[Entity]:
     phrases = sorted(vocab.entities, key=lambda item: len(item[0]), reverse=True)
     found: list[Entity] = []
     for phrase, entity in phrases:
@@ -371,7 +218,7 @@ def _entities(reader: _Reader, vocab: Vocabulary) -> list[Entity]:
     return found
 
 
-def _limit(reader: _Reader) -> int | None:
+def _limit(reader: Reader) -> int | None:
     for i, word in enumerate(reader.words):
         if reader.used[i]:
             continue
@@ -414,7 +261,7 @@ def _analytic(
         plan.dimension = plan.filters[0].kind if plan.filters[0].kind != "tag" else None
     if len(periods) > 1:
         return Refusal("The question names two periods but not a comparison.", plan.understood())
-    plan.period = periods[0] if periods else _window(vocab)
+    plan.period = periods[0] if periods else window_period(vocab)
     if plan.period.end <= vocab.first_day or plan.period.start > vocab.report_last_day:
         return Refusal(
             f"The data holds usage from {vocab.first_day.isoformat()} to "
@@ -494,16 +341,6 @@ def _analytic(
     return Refusal("I could not tell what to compute.", plan.understood())
 
 
-def _window(vocab: Vocabulary) -> Period:
-    end = vocab.report_last_day + dt.timedelta(days=1)
-    start = max(vocab.window_start, vocab.first_day)
-    return Period(
-        start,
-        end,
-        f"the report window ({start.isoformat()} to {vocab.report_last_day.isoformat()})",
-    )
-
-
 def _growth(
     plan: Plan, ops: set[str], periods: list[Period], time_dims: list[str], vocab: Vocabulary
 ) -> Plan | Refusal:
@@ -514,9 +351,9 @@ def _growth(
         earlier, later = sorted(periods, key=lambda p: p.start)
     elif len(periods) == 1 and periods[0].days >= 28:
         later = periods[0]
-        earlier = _month_period((later.start - dt.timedelta(days=1)).replace(day=1))
+        earlier = month_period((later.start - dt.timedelta(days=1)).replace(day=1))
     elif not periods:
-        complete = _complete_weeks(vocab) if weekly else _complete_months(vocab)
+        complete = complete_weeks(vocab) if weekly else complete_months(vocab)
         if len(complete) < 2:
             unit = "weeks" if weekly else "months"
             return Refusal(
@@ -550,7 +387,7 @@ def _growth(
 
 def suggestions(question: str, vocab: Vocabulary, count: int = 3) -> list[str]:
     """The answerable questions closest in wording to `question`."""
-    months = _complete_months(vocab)
+    months = complete_months(vocab)
     last_month = months[-1].label.split()[0] if months else "last month"
     before = months[-2].label.split()[0] if len(months) > 1 else ""
     service = vocab.top_service or "EC2"
