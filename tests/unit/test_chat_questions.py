@@ -284,6 +284,8 @@ ANSWERABLE: list[tuple[str, Callable[[pd.DataFrame], Expected]]] = [
     ("Top 3 regions in October", top("region", OCT)),
     ("least expensive region", top("region", REPORT, asc=True)),
     ("Which day had the highest spend?", top("day", REPORT)),
+    ("What's our biggest cost driver?", top("code", REPORT, "name")),
+    ("spend on the latest day", total(None, DEC)),
     ("EC2 trend in November", series(NOV, code("AmazonEC2"))),
     ("Daily spend for Lambda last week", series(WEEK_2, code("AWSLambda"))),
     ("What will this month cost by its end?", forecast),

@@ -325,6 +325,10 @@ def _analytic(
     if ops & {"top", "bottom"} or plan.dimension or time_dims:
         plan.operation = "top"
         plan.dimension = plan.dimension or (time_dims[0] if time_dims else None)
+        if plan.dimension is None and not plan.filters:
+            # "our biggest cost driver": services, the bill's own first breakdown (the sentence
+            # names the services, so the reading is visible)
+            plan.dimension = "service"
         if plan.dimension is None:
             return Refusal("The most of what? Ask by service, account, region or day.", "")
         plan.ascending = "bottom" in ops

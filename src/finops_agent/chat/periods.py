@@ -86,6 +86,8 @@ def read_periods(reader: Reader, vocab: Vocabulary) -> list[Period]:
     previous_month = (this_month - dt.timedelta(days=1)).replace(day=1)
     week_start = last - dt.timedelta(days=last.weekday())
     relative = {
+        ("latest", "day"): Period(last, last + dt.timedelta(days=1), last.isoformat()),
+        ("last", "day"): Period(last, last + dt.timedelta(days=1), last.isoformat()),
         ("last", "month"): month_period(previous_month),
         ("previous", "month"): month_period(previous_month),
         ("this", "month"): Period(this_month, last + dt.timedelta(days=1), "this month to date"),
@@ -102,6 +104,9 @@ def read_periods(reader: Reader, vocab: Vocabulary) -> list[Period]:
             week_start, last + dt.timedelta(days=1), f"the week of {week_start.isoformat()}"
         ),
     }
+    if last == dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1):
+        # only when the data really runs to yesterday; an older report's "yesterday" is unknown
+        relative[("yesterday",)] = Period(last, last + dt.timedelta(days=1), last.isoformat())
     position: list[tuple[int, Period]] = []
     for phrase, period in relative.items():
         for i in range(len(words) - len(phrase) + 1):
