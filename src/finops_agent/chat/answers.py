@@ -332,8 +332,8 @@ def _growth_sentence(plan: Plan, frame: pd.DataFrame, basis: str) -> str:
     return f"{label} {verb}{_scope(plan)}: {moved}{ratio} {span}, from {usd(earlier)} to {usd(later)} ({basis})."
 
 
-def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str:
-    """The answer from a stored query's result: its headline figure in a sentence."""
+def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
+    """The answer from a stored query's result in a sentence; None when it has no headline."""
     if frame.empty:
         return f"{title}: nothing found in the report window."
     if name == "month_end_forecast":
@@ -384,4 +384,4 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str:
             f"{title}: {len(frame)} found, about {usd(float(savings.sum()))} a month to save; "
             f"the largest is {label} at {usd(float(savings.max()))} a month."
         )
-    return f"{title}: {len(frame)} row(s) in the report window."
+    return None

@@ -191,13 +191,11 @@ def interpret(question: str, vocab: Vocabulary) -> Plan | Refusal:
                 f"{periods[0].label}.",
                 plan.understood(),
             )
-        dims = [d for d in dims if stored[0] != "month_end_forecast" or d != "month"]
-        if filters or dims:
+        # a breakdown word ("which days ... on which service") is the stored query's own
+        if filters:
             return Refusal(
                 f"The stored query {stored[0]} covers the whole report window; it cannot be "
-                "narrowed to " + ", ".join(describe(f) for f in filters or []) + "."
-                if filters
-                else f"The stored query {stored[0]} has its own breakdown; ask for it alone.",
+                "narrowed to " + ", ".join(describe(f) for f in filters) + ".",
                 plan.understood(),
             )
         return Plan("stored", stored=stored[0])

@@ -296,11 +296,7 @@ class ChatSession:
                 )
             if self.model is not None:
                 return self._model_answer(prompt.text, sql, frame, mode="prompt")
-            spec = load_catalog().queries[prompt.query]
-            text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
-            measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
-            headline = result_headline(frame, measure)
-            return _Outcome(f"{text} {headline}".strip(), "prompt", sql, frame)
+            return _Outcome(self._stored_text(prompt.query, frame), "prompt", sql, frame)
         if prompt.sql:
             outcome = self._answer_sql(prompt.sql)
             if outcome.mode == "sql":
@@ -352,11 +348,20 @@ class ChatSession:
             )
         return text
 
+    def _stored_text(self, name: str, frame: pd.DataFrame) -> str:
+        """A stored query's answer: its own sentence, else its description and headline."""
+        spec = load_catalog().queries[name]
+        told = stored_sentence(name, spec.title, frame)
+        if told is not None:
+            return told
+        text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
+        measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
+        return f"{text} {result_headline(frame, measure)}".strip()
+
     def _run_plan(self, plan: Plan) -> _Outcome:
         if plan.stored is not None:
-            spec = load_catalog().queries[plan.stored]
             sql, frame = self._stored(plan.stored)
-            return _Outcome(stored_sentence(plan.stored, spec.title, frame), "offline", sql, frame)
+            return _Outcome(self._stored_text(plan.stored, frame), "offline", sql, frame)
         checked, frame = self.run_sql(build_sql(plan))
         return _Outcome(sentence(plan, frame), "offline", checked.sql, frame, checked.note)
 

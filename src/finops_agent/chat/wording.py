@@ -30,6 +30,8 @@ OPERATION_WORDS = _table(
     {
         "growth": (
             "grew",
+            "fastest",
+            "grown",
             "grow",
             "grows",
             "growing",
