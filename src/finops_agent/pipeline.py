@@ -19,7 +19,6 @@ from finops_agent.engines.base import QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
-from finops_agent.report.render import report_document, write_report
 from finops_agent.reports.document import ReportKind
 from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
@@ -257,6 +256,9 @@ def insight_interaction(
 
 def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) -> Path:
     """Write report.html and report.json under the output folder; return the HTML path."""
+    # Plotly and the templates load only when a report is written, not when chat opens a source
+    from finops_agent.report.render import report_document, write_report
+
     document = report_document(
         summary,
         insights,
