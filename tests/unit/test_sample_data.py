@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -37,6 +40,36 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     c = generate("cur2", tmp_path / "c", rows=5_000, end=SAMPLE_END, seed=8)
     assert c["totals"]["unblended_cost"] != a["totals"]["unblended_cost"]
+
+
+# one process writes every schema and format; the test compares two such processes
+_GENERATE_ALL = """
+import datetime as dt, sys
+from pathlib import Path
+from finops_agent.sample_data import generate
+out = Path(sys.argv[1])
+for schema in ("cur", "cur2", "focus"):
+    for fmt in ("parquet", "csv"):
+        generate(schema, out / f"{schema}-{fmt}", rows=3_000, seed=7, fmt=fmt, end=dt.date(2026, 11, 24))
+"""
+
+
+@pytest.mark.timeout(240)
+def test_same_seed_gives_byte_identical_files_across_string_hash_seeds(tmp_path: Path) -> None:
+    # set iteration order follows PYTHONHASHSEED, so a draw order taken from a set differs
+    # between processes while looking stable inside one
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(
+            [sys.executable, "-c", _GENERATE_ALL, str(tmp_path / hash_seed)],
+            env=env,
+            check=True,
+            timeout=200,
+        )
+    first, second = _files(tmp_path / "1"), _files(tmp_path / "2")
+    assert len(first) == 6 * 4  # six datasets, three monthly files and ground_truth.json each
+    differing = sorted(name for name in first if first[name] != second.get(name))
+    assert not differing, f"files differ between PYTHONHASHSEED=1 and 2: {differing}"
 
 
 @pytest.mark.parametrize("schema", ["cur", "cur2", "focus"])

@@ -67,7 +67,8 @@ def _describe(
         )
     ]
     ids = pd.Series([""] * len(rt), dtype=object)
-    for style in {p.id_style for p in product if p.id_style}:
+    # sorted, not a set: set order follows PYTHONHASHSEED and would reorder the random draws
+    for style in sorted({p.id_style for p in product if p.id_style}):
         mask = np.array([p.id_style == style for p in product])
         ids[mask] = resource_id(
             style,
