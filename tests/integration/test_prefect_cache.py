@@ -19,7 +19,7 @@ from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.duckdb import DuckDBEngine
 from tests import tiny
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 # one family keeps four runs quick; the totals query always runs as well
 FAMILIES = ["tagging"]
 FLAKY = "tag_coverage"

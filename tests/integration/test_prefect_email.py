@@ -19,7 +19,7 @@ from finops_agent.delivery.outbox import read_ledger
 from finops_agent.orchestration.launcher import free_port
 from tests import tiny
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 TEAM = "finops-team@example.com"
 
 

@@ -18,7 +18,7 @@ from finops_agent.settings import load_settings
 from tests import tiny
 from tests.support.reports import WINDOW, make_report
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 FINOPS = str(Path(sys.executable).with_name("finops"))
 _ATTEMPTS = 3
 

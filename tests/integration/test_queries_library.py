@@ -13,7 +13,7 @@ from finops_agent.execution import QueryResult, run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 WINDOW = ("2026-10-01", "2026-11-24")  # last full month + month to date of the sample data
 MONTHS = ("2026-10", "2026-11")
 
