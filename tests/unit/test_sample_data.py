@@ -16,6 +16,8 @@ import pytest
 from finops_agent.sample_data import generate
 from tests.conftest import SAMPLE_END
 
+# tighter than a cent (and no relative slack), so an amount off by one cent fails
+HALF_CENT = 0.005
 PREVIOUS_GENERATION = ("m4.", "c4.", "r4.", "t2.", "m3.", "c3.", "r3.", "i2.", "i3.", "d2.")
 
 
@@ -79,7 +81,7 @@ def test_rows_and_totals_match_the_files(sample_dataset, schema: str) -> None:  
     ((rows, total),) = _raw(folder, f"select count(*), sum({cost}) from FILES")
     assert rows == truth["rows"]
     assert abs(rows - 40_000) / 40_000 < 0.10
-    assert total == pytest.approx(truth["totals"]["unblended_cost"], abs=0.01)
+    assert total == pytest.approx(truth["totals"]["unblended_cost"], abs=HALF_CENT, rel=0)
     # the window covers three billing months ending the day before `end`
     assert truth["start"] == "2026-09-01" and truth["end"] == "2026-11-24"
     assert sorted(truth["totals"]["by_month"]) == ["2026-09", "2026-10", "2026-11"]
@@ -113,11 +115,11 @@ def test_amortisation_identity_holds_in_the_files(sample_dataset) -> None:  # ty
         from FILES""",
     )
     t = truth["totals"]
-    assert amortized == pytest.approx(t["amortized_cost"], abs=0.01)
-    assert fees == pytest.approx(t["upfront_fees"], abs=0.01) and fees > 0
+    assert amortized == pytest.approx(t["amortized_cost"], abs=HALF_CENT, rel=0)
+    assert fees == pytest.approx(t["upfront_fees"], abs=HALF_CENT, rel=0) and fees > 0
     # unblended - amortised == upfront fees - the upfront share amortised inside the window
     assert unblended - amortized == pytest.approx(
-        t["upfront_fees"] - t["amortized_upfront"], abs=0.01
+        t["upfront_fees"] - t["amortized_upfront"], abs=HALF_CENT, rel=0
     )
     # there is unused commitment, so utilisation is below 100%
     ((unused,),) = _raw(
@@ -139,7 +141,7 @@ def test_planted_resources_cost_what_the_ground_truth_says(sample_dataset, findi
             f"select sum(line_item_unblended_cost) from FILES "
             f"where line_item_resource_id = '{item['resource_id']}'",
         )
-        assert cost == pytest.approx(sum(item["cost_by_month"].values()), abs=0.01)
+        assert cost == pytest.approx(sum(item["cost_by_month"].values()), abs=HALF_CENT, rel=0)
 
 
 def test_background_holds_nothing_the_precise_detectors_flag(sample_dataset) -> None:  # type: ignore[no-untyped-def]
