@@ -257,8 +257,18 @@ def test_independent_pandas_sums_agree(library: Any, request: pytest.FixtureRequ
 
 
 def test_commitments_are_partly_used_and_cover_part_of_eligible_usage(library: Any) -> None:
-    results, _, _ = library
+    results, truth, _ = library
     frame = results["commitment_coverage_utilization"].frame.set_index("commitment_type")
+    plan = truth["savings_plan"]
+    committed = sum(plan["commitment_by_month"][m] for m in MONTHS)
+    used = sum(plan["used_by_month"][m] for m in MONTHS)
+    assert frame.loc["Savings Plan", "used_cost"] == pytest.approx(used, abs=HALF_CENT, rel=0)
+    assert frame.loc["Savings Plan", "unused_cost"] == pytest.approx(
+        committed - used, abs=HALF_CENT, rel=0
+    )
+    assert frame.loc["Savings Plan", "utilization_pct"] == pytest.approx(
+        used / committed * 100, abs=0.0001
+    )
     for kind in ("Savings Plan", "Reserved"):
         assert 0 < frame.loc[kind, "utilization_pct"] < 100
         assert 0 < frame.loc[kind, "coverage_pct"] < 100

@@ -336,6 +336,7 @@ def _ground_truth(
     lam_mask = rt["code"].to_numpy()[lines.res] == "AWSLambda"
     lam_daily = frame[lam_mask].groupby("day")["unblended"].sum()
     fee_mask = lines.ltype == L.FEE
+    sp_fee = lines.ltype == L.SP_FEE
     return {
         "schema": schema,
         "seed": seed,
@@ -345,6 +346,17 @@ def _ground_truth(
         "currency": "USD",
         "payer_account_id": PAYER_ID,
         "accounts": [{"id": a, "name": n} for a, n in ACCOUNTS],
+        # the Savings Plan's daily commitment and the part covered usage used, per month
+        "savings_plan": {
+            key: {
+                m: _round(v)
+                for m, v in pd.Series(lines.values[column][sp_fee])
+                .groupby(month[sp_fee])
+                .sum()
+                .items()
+            }
+            for key, column in (("commitment_by_month", "sp_commit"), ("used_by_month", "sp_used"))
+        },
         "totals": {
             "unblended_cost": _round(unblended.sum()),
             "amortized_cost": _round(amortized.sum()),
