@@ -235,6 +235,7 @@ def test_independent_pandas_sums_agree(library: Any, request: pytest.FixtureRequ
     )
     with_resource = raw.dropna(subset=["resource"])
     shown_top = results["top_resources"].frame
+    assert len(shown_top) == 10  # the catalog's default top_n: far more resources have cost
     # each resource shown costs what its lines add up to
     assert shown_top["unblended_cost"].tolist() == pytest.approx(
         with_resource.groupby("resource")["unblended"]
@@ -357,6 +358,10 @@ def test_pandas_reproduces_the_tagging_and_architecture_numbers(library: Any) ->
     assert results["untagged_top_resources"].frame["amortized_cost"].iloc[0] == pytest.approx(
         top_untagged, abs=HALF_CENT, rel=0
     )
+    # the ten resources with the most amortised cost, in order
+    by_resource = raw[raw["line_item_resource_id"] != ""].groupby("line_item_resource_id")
+    ranked = by_resource["amortized"].sum().sort_values(ascending=False)
+    assert list(results["top_resources"].frame["resource_id"]) == list(ranked.index[:10])
     fingerprint = results["workload_fingerprint"].frame.set_index("account_id")["total_cost"]
     usage = raw[
         raw["line_item_line_item_type"].isin(
