@@ -151,11 +151,13 @@ def finops_report(
     insights: Literal["rules", "bedrock"] | None = None,
     model: str | None = None,
     refresh_cache: bool = False,
+    kind: Literal["report", "digest"] = "report",
 ) -> str:
     """Build one cost report for the billing window and return the path of its report.html.
 
     Args:
-        source: Billing file, folder or glob for DuckDB (default: FINOPS_SOURCE).
+        source: Billing file, folder or glob for DuckDB (default: FINOPS_SOURCE; with neither,
+            the demo's generated sample data, said in the log, the report and the artifact).
         schema: Billing export schema; auto detects legacy CUR, CUR 2.0 or FOCUS.
         families: Query families to run (default: all of architecture, tagging, cost).
         start: First day YYYY-MM-DD; overrides the start of `period`.
@@ -168,6 +170,7 @@ def finops_report(
         insights: rules (offline) or bedrock (default: FINOPS_INSIGHTS).
         model: Bedrock model or inference profile id (default: FINOPS_BEDROCK_MODEL_ID).
         refresh_cache: Run every query again even if a cached result is still fresh.
+        kind: What the report is for, as `finops list` shows it: a full report or a daily digest.
     """
     request = ReportRequest(
         source=source,
@@ -183,6 +186,8 @@ def finops_report(
         insights=insights,
         model=model,
         refresh_cache=refresh_cache,
+        kind=kind,
+        demo_when_no_source=True,
     )
     steps = ReportSteps(
         run_queries=_run_queries,

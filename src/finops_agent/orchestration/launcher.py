@@ -53,6 +53,9 @@ def prefect_environment(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         # cached query results (task caching) live inside the project-local home
         PREFECT_RESULTS_LOCAL_STORAGE_PATH=str((home / "storage").resolve()),
+        # served runs log their progress to the UI: INFO, and the library's own logger too
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_LOGGING_EXTRA_LOGGERS="finops_agent",
     )
     return env
 

@@ -14,6 +14,7 @@ from finops_agent.comparison import apply_previous_period, previous_period_total
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.report_mail import email_report, resend_pending
 from finops_agent.execution import QueryResult, batch_deadline, failed_result, run_query
+from finops_agent.formatting import usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.generate import generate_insights
 from finops_agent.period import Period, resolve_window, tag_key_aliases
@@ -25,6 +26,7 @@ from finops_agent.pipeline import (
     render_report,
     summarise_run,
 )
+from finops_agent.reports.document import ReportKind
 from finops_agent.settings import Settings, load_settings
 from finops_agent.store.recording import log_interaction, open_store
 from finops_agent.summarise import ReportSummary
@@ -55,6 +57,10 @@ class ReportRequest:
     insights: str | None = None
     model: str | None = None
     refresh_cache: bool = False
+    # a full report or a daily digest: `finops list` and the index tell them apart
+    kind: ReportKind = "report"
+    # served deployments: with no source anywhere and the DuckDB engine, run on the demo's data
+    demo_when_no_source: bool = False
 
     def settings(self) -> Settings:
         """Settings with this request's overrides applied."""
@@ -149,30 +155,60 @@ class ReportSteps:
     say: Callable[[str], None] = log.info
 
 
+def _demo_source(settings: Settings, steps: ReportSteps) -> tuple[str | None, str | None]:
+    """The demo's data when nothing names a source; the notice every output of the run carries."""
+    if settings.engine != "duckdb":
+        return None, None
+    from finops_agent.sample_data.demo import demo_source
+
+    data, generated = demo_source(settings)
+    notice = (
+        f"No billing source is configured (FINOPS_SOURCE or the source parameter), so this "
+        f"report runs on generated demo data in {data}, not on your bill."
+    )
+    steps.say(notice + (" The demo data was generated for this run." if generated else ""))
+    return str(data), notice
+
+
 def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Path:
     """Build one cost report for the request's window and return the path of its report.html."""
     steps = steps or ReportSteps()
     settings = request.settings()
+    source, demo_notice = request.source, None
+    if request.demo_when_no_source and not source and not settings.source:
+        source, demo_notice = _demo_source(settings, steps)
     window = resolve_window(request.period, request.start, request.end)
     run = prepare_run(
         settings,
-        source=request.source,
+        source=source,
         schema=request.schema,
         families=list(request.families or []) or None,
         start=window.start.isoformat(),
         end=window.end.isoformat(),
+        kind=request.kind,
     )
     try:
         results = steps.run_queries(run, request)
         previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
     finally:
         run.engine.close()
+    failed = [r.name for r in results if not r.ok]
+    steps.say(
+        f"{len(results) - len(failed)} of {len(results)} stored queries ok"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     summary = summarise_run(run, results)
+    steps.say(
+        f"{summary.metrics.rows:,} line items from {run.window.start} to {run.window.end} "
+        f"(end exclusive), net cost {usd(summary.metrics.unblended_cost)}"
+    )
     comparison_warning = apply_previous_period(summary, previous)
     found = generate_insights(build_insights(settings), summary)
     store, store_warning = open_store(settings)
     log_warning = log_interaction(store, insight_interaction(summary, found))
     found.warnings.extend(w for w in (comparison_warning, store_warning, log_warning) if w)
+    if demo_notice:
+        found.warnings.insert(0, demo_notice)
     path = render_report(run, summary, found)
     report_url = None
     if settings.s3_report_bucket:
@@ -195,4 +231,5 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         found.warnings.extend(delivery.warnings)
     for warning in steps.announce(summary, found, path):
         steps.say(warning)
+    steps.say(f"report written: {report_url or path}")
     return path
