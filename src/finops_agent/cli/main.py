@@ -186,7 +186,9 @@ def sample_data(
     schema: Annotated[str, typer.Option(help="cur, cur2 or focus")] = "cur2",
     rows: Annotated[int, typer.Option(help="Approximate number of line items")] = 200_000,
     months: Annotated[int, typer.Option(help="Billing months ending with the current one")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+    seed: Annotated[
+        int, typer.Option(help="Random seed (same seed and --end, byte-identical files)")
+    ] = 7,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
     end: Annotated[
         str | None, typer.Option(help="Day after the last day of data (default: today)")

@@ -68,7 +68,8 @@ def _describe(
         )
     ]
     ids = pd.Series([""] * len(rt), dtype=object)
-    for style in {p.id_style for p in product if p.id_style}:
+    # sorted, not a set: set order follows PYTHONHASHSEED and would reorder the random draws
+    for style in sorted({p.id_style for p in product if p.id_style}):
         mask = np.array([p.id_style == style for p in product])
         ids[mask] = resource_id(
             style,
@@ -340,6 +341,7 @@ def _ground_truth(
     lam_mask = rt["code"].to_numpy()[lines.res] == "AWSLambda"
     lam_daily = frame[lam_mask].groupby("day")["unblended"].sum()
     fee_mask = lines.ltype == L.FEE
+    sp_fee = lines.ltype == L.SP_FEE
     return {
         "schema": schema,
         "seed": seed,
@@ -349,6 +351,17 @@ def _ground_truth(
         "currency": "USD",
         "payer_account_id": PAYER_ID,
         "accounts": [{"id": a, "name": n} for a, n in ACCOUNTS],
+        # the Savings Plan's daily commitment and the part covered usage used, per month
+        "savings_plan": {
+            key: {
+                m: _round(v)
+                for m, v in pd.Series(lines.values[column][sp_fee])
+                .groupby(month[sp_fee])
+                .sum()
+                .items()
+            }
+            for key, column in (("commitment_by_month", "sp_commit"), ("used_by_month", "sp_used"))
+        },
         "totals": {
             "unblended_cost": _round(unblended.sum()),
             "amortized_cost": _round(amortized.sum()),
