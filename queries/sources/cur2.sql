@@ -17,7 +17,14 @@ select
     src.line_item_operation as operation,
     nullif(src.line_item_resource_id, '') as resource_id,
     -- where
-    nullif(src.product_region_code, '') as region,
+    -- data-transfer lines leave product_region_code empty: the product map's region, else the
+    -- region the traffic leaves from, else the one it goes to
+    coalesce(
+        nullif(src.product_region_code, ''),
+        nullif(element_at(src.product, 'region'), ''),
+        nullif(src.product_from_region_code, ''),
+        nullif(src.product_to_region_code, '')
+    ) as region,
     nullif(src.line_item_availability_zone, '') as availability_zone,
     nullif(src.product_instance_type, '') as instance_type,
     -- how much

@@ -119,6 +119,10 @@ def prepare_run(
         else:
             raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
         cost = cost_sql(detected, engine.source_relation(), columns, window, settings.tag_keys)
+        # a table scan is billed per query on Athena; local files are read once either way
+        warnings = list(cost.warnings) if engine.name == "athena" else []
+        for warning in warnings:
+            log.warning("%s", warning)
         engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()
@@ -135,7 +139,7 @@ def prepare_run(
         params={**(params or {}), "start_date": window.start, "end_date": window.end},
         settings=settings,
         # chat re-opens the source later, maybe from another folder: keep an absolute path
-        extra={"source_path": _absolute_source(engine)},
+        extra={"source_path": _absolute_source(engine), "source_warnings": warnings},
     )
 
 
