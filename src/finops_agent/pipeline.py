@@ -17,15 +17,14 @@ import pandas as pd
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult
-from finops_agent.insights.base import InsightProvider, Insights
-from finops_agent.insights.query_rules import RuleInsights
+from finops_agent.insights.base import Insights
 from finops_agent.report.render import write_report
 from finops_agent.settings import Settings
 from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
-from finops_agent.store.base import Interaction, InteractionStore
+from finops_agent.store.base import Interaction
 from finops_agent.summarise import ReportSummary, metrics_from_totals, summarise_query
 from finops_agent.window import Window
-from finops_agent.wiring import build_engine, build_store
+from finops_agent.wiring import build_engine
 
 log = logging.getLogger(__name__)
 TOTALS_QUERY = "window_totals"
@@ -174,20 +173,6 @@ def preflight(
         engine.close()
 
 
-def open_store(settings: Settings) -> tuple[InteractionStore | None, str | None]:
-    """The configured interaction store, or None and a warning when it cannot be opened."""
-    try:
-        store = build_store(settings)
-        # interactions spooled while DynamoDB was unreachable go first
-        replay = getattr(store, "replay", None)
-        if callable(replay):
-            replay()
-        return store, None
-    except Exception as exc:  # a broken log must not cost the report
-        log.warning("interaction store unavailable: %s", exc)
-        return None, f"interaction log unavailable ({exc}); this run's interactions were not logged"
-
-
 def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary:
     """Summaries of every result plus the metrics row; raise NoDataError for an empty window."""
     by_name = {r.name: r for r in results}
@@ -213,26 +198,6 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
         queries={r.name: summarise_query(specs[r.name], r, run.settings.top_n) for r in results},
         results=by_name,
     )
-
-
-def generate_insights(
-    provider: InsightProvider, summary: ReportSummary, fallback: InsightProvider | None = None
-) -> Insights:
-    """Ask the provider; if it fails, fall back to the rule engine with a banner saying why."""
-    fallback = fallback or RuleInsights()
-    try:
-        insights = provider.generate(summary)
-    except Exception as exc:  # a model outage must not cost the report
-        if type(provider) is type(fallback):
-            raise
-        log.warning("insight provider %s failed: %s", provider.name, exc)
-        insights = fallback.generate(summary)
-        insights.warnings.append(
-            f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
-        )
-    summary.metrics.findings = len(insights.findings)
-    summary.metrics.monthly_savings_usd = insights.monthly_savings_usd
-    return insights
 
 
 def insight_interaction(
@@ -261,18 +226,6 @@ def insight_interaction(
         latency_ms=usage.latency_ms if usage else 0.0,
         cost_usd=usage.cost_usd if usage else 0.0,
     )
-
-
-def log_interaction(store: InteractionStore | None, item: Interaction) -> str | None:
-    """Write one interaction; return a warning instead of raising when the store fails."""
-    if store is None:
-        return None
-    try:
-        store.put(item)
-    except Exception as exc:  # the log must never cost the report
-        log.warning("interaction log write failed: %s", exc)
-        return f"interaction log write failed: {exc}"
-    return None
 
 
 def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) -> Path:

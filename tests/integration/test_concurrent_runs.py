@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from finops_agent.execution import run_query
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.query_rules import RuleInsights
-from finops_agent.pipeline import generate_insights, prepare_run, render_report, summarise_run
+from finops_agent.pipeline import prepare_run, render_report, summarise_run
 from finops_agent.report.render import list_reports
 from finops_agent.settings import load_settings
 from tests import tiny

@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 
 from finops_agent.catalog import ChartHint
 from finops_agent.insights.bedrock import BedrockClient, BedrockError, BedrockInsights, price_for
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.prompts import CHARS_PER_TOKEN, PromptTooLargeError, insight_prompt
-from finops_agent.pipeline import generate_insights
 from finops_agent.settings import DEFAULT_BEDROCK_PRICES
 from finops_agent.summarise import QuerySummary, ReportSummary
 from tests.unit.test_summarise_rules import GP2, _result, _summary

@@ -17,8 +17,9 @@ from finops_agent.analyze.analysis import (
 from finops_agent.analyze.dataset import Overrides, Workspace, open_workspace
 from finops_agent.analyze.file_rules import FileRuleInsights
 from finops_agent.insights.base import InsightProvider, Insights
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.query_rules import RuleInsights
-from finops_agent.pipeline import generate_insights, new_report_id
+from finops_agent.pipeline import new_report_id
 from finops_agent.report.render import write_report
 from finops_agent.settings import Settings
 

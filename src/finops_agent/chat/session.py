@@ -29,9 +29,9 @@ from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.bedrock import add_usage
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.insights.query_rules import usd
-from finops_agent.pipeline import log_interaction, open_store
 from finops_agent.settings import Settings
 from finops_agent.store.base import Interaction, InteractionStore, new_interaction_id
+from finops_agent.store.recording import log_interaction, open_store
 from finops_agent.summarise import json_value, records
 
 __all__ = ["ChatSession", "ChatTurn", "QueryTimeoutError"]

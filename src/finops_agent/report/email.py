@@ -14,7 +14,7 @@ from typing import Any
 
 import css_inline
 
-from finops_agent.delivery.addresses import check_address, check_header
+from finops_agent.email_addresses import check_address, check_header
 from finops_agent.insights.query_rules import usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated
 
 import typer
 
 from finops_agent.analyze.analysis import ANALYSIS_TYPES
 from finops_agent.analyze.dataset import Overrides, open_workspace
 from finops_agent.analyze.fetch import is_s3, split_s3
-from finops_agent.cli_errors import _state, friendly_errors
+from finops_agent.cli.errors import friendly_errors
 
 PREFLIGHT_ROWS = 1000
-
-if TYPE_CHECKING:
-    from flows.analyze import AnalysisType
 
 
 def preflight(files: list[str], analysis_type: str, overrides: Overrides) -> None:
@@ -36,6 +32,7 @@ def preflight(files: list[str], analysis_type: str, overrides: Overrides) -> Non
 
 @friendly_errors
 def analyze_command(
+    ctx: typer.Context,
     files: Annotated[
         list[str], typer.Argument(help="Result files (CSV, CSV.gz, Parquet) or s3:// URIs")
     ],
@@ -46,24 +43,51 @@ def analyze_command(
     cost_col: Annotated[str | None, typer.Option(help="Column to total as cost")] = None,
     group_col: Annotated[str | None, typer.Option(help="Column to group and chart by")] = None,
     date_col: Annotated[str | None, typer.Option(help="Column holding dates")] = None,
+    prefect: Annotated[
+        bool, typer.Option("--prefect", help="Run as a Prefect flow run even with no server")
+    ] = False,
 ) -> None:
     """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
     overrides = Overrides(cost_col, group_col, date_col)
     preflight(files, type, overrides if all(not is_s3(f) for f in files) else Overrides())
-    from finops_agent.prefect_env import configure_prefect
-
-    if not _state["debug"]:
-        # errors reach the user as one line from friendly_errors, not as Prefect's traceback
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    configure_prefect()
-    from flows.analyze import analyze_file
-
-    path = analyze_file(
-        paths=files,
-        type=cast("AnalysisType", type),
+    path = run_analysis(
+        ctx,
+        files,
+        analysis_type=type,
         output_dir=str(out) if out else None,
-        cost_col=cost_col,
-        group_col=group_col,
-        date_col=date_col,
+        overrides=overrides,
+        prefect=prefect,
     )
     typer.echo(path)
+
+
+def run_analysis(
+    ctx: typer.Context,
+    files: list[str],
+    *,
+    analysis_type: str,
+    output_dir: str | None,
+    overrides: Overrides,
+    prefect: bool,
+) -> str:
+    """Analyse in-process, or as a Prefect flow run when a server records it (or --prefect)."""
+    from finops_agent.prefect_env import prefect_server_url
+    from finops_agent.settings import load_settings
+
+    server = prefect_server_url(load_settings(output_dir=output_dir).serve_port)
+    if server is None and not prefect:
+        from finops_agent.runs.analyze import analyze_files
+
+        return str(analyze_files(files, analysis_type, output_dir, overrides))
+    return str(
+        ctx.obj.run_flow(
+            "analyze-file",
+            server,
+            paths=files,
+            type=analysis_type,
+            output_dir=output_dir,
+            cost_col=overrides.cost_col,
+            group_col=overrides.group_col,
+            date_col=overrides.date_col,
+        )
+    )
