@@ -128,7 +128,8 @@ _AMOUNTS: dict[Schema, tuple[str, ...]] = {
     "cur2": ("line_item_unblended_cost", "line_item_usage_amount"),
     "focus": ("billedcost", "effectivecost", "consumedquantity"),
 }
-_TEMPORAL_TYPE = re.compile(r"^(timestamp|date)\b", re.IGNORECASE)
+# DuckDB also says TIMESTAMP_MS, TIMESTAMP WITH TIME ZONE; Glue says timestamp
+_TEMPORAL_TYPE = re.compile(r"^(timestamp|date)", re.IGNORECASE)
 _NUMERIC_TYPE = re.compile(
     r"^(double|float|real|decimal|numeric|bigint|int|integer|smallint|tinyint|hugeint)\b",
     re.IGNORECASE,

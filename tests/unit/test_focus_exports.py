@@ -25,7 +25,7 @@ from finops_agent.engines.duckdb import DuckDBEngine
 from finops_agent.execution import run_query
 from finops_agent.pipeline import PreparedRun, prepare_run
 from finops_agent.settings import DEFAULT_TAG_ALIASES, load_settings
-from finops_agent.sources import SourceError, cost_sql
+from finops_agent.sources import SourceError, check_column_types, cost_sql
 from finops_agent.window import Window
 
 START, END = "2026-10-01", "2026-11-01"
@@ -446,13 +446,14 @@ def test_a_usage_start_stored_as_text_is_named_before_any_query() -> None:
         "line_item_usage_start_date": "string",
         "line_item_unblended_cost": "double",
     }
-    from finops_agent.sources import check_column_types
-
     with pytest.raises(
         SourceError,
         match=r"cur\.t: column line_item_usage_start_date is string; the cur adapter needs timestamp",
     ):
         check_column_types("cur", columns, source="cur.t")
+    # every timestamp spelling Glue and DuckDB use passes
+    for kind in ("timestamp", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE", "date"):
+        check_column_types("cur", {**columns, "line_item_usage_start_date": kind}, source="cur.t")
     with pytest.raises(SourceError, match=r"column line_item_unblended_cost is varchar\(20\)"):
         check_column_types(
             "cur",
