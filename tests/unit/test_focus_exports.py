@@ -480,3 +480,100 @@ def test_a_table_without_billing_period_partitions_warns_that_queries_scan_it_al
         '"cur"."focus" has no billing-period partitions (billing_period, or year and month): '
         "every query scans the whole table",
     )
+
+
+# the generator's FOCUS shapes: 1.0 CSV (NULL literals, JSON text), 1.2 Parquet (maps, SkuMeter)
+# and 1.2 CSV (JSON text, no x_UsageType); October 2026 is the last full month of the sample
+_GENERATED = [("1.0", "csv"), ("1.2", "parquet"), ("1.2", "csv")]
+_PLANTED = {
+    "gp2_volumes": ("gp2_volumes",),
+    "previous_generation_instances": ("previous_generation",),
+    "nat_gateway_without_endpoints": ("nat_gateway", "gateways"),
+}
+
+
+@pytest.fixture(scope="module", params=_GENERATED, ids=[f"focus-{v}-{f}" for v, f in _GENERATED])
+def generated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, dict[str, Any]]:
+    """A small generated FOCUS export of one version and format, with its ground truth."""
+    from finops_agent.sample_data import generate
+    from tests.conftest import SAMPLE_END
+
+    version, fmt = request.param
+    folder = tmp_path_factory.mktemp(f"focus-{version}-{fmt}")
+    truth = generate(
+        "focus",
+        folder,
+        rows=40_000,
+        months=3,
+        seed=7,
+        fmt=fmt,
+        end=SAMPLE_END,
+        focus_version=version,
+    )
+    return fmt, folder, truth
+
+
+def _independent_october_total(fmt: str, folder: Path) -> Decimal:
+    if fmt == "parquet":
+        total = 0.0
+        for path in sorted(folder.rglob("*.parquet")):
+            table = pq.read_table(path, columns=["ChargePeriodStart", "BilledCost"])
+            month = pc.strftime(table["ChargePeriodStart"], format="%Y-%m")
+            total += (
+                pc.sum(pc.filter(table["BilledCost"], pc.equal(month, "2026-10"))).as_py() or 0.0
+            )
+        return Decimal(str(round(total, 2)))
+    exact = Decimal(0)
+    for path in sorted(folder.rglob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row["ChargePeriodStart"].startswith("2026-10") and row["BilledCost"] != "NULL":
+                    exact += Decimal(row["BilledCost"])
+    return round(exact, 2)
+
+
+def test_generated_focus_has_the_exported_shape(
+    generated: tuple[str, Path, dict[str, Any]],
+) -> None:
+    fmt, folder, truth = generated
+    version = truth["focus_version"]
+    if fmt == "parquet":
+        schema = pq.read_schema(next(folder.rglob("*.parquet")))
+        for column in ("SkuPriceDetails", "Tags"):
+            kind = schema.field(column).type
+            assert pa.types.is_map(kind), (column, kind)
+            assert (kind.key_type, kind.item_type) == (pa.string(), pa.string())
+        names = set(schema.names)
+    else:
+        with next(folder.rglob("*.csv")).open(newline="", encoding="utf-8") as handle:
+            rows = csv.DictReader(handle)
+            first = [next(rows) for _ in range(200)]
+        names = set(first[0])
+        # missing values are the word NULL; maps are JSON text
+        assert any(r["ResourceId"] == "NULL" for r in first)
+        assert all(r["Tags"] == "NULL" or r["Tags"].startswith("{") for r in first)
+    assert ("x_UsageType" in names) == (version == "1.0")
+    assert ("SkuMeter" in names) == (version == "1.2")
+
+
+def test_generated_focus_totals_and_planted_findings(
+    generated: tuple[str, Path, dict[str, Any]],
+) -> None:
+    fmt, folder, truth = generated
+    run = _run(folder / "data")
+    try:
+        totals = _ok(run, "window_totals")
+        assert Decimal(str(round(float(totals["unblended_cost"].iloc[0]), 2))) == (
+            _independent_october_total(fmt, folder / "data")
+        )
+        for query, path in _PLANTED.items():
+            node: Any = truth["planted"]
+            for key in path:
+                node = node[key]
+            planted = {r["resource_id"] for r in node}
+            found = set(_ok(run, query)["resource_id"])
+            assert planted and planted <= found, (query, planted - found)
+    finally:
+        run.engine.close()
