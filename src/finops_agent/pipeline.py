@@ -20,7 +20,14 @@ from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
 from finops_agent.report.render import write_report
 from finops_agent.settings import Settings
-from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
+from finops_agent.sources import (
+    Schema,
+    SourceError,
+    check_column_types,
+    check_schema,
+    cost_sql,
+    detect_schema,
+)
 from finops_agent.store.base import Interaction
 from finops_agent.summarise import ReportSummary, metrics_from_totals, summarise_query
 from finops_agent.window import Window
@@ -162,13 +169,17 @@ def preflight(
     resolve_specs(families)
     engine = build_engine(settings, source)
     try:
-        columns = list(engine.source_columns())
+        types = engine.source_columns()
+        columns = list(types)
         if schema == "auto":
-            return detect_schema(columns, source=engine.source_label)
-        if schema not in ("cur", "cur2", "focus"):
+            detected = detect_schema(columns, source=engine.source_label)
+        elif schema not in ("cur", "cur2", "focus"):
             raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
-        check_schema(cast(Schema, schema), columns, source=engine.source_label)
-        return schema
+        else:
+            detected = cast(Schema, schema)
+            check_schema(detected, columns, source=engine.source_label)
+        check_column_types(detected, types, source=engine.source_label)
+        return detected
     finally:
         engine.close()
 

@@ -1,4 +1,4 @@
-"""FOCUS files shaped as the exports are (not as our generator writes them), read on DuckDB.
+"""Billing files shaped as the real exports are (not as our generator used to write them), on DuckDB.
 
 A FOCUS 1.0 CSV with literal NULL cells and JSON-text Tags; a FOCUS 1.2 Parquet file with
 map-typed SkuPriceDetails and Tags and no x_UsageType (AWS moved it to SkuMeter). Totals are
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -577,3 +578,37 @@ def test_generated_focus_totals_and_planted_findings(
             assert planted and planted <= found, (query, planted - found)
     finally:
         run.engine.close()
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("column", "bad", "message"),
+    [
+        ("product", '{product_name: "EC2"}', "is not a JSON object"),
+        ("line_item_usage_start_date", "yesterday", "is not a timestamp"),
+    ],
+)
+def test_an_unreadable_cur2_csv_cell_is_named(
+    tmp_path: Path, column: str, bad: str, message: str
+) -> None:
+    """CUR 2.0 CSV: JSON-text maps and timestamps that cannot be read name file, column, row."""
+    from tests import tiny
+
+    table = pq.read_table(next(tiny.write("cur2", tmp_path / "pq").rglob("*.parquet")))
+    rows = table.to_pylist()
+    path = tmp_path / "cur2.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.column_names)
+        for number, row in enumerate(rows, start=1):
+            cells = {
+                k: json.dumps(dict(v)) if k in ("product", "resource_tags") else v
+                for k, v in row.items()
+            }
+            if number == 2:
+                cells[column] = bad
+            writer.writerow(["NULL" if v is None else v for v in cells.values()])
+    with pytest.raises(
+        QueryError, match=rf"file .*cur2\.csv, column {column}, row 2: value '.*' {message}"
+    ):
+        _run(path)
