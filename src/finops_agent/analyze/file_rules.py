@@ -9,18 +9,15 @@ from finops_agent.analyze.analysis import OTHER_LABEL, FileReportSummary
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.profile import tokens
+from finops_agent.catalog import CatalogError, FindingSpec, load_catalog
+from finops_agent.formatting import change_pct, number, pct, share_pct, usd
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
-from finops_agent.insights.query_rules import RuleInsights, narrative_tail, usd
+from finops_agent.insights.query_rules import RuleInsights, narrative_tail
 from finops_agent.summarise import ReportSummary
 
 CONCENTRATION_SHARE = 50.0
 MOVEMENT_PCT = 10.0
 UNTAGGED_SHARE = 10.0
-# gp3 lists at $0.08/GB-month against gp2's $0.10 in every commercial region: 20 % less.
-GP3_SAVING = 0.20
-# Current generations cost about 10 % less per instance-hour than the families they replace
-# (m4 -> m6i/m7i, c4 -> c6i, r4 -> r6i list prices), and do more per hour.
-PREVIOUS_GENERATION_SAVING = 0.10
 _DAYS_PER_MONTH = 365.25 / 12
 _PROMPTS = 5
 
@@ -37,10 +34,6 @@ def _frame(summary: ReportSummary, name: str) -> pd.DataFrame:
     return summary.frame(name)
 
 
-def _share(part: float, whole: float) -> float:
-    return part / whole * 100 if whole else 0.0
-
-
 def _concentration(summary: ReportSummary, d: Dataset, prefix: str, total: float) -> Finding | None:
     p = d.profile
     top = _frame(summary, f"{prefix}top_by_group")
@@ -50,18 +43,18 @@ def _concentration(summary: ReportSummary, d: Dataset, prefix: str, total: float
     if named.empty:
         return None
     first = named.iloc[0]
-    share = _share(float(first[p.cost]), total)
-    if share < CONCENTRATION_SHARE or len(top) < 2:
+    share = share_pct(float(first[p.cost]), total)
+    if share is None or share < CONCENTRATION_SHARE or len(top) < 2:
         return None
     label = str(first[p.group])
     return Finding(
         id=f"{prefix}concentration",
         family=summary.queries[f"{prefix}top_by_group"].family,
         query=f"{prefix}top_by_group",
-        title=f"{label} is {share:.0f}% of {p.cost} in {d.label}",
+        title=f"{label} is {pct(share, 0)} of {p.cost} in {d.label}",
         evidence=(
             f"{p.group} {label!r} accounts for {usd(float(first[p.cost]))} of "
-            f"{usd(total)} ({share:.1f}%) across {p.rows:,} rows."
+            f"{usd(total)} ({pct(share)}) across {p.rows:,} rows."
         ),
         monthly_savings_usd=0.0,
         effort="medium",
@@ -90,7 +83,7 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
         # a partial latest month: compare daily run rates, not totals
         previous, latest = previous / prev_days, latest / latest_days
         note = f" (daily run rate; the latest month has {latest_days} of {prev_days} days)"
-    change = _share(latest - previous, abs(previous)) if previous else None
+    change = change_pct(latest, previous)
     if change is None or abs(change) < MOVEMENT_PCT:
         return None
     movers = mom.sort_values("change", key=lambda s: s.abs(), ascending=False).head(3)
@@ -102,7 +95,7 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
         id=f"{prefix}month_over_month",
         family=summary.queries[name].family,
         query=name,
-        title=f"{p.cost} {direction} {abs(change):.0f}% in {month}",
+        title=f"{p.cost} {direction} {pct(abs(change), 0)} in {month}",
         evidence=f"{usd(previous)} -> {usd(latest)}{note}; largest movements: {parts}.",
         monthly_savings_usd=0.0,
         effort="low",
@@ -130,15 +123,15 @@ def _untagged(summary: ReportSummary, d: Dataset, prefix: str, total: float) -> 
         tag, part = max(found, key=lambda kv: kv[1])
         whole = total
         source = f"rows whose {tag} is empty or 'untagged'"
-    share = _share(part, whole)
-    if share < UNTAGGED_SHARE:
+    share = share_pct(part, whole)
+    if share is None or share < UNTAGGED_SHARE:
         return None
     return Finding(
         id=f"{prefix}untagged",
         family="tagging",
         query=f"{prefix}rows",
-        title=f"{share:.0f}% of {p.cost} in {d.label} has no owner tag",
-        evidence=f"{usd(part)} of {usd(whole)} ({share:.1f}%) is untagged ({source}).",
+        title=f"{pct(share, 0)} of {p.cost} in {d.label} has no owner tag",
+        evidence=f"{usd(part)} of {usd(whole)} ({pct(share)}) is untagged ({source}).",
         monthly_savings_usd=0.0,
         effort="medium",
         risk="low",
@@ -150,13 +143,22 @@ def _untagged(summary: ReportSummary, d: Dataset, prefix: str, total: float) -> 
     )
 
 
+def _stored(query: str, rate: str) -> tuple[FindingSpec, float]:
+    """A stored query's finding metadata and default saving rate, so a file is priced alike."""
+    spec = load_catalog().queries[query]
+    if spec.finding is None:
+        raise CatalogError(f"query {query!r}: the file rules need its finding block")
+    return spec.finding, float(spec.bind()[rate])
+
+
 def _gp2(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
     cost = float(d.signals.get("gp2_cost", 0.0))
     rows = int(d.signals.get("gp2_rows", 0))
     if cost <= 0:
         return None
+    meta, rate = _stored("gp2_volumes", "gp3_saving_share")
     monthly, scaled = _monthly(d, cost)
-    saving = monthly * GP3_SAVING
+    saving = monthly * rate
     return Finding(
         id=f"{prefix}gp2",
         family="architecture",
@@ -164,13 +166,10 @@ def _gp2(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
         title=f"Migrate gp2 EBS volumes in {d.label} to gp3",
         evidence=f"{rows:,} row(s) mention gp2, costing {usd(cost)} in the file.",
         monthly_savings_usd=round(saving, 2),
-        effort="low",
-        risk="low",
-        action=(
-            "Change the volume type to gp3 (Elastic Volumes, online, no detach); add IOPS or "
-            "throughput only where a volume needs more than gp3's 3,000 IOPS / 125 MB/s."
-        ),
-        reasoning=f"20% of {usd(monthly)}/month of gp2 cost ({scaled}); gp3 is $0.08 vs $0.10/GB-month.",
+        effort=meta.effort,
+        risk=meta.risk,
+        action=meta.action,
+        reasoning=f"{pct(rate * 100, 0)} of {usd(monthly)}/month of gp2 cost ({scaled}); {meta.assumption}.",
     )
 
 
@@ -179,6 +178,7 @@ def _previous_generation(summary: ReportSummary, d: Dataset, prefix: str) -> Fin
     if cost <= 0:
         return None
     examples = list(d.signals.get("previous_generation_examples", []))
+    meta, rate = _stored("previous_generation_instances", "saving_share")
     monthly, scaled = _monthly(d, cost)
     return Finding(
         id=f"{prefix}previous_generation",
@@ -189,14 +189,11 @@ def _previous_generation(summary: ReportSummary, d: Dataset, prefix: str) -> Fin
             f"{int(d.signals.get('previous_generation_rows', 0)):,} row(s) use previous-generation "
             f"types ({', '.join(examples)}), costing {usd(cost)} in the file."
         ),
-        monthly_savings_usd=round(monthly * PREVIOUS_GENERATION_SAVING, 2),
-        effort="medium",
-        risk="medium",
-        action=(
-            "Resize to the current family (m4 -> m7i/m7g, c4 -> c7i, t2 -> t3) in a maintenance "
-            "window; check AMI and driver support (ENA, NVMe) first."
-        ),
-        reasoning=f"10% of {usd(monthly)}/month ({scaled}).",
+        monthly_savings_usd=round(monthly * rate, 2),
+        effort=meta.effort,
+        risk=meta.risk,
+        action=meta.action,
+        reasoning=f"{pct(rate * 100, 0)} of {usd(monthly)}/month ({scaled}); {meta.assumption}.",
     )
 
 
@@ -273,12 +270,12 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         p = d.profile
         prefix = f"f{index}_" if side else ""
         total = d.totals.get(p.cost or "") or 0.0
-        money = usd(total) if p.cost_is_money else f"{total:,.2f}"
+        money = usd(total) if p.cost_is_money else number(total)
         period = f" from {d.date_range[0]} to {d.date_range[1]}" if d.date_range else ""
         lines.append(f"**{d.label}**: {p.rows:,} rows; total {p.cost} **{money}**{period}.")
         top = _top_items(summary, d, prefix)
         if top and total:
-            parts = ", ".join(f"{k} {usd(v)} ({_share(v, total):.1f}%)" for k, v in top)
+            parts = ", ".join(f"{k} {usd(v)} ({pct(share_pct(v, total))})" for k, v in top)
             lines += ["", f"Largest {p.group}: {parts}."]
         for note in p.notes:
             lines += ["", f"_{note}_"]

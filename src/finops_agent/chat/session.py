@@ -25,10 +25,10 @@ from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
 from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, TableSpec
 from finops_agent.chat.transcript import append_turn, load_report, update_turn
 from finops_agent.engines.base import QueryError
+from finops_agent.formatting import number, usd
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.bedrock import add_usage
 from finops_agent.insights.grounding import Evidence, check_text
-from finops_agent.insights.query_rules import usd
 from finops_agent.settings import Settings
 from finops_agent.store.base import Interaction, InteractionStore, new_interaction_id
 from finops_agent.store.recording import log_interaction, open_store
@@ -104,7 +104,7 @@ def markdown_table(frame: pd.DataFrame, limit: int = _TABLE_ROWS) -> str:
         if value is None:
             return ""
         if isinstance(value, float):
-            value = f"{value:,.2f}"
+            value = number(value)
         text = str(value).replace("\\", "\\\\").replace("|", "\\|")
         return " ".join(text.split())
 

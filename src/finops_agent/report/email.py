@@ -15,7 +15,7 @@ from typing import Any
 import css_inline
 
 from finops_agent.email_addresses import check_address, check_header
-from finops_agent.insights.query_rules import usd
+from finops_agent.formatting import signed_pct, usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
 
@@ -66,7 +66,7 @@ def subject_line(report: dict[str, Any]) -> str:
     metrics = report.get("metrics", {})
     total = float(metrics.get("unblended_cost") or 0.0)
     change = metrics.get("change_pct")
-    suffix = f" ({float(change):+.1f}%)" if change is not None else ""
+    suffix = f" ({signed_pct(float(change))})" if change is not None else ""
     return check_header("Subject", f"AWS cost report {period}: {usd(total)}{suffix}")
 
 

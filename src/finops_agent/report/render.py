@@ -21,9 +21,10 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from finops_agent.catalog import load_catalog
+from finops_agent.formatting import money, number, pct, signed_pct, usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
-from finops_agent.insights.query_rules import usd
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
 from finops_agent.resources import templates_dir
@@ -61,10 +62,6 @@ def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> 
     return Markup(unwrap_marks(nh3.clean(html)))
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}%"
-
-
 def _cell(value: Any, unit: str | None = None) -> str:
     value = json_value(value)
     if value is None:
@@ -73,8 +70,8 @@ def _cell(value: Any, unit: str | None = None) -> str:
         if unit and unit.startswith("USD"):
             return usd(value)
         if unit == "%":
-            return f"{value:.1f}%"
-        return f"{value:,.2f}"
+            return pct(value)
+        return number(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     if isinstance(value, dict):
@@ -90,7 +87,15 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(usd=usd, pct=_pct, cell=_cell, markdown=markdown_html)
+    # pct is a signed change (+7.5%), percent a plain share (12.5%); both print n/a for None
+    env.filters.update(
+        usd=usd,
+        money=money,
+        pct=signed_pct,
+        percent=pct,
+        cell=_cell,
+        markdown=markdown_html,
+    )
     return env
 
 
@@ -121,7 +126,7 @@ class Chart:
         if not self.bars:
             return ""
         shown = ", ".join(
-            f"{b.label} {_cell(b.value, self.unit)} ({b.share:.1f}%)" for b in self.bars[:3]
+            f"{b.label} {_cell(b.value, self.unit)} ({pct(b.share)})" for b in self.bars[:3]
         )
         return f"Largest: {shown}."
 
@@ -167,6 +172,7 @@ def report_charts(summary: ReportSummary, top_n: int = 10) -> dict[str, Chart]:
 
 
 def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str, Any]]:
+    catalog = load_catalog().queries
     sections = []
     for family in summary.families:
         queries = []
@@ -200,6 +206,7 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
                     "caption": chart.caption if chart is not None else "",
                     "table": records(ranked),
                     "result": summary.results.get(name),
+                    "finding": spec.finding if (spec := catalog.get(name)) is not None else None,
                 }
             )
         if queries:

@@ -14,6 +14,7 @@ from finops_agent.comparison import apply_previous_period, previous_period_total
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.report_mail import email_report, resend_pending
 from finops_agent.execution import QueryResult, batch_deadline, failed_result, run_query
+from finops_agent.formatting import usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.generate import generate_insights
 from finops_agent.period import Period, resolve_window, tag_key_aliases
@@ -195,7 +196,7 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
     summary = summarise_run(run, results)
     steps.say(
         f"{summary.metrics.rows:,} line items from {run.window.start} to {run.window.end} "
-        f"(end exclusive), net cost {summary.metrics.unblended_cost:,.2f}"
+        f"(end exclusive), net cost {usd(summary.metrics.unblended_cost)}"
     )
     comparison_warning = apply_previous_period(summary, previous)
     found = generate_insights(build_insights(settings), summary)
