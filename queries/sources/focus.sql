@@ -76,7 +76,14 @@ select
     end as purchase_option,
     -- logical tag keys resolved through their configured aliases
     {{ tags }} as tags,
-    src.BillingCurrency as currency
+    src.BillingCurrency as currency,
+    -- ServiceProviderName replaces ProviderName from FOCUS 1.3 on; a row carrying AWS's own
+    -- x_ServiceCode column came from AWS even where an export leaves both empty
+    coalesce(
+        nullif(src.ServiceProviderName, ''),
+        nullif(src.ProviderName, ''),
+        case when src.x_ServiceCode is not null then 'AWS' end
+    ) as provider
 from {{ relation }} as src
 where {{ partitions }}
     and src.ChargePeriodStart >= :start_date

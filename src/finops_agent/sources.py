@@ -43,6 +43,7 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "purchase_option",
     "tags",
     "currency",
+    "provider",
 )
 
 _CORE_CUR = {
@@ -105,6 +106,8 @@ _OPTIONAL_TEXT = {
     "x_operation",
     "skumeter",
     "chargedescription",
+    "providername",
+    "serviceprovidername",
     "product_from_region_code",
     "product_to_region_code",
     "servicecategory",

@@ -612,3 +612,30 @@ def test_an_unreadable_cur2_csv_cell_is_named(
         QueryError, match=rf"file .*cur2\.csv, column {column}, row 2: value '.*' {message}"
     ):
         _run(path)
+
+
+def test_aws_detectors_read_aws_rows_only(tmp_path: Path) -> None:
+    """A second provider's line that looks like a gp2 volume is not an AWS finding."""
+    path = _csv_focus_1_0(tmp_path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    other = {
+        **rows[2],
+        "ProviderName": "Microsoft",
+        "ResourceId": "disk-elsewhere",
+        "x_ServiceCode": "NULL",
+        "x_Operation": "NULL",
+    }
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, other])
+    run = _run(path)
+    try:
+        assert list(_ok(run, "gp2_volumes")["resource_id"]) == ["vol-gp2"]
+        assert sorted(_rows(run, "select provider, count(*) from cost group by 1")) == [
+            ("AWS", 12),
+            ("Microsoft", 1),
+        ]
+    finally:
+        run.engine.close()
