@@ -11,6 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from finops_agent.catalog import fill_slots
+from finops_agent.errors import UserError
 from finops_agent.identifiers import check_tag_key
 from finops_agent.resources import queries_dir
 from finops_agent.window import Window
@@ -142,7 +143,7 @@ _INTEGER_TYPE = re.compile(r"^(bigint|int|integer|smallint|tinyint|hugeint)\b", 
 _SKU_INSTANCE_KEYS = ("InstanceType", "x_InstanceType")
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     """The billing source cannot be read as any supported schema."""
 
 

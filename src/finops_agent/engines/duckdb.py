@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import sqlglot
 
-from finops_agent.engines.base import EngineResult, QueryError
+from finops_agent.engines.base import EngineResult, QueryError, SourceReadError
 from finops_agent.engines.materialise import TAG_SETS, cost_statements
 from finops_agent.engines.sql import to_duckdb, used_params
 from finops_agent.sources import SourceError, normalise_headers
@@ -248,9 +248,9 @@ class DuckDBEngine:
                 if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException)
                 else None
             )
-            if culprit is not None:
-                raise QueryError(f"reading {self.source_label} failed: {culprit}") from None
-            raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
+            raise SourceReadError(
+                f"reading {self.source_label} failed: {culprit or _first_line(exc)}"
+            ) from None
 
     def execute(
         self,

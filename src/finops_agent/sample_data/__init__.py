@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from finops_agent.errors import UserError
 from finops_agent.sample_data import lines as L
 from finops_agent.sample_data.estate import (
     ACCOUNTS,
@@ -123,6 +124,10 @@ def _round(value: float) -> float:
     return round(float(value), 6)
 
 
+class SampleDataError(UserError, ValueError):
+    """Sample data asked for with a schema, format or size that cannot be generated."""
+
+
 def generate(
     schema: Schema,
     out: Path,
@@ -140,13 +145,13 @@ def generate(
     maps, 1.2 with SkuMeter and map-typed SkuPriceDetails/Tags (JSON text in CSV).
     """
     if schema not in ("cur", "cur2", "focus"):
-        raise ValueError(f"schema must be cur, cur2 or focus, not {schema!r}")
+        raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
     if focus_version not in ("1.0", "1.2"):
-        raise ValueError(f"focus version must be 1.0 or 1.2, not {focus_version!r}")
+        raise SampleDataError(f"focus version must be 1.0 or 1.2, not {focus_version!r}")
     if fmt not in ("parquet", "csv"):
-        raise ValueError(f"format must be parquet or csv, not {fmt!r}")
+        raise SampleDataError(f"format must be parquet or csv, not {fmt!r}")
     if months < 1 or rows < 1:
-        raise ValueError("rows and months must be positive")
+        raise SampleDataError("rows and months must be positive")
     end = end or dt.datetime.now(dt.UTC).date()
     days = _window(end, months)
     n_days = len(days)
