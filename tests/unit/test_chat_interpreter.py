@@ -25,6 +25,8 @@ _ROWS = [
     {"purchase_option": "Other", "charge_type": "Tax", "cost": 10.0},
     {"tag_0": "team-data", "cost": 100.0},
     {"tag_0": "o'brien", "cost": 50.0},
+    # a tag value that is also a question word
+    {"tag_0": "total", "cost": 5.0},
     {"first_day": dt.date(2026, 10, 1), "last_day": dt.date(2026, 12, 1), "cost": 600.0},
 ]
 # service_code, account_id, region, purchase_option, tag_0: a set's own column bit is 0
@@ -83,6 +85,11 @@ def test_questions_read_into_plans(
     assert plan.period is not None
     # no period named: the report's window (November 1 to December 1)
     assert plan.period.start.isoformat() == (period or "2026-11-01")
+
+
+def test_a_tag_value_that_is_a_question_word_is_no_filter(vocab: Vocabulary) -> None:
+    plan = _plan("What was the total spend in November?", vocab)
+    assert (plan.operation, plan.filters) == ("total", [])
 
 
 def test_growth_compares_the_two_last_complete_months(vocab: Vocabulary) -> None:

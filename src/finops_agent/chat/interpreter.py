@@ -26,6 +26,7 @@ from finops_agent.chat.vocabulary import Entity, Vocabulary, tokens
 from finops_agent.chat.wording import (
     ACTION_VERBS,
     DIMENSION_WORDS,
+    FILLER,
     MEASURE_WORDS,
     NUMBER_WORDS,
     OPERATION_WORDS,
@@ -206,10 +207,22 @@ def _dimension_ok(dimension: str, vocab: Vocabulary) -> bool:
     return not dimension.startswith("tag:") or dimension[4:] in vocab.tag_keys
 
 
+# One-word tag values that are also question words: a tag value `cost` or `total` must not
+# turn "what was the total cost" into a tag filter.
+_RESERVED = FILLER | {
+    phrase[0]
+    for table in (OPERATION_WORDS, MEASURE_WORDS, DIMENSION_WORDS, STORED_TOPICS)
+    for phrase in table
+    if len(phrase) == 1
+}
+
+
 def _entities(reader: Reader, vocab: Vocabulary) -> list[Entity]:
     phrases = sorted(vocab.entities, key=lambda item: len(item[0]), reverse=True)
     found: list[Entity] = []
     for phrase, entity in phrases:
+        if entity.kind == "tag" and len(phrase) == 1 and phrase[0] in _RESERVED:
+            continue
         while reader.take(phrase):
             if entity not in found:
                 found.append(entity)
