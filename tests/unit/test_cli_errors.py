@@ -382,3 +382,23 @@ def test_sample_data_names_a_bad_option_in_one_line(
     result = runner.invoke(app, ["sample-data", "--out", str(tmp_path / "data"), *args])
     assert result.exit_code == 2
     assert _one_error_line(result) == line
+
+
+def test_every_aws_backend_is_named_when_credentials_are_needed() -> None:
+    from finops_agent.checks import aws_backends
+    from finops_agent.settings import load_settings
+
+    settings = load_settings(engine="athena", insights="bedrock", store="dynamodb", mailer="ses")
+    assert aws_backends(settings, emailing=True) == [
+        "FINOPS_ENGINE=athena",
+        "FINOPS_INSIGHTS=bedrock",
+        "FINOPS_STORE=dynamodb",
+        "FINOPS_MAILER=ses",
+    ]
+    # SES is only called when this run emails; the local defaults call no AWS at all
+    assert aws_backends(settings) == [
+        "FINOPS_ENGINE=athena",
+        "FINOPS_INSIGHTS=bedrock",
+        "FINOPS_STORE=dynamodb",
+    ]
+    assert aws_backends(load_settings(engine="duckdb", insights="rules", store="sqlite")) == []
