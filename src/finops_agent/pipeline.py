@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,7 +19,9 @@ from finops_agent.engines.base import QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
-from finops_agent.report.render import write_report
+from finops_agent.report.render import report_document, write_report
+from finops_agent.reports.document import ReportKind
+from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
 from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
 from finops_agent.store.base import Interaction
@@ -59,12 +60,6 @@ class NoDataError(UserError, ValueError):
     """The billing window holds no line items."""
 
 
-def new_report_id(now: dt.datetime | None = None) -> str:
-    """Sortable, unique, path-safe report id: 20261124T093000Z-a1b2c3."""
-    now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
 @dataclass
 class PreparedRun:
     """A run whose engine has the canonical `cost` relation bound for the window."""
@@ -78,7 +73,9 @@ class PreparedRun:
     specs: list[QuerySpec]
     params: dict[str, Any]
     settings: Settings
-    extra: dict[str, Any] = field(default_factory=dict)
+    # chat re-opens the source later, maybe from another folder: an absolute path
+    source_path: str
+    kind: ReportKind = "report"
 
 
 def resolve_specs(
@@ -104,8 +101,12 @@ def prepare_run(
     end: str | None = None,
     params: dict[str, Any] | None = None,
     engine: QueryEngine | None = None,
+    kind: ReportKind = "report",
 ) -> PreparedRun:
-    """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries."""
+    """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
+
+    `kind` says what the report is for (a full report or a daily digest) in report.json.
+    """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
     engine = engine or build_engine(settings, source)
@@ -135,8 +136,8 @@ def prepare_run(
         specs=specs,
         params={**(params or {}), "start_date": window.start, "end_date": window.end},
         settings=settings,
-        # chat re-opens the source later, maybe from another folder: keep an absolute path
-        extra={"source_path": _absolute_source(engine)},
+        source_path=_absolute_source(engine),
+        kind=kind,
     )
 
 
@@ -256,5 +257,11 @@ def insight_interaction(
 
 def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) -> Path:
     """Write report.html and report.json under the output folder; return the HTML path."""
-    extra = {"tag_keys": run.settings.tag_keys, **run.extra}
-    return write_report(Path(run.settings.output_dir), summary, insights, extra)
+    document = report_document(
+        summary,
+        insights,
+        kind=run.kind,
+        tag_keys=run.settings.tag_keys,
+        source_path=run.source_path,
+    )
+    return write_report(Path(run.settings.output_dir), summary, insights, document)

@@ -32,7 +32,11 @@ def _analyse(paths: list[Path]) -> tuple[FileReportSummary, Insights, list[dict[
     try:
         summary = analyse_workspace(workspace, "auto", load_settings())
         insights = file_insights(FileRuleInsights(), summary)
-        return summary, insights, file_metadata(workspace, summary)["file"]["read_options"]
+        return (
+            summary,
+            insights,
+            [o.model_dump() for o in file_metadata(workspace, summary).read_options],
+        )
     finally:
         workspace.close()
 

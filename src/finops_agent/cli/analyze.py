@@ -77,7 +77,29 @@ def analyze_command(
         overrides=overrides,
         prefect=prefect,
     )
+    for note in export_notes(Path(path).parent / "report.json"):
+        typer.echo(note, err=True)  # plain: Rich would wrap a long command
     typer.echo(path)
+
+
+def export_notes(report_json: Path) -> list[str]:
+    """What to say on stderr about billing exports: the schema and the `finops report` to run."""
+    from finops_agent.reports.document import ReportDocumentError, load
+
+    try:
+        document = load(report_json)
+    except (OSError, ReportDocumentError):
+        return []
+    notes = []
+    for dataset in document.file.datasets if document.file else []:
+        export = dataset.billing_export
+        if export is None:
+            continue
+        notes.append(
+            f"{dataset.label} is a {export.export_schema} billing export; for the full report run:"
+        )
+        notes += [f"  {command}" for command in export.commands]
+    return notes
 
 
 def run_analysis(

@@ -111,8 +111,8 @@ def chat_command(
     """Chat about a report: questions, suggested prompts (by number) and SQL over `cost`."""
     session = _open(report_id, out)
     console = Console()
-    window = session.report.get("window") or {}
-    span = f" ({window.get('start')} to {window.get('end')}, end exclusive)" if window else ""
+    window = session.report.window
+    span = f" ({window.start} to {window.end}, end exclusive)" if window else ""
     tables = ", ".join(f"`{r}`" for r in sorted(session.relations))
     who = (
         f"Questions are answered by {session.model.model_id} with SQL over {tables}.\n"

@@ -256,12 +256,14 @@ def _mount() -> None:
     from finops_agent.cli.aws import doctor_command, iam_policy_command
     from finops_agent.cli.chat import ask_command, chat_command
     from finops_agent.cli.history import history_app, log_app, setup_app
+    from finops_agent.cli.reports import list_command
     from finops_agent.cli.send import send_command
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
     app.command("analyze")(analyze_command)
     app.command("send")(send_command)
+    app.command("list")(list_command)
     app.command("doctor")(doctor_command)
     app.command("iam-policy")(iam_policy_command)
     app.add_typer(history_app, name="history")

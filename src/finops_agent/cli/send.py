@@ -25,8 +25,8 @@ def send_command(
     ] = None,
 ) -> None:
     """Email an existing report; exit 2 for bad recipients or mail settings, 1 when sending failed."""
-    from finops_agent.chat.transcript import report_folder
     from finops_agent.pipeline import check_mail_settings
+    from finops_agent.reports.folder import report_folder
 
     settings = load_settings(output_dir=out)
     # the same look-up as chat: one plain id, no path, no symlink out of the reports folder

@@ -65,7 +65,7 @@ def deployment_plans() -> list[DeploymentPlan]:
             "finops-report",
             "Daily cost digest of the last 30 days: anomalies need a trailing 14-day baseline.",
             cron="0 6 * * *",
-            parameters={"families": ["cost"], "period": "last_30_days"},
+            parameters={"families": ["cost"], "period": "last_30_days", "kind": "digest"},
             tags=("scheduled", "cost", "anomaly"),
         ),
         DeploymentPlan(
