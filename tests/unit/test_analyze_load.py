@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from finops_agent.analyze.dataset import open_workspace
-from finops_agent.analyze.load import AnalyzeError, inspect_file
+from finops_agent.result_files.load import AnalyzeError, inspect_file
 
 
 def _total(path: Path) -> tuple[float, str | None, dict[str, str]]:
@@ -119,7 +120,7 @@ _REJECTED: dict[str, tuple[Callable[[Path], Path], str]] = {
 def test_bad_files_are_rejected_naming_file_and_problem(tmp_path: Path, case: str) -> None:
     make, problem = _REJECTED[case]
     path = make(tmp_path)
-    with pytest.raises(AnalyzeError) as caught:
+    with pytest.raises(AnalyzeError, match=re.escape(path.name)) as caught:
         open_workspace([str(path)])
     message = str(caught.value)
     assert path.name in message

@@ -43,6 +43,7 @@ COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
     ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
     ("currency", "varchar", "billing currency, normally USD"),
+    ("provider", "varchar", "who provided the service: AWS, or a FOCUS file's provider name"),
 )
 
 
@@ -149,8 +150,8 @@ class FileData:
     dialect = "duckdb"
 
     def __init__(self, report: ReportDocument) -> None:
-        from finops_agent.analyze.dataset import reopen
-        from finops_agent.analyze.load import AnalyzeError
+        from finops_agent.result_files.load import AnalyzeError
+        from finops_agent.result_files.views import reopen
 
         if report.file is None:
             raise QueryError(f"report {report.report_id} is not an analysed file")
