@@ -23,6 +23,8 @@ select
             then 'SavingsPlanRecurringFee'
         when src.ChargeCategory = 'Purchase' and src.CommitmentDiscountType = 'Reservation' then 'RIFee'
         when src.ChargeCategory = 'Purchase' then 'Fee'
+        -- FOCUS has no refund category: a refund is a credit correcting an earlier invoice
+        when src.ChargeCategory = 'Credit' and src.ChargeClass = 'Correction' then 'Refund'
         when src.ChargeCategory in ('Tax', 'Credit') then src.ChargeCategory
         when src.ChargeCategory = 'Adjustment' then 'Refund'
         else 'Usage'

@@ -109,6 +109,7 @@ _OPTIONAL_TEXT = {
     "commitmentdiscountstatus",
     "commitmentdiscounttype",
     "chargefrequency",
+    "chargeclass",
     "pricingcategory",
     "tags",
 }

@@ -12,6 +12,7 @@ import pandas as pd
 
 from finops_agent.catalog import ChartHint, QuerySpec
 from finops_agent.execution import QueryResult
+from finops_agent.waterfall import Waterfall, waterfall_from_frame
 from finops_agent.window import Window
 
 CANONICAL_COLUMN_COUNT = 24
@@ -147,10 +148,17 @@ class ReportSummary:
         result = self.results.get(name)
         return result.frame if result is not None and result.ok else pd.DataFrame()
 
+    @property
+    def waterfall(self) -> Waterfall | None:
+        """The bill from usage to net (None when the bill_waterfall query did not run)."""
+        return waterfall_from_frame(self.frame("bill_waterfall"))
+
     def context(self, max_rows: int = 10) -> dict[str, Any]:
         """Compact JSON-ready context of the whole report for a model prompt."""
         m = self.metrics
+        bill = self.waterfall
         return {
+            "bill": bill.to_json() if bill is not None else None,
             "report_id": self.report_id,
             "window": {
                 "start": self.window.start.isoformat(),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from finops_agent.catalog import load_catalog
+from finops_agent.formatting import money
 from finops_agent.insights.base import Finding, Insights, Level, SuggestedPrompt
 from finops_agent.summarise import QuerySummary, ReportSummary
 
@@ -16,8 +17,8 @@ _MIN_MONTHLY_SAVINGS = 1.0
 
 
 def usd(value: float) -> str:
-    """Dollar amount to the cent: $1,234,567.89 (negative as -$12.00)."""
-    return f"-${abs(value):,.2f}" if value < 0 else f"${value:,.2f}"
+    """Dollar amount to the cent: $1,234,567.89 (negative as -$12.00, never -$0.00)."""
+    return money(value)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from finops_agent.formatting import money
 from finops_agent.insights.base import Insights
 from finops_agent.insights.query_rules import usd
 from finops_agent.summarise import ReportSummary
@@ -54,13 +55,27 @@ def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -
         "",
         "| Metric | Value |",
         "|---|---|",
-        f"| Unblended cost | {usd(m.unblended_cost)} |",
+        f"| Net cost | {usd(m.unblended_cost)} |",
         f"| Amortised cost | {usd(m.amortized_cost)} |",
         f"| Change of daily run rate vs previous period | {change} |",
         f"| Line items | {m.rows:,} |",
         f"| Findings | {len(insights.findings)} worth {usd(insights.monthly_savings_usd)}/month |",
         "",
     ]
+    bill = summary.waterfall
+    if bill is not None:
+        lines += [
+            f"## The bill, from usage to net ({bill.currency})",
+            "",
+            "| Line | Amount |",
+            "|---|---|",
+        ]
+        lines += [f"| {_cell(x.label)} | {money(x.amount, bill.currency)} |" for x in bill.shown()]
+        lines += [
+            f"| **Net total** | **{money(bill.net_total, bill.currency)}** |",
+            f"| Amortised total | {money(bill.amortized_total, bill.currency)} |",
+            "",
+        ]
     top = sorted(insights.findings, key=lambda f: f.monthly_savings_usd, reverse=True)
     if top:
         lines += ["## Top findings", ""]

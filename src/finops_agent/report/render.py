@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from finops_agent.formatting import money
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
 from finops_agent.insights.query_rules import usd
@@ -28,6 +29,7 @@ from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
 from finops_agent.resources import templates_dir
 from finops_agent.summarise import ReportSummary, json_value, records, top_by
+from finops_agent.waterfall import BASIS
 
 RESULT_ROWS_IN_JSON = 1000
 # what atomic_write's mkstemp names look like (.report.html.k3j_9x2a), and when one is abandoned:
@@ -35,6 +37,8 @@ RESULT_ROWS_IN_JSON = 1000
 _TEMP_NAME = re.compile(r"^\.[^/]+\.[a-z0-9_]{8}$")
 _STALE_TEMP_S = 3600.0
 TABLE_ROWS = 15
+# shown at the top of the report (key figures, the bill) rather than as a section of their own
+HEADLINE_QUERIES = ("window_totals", "bill_waterfall")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
@@ -90,7 +94,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(usd=usd, pct=_pct, cell=_cell, markdown=markdown_html)
+    env.filters.update(usd=usd, money=money, pct=_pct, cell=_cell, markdown=markdown_html)
     return env
 
 
@@ -146,7 +150,7 @@ def report_charts(summary: ReportSummary, top_n: int = 10) -> dict[str, Chart]:
     charts: dict[str, Chart] = {}
     for family in summary.families:
         for name, query in summary.queries.items():
-            if query.family != family or name == "window_totals" or query.status != "ok":
+            if query.family != family or name in HEADLINE_QUERIES or query.status != "ok":
                 continue
             frame = summary.frame(name)
             figure = figure_for(frame, query.chart, query.title, query.units, colours, top_n)
@@ -171,7 +175,7 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
     for family in summary.families:
         queries = []
         for name, query in summary.queries.items():
-            if query.family != family or name == "window_totals":
+            if query.family != family or name in HEADLINE_QUERIES:
                 continue
             frame = summary.frame(name)
             chart = charts.get(name)
@@ -228,6 +232,8 @@ def render_html(
             sections=_sections(summary, charts),
             appendix=[r for r in summary.results.values()],
             plotly_js=Markup(get_plotlyjs()),
+            bill=summary.waterfall,
+            basis=BASIS,
             chat=chat or [],
         )
     )
@@ -238,6 +244,7 @@ def report_json(
 ) -> dict[str, Any]:
     """Everything chat and later tools need about a report, JSON-ready."""
     m = summary.metrics
+    bill = summary.waterfall
     return {
         "report_id": summary.report_id,
         "generated_at": summary.generated_at,
@@ -267,6 +274,8 @@ def report_json(
             "findings": m.findings,
             "monthly_savings_usd": m.monthly_savings_usd,
         },
+        "bill": bill.to_json() if bill is not None else None,
+        "basis": BASIS,
         "queries": {name: r.meta() for name, r in summary.results.items()},
         "results": {
             name: {
