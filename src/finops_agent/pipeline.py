@@ -18,7 +18,7 @@ from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.engines.base import QueryEngine
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import InsightProvider, Insights
-from finops_agent.insights.query_rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights, anomaly_findings
 from finops_agent.report.render import write_report
 from finops_agent.settings import Settings
 from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
@@ -229,6 +229,9 @@ def generate_insights(
         insights.warnings.append(
             f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
         )
+    # anomalies are findings whoever wrote the narrative: a model may leave them out
+    known = {f.id for f in insights.findings}
+    insights.findings += [f for f in anomaly_findings(summary) if f.id not in known]
     summary.metrics.findings = len(insights.findings)
     summary.metrics.monthly_savings_usd = insights.monthly_savings_usd
     return insights

@@ -182,7 +182,14 @@ def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySu
     """Summary of one query: totals, top rows by its cost column, savings if it has any."""
     frame = result.frame
     cost_column = spec.cost_column if spec.cost_column in frame.columns else None
-    total = float(pd.to_numeric(frame[cost_column], errors="coerce").sum()) if cost_column else None
+    counted = frame
+    if "is_anomaly" in frame.columns:
+        # a total of excess covers the anomalies only: quiet days' negative excess is not money
+        flags = frame["is_anomaly"].astype("string").str.lower().isin(["true", "1"])
+        counted = frame[flags.fillna(False).astype(bool)]
+    total = (
+        float(pd.to_numeric(counted[cost_column], errors="coerce").sum()) if cost_column else None
+    )
     savings = None
     if "monthly_savings" in frame.columns:
         savings = float(

@@ -14,7 +14,15 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["BASIS", "LINES", "Waterfall", "WaterfallLine", "line_for", "waterfall_from_frame"]
+__all__ = [
+    "BASIS",
+    "LINES",
+    "Waterfall",
+    "WaterfallLine",
+    "basis_of",
+    "line_for",
+    "waterfall_from_frame",
+]
 
 # the stated basis of every money figure a report shows
 BASIS: dict[str, str] = {
@@ -51,6 +59,8 @@ _BY_TYPE: dict[str, str] = {
     "Tax": "tax",
 }
 USAGE_LINES = ("usage_on_demand", "usage_covered")
+# sections whose money is usage before credits although their column has another name
+_USAGE_BASIS_QUERIES = frozenset({"spend_by_service_daily", "daily_anomalies"})
 ONE_TIME_TYPES = ("Fee", "SavingsPlanUpfrontFee")
 
 
@@ -63,6 +73,21 @@ def line_for(charge_type: str) -> str:
     if charge_type.endswith("Discount"):
         return "discounts"
     return "other"
+
+
+def basis_of(query: str, column: str | None) -> str | None:
+    """The basis key (net, usage, amortized) of a section's money column; None for other units."""
+    if column is None:
+        return None
+    if query in _USAGE_BASIS_QUERIES or column.startswith("usage_cost"):
+        return "usage"
+    if "amortized" in column:
+        return "amortized"
+    if "savings" in column:
+        return None
+    if column.endswith(("_cost", "_usd")):
+        return "net"
+    return None
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_the_planted_spike_is_the_only_anomaly(library: Any) -> None:
         spike["date"],
         "AWSLambda",
     )
-    assert row.unblended_cost == pytest.approx(spike["cost"], abs=0.01)
+    assert row.usage_cost == pytest.approx(spike["cost"], abs=0.01)
     assert row.severity == "high"
 
 

@@ -34,6 +34,7 @@ def test_report_is_written_with_json_sidecar_index_and_inert_hostile_values(tmp_
             "usage_date": pd.to_datetime(["2026-10-01", "2026-10-02"]),
             "service_code": ["AmazonEC2"] * 2,
             "service_name": [HOSTILE, HOSTILE],
+            "usage_cost": [1.0, 2.0],
             "unblended_cost": [1.0, 2.0],
             "amortized_cost": [1.0, 2.0],
         }

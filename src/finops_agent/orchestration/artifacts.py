@@ -10,7 +10,7 @@ from typing import Any
 
 from finops_agent.formatting import money
 from finops_agent.insights.base import Insights
-from finops_agent.insights.query_rules import usd
+from finops_agent.insights.query_rules import ANOMALY_QUERY, usd
 from finops_agent.summarise import ReportSummary
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,16 @@ def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -
             f"| Amortised total | {money(bill.amortized_total, bill.currency)} |",
             "",
         ]
-    top = sorted(insights.findings, key=lambda f: f.monthly_savings_usd, reverse=True)
+    anomalies = [f for f in insights.findings if f.query == ANOMALY_QUERY]
+    if anomalies:
+        lines += ["## Anomalies", ""]
+        lines += [f"- **{_cell(f.title)}**: {_cell(f.evidence)}" for f in anomalies]
+        lines.append("")
+    top = sorted(
+        (f for f in insights.findings if f.query != ANOMALY_QUERY),
+        key=lambda f: f.monthly_savings_usd,
+        reverse=True,
+    )
     if top:
         lines += ["## Top findings", ""]
         for finding in top[:TOP_FINDINGS]:

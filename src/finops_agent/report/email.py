@@ -15,7 +15,7 @@ from typing import Any
 import css_inline
 
 from finops_agent.delivery.addresses import check_address, check_header
-from finops_agent.insights.query_rules import usd
+from finops_agent.insights.query_rules import ANOMALY_QUERY, usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
 
@@ -127,7 +127,12 @@ def _context(
     attached: bool,
     report_url: str | None,
 ) -> dict[str, Any]:
-    findings = sorted(report.get("findings", []), key=lambda f: -f.get("monthly_savings_usd", 0))
+    everything = report.get("findings", [])
+    anomalies = [f for f in everything if f.get("query") == ANOMALY_QUERY]
+    findings = sorted(
+        (f for f in everything if f.get("query") != ANOMALY_QUERY),
+        key=lambda f: -f.get("monthly_savings_usd", 0),
+    )
     failed = [q for q in report.get("queries", {}).values() if q.get("status") == "failed"]
     window = report["window"]
     return {
@@ -136,6 +141,7 @@ def _context(
         "period": period_label(
             dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
         ),
+        "anomalies": anomalies,
         "findings": findings[:10],
         "more_findings": max(0, len(findings) - 10),
         "failed": failed,

@@ -24,12 +24,12 @@ from plotly.offline import get_plotlyjs
 from finops_agent.formatting import money
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
-from finops_agent.insights.query_rules import usd
+from finops_agent.insights.query_rules import usage_by_service, usd
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
 from finops_agent.resources import templates_dir
 from finops_agent.summarise import ReportSummary, json_value, records, top_by
-from finops_agent.waterfall import BASIS
+from finops_agent.waterfall import BASIS, basis_of
 
 RESULT_ROWS_IN_JSON = 1000
 # what atomic_write's mkstemp names look like (.report.html.k3j_9x2a), and when one is abandoned:
@@ -99,11 +99,7 @@ def environment() -> Environment:
 
 
 def _colour_map(summary: ReportSummary) -> ColourMap:
-    daily = summary.frame("spend_by_service_daily")
-    if daily.empty:
-        return ColourMap()
-    ranked = daily.groupby("service_name")["unblended_cost"].sum().sort_values(ascending=False)
-    return ColourMap([str(s) for s in ranked.index])
+    return ColourMap([str(s) for s in usage_by_service(summary).index])
 
 
 @dataclass(frozen=True)
@@ -197,9 +193,11 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
                 "monthly_savings" if "monthly_savings" in frame.columns else query.cost_column,
                 TABLE_ROWS,
             )
+            basis = basis_of(name, query.chart.y or query.cost_column)
             queries.append(
                 {
                     "q": query,
+                    "basis": BASIS[basis] if basis else None,
                     "chart": chart_html,
                     "caption": chart.caption if chart is not None else "",
                     "table": records(ranked),
