@@ -14,7 +14,13 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.comparison import apply_previous_period, previous_period_totals
+from finops_agent.comparison import (
+    MONTH_OVER_MONTH,
+    apply_month_over_month,
+    apply_previous_period,
+    month_over_month,
+    previous_period_totals,
+)
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.report_mail import email_report, resend_pending
 from finops_agent.engines.base import QueryEngine
@@ -202,10 +208,18 @@ def finops_report(
     try:
         results = _run_queries(run, settings, fingerprint, refresh_cache)
         previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+        mom_spec = next((s for s in run.specs if s.name == MONTH_OVER_MONTH), None)
+        mom = (
+            month_over_month(run.engine, run.schema, run.window, settings.tag_keys, mom_spec)  # type: ignore[arg-type]
+            if mom_spec is not None
+            else None
+        )
     finally:
         run.engine.close()
     summary = summarise_run(run, results)
     comparison_warning = apply_previous_period(summary, previous)
+    if mom is not None and mom_spec is not None:
+        apply_month_over_month(summary, mom, mom_spec, settings.top_n)
     found = generate_insights(build_insights(settings), summary)
     store, store_warning = open_store(settings)
     log_warning = log_interaction(store, insight_interaction(summary, found))

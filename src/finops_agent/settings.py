@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
 
     # report email (report-email): size limit, chart images, SES options, retries
-    email_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # most mail gateways refuse or strip large messages: link the report, attach only when asked
+    email_max_bytes: int = Field(default=1_000_000, gt=0)
+    email_attach_report: bool = False
     email_charts: int = Field(default=4, ge=0, description="Key charts shown in the email body")
     email_images: bool = Field(default=True, description="PNG charts via Chromium, else HTML bars")
     chromium_path: str | None = Field(default=None, description="Default: chromium on PATH")

@@ -60,7 +60,9 @@ _BY_TYPE: dict[str, str] = {
 }
 USAGE_LINES = ("usage_on_demand", "usage_covered")
 # sections whose money is usage before credits although their column has another name
-_USAGE_BASIS_QUERIES = frozenset({"spend_by_service_daily", "daily_anomalies"})
+_USAGE_BASIS_QUERIES = frozenset(
+    {"spend_by_service_daily", "daily_anomalies", "month_over_month_by_service"}
+)
 ONE_TIME_TYPES = ("Fee", "SavingsPlanUpfrontFee")
 
 

@@ -101,3 +101,71 @@ def test_a_bill_netted_to_zero_by_credits_still_shows_where_the_usage_went(
         assert float(amount.replace(",", "")) == pytest.approx(usage, abs=CENT)
         assert float(pct) == pytest.approx(usage / usage_total * 100, abs=0.05)
         assert float(pct) > 0
+
+
+def test_month_over_month_compares_the_two_complete_months_and_finds_the_planted_movers(
+    sample_dataset: Any,
+) -> None:
+    from finops_agent.comparison import complete_months, month_over_month
+
+    folder, truth = sample_dataset("cur2")
+    # the default window on the sample data: October and November to date
+    run = prepare_run(
+        load_settings(), source=str(folder / "data"), start="2026-10-01", end="2026-11-24"
+    )
+    try:
+        spec = load_catalog().queries["month_over_month_by_service"]
+        assert complete_months(run.window).label == "2026-09-01 to 2026-10-31"
+        result = month_over_month(run.engine, "cur2", run.window, {}, spec)
+        in_window = run_query(run.engine, spec, run.params)
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    # inside the window there is one complete month only: nothing to compare there
+    assert in_window.ok and in_window.frame.empty
+    frame = result.frame
+    assert {str(d)[:10] for d in frame["billing_period"]} == {"2026-10-01"}
+    assert {str(d)[:10] for d in frame["previous_period"]} == {"2026-09-01"}
+    by_code = frame.set_index("service_code")
+    for role in ("grows", "shrinks"):
+        mover = truth["planted"]["movers"][role]
+        months = mover["usage_cost_by_month"]
+        row = by_code.loc[mover["service_code"]]
+        assert row["usage_cost"] == pytest.approx(months["2026-10"], abs=CENT)
+        assert row["previous_usage_cost"] == pytest.approx(months["2026-09"], abs=CENT)
+        assert row["change_usd"] == pytest.approx(months["2026-10"] - months["2026-09"], abs=CENT)
+    assert by_code.loc["AmazonRDS", "change_usd"] > 0 > by_code.loc["AmazonAthena", "change_usd"]
+    # largest change first, whatever its sign
+    changes = frame["change_usd"].abs().tolist()
+    assert changes == sorted(changes, reverse=True)
+
+
+def test_the_forecast_counts_upfront_purchases_and_monthly_fees_once(sample_dataset: Any) -> None:
+    folder, _ = sample_dataset("cur")
+    fortnight = _forecast(folder, "2026-09-01", "2026-09-15")
+    assert fortnight["days_with_data"] == 14 and fortnight["days_in_month"] == 30
+    # the planted reservation upfront lands on the 1st; tax is 40 + 57.5 + 75 a month
+    assert fortnight["one_time_cost"] == pytest.approx(1314.0, abs=CENT)
+    assert fortnight["monthly_fee_cost"] > 172.5
+    run_rate = (
+        fortnight["cost_to_date"] - fortnight["one_time_cost"] - fortnight["monthly_fee_cost"]
+    )
+    assert fortnight["avg_daily_cost"] == pytest.approx(run_rate / 14, abs=CENT)
+    assert fortnight["forecast_cost"] == pytest.approx(
+        fortnight["cost_to_date"] + fortnight["avg_daily_cost"] * 16, abs=CENT
+    )
+    assert fortnight["forecast_low"] < fortnight["forecast_cost"] < fortnight["forecast_high"]
+    three_days = _forecast(folder, "2026-09-01", "2026-09-04")
+    assert three_days["forecast_low"] is None and three_days["forecast_high"] is None
+    assert three_days["note"] == "too few days of data for a range: 3 of 7 needed"
+
+
+def _forecast(folder: Path, start: str, end: str) -> dict[str, Any]:
+    run = prepare_run(load_settings(), source=str(folder / "data"), start=start, end=end)
+    try:
+        result = run_query(run.engine, load_catalog().queries["month_end_forecast"], run.params)
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    row = result.frame.iloc[0].to_dict()
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}

@@ -114,13 +114,9 @@ def test_the_planted_spike_is_the_only_anomaly(library: Any) -> None:
 
 def test_growth_and_storage_findings(library: Any) -> None:
     results, truth, _ = library
-    mom = results["month_over_month_by_service"].frame
-    rds = mom[
-        (mom["service_code"] == "AmazonRDS")
-        & (pd.to_datetime(mom["billing_period"]) == "2026-11-01")
-    ]
-    # the planted 15% monthly growth, measured on cost per day across a partial month
-    assert 8 < float(rds["change_pct"].iloc[0]) < 25
+    # one complete month in this window: month over month compares nothing inside it (the
+    # report compares the two complete months on its own; see test_bill_truth)
+    assert results["month_over_month_by_service"].frame.empty
     heavy = {b["resource_id"] for b in truth["planted"]["s3_standard_heavy"]}
     assert heavy <= set(results["s3_storage_class_mix"].frame["resource_id"])
     egress = results["data_transfer_out"].frame

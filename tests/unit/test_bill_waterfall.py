@@ -166,3 +166,81 @@ def test_an_anomaly_becomes_a_finding_in_summary_artifact_and_total(tmp_path: Pa
     assert summary.queries["daily_anomalies"].total == pytest.approx(9_297.59)
     artifact = summary_markdown(summary, insights, tmp_path / "report.html")
     assert "## Anomalies" in artifact and "$9,297.59 excess" in artifact
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "previous"),
+    [
+        # last full month + month to date: the same shape two months earlier, from the 1st
+        ("2026-10-01", "2026-11-24", ("2026-08-01", "2026-09-24")),
+        # one whole month: the whole month before
+        ("2026-10-01", "2026-11-01", ("2026-09-01", "2026-10-01")),
+        # month to date on the 2nd: the first day of the month before
+        ("2026-11-01", "2026-11-02", ("2026-10-01", "2026-10-02")),
+        # a window not starting on a 1st: equal length just before
+        ("2026-10-15", "2026-12-02", ("2026-08-28", "2026-10-15")),
+    ],
+)
+def test_the_previous_period_starts_on_its_first_day(
+    start: str, end: str, previous: tuple[str, str]
+) -> None:
+    import datetime as dt
+
+    from finops_agent.window import Window
+
+    before = Window(dt.date.fromisoformat(start), dt.date.fromisoformat(end)).previous()
+    assert (before.start.isoformat(), before.end.isoformat()) == previous
+
+
+ARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/checkout-frontend-prod/50dc6c495c0c9188"
+
+
+def test_charts_read_right_on_real_data() -> None:
+    from finops_agent.catalog import ChartHint
+    from finops_agent.report.charts import ColourMap, figure_for, month_label, short_id
+
+    assert month_label(pd.Timestamp("2026-11-01")) == "2026-11"
+    assert month_label("2026-11-01 00:00:00") == "2026-11"
+    assert month_label("2026-11-15") == "2026-11-15"
+    assert month_label("prod") == "prod"
+    assert short_id(ARN) == "50dc6c495c0c9188"
+    assert short_id("i-0abc") == "i-0abc"
+
+    # a long ARN is shortened on the axis; the hover (x) keeps the full id
+    resources = pd.DataFrame({"resource_id": [ARN, "vol-1"], "amortized_cost": [2.5, 1.25]})
+    hint = ChartHint("bar", x="resource_id", y="amortized_cost")
+    fig = figure_for(resources, hint, "Top", {"amortized_cost": "USD"}, ColourMap())
+    assert fig is not None
+    assert list(fig.layout.xaxis.ticktext) == ["50dc6c495c0c9188", "vol-1"]
+    assert list(fig.data[0].x) == [ARN, "vol-1"]
+    # under $10 the money axis shows cents
+    assert fig.layout.yaxis.tickformat == ",.2f"
+
+    # coverage percentages per tag key side by side, months as 2026-10
+    coverage = pd.DataFrame(
+        {
+            "service_code": ["AmazonEC2", "AmazonEC2"],
+            "tag_key": ["owner", "project"],
+            "cost_coverage_pct": [80.0, 60.0],
+        }
+    )
+    hint = ChartHint("bar", x="service_code", y="cost_coverage_pct", color="tag_key")
+    fig = figure_for(coverage, hint, "Coverage", {"cost_coverage_pct": "%"}, ColourMap())
+    assert fig is not None and fig.layout.barmode == "group"
+    monthly = pd.DataFrame(
+        {
+            "account_name": ["prod", "prod"],
+            "billing_period": pd.to_datetime(["2026-10-01", "2026-11-01"]),
+            "unblended_cost": [1200.0, 1300.0],
+        }
+    )
+    hint = ChartHint("bar", x="account_name", y="unblended_cost", color="billing_period")
+    fig = figure_for(monthly, hint, "Accounts", {"unblended_cost": "USD"}, ColourMap())
+    assert fig is not None and [t.name for t in fig.data] == ["2026-10", "2026-11"]
+    assert fig.layout.barmode == "stack" and fig.layout.yaxis.tickformat == ",.0f"
+
+    # a pie of a credit-netted split is drawn as bars instead
+    split = pd.DataFrame({"service_name": ["EC2", "Credits"], "unblended_cost": [50.0, -50.0]})
+    hint = ChartHint("pie", x="service_name", y="unblended_cost")
+    fig = figure_for(split, hint, "Split", {"unblended_cost": "USD"}, ColourMap())
+    assert fig is not None and fig.data[0].type == "bar"

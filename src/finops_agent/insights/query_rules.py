@@ -308,7 +308,7 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     lines = [
         "## Executive summary",
         "",
-        f"From {summary.window.label}, {m.accounts} account(s) were billed "
+        f"Over {summary.window.label}, {m.accounts} account(s) were billed "
         f"**{usd(m.unblended_cost)}** net (**{usd(m.amortized_cost)}** amortised) across "
         f"{m.services} services in {m.rows:,} line items.",
     ]

@@ -15,6 +15,7 @@ from typing import Any
 import css_inline
 
 from finops_agent.delivery.addresses import check_address, check_header
+from finops_agent.formatting import money, percent_change
 from finops_agent.insights.query_rules import ANOMALY_QUERY, usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
@@ -119,6 +120,29 @@ def render_images(
     return images, notes
 
 
+_MOVERS_SHOWN = 8
+
+
+def _movers(report: dict[str, Any]) -> dict[str, Any]:
+    """Month over month per service for the text part: previous, current, change and % change."""
+    rows = report.get("results", {}).get("month_over_month_by_service", {}).get("rows", [])
+    movers = [
+        {
+            "service": str(r.get("service_name") or r.get("service_code") or ""),
+            "previous": money(r.get("previous_usage_cost")),
+            "current": money(r.get("usage_cost")),
+            "change": money(r.get("change_usd")),
+            "pct": percent_change(r.get("usage_cost"), r.get("previous_usage_cost")),
+        }
+        for r in rows[:_MOVERS_SHOWN]
+        if "change_usd" in r
+    ]
+    period = ""
+    if rows and rows[0].get("billing_period") and rows[0].get("previous_period"):
+        period = f"{str(rows[0]['previous_period'])[:7]} to {str(rows[0]['billing_period'])[:7]}"
+    return {"movers": movers, "movers_period": period}
+
+
 def _context(
     report: dict[str, Any],
     charts: list[dict[str, Any]],
@@ -142,6 +166,7 @@ def _context(
             dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
         ),
         "anomalies": anomalies,
+        **_movers(report),
         "findings": findings[:10],
         "more_findings": max(0, len(findings) - 10),
         "failed": failed,
@@ -208,8 +233,10 @@ def compose_email(
     with_images: bool = True,
     chromium: str | None = None,
     report_url: str | None = None,
+    attach: bool = False,
 ) -> ComposedEmail:
-    """The report email, kept under max_bytes: attachment, else link, else bars instead of PNGs."""
+    """The report email, kept under max_bytes: the report linked (attached only when `attach`
+    and it fits), PNG charts, else HTML bars instead of PNGs."""
     sender = check_address(sender, what="sender")
     report, all_charts = load_report(report_dir)
     charts = key_charts(all_charts, charts_limit)
@@ -217,7 +244,9 @@ def compose_email(
     images, warnings = render_images(charts, browser) if with_images else ({}, [])
     report_html = (report_dir / "report.html").read_bytes()
     # try the richest message first, then drop what pushes it over the limit
-    attempts = [(report_html, images), (None, images), (None, {})]
+    attempts: list[tuple[bytes | None, dict[str, bytes]]] = [(None, images), (None, {})]
+    if attach:
+        attempts.insert(0, (report_html, images))
     for attachment, pngs in attempts:
         message = _build(
             report,
@@ -232,7 +261,7 @@ def compose_email(
         if size <= max_bytes:
             break
     notes = list(warnings)
-    if attachment is None:
+    if attachment is None and attach:
         where = "linked" if report_url else f"kept at {report_dir / 'report.html'}"
         notes.append(
             f"report.html ({len(report_html):,} bytes) not attached: over the {max_bytes:,}-byte "

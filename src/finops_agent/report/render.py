@@ -65,6 +65,25 @@ def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> 
     return Markup(unwrap_marks(nh3.clean(html)))
 
 
+_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as text a mail client shows as is: headings in capitals, no ** or backticks,
+    links as `text (url)`; a line never starts with `From ` (mail systems rewrite it `>From`)."""
+    lines = []
+    for line in (markdown or "").splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            line = heading.group(1).upper()
+        line = _LINK.sub(r"\1 (\2)", line).replace("**", "").replace("`", "")
+        if line.startswith("From "):
+            line = "from " + line[5:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1f}%"
 
@@ -94,7 +113,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(usd=usd, money=money, pct=_pct, cell=_cell, markdown=markdown_html)
+    env.filters.update(
+        usd=usd, money=money, pct=_pct, cell=_cell, markdown=markdown_html, plaintext=plain_text
+    )
     return env
 
 
