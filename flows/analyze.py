@@ -10,18 +10,10 @@ from prefect.cache_policies import NO_CACHE
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import Overrides, Workspace
-from finops_agent.analyze.fetch import localise, s3_client
-from finops_agent.analyze.run import (
-    analyse_workspace,
-    file_insights,
-    insight_provider,
-    open_files,
-    render,
-)
+from finops_agent.analyze.run import analyse_workspace, open_files, render
 from finops_agent.insights.base import Insights
-from finops_agent.pipeline import insight_interaction, log_interaction, open_store
+from finops_agent.runs.analyze import ask, fetch, record
 from finops_agent.settings import Settings, load_settings
-from finops_agent.wiring import build_insights
 
 AnalysisType = Literal["auto", "architecture", "tagging", "cost"]
 
@@ -29,9 +21,7 @@ AnalysisType = Literal["auto", "architecture", "tagging", "cost"]
 @task(name="fetch-files", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
 def fetch_files(paths: list[str], settings: Settings) -> list[str]:
     """Download s3:// files to local disk; local paths pass through."""
-    return localise(
-        paths, settings.home / "downloads", s3_client(settings.aws_region, settings.aws_profile)
-    )
+    return fetch(paths, settings)
 
 
 @task(name="profile-files", cache_policy=NO_CACHE)
@@ -51,15 +41,13 @@ def analyse_files(
 @task(name="ask-insights", cache_policy=NO_CACHE)
 def ask_insights(summary: FileReportSummary, settings: Settings) -> Insights:
     """Findings, narrative and prompts from the configured provider."""
-    return file_insights(insight_provider(build_insights(settings)), summary)
+    return ask(summary, settings)
 
 
 @task(name="log-interaction", cache_policy=NO_CACHE)
 def log_insights(summary: FileReportSummary, insights: Insights, settings: Settings) -> None:
     """Record the insight call in the interaction log; a failure becomes a report warning."""
-    store, store_warning = open_store(settings)
-    log_warning = log_interaction(store, insight_interaction(summary, insights))
-    insights.warnings.extend(w for w in (store_warning, log_warning) if w)
+    record(summary, insights, settings)
 
 
 @task(name="render-report", cache_policy=NO_CACHE)

@@ -16,8 +16,9 @@ import pandas as pd
 from finops_agent.catalog import ChartHint, QuerySpec, load_catalog
 from finops_agent.execution import QueryResult, run_query
 from finops_agent.insights.base import Insights
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.query_rules import RuleInsights
-from finops_agent.pipeline import generate_insights, prepare_run, summarise_run
+from finops_agent.pipeline import prepare_run, summarise_run
 from finops_agent.report.render import write_report
 from finops_agent.settings import load_settings
 from finops_agent.summarise import Metrics, ReportSummary, summarise_query

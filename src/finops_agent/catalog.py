@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,19 +14,27 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
+from finops_agent.errors import UserError
 from finops_agent.resources import queries_dir
 
 Family = Literal["architecture", "tagging", "cost"]
 FAMILIES: tuple[Family, ...] = ("architecture", "tagging", "cost")
 ChartKind = Literal["bar", "pie", "line", "area", "table"]
 ParamType = Literal["date", "int", "float", "str"]
+Level = Literal["low", "medium", "high"]
+LEVELS: tuple[Level, ...] = ("low", "medium", "high")
+# savings: priced from the result's monthly_savings column; allocation: saves nothing directly
+FindingKind = Literal["savings", "allocation"]
+FINDING_KINDS: tuple[FindingKind, ...] = ("savings", "allocation")
 
 # Placeholders every query may use without declaring them: the billing window.
 WINDOW_PARAMS: frozenset[str] = frozenset({"start_date", "end_date"})
+# The column a savings finding sums: the estimated saving of each row, per month.
+SAVINGS_COLUMN = "monthly_savings"
 _TEMPLATE_SLOT = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """The catalog or a stored query file is inconsistent."""
 
 
@@ -66,6 +75,34 @@ class ChartHint:
 
 
 @dataclass(frozen=True)
+class FindingSpec:
+    """How a query's result becomes a finding: its wording, effort, risk and savings assumption."""
+
+    title: str
+    action: str
+    effort: Level
+    risk: Level
+    assumption: str
+    kind: FindingKind = "savings"
+
+    def headline(self, count: int) -> str:
+        """The finding's title with the number of items it covers filled in."""
+        return self.title.format(count=count)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up question a report offers when this query returned rows; lower rank first."""
+
+    question: str
+    rank: int
+
+    def text(self, top_service: str) -> str:
+        """The question with the report's largest service filled in."""
+        return self.question.format(top_service=top_service)
+
+
+@dataclass(frozen=True)
 class QuerySpec:
     """One stored query: its SQL file and what the catalog says about it."""
 
@@ -79,8 +116,8 @@ class QuerySpec:
     units: dict[str, str] = field(default_factory=dict)
     cost_column: str | None = None
     why: str = ""
-    savings: str | None = None
-    finding: bool = False
+    finding: FindingSpec | None = None
+    follow_up: FollowUp | None = None
 
     @property
     def sql(self) -> str:
@@ -167,7 +204,103 @@ def _param(raw: dict[str, Any], query: str) -> ParamSpec:
     )
 
 
-def _spec(name: str, raw: dict[str, Any], root: Path) -> QuerySpec:
+_QUERY_KEYS: tuple[str, ...] = (
+    "family",
+    "title",
+    "description",
+    "why",
+    "chart",
+    "units",
+    "cost_column",
+    "params",
+    "finding",
+    "follow_up",
+)
+_FINDING_KEYS: tuple[str, ...] = ("title", "action", "effort", "risk", "assumption", "kind")
+_FINDING_REQUIRED: tuple[str, ...] = ("title", "action", "effort", "risk", "assumption")
+_FOLLOW_UP_KEYS: tuple[str, ...] = ("question", "rank")
+
+
+def _unknown_keys(raw: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    unknown = [str(k) for k in raw if k not in allowed]
+    if unknown:
+        raise CatalogError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where} must be non-empty text, not {value!r}")
+    return value
+
+
+def _text_with_slots(value: Any, where: str, slots: frozenset[str]) -> str:
+    """A non-empty template whose `{slot}` fields are all among `slots` (checked at load time)."""
+    text = _text(value, where)
+    try:
+        used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError as exc:
+        raise CatalogError(f"{where}: {exc} in {text!r}") from None
+    stray = sorted(used - slots)
+    if stray:
+        allowed = ", ".join(f"{{{s}}}" for s in sorted(slots)) or "none"
+        raise CatalogError(
+            f"{where}: unknown slot {', '.join(f'{{{s}}}' for s in stray)}; allowed: {allowed}"
+        )
+    return text
+
+
+def _choice(raw: dict[str, Any], key: str, allowed: tuple[str, ...], where: str) -> Any:
+    value = raw[key]
+    if value not in allowed:
+        raise CatalogError(f"{where}.{key} is {value!r}, not one of {', '.join(allowed)}")
+    return value
+
+
+def _finding(raw: Any, query: str) -> FindingSpec | None:
+    where = f"query {query!r}: finding"
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CatalogError(
+            f"{where} must be a mapping with {', '.join(_FINDING_REQUIRED)}, not {raw!r}"
+        )
+    _unknown_keys(raw, _FINDING_KEYS, where)
+    missing = [k for k in _FINDING_REQUIRED if k not in raw]
+    if missing:
+        raise CatalogError(f"{where} lacks {', '.join(missing)}")
+    return FindingSpec(
+        title=_text_with_slots(raw["title"], f"{where}.title", frozenset({"count"})),
+        action=_text(raw["action"], f"{where}.action"),
+        effort=_choice(raw, "effort", LEVELS, where),
+        risk=_choice(raw, "risk", LEVELS, where),
+        assumption=_text(raw["assumption"], f"{where}.assumption"),
+        kind=_choice(raw, "kind", FINDING_KINDS, where) if "kind" in raw else "savings",
+    )
+
+
+def _follow_up(raw: Any, query: str) -> FollowUp | None:
+    where = f"query {query!r}: follow_up"
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where} must be a mapping with question and rank, not {raw!r}")
+    _unknown_keys(raw, _FOLLOW_UP_KEYS, where)
+    rank = raw.get("rank")
+    if not isinstance(rank, int) or isinstance(rank, bool):
+        raise CatalogError(f"{where}.rank must be a whole number, not {rank!r}")
+    question = _text_with_slots(
+        raw.get("question"), f"{where}.question", frozenset({"top_service"})
+    )
+    return FollowUp(question=question, rank=rank)
+
+
+def _spec(name: str, raw: Any, root: Path) -> QuerySpec:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"query {name!r}: expected a mapping of {', '.join(_QUERY_KEYS)}")
+    _unknown_keys(raw, _QUERY_KEYS, f"query {name!r}")
     family = raw.get("family")
     if family not in FAMILIES:
         raise CatalogError(
@@ -192,21 +325,41 @@ def _spec(name: str, raw: dict[str, Any], root: Path) -> QuerySpec:
         units=dict(raw.get("units", {})),
         cost_column=raw.get("cost_column"),
         why=raw.get("why", ""),
-        savings=raw.get("savings"),
-        finding=bool(raw.get("finding", False)),
+        finding=_finding(raw.get("finding"), name),
+        follow_up=_follow_up(raw.get("follow_up"), name),
     )
 
 
-def validate(catalog: Catalog) -> list[str]:
-    """Problems in the catalog: undeclared or unused placeholders, uncatalogued files."""
+def output_columns(sql: str) -> list[str]:
+    """Names of the columns an Athena-dialect SELECT returns (`*` when it selects all)."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    return list(tree.named_selects) if isinstance(tree, exp.Query) else []
+
+
+def validate(catalog: Catalog, root: Path | None = None) -> list[str]:
+    """Problems in the catalog: undeclared or unused placeholders, uncatalogued files under
+    `root` (default: the project's queries/), and savings columns without finding metadata
+    (or metadata pricing a column the SQL lacks)."""
     problems: list[str] = []
-    root = queries_dir()
+    root = root or queries_dir()
     for spec in catalog.queries.values():
         try:
             used = placeholders(spec.sql)
+            columns = output_columns(spec.sql)
         except sqlglot.errors.ParseError as exc:
             problems.append(f"{spec.path.name}: does not parse as Athena SQL: {exc}")
             continue
+        priced = SAVINGS_COLUMN in columns
+        if priced and spec.finding is None:
+            problems.append(
+                f"{spec.path.name}: returns {SAVINGS_COLUMN} but catalog.yaml gives it no "
+                "finding block"
+            )
+        if spec.finding is not None and spec.finding.kind == "savings" and not priced:
+            problems.append(
+                f"{spec.path.name}: its finding is of kind savings but the query returns no "
+                f"{SAVINGS_COLUMN} column"
+            )
         declared = {p.name for p in spec.params}
         for name in sorted(used - declared - WINDOW_PARAMS):
             problems.append(f"{spec.path.name}: placeholder :{name} is not declared in the catalog")
@@ -228,7 +381,22 @@ def validate(catalog: Catalog) -> list[str]:
 def load_catalog(path: Path | None = None) -> Catalog:
     """Read catalog.yaml (default: the project's) into QuerySpecs; raise CatalogError if invalid."""
     path = path or queries_dir() / "catalog.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise CatalogError(f"{path}{line}: not valid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: expected a mapping with the key 'queries'")
+    # metadata outside a query's own entry would name queries that may not exist
+    stray = [str(k) for k in raw if k != "queries"]
+    if stray:
+        raise CatalogError(
+            f"{path}: unknown top-level key {', '.join(stray)}; everything about a query, its "
+            "finding metadata too, goes under its entry in 'queries'"
+        )
     entries = raw.get("queries")
     if not isinstance(entries, dict):
         raise CatalogError(f"{path}: expected a mapping under 'queries'")

@@ -39,8 +39,17 @@ def render(catalog: Catalog) -> str:
                 else f"{spec.chart.kind} of `{spec.chart.y}` by `{spec.chart.x}`"
             )
             lines += [f"- Shown as: {chart}"]
-            if spec.finding:
-                lines += [f"- Produces findings; savings: {spec.savings}"]
+            if spec.finding is not None:
+                f = spec.finding
+                lines += [
+                    f"- Finding ({f.kind}): *{f.title.format(count='N')}* — effort {f.effort}, risk {f.risk}",
+                    f"  - Action: {f.action}",
+                    f"  - Savings assumption: {f.assumption}",
+                ]
+            if spec.follow_up is not None:
+                lines += [
+                    f"- Follow-up question (rank {spec.follow_up.rank}): {spec.follow_up.question}"
+                ]
             if spec.units:
                 lines += ["- Units: " + ", ".join(f"`{c}` {u}" for c, u in spec.units.items())]
             for param in spec.params:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -10,8 +11,11 @@ import pandas as pd
 
 from finops_agent.catalog import QuerySpec
 from finops_agent.engines.base import QueryEngine, QueryError
+from finops_agent.settings import Settings
 
 QueryStatus = Literal["ok", "failed"]
+# what a batch deadline allows on top of the query waves: result reads, retry delays
+_BATCH_SLACK_S = 60.0
 
 
 @dataclass
@@ -97,4 +101,31 @@ def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> Q
         bytes_scanned=result.bytes_scanned,
         scan_cost_usd=result.scan_cost_usd,
         engine_time_s=result.engine_time_s,
+    )
+
+
+def failed_result(spec: QuerySpec, params: dict[str, Any], outcome: object) -> QueryResult:
+    """The failed QueryResult for a query that raised instead of returning (timeout, crash)."""
+    if isinstance(outcome, TimeoutError):
+        reason = f"query {spec.name!r} timed out: {outcome}"
+    else:
+        reason = f"query {spec.name!r} failed: {type(outcome).__name__}: {outcome}"
+    return QueryResult(spec.name, spec.family, spec.title, "failed", spec.sql, params, error=reason)
+
+
+def batch_deadline(settings: Settings, queries: int, workers: int) -> tuple[float, str]:
+    """Seconds a batch of stored queries may take in all, and a phrase naming the settings behind it."""
+    if settings.engine != "athena":
+        # DuckDB cannot stop one query by time: FINOPS_QUERY_TIMEOUT_S bounds the whole batch
+        return settings.query_timeout_s, f"FINOPS_QUERY_TIMEOUT_S={settings.query_timeout_s:g} s"
+    # Athena stops each query at its own timeout, so this is a backstop: the queries run in
+    # waves of `at_once`, each wave ends within one per-query timeout, and one wave more covers
+    # retried queries and result reads:
+    #     deadline = (ceil(queries / at_once) + 1) * FINOPS_ATHENA_QUERY_TIMEOUT_S + slack
+    at_once = max(1, min(settings.athena_max_concurrency, workers))
+    waves = math.ceil(queries / at_once) + 1
+    deadline = waves * settings.athena_query_timeout_s + _BATCH_SLACK_S
+    return deadline, (
+        f"the batch deadline of {deadline:g} s ({queries} queries, {at_once} at a time, "
+        f"FINOPS_ATHENA_QUERY_TIMEOUT_S={settings.athena_query_timeout_s:g} s each)"
     )

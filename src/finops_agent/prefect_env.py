@@ -78,3 +78,43 @@ def reap_orphaned_servers(prefect_home: str) -> list[int]:
         log.warning("stopped ephemeral Prefect server %d left behind by a killed run", pid)
         reaped.append(pid)
     return reaped
+
+
+def _profile_api_url(prefect_home: Path) -> str | None:
+    """PREFECT_API_URL of the active profile in PREFECT_HOME/profiles.toml, read without Prefect."""
+    import tomllib
+
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or prefect_home / "profiles.toml")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active")
+    profile = data.get("profiles", {}).get(active, {}) if isinstance(active, str) else {}
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _answers(url: str, timeout: float) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def prefect_server_url(serve_port: int, timeout: float = 0.3) -> str | None:
+    """The API of a Prefect server CLI runs should be recorded in, or None to run in-process.
+
+    A server counts when PREFECT_API_URL or the active Prefect profile names one, or when
+    `finops serve` answers on 127.0.0.1 at FINOPS_SERVE_PORT.
+    """
+    named = os.environ.get("PREFECT_API_URL") or _profile_api_url(
+        Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect")
+    )
+    if named:
+        return named
+    local = f"http://127.0.0.1:{serve_port}/api"
+    return local if _answers(local, timeout) else None

@@ -12,6 +12,7 @@ import pandas as pd
 
 from finops_agent.catalog import ChartHint, QuerySpec
 from finops_agent.execution import QueryResult
+from finops_agent.formatting import change_pct
 from finops_agent.waterfall import Waterfall, waterfall_from_frame
 from finops_agent.window import Window
 
@@ -119,13 +120,13 @@ class Metrics:
     @property
     def change_pct(self) -> float | None:
         """Change of daily run rate against the previous period, in percent."""
-        if not self.previous_unblended_cost:
+        if self.previous_unblended_cost is None:
             return None
         current, previous = self.unblended_cost, self.previous_unblended_cost
         if self.days and self.previous_days:
             # cost per day with data, so a lagging last day or a partly covered period is fair
             current, previous = current / self.days, previous / self.previous_days
-        return (current - previous) / abs(previous) * 100
+        return change_pct(current, previous)
 
 
 @dataclass
@@ -211,7 +212,7 @@ def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySu
         cost_column=cost_column,
         total=total,
         top_rows=records(ranked),
-        finding=spec.finding,
+        finding=spec.finding is not None,
         monthly_savings=savings,
     )
 

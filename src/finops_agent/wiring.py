@@ -1,20 +1,17 @@
-"""The one place that turns settings into backends: engine, insight provider, interaction store."""
+"""The one place that turns settings into backends: engine, insight provider, store, mailer."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
 from finops_agent.engines.base import QueryEngine
+from finops_agent.errors import ConfigurationError
 from finops_agent.insights.base import InsightProvider
 from finops_agent.settings import Settings
 
 if TYPE_CHECKING:
     from finops_agent.delivery.base import Mailer
     from finops_agent.store.base import InteractionStore
-
-
-class ConfigurationError(ValueError):
-    """Settings that cannot produce a working backend; the message names the setting."""
 
 
 def build_engine(settings: Settings, source: str | None = None) -> QueryEngine:
@@ -51,27 +48,8 @@ def build_store(settings: Settings) -> InteractionStore:
     return _build(settings)
 
 
-# --- delivery (report-email) ---
 def build_mailer(settings: Settings) -> Mailer | None:
     """SMTP or SES from settings; None when FINOPS_MAILER is none."""
-    if settings.mailer == "smtp":
-        from finops_agent.delivery.smtp import SmtpMailer
+    from finops_agent.delivery.factory import build_mailer as _build
 
-        return SmtpMailer(
-            settings.smtp_host,
-            settings.smtp_port,
-            security=settings.smtp_security,
-            user=settings.smtp_user,
-            password=settings.smtp_password,
-            timeout_s=settings.smtp_timeout_s,
-        )
-    if settings.mailer == "ses":
-        from finops_agent.delivery.ses import SesMailer
-
-        return SesMailer.create(
-            settings.aws_region,
-            profile=settings.aws_profile,
-            configuration_set=settings.ses_configuration_set,
-            endpoint_url=settings.ses_endpoint_url,
-        )
-    return None
+    return _build(settings)

@@ -263,8 +263,9 @@ def test_queries_run_side_by_side_within_the_concurrency_bound(
 
 def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
     """Every stored query through Athena (answers queued from DuckDB's on the same data), then the report."""
+    from finops_agent.insights.generate import generate_insights
     from finops_agent.insights.query_rules import RuleInsights
-    from finops_agent.pipeline import generate_insights, render_report, summarise_run
+    from finops_agent.pipeline import render_report, summarise_run
 
     local = prepare_run(
         load_settings(),

@@ -137,39 +137,137 @@ def _processes_with_home(home: Path) -> list[int]:
     return found
 
 
-@pytest.mark.integration
-def test_a_fresh_cli_process_starts_its_own_server_early_and_leaves_nothing_running(
-    tmp_path: Path,
-) -> None:
+def _cli_env(home: Path, serve_port: int) -> dict[str, str]:
     import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(home),
+        DO_NOT_TRACK="1",
+        FINOPS_QUERY_CACHE_HOURS="0",
+        # nothing listens there, so a developer's own `finops serve` cannot be picked up
+        FINOPS_SERVE_PORT=str(serve_port),
+    )
+    return env
+
+
+_IN_PROCESS = """
+import sys
+from finops_agent.cli import app
+try:
+    app(sys.argv[1:], prog_name="finops", standalone_mode=False)
+finally:
+    print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
+"""
+
+
+@pytest.mark.integration
+def test_without_a_server_the_cli_runs_in_process_and_never_loads_prefect(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    from tests.integration.dynamo_servers import free_port
+
     home = (tmp_path / "prefect-home").resolve()
     folder = tiny.write("cur2", tmp_path / "cur2")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1", FINOPS_QUERY_CACHE_HOURS="0")
     args = ["--source", str(folder), "--start", "2026-10-01", "--end", "2026-11-01"]
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_PROCESS, "report", *args, "--out", str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        env=_cli_env(home, free_port()),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert Path(lines[-2]).is_file()
+    # no Prefect in the process means no temporary Prefect server could have been started
+    assert lines[-1] == "prefect imported: False"
+    assert not (home / "prefect.db").exists()
+
+
+@pytest.mark.integration
+def test_prefect_flag_runs_on_prefects_temporary_server_and_leaves_nothing_running(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.integration.dynamo_servers import free_port
+
+    home = (tmp_path / "prefect-home").resolve()
+    folder = tiny.write("cur2", tmp_path / "cur2")
+    args = ["--source", str(folder), "--start", "2026-10-01", "--end", "2026-11-01", "--prefect"]
     done = subprocess.run(
         [sys.executable, "-m", "finops_agent", "report", *args, "--out", str(tmp_path / "reports")],
         capture_output=True,
         text=True,
-        env=env,
+        env=_cli_env(home, free_port()),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip().splitlines()[-1]).is_file()
-    # the run went through the server the CLI started (its log is in the home), which is gone
-    assert (home / "cli-server.log").is_file()
+    # the flow run was recorded in the temporary server's database, and the server is gone
+    assert (home / "prefect.db").is_file()
     assert _processes_with_home(home) == []
 
 
-def test_no_early_server_when_prefect_already_has_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from finops_agent import cli
+@pytest.mark.integration
+def test_with_finops_serve_running_a_cli_run_is_recorded_as_a_flow_run(tmp_path: Path) -> None:
+    import json as json_
+    import subprocess
+    import sys
+    import urllib.request
 
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-    assert cli._early_server() is None
-    monkeypatch.delenv("PREFECT_API_URL")
-    # Prefect imported in this process (tests, a served flow) manages its own server
-    monkeypatch.setitem(__import__("sys").modules, "prefect", object())
-    assert cli._early_server() is None
+    from finops_agent.orchestration.launcher import api_url, start_server, wait_healthy
+    from tests.integration.dynamo_servers import free_port
+
+    server_home = (tmp_path / "server-home").resolve()
+    server_home.mkdir()
+    port = free_port()
+    server = start_server(server_home, port)
+    try:
+        wait_healthy(server, api_url(port), timeout=120)
+        folder = tiny.write("cur2", tmp_path / "cur2")
+        args = ["--source", str(folder), "--start", "2026-10-01", "--end", "2026-11-01"]
+        done = subprocess.run(
+            [sys.executable, "-m", "finops_agent", "report", *args, "--out", str(tmp_path / "out")],
+            capture_output=True,
+            text=True,
+            env=_cli_env((tmp_path / "cli-home").resolve(), port),
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        request = urllib.request.Request(
+            f"{api_url(port)}/flow_runs/filter",
+            data=json_.dumps({"limit": 10}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            runs = json_.loads(response.read())
+        states = [run["state"]["type"] for run in runs]
+        assert states == ["COMPLETED"], runs
+        # the served server recorded it; the CLI started no server of its own
+        assert not (tmp_path / "cli-home" / "prefect.db").exists()
+    finally:
+        server.stop()
+
+
+def test_a_named_server_wins_then_the_profile_then_finops_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finops_agent.prefect_env import prefect_server_url
+    from tests.integration.dynamo_servers import free_port
+
+    closed = free_port()
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    assert prefect_server_url(closed) is None
+    (tmp_path / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n'
+    )
+    assert prefect_server_url(closed) == "http://127.0.0.1:9/api"
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:8/api")
+    assert prefect_server_url(closed) == "http://127.0.0.1:8/api"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from finops_agent.execution import run_query
 from finops_agent.insights.base import InsightProvider
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.query_rules import RuleInsights
-from finops_agent.pipeline import generate_insights, prepare_run, render_report, summarise_run
+from finops_agent.pipeline import prepare_run, render_report, summarise_run
 from finops_agent.settings import Settings
 
 WINDOW = ("2026-10-01", "2026-11-01")

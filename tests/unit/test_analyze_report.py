@@ -32,7 +32,11 @@ def _analyse(paths: list[Path]) -> tuple[FileReportSummary, Insights, list[dict[
     try:
         summary = analyse_workspace(workspace, "auto", load_settings())
         insights = file_insights(FileRuleInsights(), summary)
-        return summary, insights, file_metadata(workspace, summary)["file"]["read_options"]
+        return (
+            summary,
+            insights,
+            [o.model_dump() for o in file_metadata(workspace, summary).read_options],
+        )
     finally:
         workspace.close()
 
@@ -51,6 +55,10 @@ def test_gp2_volumes_are_priced_at_a_fifth_of_their_monthly_cost(tmp_path: Path)
     assert gp2.monthly_savings_usd == pytest.approx(round(gp2_cost * 0.20, 2))
     assert gp2.effort == "low"
     assert "10 row(s) mention gp2" in gp2.evidence
+    # rate, action and assumption are the stored gp2_volumes query's, from the catalog
+    assert gp2.reasoning.startswith("20% of $")
+    assert "assumption: gp3 is 20% cheaper per GB-month" in gp2.reasoning
+    assert gp2.action.startswith("Change the volume type to gp3 (Elastic Volumes")
 
 
 def test_previous_generation_instances_are_named_and_priced(tmp_path: Path) -> None:

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import boto3
+import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
 from finops_agent.catalog import ChartHint
 from finops_agent.insights.bedrock import BedrockClient, BedrockError, BedrockInsights, price_for
+from finops_agent.insights.generate import generate_insights
 from finops_agent.insights.prompts import CHARS_PER_TOKEN, PromptTooLargeError, insight_prompt
-from finops_agent.pipeline import generate_insights
 from finops_agent.settings import DEFAULT_BEDROCK_PRICES
 from finops_agent.summarise import QuerySummary, ReportSummary
 from tests.unit.test_summarise_rules import GP2, _result, _summary
@@ -247,12 +248,31 @@ def test_prompt_budget_too_small_names_the_setting() -> None:
 
 
 def test_small_context_is_sent_whole() -> None:
-    prompt = insight_prompt(_summary([_result("gp2_volumes", GP2)]), budget=8000)
+    spend = pd.DataFrame({"account_name": ["prod"], "unblended_cost": [10.0]})
+    prompt = insight_prompt(
+        _summary([_result("gp2_volumes", GP2), _result("spend_by_account_monthly", spend)]),
+        budget=8000,
+    )
     assert prompt.cuts == [] and "Nothing was cut" in prompt.user
     gp2 = prompt.context["queries"]["gp2_volumes"]
     assert gp2["monthly_savings_usd"] == 3.2
-    # the catalog's pricing assumption travels with the numbers, for the model's reasoning
+    # the catalog's finding metadata travels with the numbers, for the model's reasoning
     assert "gp3_saving_share" in gp2["savings_method"]
+    assert (gp2["effort"], gp2["risk"]) == ("low", "low")
+    assert gp2["action"].startswith("Change the volume type to gp3 (Elastic Volumes")
+    # queries that produce no findings carry none of it
+    assert "effort" not in prompt.context["queries"]["spend_by_account_monthly"]
+
+
+def test_levels_the_model_leaves_out_are_the_catalogs(summary: ReportSummary) -> None:
+    unsure = {k: v for k, v in GOOD["findings"][0].items() if k not in ("effort", "risk")}
+    # gp2_volumes is low effort in the catalog, not the schema's generic "medium"
+    given = dict(GOOD, findings=[unsure, dict(unsure, effort="high", risk="medium")])
+    harness = Harness()
+    harness.stubber.add_response("converse", _reply(given))
+    insights = harness.insights(summary)
+    levels = sorted((f.effort, f.risk) for f in insights.findings)
+    assert levels == [("high", "medium"), ("low", "low")]
 
 
 @pytest.mark.parametrize(

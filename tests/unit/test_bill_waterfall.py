@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from finops_agent.formatting import money, percent_change, share
 from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.orchestration.artifacts import summary_markdown
 from finops_agent.waterfall import basis_of, line_for, waterfall_from_frame
@@ -89,31 +88,6 @@ def test_lines_sum_to_net_and_covered_usage_is_shown_at_on_demand_value() -> Non
         "discounts",
         "tax",
     ]
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (-0.001, "$0.00"),
-        (-0.004999, "$0.00"),
-        (0.0, "$0.00"),
-        (-12.0, "-$12.00"),
-        (1234567.891, "$1,234,567.89"),
-        (None, "n/a"),
-    ],
-)
-def test_money_never_prints_minus_zero(value: float | None, text: str) -> None:
-    assert money(value) == text
-
-
-def test_percentages_are_never_taken_of_a_total_near_zero() -> None:
-    assert percent_change(110.0, 100.0) == "+10.0%"
-    assert percent_change(90.0, -100.0) == "+190.0%"
-    assert percent_change(5.0, 0.001) == "n/a"
-    assert percent_change(5.0, None) == "n/a"
-    assert share(25.0, 200.0) == "12.5%"
-    assert share(25.0, 0.0) == "n/a"
-    assert share(25.0, -10.0) == "n/a"
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,9 @@ def test_sql_and_prompts_run_on_the_results_view(file_report: Path) -> None:
         chat.close()
     html = (file_report / REPORT_ID / "report.html").read_text()
     assert "Which team costs most?" in html
+    # the version-1 file (no schema_version) was migrated when the turns were appended
+    saved = json.loads((file_report / REPORT_ID / "report.json").read_text())
+    assert (saved["schema_version"], saved["kind"], len(saved["chat"])) == (2, "analysis", 4)
 
 
 def test_missing_analysed_file_is_an_answer_naming_it(file_report: Path, tmp_path: Path) -> None:

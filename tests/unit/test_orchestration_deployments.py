@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from finops_agent.orchestration import deployments as dep
-from finops_agent.orchestration.period import PERIODS
+from finops_agent.period import PERIODS
 from finops_agent.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

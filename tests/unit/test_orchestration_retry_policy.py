@@ -11,12 +11,11 @@ import pytest
 
 from finops_agent.catalog import load_catalog
 from finops_agent.engines.base import QueryError
-from finops_agent.execution import QueryResult
+from finops_agent.execution import QueryResult, batch_deadline
 from finops_agent.insights.base import Insights
 from finops_agent.orchestration import artifacts
 from finops_agent.orchestration.retry_policy import (
     QueryFailedError,
-    batch_deadline,
     failed_result,
     retry_if_transient,
 )

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from finops_agent.insights.query_rules import RuleInsights
+from finops_agent.report.email import compose_email
 from finops_agent.report.render import markdown_html, write_report
 from tests.unit.test_summarise_rules import GP2, _result, _summary
 
@@ -67,3 +68,54 @@ def test_report_is_written_with_json_sidecar_index_and_inert_hostile_values(tmp_
     index = (tmp_path / "index.html").read_text()
     assert "r1/report.html" in index
     assert not list(tmp_path.rglob(".report*"))  # no temporary files left behind
+
+
+def test_a_bill_netted_to_zero_by_credits_prints_no_negative_zero_or_wild_percentages(
+    tmp_path: Path,
+) -> None:
+    # usage of $12.30 on load balancers, offset by a credit of $12.304: the net rounds to zero
+    daily = pd.DataFrame(
+        {
+            "usage_date": pd.to_datetime(["2026-10-01", "2026-10-01"]),
+            "service_code": ["AWSELB", "Credits"],
+            "service_name": ["Elastic Load Balancing", "Credits"],
+            # usage before credits: the credit line carries no usage
+            "usage_cost": [12.30, 0.0],
+            "unblended_cost": [12.30, -12.304],
+            "amortized_cost": [12.30, -12.304],
+        }
+    )
+    summary = _summary([_result("spend_by_service_daily", daily), _result("gp2_volumes", GP2)])
+    summary.metrics.unblended_cost = -0.004
+    summary.metrics.amortized_cost = -0.004
+    summary.metrics.previous_unblended_cost = 0.0  # nothing the period before
+    insights = RuleInsights().generate(summary)
+    path = write_report(tmp_path, summary, insights)
+    html = path.read_text()
+    email = compose_email(
+        path.parent,
+        sender="finops@example.com",
+        recipients=["team@example.com"],
+        max_bytes=20_000_000,
+        with_images=False,
+    ).message
+    text_part = email.get_body(("plain",))
+    html_part = email.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text, email_html = text_part.get_content(), html_part.get_content()
+    for page in (html, text, email_html, insights.markdown):
+        assert "-$0.00" not in page
+    # the headline is the net in dollars; no share of a total that rounds to zero
+    assert "were billed **$0.00** net (**$0.00** amortised)" in insights.markdown
+    # shares and rankings on usage before credits: positive, and where the usage went
+    assert (
+        "The largest services by usage before credits were Elastic Load Balancing $12.30 (100.0%)."
+        in insights.markdown
+    )
+    assert str(email["Subject"]) == "AWS cost report 2026-10: $0.00"
+    assert "Change vs previous period:  n/a" in text
+    # the report reads the finding's savings assumption from the catalog
+    assert (
+        "<strong>How savings are estimated:</strong> gp2 storage cost scaled to a month x "
+        "gp3_saving_share"
+    ) in html

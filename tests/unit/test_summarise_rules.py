@@ -9,7 +9,7 @@ import pytest
 
 from finops_agent.catalog import load_catalog
 from finops_agent.execution import QueryResult
-from finops_agent.insights.query_rules import RuleInsights, usd
+from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.summarise import (
     Metrics,
     ReportSummary,
@@ -19,19 +19,6 @@ from finops_agent.summarise import (
     top_by,
 )
 from finops_agent.window import Window
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (1234567.891, "$1,234,567.89"),
-        (0.004, "$0.00"),
-        (-12.5, "-$12.50"),
-        (1e9, "$1,000,000,000.00"),
-    ],
-)
-def test_dollars_are_shown_to_the_cent(value: float, text: str) -> None:
-    assert usd(value) == text
 
 
 def test_shares_add_to_100_and_survive_zero_totals() -> None:

@@ -15,6 +15,7 @@ from finops_agent.analyze.load import (
     describe,
     fallbacks,
     inspect_file,
+    quote_ident,
 )
 from finops_agent.analyze.profile import (
     ColumnStats,
@@ -24,6 +25,7 @@ from finops_agent.analyze.profile import (
     clean_expr,
     column_stats,
 )
+from finops_agent.sources import Schema, SourceError, detect_schema, normalise_headers
 
 Layout = Literal["single", "merged", "side_by_side"]
 RESULTS_VIEW = "results"
@@ -53,14 +55,46 @@ class Dataset:
     totals: dict[str, float | None] = field(default_factory=dict)
     date_range: tuple[Any, Any] | None = None
     signals: dict[str, Any] = field(default_factory=dict)
+    # every date is the first of a month at midnight: each value stands for its whole month
+    monthly_dates: bool = False
+    # cur, cur2 or focus when the file is a raw billing export (sources.detect_schema)
+    billing_schema: str | None = None
+    # what analyze says about a billing export: which `finops report` to run instead
+    export_note: str = ""
 
     @property
-    def days(self) -> int | None:
-        """Days from the first to the last date in the data, both included (None when undated)."""
+    def coverage(self) -> tuple[dt.date, dt.date] | None:
+        """First and last day the data covers, both included (None when undated).
+
+        Monthly dates (`2026-10`, billing periods) cover their whole last month.
+        """
         if self.date_range is None:
             return None
         first, last = (dt.date.fromisoformat(str(v)[:10]) for v in self.date_range)
+        if self.monthly_dates:
+            last = _month_end(last)
+        return first, last
+
+    @property
+    def days(self) -> int | None:
+        """Days the data covers, both ends included (None when undated)."""
+        if self.coverage is None:
+            return None
+        first, last = self.coverage
         return (last - first).days + 1
+
+    def days_in(self, month: dt.date) -> int:
+        """Days of the calendar month starting at `month` that the data covers."""
+        if self.coverage is None:
+            return 0
+        first, last = self.coverage
+        start, end = max(first, month), min(last, _month_end(month))
+        return max(0, (end - start).days + 1)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
 
 
 @dataclass
@@ -86,6 +120,20 @@ class _File:
     conversions: dict[str, Conversion]
     rows: int
     stats: list[ColumnStats]
+
+    @property
+    def billing_schema(self) -> str | None:
+        """The billing export schema the file's columns match, if any."""
+        return billing_schema(list(self.columns))
+
+
+def billing_schema(columns: list[str]) -> Schema | None:
+    """cur, cur2 or focus when the columns are a raw billing export's (raw CUR headers too)."""
+    try:
+        renames = normalise_headers(columns)
+        return detect_schema([renames.get(c, c) for c in columns])
+    except SourceError:
+        return None
 
 
 def _view_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -190,7 +238,16 @@ def _combine(
     return "side_by_side", plan
 
 
+def _monthly_dates(con: duckdb.DuckDBPyConnection, view: str, column: str) -> bool:
+    d = f"cast({quote_ident(column)} as timestamp)"
+    row = con.execute(
+        f"select count(*) filter (where {d} <> date_trunc('month', {d})) from {view}"
+    ).fetchall()[0]
+    return int(row[0]) == 0
+
+
 def _dataset(
+    con: duckdb.DuckDBPyConnection,
     view: str,
     label: str,
     files: list[_File],
@@ -211,11 +268,15 @@ def _dataset(
         column.converted = conversions.get(column.name, "")
     by_name = {s.name: s for s in stats}
     totals = {
-        c.name: by_name[c.name].total for c in profile.columns if c.role in ("cost", "metric")
+        c.name: by_name[c.name].total
+        for c in profile.columns
+        if c.role in ("cost", "quantity", "metric")
     }
     dataset = Dataset(view, label, [f.options.path for f in files], profile, totals)
+    dataset.billing_schema = files[0].billing_schema
     if profile.date and by_name[profile.date].last is not None:
         dataset.date_range = (by_name[profile.date].first, by_name[profile.date].last)
+        dataset.monthly_dates = _monthly_dates(con, view, profile.date)
     return dataset
 
 
@@ -236,6 +297,8 @@ def open_workspace(
         raise AnalyzeError("no files given: pass at least one result file")
     overrides = overrides or Overrides()
     con = duckdb.connect()
+    # billing timestamps are UTC: casting them to plain timestamps must not shift the day
+    con.execute("set TimeZone = 'UTC'")
     # DuckDB spills to disk beyond this; the setting is shared with the report engine
     if memory_limit:
         con.execute("set memory_limit = $limit", {"limit": memory_limit})
@@ -251,7 +314,7 @@ def open_workspace(
                 rows, stats = members[0].rows, members[0].stats
             else:
                 rows, stats = column_stats(con, view, _view_columns(con, view), label, detect=False)
-            datasets.append(_dataset(view, label, members, rows, stats, overrides))
+            datasets.append(_dataset(con, view, label, members, rows, stats, overrides))
     except BaseException:
         con.close()
         raise
@@ -293,6 +356,7 @@ def reopen(read_options: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
         raise AnalyzeError("the report names no analysed files")
     con = duckdb.connect()
     try:
+        con.execute("set TimeZone = 'UTC'")
         files = []
         for index, entry in enumerate(read_options, start=1):
             options, conversions = _read_options(entry)

@@ -6,10 +6,11 @@ import logging
 from pathlib import Path
 from urllib.parse import urlparse
 
-from finops_agent.delivery.addresses import AddressError, parse_recipients
 from finops_agent.delivery.base import DeliveryResult, Mailer
+from finops_agent.delivery.factory import build_mailer
 from finops_agent.delivery.outbox import record_delivery, send_pending
 from finops_agent.delivery.send import deliver
+from finops_agent.email_addresses import AddressError, parse_recipients
 from finops_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ def email_report(
         )
     try:
         if mailer is None:
-            from finops_agent.wiring import build_mailer
-
             mailer = build_mailer(settings)
     except Exception as exc:  # a broken mailer set-up must never cost the report either
         return DeliveryResult(sent=False, recipients=to, warnings=[f"email not sent: {exc}"])

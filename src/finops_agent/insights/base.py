@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
+
+from finops_agent.catalog import Level
 
 if TYPE_CHECKING:
     from finops_agent.summarise import ReportSummary
 
-Level = Literal["low", "medium", "high"]
+__all__ = [
+    "Finding",
+    "InsightProvider",
+    "Insights",
+    "Level",
+    "ModelUsage",
+    "SuggestedPrompt",
+    "Ungrounded",
+]
 
 
 class Finding(BaseModel):

@@ -20,6 +20,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from finops_agent.catalog import load_catalog
+from finops_agent.formatting import usd
 from finops_agent.insights.base import Finding, Insights, ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.insights.prompts import insight_prompt
@@ -246,10 +248,18 @@ def _known_ids(summary: ReportSummary, query: str) -> set[str] | None:
 
 
 def _findings(output: ModelOutput, summary: ReportSummary, warnings: list[str]) -> list[Finding]:
+    catalog = load_catalog()
     found = []
     for i, item in enumerate(output.findings, start=1):
         query = summary.queries[item.query]
-        finding = Finding(id=f"{item.query}-{i}", family=query.family, **item.model_dump())
+        given = item.model_dump()
+        meta = catalog.queries[item.query].finding if item.query in catalog.queries else None
+        if meta is not None:
+            # a level the model left out is the catalog's, not the schema's generic default
+            given.update(
+                {k: getattr(meta, k) for k in ("effort", "risk") if k not in item.model_fields_set}
+            )
+        finding = Finding(id=f"{item.query}-{i}", family=query.family, **given)
         known = _known_ids(summary, item.query)
         if known is not None:
             # resources the query did not return are the model's invention: drop and say so
@@ -286,7 +296,7 @@ def _ground(narrative: str, findings: list[Finding], evidence: Evidence) -> list
     flagged = check_text(narrative, evidence)
     for f in findings:
         flagged += check_text(f.evidence, evidence, where=f"finding '{f.title}'")
-        saving = f"${f.monthly_savings_usd:,.2f}"
+        saving = usd(f.monthly_savings_usd)
         if f.monthly_savings_usd > 0:
             flagged += check_text(
                 saving + " a month", evidence, where=f"savings of finding '{f.title}'"

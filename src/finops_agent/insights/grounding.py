@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from finops_agent.formatting import CURRENCY_SYMBOLS
 from finops_agent.insights.base import Ungrounded
 
 __all__ = [
@@ -29,10 +30,18 @@ _MARK_HTML_CLOSE = "</mark>"
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9}
 _MULTIPLIERS["billion"] = 1e9
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_SYMBOLS = "|".join(re.escape(s) for s in CURRENCY_SYMBOLS.values())
+# ISO codes written after an amount (`1,234.56 JPY`, as formatting.money prints them) or before
+# it (`USD 5`); a fixed list, so `12 RDS instances` is not read as money
+_CODES = (
+    "USD|EUR|GBP|JPY|CNY|INR|AUD|CAD|CHF|SEK|NOK|DKK|PLN|CZK|BRL|MXN|KRW|SGD|HKD|NZD|ZAR|"
+    "AED|SAR|ILS|TRY|TWD|IDR|THB|MYR|PHP"
+)
 _MONEY = re.compile(
-    rf"(?<![\w.])(?:\$|USD\s?)\s?(?P<num>{_NUMBER})"
+    rf"(?<![\w.])(?:{_SYMBOLS}|(?:{_CODES})\s?)\s?(?P<num>{_NUMBER})"
     r"(?:\s?(?P<suffix>thousand|million|billion|bn|[kKmMbB])(?![a-zA-Z]))?"
 )
+_MONEY_CODE_AFTER = re.compile(rf"(?<![\w.,])(?P<num>{_NUMBER})\s?(?:{_CODES})(?![A-Za-z])")
 _PERCENT = re.compile(rf"(?<![\w.,])(?P<num>{_NUMBER})\s?(?:%|percent\b)")
 # a number standing alone: not the digits inside an id such as 20261124T122442Z or i-0abc12
 _PLAIN = re.compile(rf"(?<![\w.])-?(?:{_NUMBER})(?![\w])")
@@ -65,10 +74,16 @@ def _parse(number: str, suffix: str | None) -> tuple[float, float]:
 
 
 def figures(text: str) -> list[Figure]:
-    """Every dollar amount ($1,234, $1.2k, USD 5 million) and percentage (12%, 3.5 percent)."""
+    """Every money amount ($1,234, $1.2k, €5, 1,234.56 JPY, USD 5 million) and percentage (12%)."""
     found: list[Figure] = []
     for match in _MONEY.finditer(text):
         value, half = _parse(match.group("num"), match.group("suffix"))
+        found.append(Figure(match.group(0), value, "usd", match.start(), match.end(), half))
+    taken = [(f.start, f.end) for f in found]
+    for match in _MONEY_CODE_AFTER.finditer(text):
+        if any(start < match.end() and match.start() < end for start, end in taken):
+            continue  # `$5 USD` is one figure
+        value, half = _parse(match.group("num"), None)
         found.append(Figure(match.group(0), value, "usd", match.start(), match.end(), half))
     for match in _PERCENT.finditer(text):
         value, half = _parse(match.group("num"), None)

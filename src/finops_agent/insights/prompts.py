@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from finops_agent.catalog import load_catalog
+from finops_agent.errors import UserError
 from finops_agent.summarise import ReportSummary
 
 __all__ = [
@@ -48,11 +49,13 @@ INSIGHT_CONTRACT = """Reply with ONE JSON object and nothing else, in this shape
   ]
 }
 Give findings only for queries in the context, at most one per query, biggest saving first; use
-0 for monthly_savings_usd when the finding saves nothing directly (e.g. tagging). Suggest five
+0 for monthly_savings_usd when the finding saves nothing directly (e.g. tagging). A query that can
+produce a finding carries its savings_method, effort, risk and action: keep them unless the data
+shows otherwise. Suggest five
 follow-up questions a FinOps practitioner would ask next."""
 
 
-class PromptTooLargeError(ValueError):
+class PromptTooLargeError(UserError, ValueError):
     """Even the smallest context does not fit the prompt token budget."""
 
 
@@ -149,13 +152,18 @@ def _drop_order(summary: ReportSummary) -> list[str]:
     return sorted((n for n in summary.queries if n != "window_totals"), key=rank)
 
 
-def _savings_methods(summary: ReportSummary) -> dict[str, str]:
-    """How each finding query prices its savings (from the catalog), for the model's reasoning."""
+def _finding_guides(summary: ReportSummary) -> dict[str, dict[str, str]]:
+    """The catalog's finding metadata for each finding query of the report, for the model."""
     catalog = load_catalog()
     return {
-        name: spec.savings
+        name: {
+            "savings_method": meta.assumption,
+            "effort": meta.effort,
+            "risk": meta.risk,
+            "action": meta.action,
+        }
         for name in summary.queries
-        if (spec := catalog.queries.get(name)) is not None and spec.savings
+        if (spec := catalog.queries.get(name)) is not None and (meta := spec.finding) is not None
     }
 
 
@@ -163,12 +171,12 @@ def insight_prompt(summary: ReportSummary, budget: int, max_rows: int = 10) -> P
     """The insight prompt for a report, shrunk until it fits `budget` tokens."""
     order = _drop_order(summary)
 
-    methods = _savings_methods(summary)
+    guides = _finding_guides(summary)
 
     def build(rows: int, limit: int, dropped: int) -> Prompt:
         context = summary.context(rows)
-        for name, method in methods.items():
-            context["queries"][name]["savings_method"] = method
+        for name, guide in guides.items():
+            context["queries"][name].update(guide)
         cuts: list[str] = []
         if rows < max_rows:
             cuts.append(f"each query shows its top {rows} row(s) only (of up to {max_rows})")

@@ -3,94 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pandas as pd
 
-from finops_agent.catalog import load_catalog
-from finops_agent.formatting import money, share
-from finops_agent.insights.base import Finding, Insights, Level, SuggestedPrompt
+from finops_agent.catalog import SAVINGS_COLUMN, FindingSpec, load_catalog
+from finops_agent.formatting import money, pct, share_pct, usd
+from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.summarise import QuerySummary, ReportSummary
 
 _MAX_RESOURCES = 50
 _MIN_MONTHLY_SAVINGS = 1.0
-
-
-def usd(value: float) -> str:
-    """Dollar amount to the cent: $1,234,567.89 (negative as -$12.00, never -$0.00)."""
-    return money(value)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How a finding-producing query becomes a finding."""
-
-    title: str
-    action: str
-    effort: Level = "medium"
-    risk: Level = "low"
-
-
-# Query-specific wording; other finding queries fall back to their catalog text.
-RULES: dict[str, Rule] = {
-    "gp2_volumes": Rule(
-        "Migrate {count} gp2 EBS volumes to gp3",
-        "Change the volume type to gp3 (Elastic Volumes, online, no detach); match IOPS/throughput "
-        "only where a volume needs more than gp3's 3,000 IOPS / 125 MB/s baseline.",
-        effort="low",
-        risk="low",
-    ),
-    "previous_generation_instances": Rule(
-        "Move {count} previous-generation instances to current generation",
-        "Resize to the current-generation family (e.g. m4 -> m7i/m7g, c4 -> c7i, t2 -> t3) during a "
-        "maintenance window; check AMI/driver support (ENA, NVMe) first.",
-        effort="medium",
-        risk="medium",
-    ),
-    "idle_elastic_ips": Rule(
-        "Release {count} idle public IPv4 addresses",
-        "Release Elastic IPs not attached to a running resource; every public IPv4 address costs "
-        "$0.005/hour since February 2024.",
-        effort="low",
-        risk="low",
-    ),
-    "nat_gateway_without_endpoints": Rule(
-        "Add S3/DynamoDB gateway endpoints behind {count} NAT gateways",
-        "Create free VPC gateway endpoints for S3 and DynamoDB in the VPCs of these NAT gateways so "
-        "that traffic stops paying the NAT processing charge.",
-        effort="low",
-        risk="low",
-    ),
-    "cross_az_data_transfer": Rule(
-        "Cut cross-AZ traffic of {count} chatty resources",
-        "Keep chatty services in one AZ (topology-aware routing, AZ-affine clients, read replicas "
-        "per AZ) or batch their calls; inter-AZ bytes cost $0.01/GB each way.",
-        effort="high",
-        risk="medium",
-    ),
-    "graviton_candidates": Rule(
-        "Consider Graviton for {count} x86 instances",
-        "Test the workload on the equivalent Graviton family (m7g, c7g, r7g); most interpreted and "
-        "JVM workloads move without code changes.",
-        effort="medium",
-        risk="medium",
-    ),
-    "s3_storage_class_mix": Rule(
-        "Move {count} S3 buckets from Standard to Intelligent-Tiering",
-        "Add a lifecycle rule that transitions objects to S3 Intelligent-Tiering (no retrieval "
-        "fees; objects under 128 KB stay in the frequent tier); review buckets with many small "
-        "objects first.",
-        effort="low",
-        risk="low",
-    ),
-    "untagged_spend": Rule(
-        "Assign owners to {count} untagged account/service groups",
-        "Enforce the tag with a tag policy or SCP and tag the listed resources; use the owner "
-        "guesses from the tagging section as a starting point.",
-        effort="medium",
-        risk="low",
-    ),
-}
 
 
 def _resource_ids(frame: pd.DataFrame) -> list[str]:
@@ -100,21 +22,19 @@ def _resource_ids(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ids[ids != ""]))[:_MAX_RESOURCES]
 
 
-def _reasoning(query: str, rows: int) -> str:
-    """How a finding's savings figure was computed, with the query's pricing assumption."""
-    spec = load_catalog().queries.get(query)
-    how = f" Each row: {spec.savings}." if spec is not None and spec.savings else ""
-    return f"Sum of monthly_savings over {rows} row(s) of {query}.{how}"
+def _finding_spec(summary: QuerySummary) -> FindingSpec | None:
+    spec = load_catalog().queries.get(summary.name)
+    return spec.finding if spec is not None else None
 
 
 def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
-    savings = pd.to_numeric(frame["monthly_savings"], errors="coerce").fillna(0.0).clip(lower=0)
+    meta = _finding_spec(summary)
+    if meta is None:
+        return None
+    savings = pd.to_numeric(frame[SAVINGS_COLUMN], errors="coerce").fillna(0.0).clip(lower=0)
     total = float(savings.sum())
     if total < _MIN_MONTHLY_SAVINGS:
         return None
-    rule = RULES.get(
-        summary.name, Rule(summary.title + " ({count} items)", summary.why or summary.description)
-    )
     ranked = frame.assign(_s=savings).sort_values("_s", ascending=False)
     ids = _resource_ids(ranked)
     count = len(ids) or len(frame)
@@ -128,43 +48,49 @@ def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | No
         id=summary.name,
         family=summary.family,
         query=summary.name,
-        title=rule.title.format(count=count),
+        title=meta.headline(count),
         evidence=evidence,
         monthly_savings_usd=round(total, 2),
-        effort=rule.effort,
-        risk=rule.risk,
-        action=rule.action,
+        effort=meta.effort,
+        risk=meta.risk,
+        action=meta.action,
         resource_ids=ids,
-        reasoning=_reasoning(summary.name, len(frame)),
+        reasoning=(
+            f"Sum of {SAVINGS_COLUMN} over {len(frame)} row(s) of {summary.name}. "
+            f"Each row: {meta.assumption}."
+        ),
     )
 
 
 def _untagged_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
+    meta = _finding_spec(summary)
     untagged = float(pd.to_numeric(frame["untagged_cost"], errors="coerce").sum())
     total = float(pd.to_numeric(frame["total_cost"], errors="coerce").sum())
-    if untagged <= 0:
+    if meta is None or untagged <= 0:
         return None
-    rule = RULES["untagged_spend"]
     top = frame.sort_values("untagged_cost", ascending=False).iloc[0]
+    share = share_pct(untagged, total)
+    of_total = f" ({pct(share)})" if share is not None else ""
     return Finding(
         id=summary.name,
         family=summary.family,
         query=summary.name,
-        title=rule.title.format(count=len(frame)),
+        title=meta.headline(len(frame)),
         evidence=(
-            f"{usd(untagged)} of {usd(total)} taggable spend ({untagged / total * 100 if total else 0:.1f}%) "
+            f"{usd(untagged)} of {usd(total)} taggable spend{of_total} "
             f"in the groups listed has no owner tag; largest: {top['service_code']} in account "
             f"{top['account_name']} ({usd(float(top['untagged_cost']))})."
         ),
         monthly_savings_usd=0.0,
-        effort=rule.effort,
-        risk=rule.risk,
-        action=rule.action,
+        effort=meta.effort,
+        risk=meta.risk,
+        action=meta.action,
         resource_ids=[],
-        reasoning="Allocation finding: no direct saving; it makes every other saving attributable.",
+        reasoning=f"Allocation finding: {meta.assumption}.",
     )
 
 
+# Queries whose rows need more than a sum of monthly_savings to become a finding.
 ANOMALY_QUERY = "daily_anomalies"
 
 
@@ -237,7 +163,7 @@ def anomaly_findings(summary: ReportSummary) -> list[Finding]:
     return found
 
 
-_SPECIAL: dict[str, Callable[[QuerySummary, pd.DataFrame], Finding | None]] = {
+SPECIAL_RULES: dict[str, Callable[[QuerySummary, pd.DataFrame], Finding | None]] = {
     "untagged_spend": _untagged_finding,
 }
 
@@ -249,9 +175,9 @@ def findings_for(summary: ReportSummary) -> list[Finding]:
         frame = summary.frame(name)
         if query.status != "ok" or frame.empty or not query.finding:
             continue
-        if name in _SPECIAL:
-            finding = _SPECIAL[name](query, frame)
-        elif "monthly_savings" in frame.columns:
+        if name in SPECIAL_RULES:
+            finding = SPECIAL_RULES[name](query, frame)
+        elif SAVINGS_COLUMN in frame.columns:
             finding = _savings_finding(query, frame)
         else:
             finding = None
@@ -262,19 +188,21 @@ def findings_for(summary: ReportSummary) -> list[Finding]:
     )
 
 
-def usage_by_service(summary: ReportSummary) -> pd.Series:
-    """Usage before credits per service, largest first (net cost on results without it)."""
+def usage_by_service(summary: ReportSummary) -> tuple[pd.Series, str]:
+    """Positive cost per service, largest first, and its basis: usage before credits when the
+    result has it, else net cost (results written before usage_cost existed)."""
     daily = summary.frame("spend_by_service_daily")
     if daily.empty:
-        return pd.Series(dtype=float)
-    column = "usage_cost" if "usage_cost" in daily.columns else "unblended_cost"
-    values = pd.to_numeric(daily[column], errors="coerce").fillna(0.0)
-    by_service = values.groupby(daily["service_name"].astype(str)).sum()
-    return by_service[by_service > 0].sort_values(ascending=False)
+        return pd.Series(dtype=float), "usage before credits"
+    usage = "usage_cost" in daily.columns
+    values = pd.to_numeric(daily["usage_cost" if usage else "unblended_cost"], errors="coerce")
+    by_service = values.fillna(0.0).groupby(daily["service_name"].astype(str)).sum()
+    ranked = by_service[by_service > 0].sort_values(ascending=False)
+    return ranked, "usage before credits" if usage else "net cost"
 
 
 def _top_services(summary: ReportSummary, n: int = 3) -> list[tuple[str, float]]:
-    return [(str(k), float(v)) for k, v in usage_by_service(summary).head(n).items()]
+    return [(str(k), float(v)) for k, v in usage_by_service(summary)[0].head(n).items()]
 
 
 def _bill_sentence(summary: ReportSummary) -> list[str]:
@@ -302,6 +230,12 @@ def _bill_sentence(summary: ReportSummary) -> list[str]:
     ]
 
 
+def _share_note(part: float, whole: float) -> str:
+    """` (12.5%)` when `part` is a share of `whole`; nothing against a total near zero."""
+    share = share_pct(part, whole)
+    return f" ({pct(share)})" if share is not None else ""
+
+
 def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     """Executive summary in markdown built from the report's own numbers."""
     m = summary.metrics
@@ -314,12 +248,12 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     ]
     lines += _bill_sentence(summary)
     lines += _anomaly_lines(findings)
-    usage = usage_by_service(summary)
+    ranked, basis = usage_by_service(summary)
     top = _top_services(summary)
     if top:
-        total = float(usage.sum())
-        parts = ", ".join(f"{name} {usd(cost)} ({share(cost, total)})" for name, cost in top)
-        lines += ["", f"The largest services by usage before credits were {parts}."]
+        total = float(ranked.sum())
+        parts = ", ".join(f"{name} {usd(cost)}{_share_note(cost, total)}" for name, cost in top)
+        lines += ["", f"The largest services by {basis} were {parts}."]
     savings = sum(f.monthly_savings_usd for f in findings)
     priced = [f for f in findings if f.monthly_savings_usd > 0]
     if priced:
@@ -368,27 +302,21 @@ def suggested_prompts(
 ) -> list[SuggestedPrompt]:
     """Follow-up questions from this report's findings and data, each mapped to a query or SQL.
 
-    The two largest findings come first, then the data's most telling views (only queries
-    that ran and returned rows), then SQL over `cost` so that every report offers n.
+    The two largest findings come first, then the catalog's follow-up questions by rank (only
+    for queries that ran and returned rows), then SQL over `cost` so that every report offers n.
     """
     prompts = [
         SuggestedPrompt(text=f"Which resources are behind '{f.title}'?", query=f.query)
         for f in findings[:_FINDING_PROMPTS]
     ]
     top = _top_services(summary, 1)
-    candidates = [
-        ("daily_anomalies", "Which days had unusual spend, and on which service?"),
-        ("month_over_month_by_service", "Which services grew fastest month over month?"),
-        ("top_resources", "What are the most expensive resources and who owns them?"),
-        ("month_end_forecast", "What will this month cost by its end at today's run rate?"),
-        ("commitment_coverage_utilization", "How well are Savings Plans and reservations used?"),
-        (
-            "spend_by_service_daily",
-            f"How did daily spend on {top[0][0] if top else 'the top service'} move?",
-        ),
-        ("spend_by_account_monthly", "Which accounts spent the most each month?"),
-        ("untagged_spend", "Where is spend without an owner tag?"),
-    ]
+    top_service = top[0][0] if top else "the top service"
+    follow_ups = sorted(
+        (spec.follow_up.rank, name, spec.follow_up.text(top_service))
+        for name, spec in load_catalog().queries.items()
+        if spec.follow_up is not None
+    )
+    candidates = [(name, text) for _, name, text in follow_ups]
     used = {p.query for p in prompts}
     for query, text in candidates:
         q = summary.queries.get(query)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from finops_agent.formatting import money
+from finops_agent.formatting import money, signed_pct, usd
 from finops_agent.insights.base import Insights
-from finops_agent.insights.query_rules import ANOMALY_QUERY, usd
+from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.summarise import ReportSummary
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -
     """Total, change against the previous period, top findings and failed sections, as markdown."""
     m = summary.metrics
     change = (
-        "n/a (no previous period in the data)" if m.change_pct is None else f"{m.change_pct:+.1f}%"
+        "n/a (no previous period in the data)" if m.change_pct is None else signed_pct(m.change_pct)
     )
     lines = [
         f"# FinOps report {summary.report_id}",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import importlib.util
 import os
 import signal
 import socket
@@ -55,6 +53,9 @@ def prefect_environment(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         # cached query results (task caching) live inside the project-local home
         PREFECT_RESULTS_LOCAL_STORAGE_PATH=str((home / "storage").resolve()),
+        # served runs log their progress to the UI: INFO, and the library's own logger too
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_LOGGING_EXTRA_LOGGERS="finops_agent",
     )
     return env
 
@@ -136,64 +137,6 @@ def start_server(home: Path, port: int) -> ManagedProcess:
     return ManagedProcess(
         "prefect server", argv, prefect_environment(home, port), home / "server.log"
     )
-
-
-class EarlyServer:
-    """Prefect's temporary API server for one CLI run, started before Prefect is imported.
-
-    It is the command Prefect's ephemeral mode runs (uvicorn on Prefect's app factory, UI off,
-    only the services an ephemeral server runs), launched by us instead: Prefect would first
-    import its whole server application into the CLI process just to spawn it, and only once
-    the flow is called. Started early, it boots while the CLI imports the flow's modules.
-    """
-
-    def __init__(self, home: Path) -> None:
-        # find_spec locates the package without importing it
-        spec = importlib.util.find_spec("prefect")
-        if spec is None or spec.origin is None:
-            raise LauncherError("prefect is not installed")
-        port = free_port()
-        self.url = api_url(port)
-        env = {
-            **os.environ,
-            "PREFECT_HOME": str(home.resolve()),
-            # the variables Prefect's own ephemeral launcher sets (pinned Prefect 3.8.x)
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-        }
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--app-dir",
-            str(Path(spec.origin).parent.parent),
-            "--factory",
-            "prefect.server.api.server:create_app",
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-            "--lifespan",
-            "on",
-        ]
-        self.process = ManagedProcess(
-            "temporary Prefect server", argv, env, home / "cli-server.log"
-        )
-        # stopped at exit, after the log and event workers Prefect registers later have drained
-        atexit.register(self.stop)
-
-    def wait(self, timeout: float) -> str:
-        """Block until the server answers; return its API URL."""
-        wait_healthy(self.process, self.url, timeout)
-        return self.url
-
-    def stop(self) -> None:
-        """Stop the server (and anything it started); safe to call twice."""
-        if self.process.running():
-            self.process.stop(timeout=_STOP_TIMEOUT_S)
 
 
 def start_runner(home: Path, port: int) -> ManagedProcess:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from finops_agent.catalog import QuerySpec
 from finops_agent.execution import QueryResult
-from finops_agent.settings import Settings
-
-# what a batch deadline allows on top of the query waves: result reads, retry delays
-_BATCH_SLACK_S = 60.0
+from finops_agent.execution import failed_result as plain_failed_result
 
 
 class QueryFailedError(RuntimeError):
@@ -34,11 +30,7 @@ def failed_result(spec: QuerySpec, params: dict[str, Any], outcome: object) -> Q
     """The failed QueryResult for a task that raised (query error, timeout, crash)."""
     if isinstance(outcome, QueryFailedError):
         return outcome.result
-    if isinstance(outcome, TimeoutError):
-        reason = f"query {spec.name!r} timed out: {outcome}"
-    else:
-        reason = f"query {spec.name!r} failed: {type(outcome).__name__}: {outcome}"
-    return QueryResult(spec.name, spec.family, spec.title, "failed", spec.sql, params, error=reason)
+    return plain_failed_result(spec, params, outcome)
 
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -50,21 +42,3 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return True
     return True
-
-
-def batch_deadline(settings: Settings, queries: int, workers: int) -> tuple[float, str]:
-    """Seconds a batch of stored queries may take in all, and a phrase naming the settings behind it."""
-    if settings.engine != "athena":
-        # DuckDB cannot stop one query by time: FINOPS_QUERY_TIMEOUT_S bounds the whole batch
-        return settings.query_timeout_s, f"FINOPS_QUERY_TIMEOUT_S={settings.query_timeout_s:g} s"
-    # Athena stops each query at its own timeout, so this is a backstop: the queries run in
-    # waves of `at_once`, each wave ends within one per-query timeout, and one wave more covers
-    # retried queries and result reads:
-    #     deadline = (ceil(queries / at_once) + 1) * FINOPS_ATHENA_QUERY_TIMEOUT_S + slack
-    at_once = max(1, min(settings.athena_max_concurrency, workers))
-    waves = math.ceil(queries / at_once) + 1
-    deadline = waves * settings.athena_query_timeout_s + _BATCH_SLACK_S
-    return deadline, (
-        f"the batch deadline of {deadline:g} s ({queries} queries, {at_once} at a time, "
-        f"FINOPS_ATHENA_QUERY_TIMEOUT_S={settings.athena_query_timeout_s:g} s each)"
-    )

@@ -14,11 +14,19 @@ from typing import Any
 
 import css_inline
 
-from finops_agent.delivery.addresses import check_address, check_header
-from finops_agent.formatting import money, percent_change
-from finops_agent.insights.query_rules import ANOMALY_QUERY, usd
+from finops_agent.email_addresses import check_address, check_header
+from finops_agent.errors import UserError
+from finops_agent.formatting import change_pct, money, signed_pct, usd
+from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
+from finops_agent.reports.document import (
+    ReportDocument,
+    ReportDocumentError,
+    ReportWindow,
+    load,
+)
+from finops_agent.reports.folder import CHARTS_JSON, REPORT_HTML, REPORT_JSON
 
 log = logging.getLogger(__name__)
 # Charts most worth a glance in an inbox, in this order; other charts follow in report order.
@@ -31,7 +39,7 @@ KEY_CHARTS: tuple[str, ...] = (
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
 
-class ReportFolderError(FileNotFoundError):
+class ReportFolderError(UserError, FileNotFoundError):
     """The report folder lacks a file the email needs; the message names it."""
 
 
@@ -58,35 +66,38 @@ def period_label(start: dt.date, end: dt.date) -> str:
     return f"{start.isoformat()} to {last.isoformat()}"
 
 
-def subject_line(report: dict[str, Any]) -> str:
+def _window(report: ReportDocument) -> ReportWindow:
+    if report.window is None:
+        raise ReportFolderError(f"report {report.report_id} has no billing window to email")
+    return report.window
+
+
+def subject_line(report: ReportDocument) -> str:
     """'AWS cost report 2026-10: $123,456.78 (+4.2%)' (no change part when it is unknown)."""
-    window = report["window"]
-    period = period_label(
-        dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
+    window = _window(report)
+    period = period_label(window.start, window.end)
+    change = report.metrics.change_pct
+    suffix = f" ({signed_pct(change)})" if change is not None else ""
+    return check_header(
+        "Subject", f"AWS cost report {period}: {usd(report.metrics.unblended_cost)}{suffix}"
     )
-    metrics = report.get("metrics", {})
-    total = float(metrics.get("unblended_cost") or 0.0)
-    change = metrics.get("change_pct")
-    suffix = f" ({float(change):+.1f}%)" if change is not None else ""
-    return check_header("Subject", f"AWS cost report {period}: {usd(total)}{suffix}")
 
 
-def load_report(report_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def load_report(report_dir: Path) -> tuple[ReportDocument, list[dict[str, Any]]]:
     """report.json and charts.json of a report folder; raise ReportFolderError naming the file."""
     try:
-        report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportFolderError(f"{report_dir / 'report.json'} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ReportFolderError(f"{report_dir / 'report.json'} is not valid JSON: {exc}") from None
-    charts_path = report_dir / "charts.json"
+        # the folder is the caller's (a run's own output or a checked id): its name is not checked
+        report = load(report_dir / REPORT_JSON)
+    except ReportDocumentError as exc:
+        raise ReportFolderError(str(exc)) from None
+    charts_path = report_dir / CHARTS_JSON
     try:
         charts = json.loads(charts_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         # reports written before charts.json existed still email, with text only
         charts = []
-    if not (report_dir / "report.html").is_file():
-        raise ReportFolderError(f"{report_dir / 'report.html'} does not exist")
+    if not (report_dir / REPORT_HTML).is_file():
+        raise ReportFolderError(f"{report_dir / REPORT_HTML} does not exist")
     return report, charts
 
 
@@ -123,20 +134,29 @@ def render_images(
 _MOVERS_SHOWN = 8
 
 
-def _movers(report: dict[str, Any]) -> dict[str, Any]:
+def _movers(report: ReportDocument) -> dict[str, Any]:
     """Month over month per service for the text part: previous, current, change and % change."""
-    rows = report.get("results", {}).get("month_over_month_by_service", {}).get("rows", [])
-    movers = [
-        {
-            "service": str(r.get("service_name") or r.get("service_code") or ""),
-            "previous": money(r.get("previous_usage_cost")),
-            "current": money(r.get("usage_cost")),
-            "change": money(r.get("change_usd")),
-            "pct": percent_change(r.get("usage_cost"), r.get("previous_usage_cost")),
-        }
-        for r in rows[:_MOVERS_SHOWN]
-        if "change_usd" in r
-    ]
+    result = report.results.get("month_over_month_by_service")
+    rows = result.rows if result is not None else []
+    movers = []
+    for r in rows[:_MOVERS_SHOWN]:
+        if "change_usd" not in r:
+            continue
+        current, previous = r.get("usage_cost"), r.get("previous_usage_cost")
+        change = (
+            change_pct(float(current), float(previous))
+            if current is not None and previous is not None
+            else None
+        )
+        movers.append(
+            {
+                "service": str(r.get("service_name") or r.get("service_code") or ""),
+                "previous": money(previous),
+                "current": money(current),
+                "change": money(r.get("change_usd")),
+                "pct": signed_pct(change),
+            }
+        )
     period = ""
     if rows and rows[0].get("billing_period") and rows[0].get("previous_period"):
         period = f"{str(rows[0]['previous_period'])[:7]} to {str(rows[0]['billing_period'])[:7]}"
@@ -144,27 +164,24 @@ def _movers(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _context(
-    report: dict[str, Any],
+    report: ReportDocument,
     charts: list[dict[str, Any]],
     cids: dict[str, str],
     *,
     attached: bool,
     report_url: str | None,
 ) -> dict[str, Any]:
-    everything = report.get("findings", [])
-    anomalies = [f for f in everything if f.get("query") == ANOMALY_QUERY]
+    anomalies = [f for f in report.findings if f.query == ANOMALY_QUERY]
     findings = sorted(
-        (f for f in everything if f.get("query") != ANOMALY_QUERY),
-        key=lambda f: -f.get("monthly_savings_usd", 0),
+        (f for f in report.findings if f.query != ANOMALY_QUERY),
+        key=lambda f: -f.monthly_savings_usd,
     )
-    failed = [q for q in report.get("queries", {}).values() if q.get("status") == "failed"]
-    window = report["window"]
+    failed = [q for q in report.queries.values() if q.status == "failed"]
+    window = _window(report)
     return {
         "r": report,
-        "m": report.get("metrics", {}),
-        "period": period_label(
-            dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
-        ),
+        "m": report.metrics,
+        "period": period_label(window.start, window.end),
         "anomalies": anomalies,
         **_movers(report),
         "findings": findings[:10],
@@ -173,12 +190,12 @@ def _context(
         "charts": [{**c, "cid": cids.get(c["name"])} for c in charts],
         "attached": attached,
         "report_url": report_url,
-        "markdown": report.get("insights", {}).get("markdown", ""),
+        "markdown": report.insights.markdown,
     }
 
 
 def _build(
-    report: dict[str, Any],
+    report: ReportDocument,
     charts: list[dict[str, Any]],
     images: dict[str, bytes],
     *,
@@ -204,7 +221,7 @@ def _build(
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "finops-agent")
-    message["X-Finops-Report-Id"] = check_header("report id", str(report["report_id"]))
+    message["X-Finops-Report-Id"] = check_header("report id", report.report_id)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     html_part = message.get_payload()[1]  # type: ignore[index]
@@ -218,7 +235,7 @@ def _build(
             report_html,
             maintype="text",
             subtype="html",
-            filename=f"aws-cost-report-{report['report_id']}.html",
+            filename=f"aws-cost-report-{report.report_id}.html",
         )
     return message
 
@@ -242,7 +259,7 @@ def compose_email(
     charts = key_charts(all_charts, charts_limit)
     browser = find_chromium(chromium) if with_images else None
     images, warnings = render_images(charts, browser) if with_images else ({}, [])
-    report_html = (report_dir / "report.html").read_bytes()
+    report_html = (report_dir / REPORT_HTML).read_bytes()
     # try the richest message first, then drop what pushes it over the limit
     attempts: list[tuple[bytes | None, dict[str, bytes]]] = [(None, images), (None, {})]
     if attach:
@@ -262,7 +279,7 @@ def compose_email(
             break
     notes = list(warnings)
     if attachment is None and attach:
-        where = "linked" if report_url else f"kept at {report_dir / 'report.html'}"
+        where = "linked" if report_url else f"kept at {report_dir / REPORT_HTML}"
         notes.append(
             f"report.html ({len(report_html):,} bytes) not attached: over the {max_bytes:,}-byte "
             f"email limit; {where}"

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from finops_agent.catalog import ChartHint
+from finops_agent.formatting import share_pct
 from finops_agent.report.charts import ACCENT, LABEL_AXES, ColourMap
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ class Bar:
 
     label: str
     value: float
-    share: float
+    share: float | None
     width_pct: float
     colour: str
 
@@ -146,13 +147,13 @@ def bar_rows(frame: pd.DataFrame, hint: ChartHint, colours: ColourMap, n: int = 
         head = pd.concat([head, pd.Series({"Other": totals.iloc[n:].sum()})])
     # label axes (services, accounts…) keep their colour from the charts; others use the accent
     keyed = by in LABEL_AXES or by == hint.color
-    grand = float(totals.abs().sum()) or 1.0
+    grand = float(totals.abs().sum())
     biggest = float(head.abs().max()) or 1.0
     return [
         Bar(
             label=str(label),
             value=float(value),
-            share=abs(float(value)) / grand * 100,
+            share=share_pct(abs(float(value)), grand),
             width_pct=max(1.0, abs(float(value)) / biggest * 100),
             colour=colours[str(label)] if keyed or label == "Other" else ACCENT,
         )

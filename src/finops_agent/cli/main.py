@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from finops_agent.catalog import FAMILIES
-from finops_agent.cli_errors import _state, err, friendly_errors
+from finops_agent.cli.errors import _state, err, friendly_errors, warn
 from finops_agent.settings import load_settings
-
-if TYPE_CHECKING:
-    from finops_agent.orchestration.launcher import EarlyServer
 
 app = typer.Typer(
     help="FinOps analysis of AWS cost data: stored SQL, insights, HTML reports.",
@@ -23,10 +24,21 @@ app = typer.Typer(
 )
 
 
+@dataclass(frozen=True)
+class CliContext:
+    """What `finops` hands its sub-commands (typer's ctx.obj), so they never import upward."""
+
+    run_flow: Callable[..., str]
+
+
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False) -> None:
+def main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False,
+) -> None:
     """FinOps analysis of AWS cost data."""
     _state["debug"] = debug
+    ctx.obj = CliContext(run_flow=run_flow)
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -35,70 +47,78 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _early_server() -> EarlyServer | None:
-    """A Prefect server started now, unless Prefect runs in this process already or has a server."""
-    import os
-    import sys
-
-    from finops_agent.orchestration.launcher import EarlyServer
-
-    if "prefect" in sys.modules or os.environ.get("PREFECT_API_URL"):
-        return None
-    return EarlyServer(Path(os.environ["PREFECT_HOME"]))
-
-
-def _run_report(**kwargs: Any) -> str:
-    import os
-
-    from finops_agent.pipeline import preflight
-    from finops_agent.prefect_env import configure_prefect
-
-    # fail on bad input in a second, before a Prefect server is started
-    preflight(
-        load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine")),
-        source=kwargs.get("source"),
-        schema=kwargs.get("schema", "auto"),
-        families=kwargs.get("families"),
-        start=kwargs.get("start"),
-        end=kwargs.get("end"),
-    )
-    if not _state["debug"]:
-        # errors reach the user as one line from friendly_errors, not as Prefect's traceback
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    configure_prefect()
-    server = _early_server()
-    from flows.report import finops_report
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-
+@contextlib.contextmanager
+def _query_progress() -> Iterator[None]:
+    """Show each stored query as it finishes, on stderr."""
     from finops_agent.pipeline import query_listener
 
-    if server is not None and get_current_settings().api.url:
-        server.stop()  # a Prefect profile names a server: use that one
-        server = None
-    timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
-    updates = {PREFECT_API_URL: server.wait(timeout)} if server is not None else {}
-    with (
-        temporary_settings(updates=updates),
-        Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-        ) as progress,
-    ):
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task("Running stored queries", total=None)
 
         def done(result: Any) -> None:
             mark = "[green]ok[/]" if result.ok else "[red]failed[/]"
             progress.console.print(
-                f"  {mark} {result.name} ({result.rows} rows, {result.runtime_s:.2f} s)"
+                f"  {mark} {escape(result.name)} ({result.rows} rows, {result.runtime_s:.2f} s)"
             )
             progress.advance(task)
 
         with query_listener(done):
-            return str(finops_report(**kwargs))
+            yield
+
+
+def _run_report(*, prefect: bool = False, email: str | None = None, **kwargs: Any) -> str:
+    """Run one report: in-process, or as a Prefect flow run when a server records it."""
+    from finops_agent.pipeline import preflight
+    from finops_agent.prefect_env import prefect_server_url
+
+    settings = load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine"))
+    # fail on bad input in a second, before any query runs or a Prefect server starts
+    preflight(
+        settings,
+        source=kwargs.get("source"),
+        schema=kwargs.get("schema", "auto"),
+        families=kwargs.get("families"),
+        start=kwargs.get("start"),
+        end=kwargs.get("end"),
+        recipients=email,
+    )
+    server = prefect_server_url(settings.serve_port)
+    if server is None and not prefect:
+        from finops_agent.runs.report import ReportRequest, build_report
+
+        with _query_progress():
+            return str(build_report(ReportRequest(**kwargs)))
+    with _query_progress():
+        return run_flow("finops-report", server, **kwargs)
+
+
+def run_flow(flow_name: str, server: str | None, **params: Any) -> str:
+    """Run a served flow by name on `server`, or on Prefect's temporary server when None."""
+    import os
+
+    from finops_agent.prefect_env import configure_prefect
+
+    if not _state["debug"]:
+        # errors reach the user as one line from friendly_errors, not as Prefect's traceback
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    configure_prefect()
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from finops_agent.orchestration.deployments import load_flow
+
+    flow = load_flow(flow_name)
+    # with no server, Prefect's own ephemeral mode starts a temporary one (and passes the
+    # profile's settings to it)
+    updates = {PREFECT_API_URL: server} if server else {}
+    with temporary_settings(updates=updates):
+        return str(flow(**params))
 
 
 @app.command()
@@ -123,9 +143,17 @@ def report(
     email: Annotated[
         str | None, typer.Option(help="Comma-separated recipients to email the report to")
     ] = None,
+    prefect: Annotated[
+        bool,
+        typer.Option(
+            "--prefect",
+            help="Run as a Prefect flow run even when no Prefect server is configured or running",
+        ),
+    ] = False,
 ) -> None:
     """Run the stored queries and write DIR/<report_id>/report.html; print its path last."""
     path = _run_report(
+        prefect=prefect,
         source=source,
         schema=schema,
         families=_split(families),
@@ -133,15 +161,21 @@ def report(
         end=end,
         output_dir=str(out) if out else None,
         engine=engine,
+        email=email,
     )
     if email:
         from finops_agent.delivery.report_mail import email_report
 
         sent = email_report(load_settings(output_dir=out), Path(path).parent, email)
         for warning in sent.warnings:
-            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            warn(warning)
         if sent.sent:
-            err.print(f"emailed to {', '.join(sent.recipients)}")
+            err.print(
+                f"emailed to {', '.join(sent.recipients)}",
+                markup=False,
+                emoji=False,
+                highlight=False,
+            )
     typer.echo(path)
 
 
@@ -159,8 +193,15 @@ def sample_data(
     ] = None,
 ) -> None:
     """Generate synthetic billing data with planted findings and their ground truth."""
+    from finops_agent.checks import check_output_folder
+    from finops_agent.errors import UserError
     from finops_agent.sample_data import generate
 
+    try:
+        last = dt.date.fromisoformat(end) if end else None
+    except ValueError:
+        raise UserError(f"--end must be YYYY-MM-DD, not {end!r}") from None
+    check_output_folder(out, setting="--out")
     truth = generate(
         schema,  # type: ignore[arg-type]  # generate() validates and names a bad value
         out,
@@ -168,10 +209,12 @@ def sample_data(
         months=months,
         seed=seed,
         fmt=fmt,  # type: ignore[arg-type]
-        end=dt.date.fromisoformat(end) if end else None,
+        end=last,
     )
     err.print(
-        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)"
+        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",
+        markup=False,
+        emoji=False,
     )
     typer.echo(str(out))
 
@@ -184,17 +227,19 @@ def demo(
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
 ) -> None:
     """Generate sample data once (CUR 2.0 by default), run the report and print its path."""
-    from finops_agent.sample_data import generate
+    from finops_agent.checks import check_output_folder
+    from finops_agent.sample_data.demo import demo_folder, demo_source
 
-    settings = load_settings()
-    today = dt.datetime.now(dt.UTC).date()
-    folder = settings.home / "sample-data" / f"{schema}-{rows}-{today.isoformat()}"
-    if not (folder / "ground_truth.json").is_file():
-        err.print(f"generating {rows:,} rows of {schema} sample data in {folder}")
-        generate(schema, folder, rows=rows, months=3, seed=7, end=today)  # type: ignore[arg-type]
-    path = _run_report(
-        source=str(folder / "data"), schema=schema, output_dir=str(out) if out else None
-    )
+    settings = load_settings(output_dir=out)
+    # generating the data takes a while: a folder the report cannot be written to fails first
+    check_output_folder(Path(settings.output_dir))
+    if not (demo_folder(settings, rows, schema) / "ground_truth.json").is_file():
+        err.print(
+            f"generating {rows:,} rows of {schema} sample data in "
+            f"{escape(str(demo_folder(settings, rows, schema)))}"
+        )
+    data, _ = demo_source(settings, rows, schema)
+    path = _run_report(source=str(data), schema=schema, output_dir=str(out) if out else None)
     typer.echo(path)
 
 
@@ -207,16 +252,18 @@ def config() -> None:
 
 def _mount() -> None:
     """Commands that live beside the code they drive."""
-    from finops_agent.analyze.cli import analyze_command
-    from finops_agent.aws.cli import doctor_command, iam_policy_command
-    from finops_agent.chat.cli import ask_command, chat_command
-    from finops_agent.delivery.cli import send_command
-    from finops_agent.store.cli import history_app, log_app, setup_app
+    from finops_agent.cli.analyze import analyze_command
+    from finops_agent.cli.aws import doctor_command, iam_policy_command
+    from finops_agent.cli.chat import ask_command, chat_command
+    from finops_agent.cli.history import history_app, log_app, setup_app
+    from finops_agent.cli.reports import list_command
+    from finops_agent.cli.send import send_command
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
     app.command("analyze")(analyze_command)
     app.command("send")(send_command)
+    app.command("list")(list_command)
     app.command("doctor")(doctor_command)
     app.command("iam-policy")(iam_policy_command)
     app.add_typer(history_app, name="history")
@@ -229,6 +276,7 @@ _mount()
 
 # --- orchestration (issue 8): local Prefect server + UI serving every deployment ---
 @app.command()
+@friendly_errors
 def serve(
     port: Annotated[
         int | None, typer.Option(help="UI/API port (default FINOPS_SERVE_PORT)")

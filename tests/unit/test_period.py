@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from finops_agent.orchestration.period import (
+from finops_agent.period import (
     period_window,
     resolve_window,
     run_name,

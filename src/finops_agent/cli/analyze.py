@@ -1,0 +1,133 @@
+"""`finops analyze FILE [FILE...]`: the upload flow of the original app, from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from finops_agent.analyze.analysis import ANALYSIS_TYPES
+from finops_agent.analyze.dataset import Overrides, open_workspace
+from finops_agent.analyze.fetch import is_s3, split_s3
+from finops_agent.analyze.load import AnalyzeError
+from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
+from finops_agent.cli.errors import friendly_errors
+from finops_agent.settings import Settings, load_settings
+
+PREFLIGHT_ROWS = 1000
+
+
+def preflight(
+    files: list[str], analysis_type: str, overrides: Overrides, settings: Settings | None = None
+) -> None:
+    """Reject a bad type, file, column choice, output folder or missing AWS credentials early.
+
+    All of it takes about a second and runs before Prefect starts or any file is analysed.
+    """
+    if analysis_type not in ANALYSIS_TYPES:
+        raise AnalyzeError(
+            f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {analysis_type!r}"
+        )
+    for path in files:
+        if is_s3(path):
+            split_s3(path)
+    if settings is not None:
+        check_output_folder(Path(settings.output_dir))
+        needed = aws_backends(settings)
+        if any(is_s3(path) for path in files):
+            needed.insert(0, "an s3:// file")
+        check_aws_credentials(settings, needed)
+    local = [path for path in files if not is_s3(path)]
+    if local:
+        # the head of each file is enough to find a bad file, an empty one or a wrong column
+        open_workspace(local, overrides, head_rows=PREFLIGHT_ROWS).close()
+
+
+@friendly_errors
+def analyze_command(
+    ctx: typer.Context,
+    files: Annotated[
+        list[str], typer.Argument(help="Result files (CSV, CSV.gz, Parquet) or s3:// URIs")
+    ],
+    type: Annotated[
+        str, typer.Option("--type", help="architecture, tagging, cost or auto (from the columns)")
+    ] = "auto",
+    out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
+    cost_col: Annotated[str | None, typer.Option(help="Column to total as cost")] = None,
+    group_col: Annotated[str | None, typer.Option(help="Column to group and chart by")] = None,
+    date_col: Annotated[str | None, typer.Option(help="Column holding dates")] = None,
+    prefect: Annotated[
+        bool, typer.Option("--prefect", help="Run as a Prefect flow run even with no server")
+    ] = False,
+) -> None:
+    """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
+    overrides = Overrides(cost_col, group_col, date_col)
+    preflight(
+        files,
+        type,
+        overrides if all(not is_s3(f) for f in files) else Overrides(),
+        load_settings(output_dir=out),
+    )
+    path = run_analysis(
+        ctx,
+        files,
+        analysis_type=type,
+        output_dir=str(out) if out else None,
+        overrides=overrides,
+        prefect=prefect,
+    )
+    for note in export_notes(Path(path).parent / "report.json"):
+        typer.echo(note, err=True)  # plain: Rich would wrap a long command
+    typer.echo(path)
+
+
+def export_notes(report_json: Path) -> list[str]:
+    """What to say on stderr about billing exports: the schema and the `finops report` to run."""
+    from finops_agent.reports.document import ReportDocumentError, load
+
+    try:
+        document = load(report_json)
+    except (OSError, ReportDocumentError):
+        return []
+    notes = []
+    for dataset in document.file.datasets if document.file else []:
+        export = dataset.billing_export
+        if export is None:
+            continue
+        notes.append(
+            f"{dataset.label} is a {export.export_schema} billing export; for the full report run:"
+        )
+        notes += [f"  {command}" for command in export.commands]
+    return notes
+
+
+def run_analysis(
+    ctx: typer.Context,
+    files: list[str],
+    *,
+    analysis_type: str,
+    output_dir: str | None,
+    overrides: Overrides,
+    prefect: bool,
+) -> str:
+    """Analyse in-process, or as a Prefect flow run when a server records it (or --prefect)."""
+    from finops_agent.prefect_env import prefect_server_url
+
+    server = prefect_server_url(load_settings(output_dir=output_dir).serve_port)
+    if server is None and not prefect:
+        from finops_agent.runs.analyze import analyze_files
+
+        return str(analyze_files(files, analysis_type, output_dir, overrides))
+    return str(
+        ctx.obj.run_flow(
+            "analyze-file",
+            server,
+            paths=files,
+            type=analysis_type,
+            output_dir=output_dir,
+            cost_col=overrides.cost_col,
+            group_col=overrides.group_col,
+            date_col=overrides.date_col,
+        )
+    )
