@@ -13,13 +13,13 @@ from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import Dataset, Overrides, billing_schema, open_workspace
 from finops_agent.analyze.exports import report_commands
 from finops_agent.analyze.file_rules import FileRuleInsights, daily_zscores
-from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.roles import date_kind, is_monthly, number_role
 from finops_agent.analyze.run import analyse_workspace, file_insights, render
 from finops_agent.chat.session import ChatSession
 from finops_agent.cli.analyze import export_notes
 from finops_agent.insights.base import Insights
 from finops_agent.pipeline import preflight
+from finops_agent.result_files.load import AnalyzeError
 from finops_agent.settings import load_settings
 from tests.analyze_shapes import REAL_SHAPES
 

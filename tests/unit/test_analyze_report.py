@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
-from finops_agent.analyze.dataset import open_workspace, reopen
+from finops_agent.analyze.dataset import open_workspace
 from finops_agent.analyze.file_rules import FileRuleInsights
-from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.run import (
     analyse_workspace,
     file_insights,
@@ -22,6 +21,8 @@ from finops_agent.analyze.run import (
 from finops_agent.chat.session import ChatSession
 from finops_agent.insights.base import Insights
 from finops_agent.insights.query_rules import RuleInsights
+from finops_agent.result_files.load import AnalyzeError
+from finops_agent.result_files.views import reopen
 from finops_agent.settings import load_settings
 from finops_agent.summarise import ReportSummary
 from tests.analyze_shapes import SHAPES, Shape

@@ -11,11 +11,11 @@ import duckdb
 import pandas as pd
 
 from finops_agent.analyze.dataset import Dataset, Workspace
-from finops_agent.analyze.load import AnalyzeError, quote_ident
 from finops_agent.analyze.profile import Profile, is_numeric_type
 from finops_agent.analyze.roles import tokens
 from finops_agent.catalog import ChartHint
 from finops_agent.execution import QueryResult
+from finops_agent.result_files.load import AnalyzeError, quote_ident
 from finops_agent.summarise import Metrics, QuerySummary, ReportSummary, records, top_by
 from finops_agent.window import Window
 

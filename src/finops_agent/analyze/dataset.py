@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 
-from finops_agent.analyze.load import (
+from finops_agent.analyze.profile import (
+    ColumnStats,
+    Profile,
+    assign_roles,
+    column_stats,
+)
+from finops_agent.result_files.load import (
     AnalyzeError,
     ReadOptions,
     describe,
@@ -17,19 +23,14 @@ from finops_agent.analyze.load import (
     inspect_file,
     quote_ident,
 )
-from finops_agent.analyze.profile import (
-    ColumnStats,
+from finops_agent.result_files.views import (
     Conversion,
-    Profile,
-    assign_roles,
-    clean_expr,
-    column_stats,
+    Layout,
+    combine_views,
+    file_view_sql,
 )
 from finops_agent.sources import Schema, SourceError, detect_schema, normalise_headers
 
-Layout = Literal["single", "merged", "side_by_side"]
-RESULTS_VIEW = "results"
-SOURCE_FILE_COLUMN = "source_file"
 _SEPARATORS = (",", ";", "\t", "|")
 # Rows at the head of a file whose text decides money and date conversions.
 DETECT_ROWS = 100_000
@@ -141,20 +142,6 @@ def _view_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
     return {str(row[0]): str(row[1]) for row in rows}
 
 
-def _file_view_sql(
-    view: str,
-    options: ReadOptions,
-    columns: list[str],
-    conversions: dict[str, Conversion],
-    head_rows: int | None = None,
-) -> str:
-    select = ", ".join(clean_expr(name, conversions.get(name, "")) for name in columns)
-    source = options.relation()
-    if head_rows is not None:
-        source = f"(select * from {source} limit {int(head_rows)})"
-    return f"create or replace view {view} as select {select} from {source}"
-
-
 def _try_read(
     con: duckdb.DuckDBPyConnection, options: ReadOptions, view: str, head_rows: int | None
 ) -> _File:
@@ -164,7 +151,7 @@ def _try_read(
     head = f"(select * from {options.relation()} limit {DETECT_ROWS})"
     _, raw = column_stats(con, head, columns, options.path)
     conversions: dict[str, Conversion] = {s.name: s.conversion for s in raw if s.conversion}
-    sql = _file_view_sql(view, options, list(columns), conversions, head_rows)
+    sql = file_view_sql(view, options, list(columns), conversions, head_rows)
     con.execute(sql)
     rows, stats = column_stats(con, view, _view_columns(con, view), options.path, detect=False)
     return _File(options, view, columns, conversions, rows, stats)
@@ -200,42 +187,6 @@ def _open_file(
     if file.rows == 0:
         raise AnalyzeError(f"{path}: header only, no data rows (columns: {', '.join(columns)})")
     return file
-
-
-def _label(path: str) -> str:
-    return Path(path).name
-
-
-def _combine(
-    con: duckdb.DuckDBPyConnection, files: list[tuple[str, str, list[str]]]
-) -> tuple[Layout, list[tuple[str, str, list[int]]]]:
-    """Create `results` (and `results_N` side by side) over the file views `(view, path, columns)`.
-
-    Returns the layout and, per analysed relation, its view, label and file indexes.
-    """
-    if len(files) == 1:
-        view, path, _ = files[0]
-        con.execute(f"create or replace view {RESULTS_VIEW} as select * from {view}")
-        return "single", [(RESULTS_VIEW, _label(path), [0])]
-    first = {c.lower() for c in files[0][2]}
-    same = all({c.lower() for c in columns} == first for _, _, columns in files[1:])
-    # `results` always holds every row, so chat can ask across files
-    union = " union all by name ".join(
-        f"select *, '{_label(path).replace(chr(39), chr(39) * 2)}' as {SOURCE_FILE_COLUMN} "
-        f"from {view}"
-        for view, path, _ in files
-    )
-    con.execute(f"create or replace view {RESULTS_VIEW} as {union}")
-    if same:
-        return "merged", [
-            (RESULTS_VIEW, ", ".join(_label(p) for _, p, _ in files), list(range(len(files))))
-        ]
-    plan = []
-    for i, (view, path, _) in enumerate(files):
-        side = f"{RESULTS_VIEW}_{i + 1}"
-        con.execute(f"create or replace view {side} as select * from {view}")
-        plan.append((side, _label(path), [i]))
-    return "side_by_side", plan
 
 
 def _monthly_dates(con: duckdb.DuckDBPyConnection, view: str, column: str) -> bool:
@@ -306,7 +257,9 @@ def open_workspace(
         con.execute(f"set threads = {int(threads)}")
     try:
         files = [_open_file(con, path, i + 1, head_rows) for i, path in enumerate(paths)]
-        layout, plan = _combine(con, [(f.view, f.options.path, list(f.columns)) for f in files])
+        layout, plan = combine_views(
+            con, [(f.view, f.options.path, list(f.columns)) for f in files]
+        )
         datasets = []
         for view, label, indexes in plan:
             members = [files[i] for i in indexes]
@@ -325,50 +278,3 @@ def open_workspace(
         datasets,
         [f.conversions for f in files],
     )
-
-
-_CONVERSIONS: frozenset[str] = frozenset({"money", "money_eu", "date", "month"})
-_ENCODINGS: frozenset[str] = frozenset({"utf-8", "latin-1"})
-_FORMATS: frozenset[str] = frozenset({"csv", "parquet"})
-
-
-def _read_options(entry: Any) -> tuple[ReadOptions, dict[str, Conversion]]:
-    # report.json may have been edited: accept only the values this module writes
-    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-        raise AnalyzeError(f"read option {entry!r} has no file path")
-    fmt, encoding = entry.get("format", "csv"), entry.get("encoding", "utf-8")
-    if fmt not in _FORMATS or encoding not in _ENCODINGS:
-        raise AnalyzeError(f"{entry['path']}: unknown format {fmt!r} or encoding {encoding!r}")
-    conversions = entry.get("conversions") or {}
-    if not isinstance(conversions, dict) or not set(conversions.values()) <= _CONVERSIONS:
-        raise AnalyzeError(f"{entry['path']}: unknown conversions {conversions!r}")
-    options = ReadOptions(entry["path"], fmt, encoding, bool(entry.get("full_sample", False)))
-    return options, {str(k): v for k, v in conversions.items()}
-
-
-def reopen(read_options: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
-    """A new DuckDB connection with the `results` views of an analysed report (for chat).
-
-    `read_options` is report.json's `file.read_options`: the views are rebuilt from it
-    the same way the analysis built them, never run from SQL text stored in the file.
-    """
-    if not read_options:
-        raise AnalyzeError("the report names no analysed files")
-    con = duckdb.connect()
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        files = []
-        for index, entry in enumerate(read_options, start=1):
-            options, conversions = _read_options(entry)
-            if not Path(options.path).is_file():
-                raise AnalyzeError(f"{options.path}: the analysed file is no longer there")
-            columns = list(describe(con, options))
-            view = f"file_{index}"
-            con.execute(_file_view_sql(view, options, columns, conversions))
-            files.append((view, options.path, columns))
-        _combine(con, files)
-    except (AnalyzeError, duckdb.Error) as exc:
-        con.close()
-        message = str(exc).strip().splitlines()[0]
-        raise AnalyzeError(f"cannot reopen the analysed files: {message}") from None
-    return con

@@ -14,12 +14,12 @@ from finops_agent.analyze.analysis import (
 )
 from finops_agent.analyze.dataset import Dataset
 from finops_agent.analyze.exports import export_note
-from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.roles import is_monthly, tokens
 from finops_agent.catalog import CatalogError, FindingSpec, load_catalog
 from finops_agent.formatting import change_pct, number, pct, share_pct, usd
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.insights.query_rules import RuleInsights, narrative_tail
+from finops_agent.result_files.load import quote_ident
 from finops_agent.summarise import ReportSummary
 
 CONCENTRATION_SHARE = 50.0

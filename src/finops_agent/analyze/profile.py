@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 import duckdb
 
-from finops_agent.analyze.load import AnalyzeError, quote_ident
 from finops_agent.analyze.roles import (
     BILLING_DATE_KINDS,
     ID_TOKENS,
@@ -19,9 +18,10 @@ from finops_agent.analyze.roles import (
     number_role,
     tokens,
 )
+from finops_agent.result_files.load import AnalyzeError, quote_ident
+from finops_agent.result_files.views import Conversion
 
 Role = Literal["cost", "rate", "quantity", "metric", "group", "tag", "date", "id", "text"]
-Conversion = Literal["", "money", "money_eu", "date", "month"]
 
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
 _NUMERIC_PREFIXES = (*_NUMERIC_TYPES, "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
@@ -197,26 +197,6 @@ def column_stats(
             )
         )
     return int(row[0]), stats
-
-
-def clean_expr(name: str, conversion: Conversion) -> str:
-    """SQL that turns a text column into a number or a timestamp (or leaves it as it is)."""
-    col = quote_ident(name)
-    value = f"nullif(trim({col}), '')"
-    if conversion == "money":
-        # (12.50) is accounting notation for a negative amount
-        sign = f"case when {value} like '(%)' or {value} like '%-%' then -1 else 1 end"
-        digits = f"regexp_replace({value}, '[^0-9.]', '', 'g')"
-        return f"{sign} * try_cast({digits} as double) as {col}"
-    if conversion == "money_eu":
-        sign = f"case when {value} like '%-%' then -1 else 1 end"
-        digits = f"replace(regexp_replace({value}, '[^0-9,]', '', 'g'), ',', '.')"
-        return f"{sign} * try_cast({digits} as double) as {col}"
-    if conversion == "date":
-        return f"try_cast({value} as timestamp) as {col}"
-    if conversion == "month":
-        return f"try_strptime({value}, '%Y-%m') as {col}"
-    return col
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any
 import duckdb
 
 from finops_agent.analyze.dataset import Dataset
-from finops_agent.analyze.load import quote_ident
 from finops_agent.analyze.roles import tokens
+from finops_agent.result_files.load import quote_ident
 
 # Values of a tag column that mean "not tagged".
 UNTAGGED_VALUES: tuple[str, ...] = (

@@ -149,8 +149,8 @@ class FileData:
     dialect = "duckdb"
 
     def __init__(self, report: ReportDocument) -> None:
-        from finops_agent.analyze.dataset import reopen
-        from finops_agent.analyze.load import AnalyzeError
+        from finops_agent.result_files.load import AnalyzeError
+        from finops_agent.result_files.views import reopen
 
         if report.file is None:
             raise QueryError(f"report {report.report_id} is not an analysed file")

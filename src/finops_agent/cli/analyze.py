@@ -10,9 +10,9 @@ import typer
 from finops_agent.analyze.analysis import ANALYSIS_TYPES
 from finops_agent.analyze.dataset import Overrides, open_workspace
 from finops_agent.analyze.fetch import is_s3, split_s3
-from finops_agent.analyze.load import AnalyzeError
 from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.cli.errors import friendly_errors
+from finops_agent.result_files.load import AnalyzeError
 from finops_agent.settings import Settings, load_settings
 
 PREFLIGHT_ROWS = 1000
