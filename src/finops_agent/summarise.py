@@ -14,7 +14,7 @@ from finops_agent.catalog import ChartHint, QuerySpec
 from finops_agent.execution import QueryResult
 from finops_agent.formatting import change_pct
 from finops_agent.waterfall import Waterfall, waterfall_from_frame
-from finops_agent.window import Window
+from finops_agent.window import Window, period_text
 
 CANONICAL_COLUMN_COUNT = 24
 
@@ -148,6 +148,20 @@ class ReportSummary:
         """The full result of a query that ran (empty when it failed or did not run)."""
         result = self.results.get(name)
         return result.frame if result is not None and result.ok else pd.DataFrame()
+
+    @property
+    def coverage(self) -> str | None:
+        """First to last usage day with data when that is shorter than the window (else None)."""
+        totals = self.frame("window_totals")
+        if totals.empty or "first_day" not in totals.columns or "last_day" not in totals.columns:
+            return None
+        first, last = totals["first_day"].iloc[0], totals["last_day"].iloc[0]
+        if first is None or last is None or pd.isna(first) or pd.isna(last):
+            return None
+        start, end = pd.Timestamp(first).date(), pd.Timestamp(last).date() + dt.timedelta(days=1)
+        if start <= self.window.start and end >= self.window.end:
+            return None
+        return period_text(start, end)
 
     @property
     def waterfall(self) -> Waterfall | None:

@@ -21,6 +21,18 @@ def shift_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last_day))
 
 
+def period_text(start: dt.date, end: dt.date) -> str:
+    """The one period text of a report (header, index, email, artifact): `2026-10` for one whole
+    month, `2026-09 to 2026-10` for whole months, else `2026-10-01 to 2026-11-23` (end exclusive
+    in, last day shown)."""
+    last = end - dt.timedelta(days=1)
+    if start.day == 1 and end.day == 1:
+        if (start.year, start.month) == (last.year, last.month):
+            return f"{start:%Y-%m}"
+        return f"{start:%Y-%m} to {last:%Y-%m}"
+    return f"{start.isoformat()} to {last.isoformat()}"
+
+
 @dataclass(frozen=True)
 class Window:
     """Half-open date range [start, end) of usage days."""
@@ -84,6 +96,11 @@ class Window:
             return Window(self.start - (self.end - self.start), self.start)
         months = len(self.months())
         return Window(shift_months(self.start, -months), shift_months(self.end, -months))
+
+    @property
+    def period(self) -> str:
+        """The period text every place a reader sees this window shows (see `period_text`)."""
+        return period_text(self.start, self.end)
 
     @property
     def label(self) -> str:

@@ -218,3 +218,48 @@ def test_charts_read_right_on_real_data() -> None:
     hint = ChartHint("pie", x="service_name", y="unblended_cost")
     fig = figure_for(split, hint, "Split", {"unblended_cost": "USD"}, ColourMap())
     assert fig is not None and fig.data[0].type == "bar"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "text"),
+    [
+        ("2026-10-01", "2026-11-01", "2026-10"),
+        ("2026-09-01", "2026-11-01", "2026-09 to 2026-10"),
+        ("2026-10-01", "2026-11-24", "2026-10-01 to 2026-11-23"),
+        ("2026-11-01", "2026-11-02", "2026-11-01 to 2026-11-01"),
+    ],
+)
+def test_one_period_text_for_header_index_email_and_artifact(
+    start: str, end: str, text: str
+) -> None:
+    import datetime as dt
+
+    from finops_agent.report.email import period_label
+    from finops_agent.reports.document import ReportWindow
+    from finops_agent.window import Window
+
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    assert Window(first, last).period == text
+    assert ReportWindow(start=first, end=last).period == text
+    assert period_label(first, last) == text
+
+
+def test_the_header_says_when_data_covers_less_than_the_window(tmp_path: Path) -> None:
+    # the window asks for October; the export holds its first two days only
+    short = pd.DataFrame(
+        {
+            "rows": [10],
+            "days": [2],
+            "first_day": pd.to_datetime(["2026-10-01"]),
+            "last_day": pd.to_datetime(["2026-10-02"]),
+            "unblended_cost": [10.0],
+            "amortized_cost": [10.0],
+        }
+    )
+    summary = _summary([_result("window_totals", short)])
+    assert summary.coverage == "2026-10-01 to 2026-10-02"
+    insights = RuleInsights().generate(summary)
+    artifact = summary_markdown(summary, insights, tmp_path / "report.html")
+    assert "**Period:** 2026-10 (data covers 2026-10-01 to 2026-10-02)" in artifact
+    whole = short.assign(last_day=pd.to_datetime(["2026-10-31"]))
+    assert _summary([_result("window_totals", whole)]).coverage is None

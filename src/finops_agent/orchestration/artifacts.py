@@ -41,6 +41,11 @@ def report_link(path: Path) -> str:
     return path.resolve().as_uri()
 
 
+def _coverage_note(summary: ReportSummary) -> str:
+    coverage = summary.coverage
+    return f" (data covers {coverage})" if coverage else ""
+
+
 def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -> str:
     """Total, change against the previous period, top findings and failed sections, as markdown."""
     m = summary.metrics
@@ -50,7 +55,8 @@ def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -
     lines = [
         f"# FinOps report {summary.report_id}",
         "",
-        f"**Window:** {summary.window.label} · **Families:** {m.analysis_type} · "
+        f"**Period:** {summary.window.period}{_coverage_note(summary)} · "
+        f"**Families:** {m.analysis_type} · "
         f"**Source:** {_cell(summary.source)} ({summary.schema}, {summary.engine})",
         "",
         "| Metric | Value |",
@@ -138,7 +144,7 @@ def publish_report_artifacts(summary: ReportSummary, insights: Insights, report:
         create_table_artifact,
     )
 
-    description = f"{summary.metrics.analysis_type} · {summary.window.label}"
+    description = f"{summary.metrics.analysis_type} · {summary.window.period}"
     rows = findings_table(insights) or [{"finding": "no findings", "monthly_savings_usd": 0.0}]
     attempts = [
         (

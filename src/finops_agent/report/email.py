@@ -27,6 +27,7 @@ from finops_agent.reports.document import (
     load,
 )
 from finops_agent.reports.folder import CHARTS_JSON, REPORT_HTML, REPORT_JSON
+from finops_agent.window import period_text
 
 log = logging.getLogger(__name__)
 # Charts most worth a glance in an inbox, in this order; other charts follow in report order.
@@ -57,13 +58,7 @@ class ComposedEmail:
 
 def period_label(start: dt.date, end: dt.date) -> str:
     """'2026-10' for one whole month, '2026-09 to 2026-10' for whole months, else the dates."""
-    last = end - dt.timedelta(days=1)
-    whole_months = start.day == 1 and end.day == 1
-    if whole_months and (start.year, start.month) == (last.year, last.month):
-        return f"{start:%Y-%m}"
-    if whole_months:
-        return f"{start:%Y-%m} to {last:%Y-%m}"
-    return f"{start.isoformat()} to {last.isoformat()}"
+    return period_text(start, end)
 
 
 def _window(report: ReportDocument) -> ReportWindow:

@@ -275,6 +275,7 @@ def render_html(
             plotly_js=Markup(get_plotlyjs()),
             bill=summary.waterfall,
             basis=BASIS,
+            coverage=summary.coverage,
             chat=chat or [],
         )
     )
@@ -322,6 +323,7 @@ def report_document(
             monthly_savings_usd=m.monthly_savings_usd,
         ),
         bill=BillRecord.model_validate(bill.to_json()) if bill is not None else None,
+        coverage=summary.coverage,
         basis=BASIS,
         queries={name: QueryMeta.model_validate(r.meta()) for name, r in summary.results.items()},
         results={

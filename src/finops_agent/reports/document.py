@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from finops_agent.errors import UserError
+from finops_agent.window import period_text
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -61,6 +62,11 @@ class ReportWindow(_Record):
 
     start: dt.date
     end: dt.date
+
+    @property
+    def period(self) -> str:
+        """The period text of the report (see `window.period_text`)."""
+        return period_text(self.start, self.end)
 
     @property
     def label(self) -> str:
@@ -281,6 +287,8 @@ class ReportDocument(_Record):
     # the bill waterfall (absent in reports written before it) and what each basis means
     bill: BillRecord | None = None
     basis: dict[str, str] = Field(default_factory=dict)
+    # first to last day with data, when shorter than the window asked for
+    coverage: str | None = None
     queries: dict[str, QueryMeta] = Field(default_factory=dict)
     results: dict[str, QueryRows] = Field(default_factory=dict)
     findings: list[FindingRecord] = Field(default_factory=list)
