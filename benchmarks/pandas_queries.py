@@ -343,6 +343,7 @@ def graviton_candidates(c: Frame, p: dict[str, Any]) -> Frame:
         _group(rows, ["account_id", "region", "instance_type"])
         .agg(
             instances=("resource_id", "nunique"),
+            resource_ids=("resource_id", lambda v: ", ".join(sorted(set(v.dropna())))),
             hours=("usage_amount", "sum"),
             amortized_cost=("amortized_cost", "sum"),
         )

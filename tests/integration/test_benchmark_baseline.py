@@ -30,7 +30,7 @@ def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             out[name] = values.astype(bool)
         elif pd.api.types.is_numeric_dtype(values):
             out[name] = values.astype(float)
-        elif name == "variants":
+        elif name in ("variants", "resource_ids"):
             # array_agg(distinct ...) has no order
             out[name] = values.map(lambda v: ", ".join(sorted(v.split(", "))))
         else:

@@ -263,3 +263,24 @@ def test_the_header_says_when_data_covers_less_than_the_window(tmp_path: Path) -
     assert "**Period:** 2026-10 (data covers 2026-10-01 to 2026-10-02)" in artifact
     whole = short.assign(last_day=pd.to_datetime(["2026-10-31"]))
     assert _summary([_result("window_totals", whole)]).coverage is None
+
+
+def test_the_graviton_finding_counts_and_lists_instances_not_groups() -> None:
+    groups = pd.DataFrame(
+        {
+            "account_id": ["1", "2"],
+            "region": ["us-east-1", "eu-west-1"],
+            "instance_type": ["m5.large", "c5.xlarge"],
+            "graviton_family": ["m7g", "c7g"],
+            "instances": [2, 1],
+            "resource_ids": ["i-0a, i-0b", "i-0c"],
+            "hours": [1440.0, 720.0],
+            "amortized_cost": [138.24, 122.4],
+            "monthly_cost": [138.24, 122.4],
+            "monthly_savings": [27.65, 24.48],
+        }
+    )
+    summary = _summary([_result("graviton_candidates", groups)])
+    (finding,) = RuleInsights().generate(summary).findings
+    assert finding.title == "Consider Graviton for 3 x86 instances"
+    assert finding.resource_ids == ["i-0a", "i-0b", "i-0c"]

@@ -16,10 +16,21 @@ _MIN_MONTHLY_SAVINGS = 1.0
 
 
 def _resource_ids(frame: pd.DataFrame) -> list[str]:
-    if "resource_id" not in frame.columns:
+    if "resource_id" in frame.columns:
+        ids = frame["resource_id"].dropna().astype(str)
+    elif "resource_ids" in frame.columns:
+        # a row per group (instance type, account, region) lists its resources joined by ', '
+        ids = frame["resource_ids"].dropna().astype(str).str.split(", ").explode()
+    else:
         return []
-    ids = frame["resource_id"].dropna().astype(str)
     return list(dict.fromkeys(ids[ids != ""]))[:_MAX_RESOURCES]
+
+
+def _item_count(frame: pd.DataFrame, ids: list[str]) -> int:
+    """How many things a finding is about: instances when rows are groups of them."""
+    if "instances" in frame.columns:
+        return int(pd.to_numeric(frame["instances"], errors="coerce").fillna(0).sum())
+    return len(ids) or len(frame)
 
 
 def _finding_spec(summary: QuerySummary) -> FindingSpec | None:
@@ -37,7 +48,7 @@ def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | No
         return None
     ranked = frame.assign(_s=savings).sort_values("_s", ascending=False)
     ids = _resource_ids(ranked)
-    count = len(ids) or len(frame)
+    count = _item_count(frame, ids)
     top = ranked.iloc[0]
     top_label = str(top.get("resource_id") or top.iloc[0])
     evidence = (
