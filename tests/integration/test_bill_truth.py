@@ -169,3 +169,46 @@ def _forecast(folder: Path, start: str, end: str) -> dict[str, Any]:
     assert result.ok, result.error
     row = result.frame.iloc[0].to_dict()
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+
+
+@pytest.mark.parametrize("start", ["2026-10-01", "2026-11-01"])
+def test_month_to_date_is_compared_with_the_same_days_of_the_month_before(
+    sample_dataset: Any, start: str
+) -> None:
+    import duckdb
+
+    from finops_agent.comparison import month_to_date
+
+    folder, _ = sample_dataset("cur")
+    run = prepare_run(load_settings(), source=str(folder / "data"), start=start, end="2026-11-24")
+    try:
+        result = month_to_date(run.engine, "cur", run.window, {})
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    glob = str(folder / "data" / "**" / "*.parquet")
+
+    def net(first: str, end: str) -> float:
+        ((value,),) = duckdb.sql(
+            f"select sum(line_item_unblended_cost) from read_parquet('{glob}', "
+            f"hive_partitioning=true) where line_item_usage_start_date >= '{first}' "
+            f"and line_item_usage_start_date < '{end}'"
+        ).fetchall()
+        return float(value)
+
+    now, before, projected = result.frame.to_dict(orient="records")
+    assert (now["period"], str(now["first_day"]), str(now["last_day"]), now["days"]) == (
+        "Month to date",
+        "2026-11-01",
+        "2026-11-23",
+        23,
+    )
+    assert (str(before["first_day"]), str(before["last_day"])) == ("2026-10-01", "2026-10-23")
+    assert now["unblended_cost"] == pytest.approx(net("2026-11-01", "2026-11-24"), abs=CENT)
+    # the month before is read even when the window starts on November 1
+    assert before["unblended_cost"] == pytest.approx(net("2026-10-01", "2026-10-24"), abs=CENT)
+    assert now["change_pct"] == pytest.approx(
+        (now["unblended_cost"] - before["unblended_cost"]) / before["unblended_cost"] * 100
+    )
+    assert projected["period"] == "Month at this run rate (23 of 30 days)"
+    assert projected["unblended_cost"] == pytest.approx(now["unblended_cost"] / 23 * 30)

@@ -13,8 +13,10 @@ from finops_agent.catalog import QuerySpec
 from finops_agent.comparison import (
     MONTH_OVER_MONTH,
     apply_month_over_month,
+    apply_month_to_date,
     apply_previous_period,
     month_over_month,
+    month_to_date,
     previous_period_totals,
 )
 from finops_agent.delivery.base import DeliveryResult
@@ -203,6 +205,11 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
             if mom_spec is not None
             else None
         )
+        mtd = (
+            month_to_date(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+            if "cost" in run.families
+            else None
+        )
     finally:
         run.engine.close()
     failed = [r.name for r in results if not r.ok]
@@ -218,6 +225,8 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
     comparison_warning = apply_previous_period(summary, previous)
     if mom is not None and mom_spec is not None:
         apply_month_over_month(summary, mom, mom_spec, settings.top_n)
+    if mtd is not None:
+        apply_month_to_date(summary, mtd, settings.top_n)
     found = generate_insights(build_insights(settings), summary)
     store, store_warning = open_store(settings)
     log_warning = log_interaction(store, insight_interaction(summary, found))
