@@ -284,12 +284,17 @@ def month_to_date_frame(daily: pd.DataFrame, window: Window) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=_MTD_COLUMNS)
 
 
+def month_to_date_reach(window: Window) -> Window:
+    """The days the month-to-date comparison reads: the month before the last day's, to the end."""
+    last = window.end - dt.timedelta(days=1)
+    return Window(shift_months(last.replace(day=1), -1), window.end)
+
+
 def month_to_date(
     engine: QueryEngine, schema: Schema, window: Window, tag_keys: Mapping[str, list[str]]
 ) -> QueryResult:
     """The month-to-date comparison; it reads the month before even when the window does not."""
-    last = window.end - dt.timedelta(days=1)
-    reach = Window(shift_months(last.replace(day=1), -1), window.end)
+    reach = month_to_date_reach(window)
     started = time.perf_counter()
     params: dict[str, object] = {"start_date": reach.start, "end_date": reach.end}
     spec = MONTH_TO_DATE_SPEC

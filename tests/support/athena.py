@@ -276,10 +276,15 @@ def column_info(name: str) -> dict[str, Any]:
 def duckdb_answers(tmp_path: Path) -> dict[str, pd.DataFrame]:
     """What DuckDB computes on the tiny CUR 2.0 data for the test window, by the text that picks
     each query out: every stored query and the previous-period totals."""
-    from finops_agent.comparison import previous_period_totals
+    from finops_agent.comparison import (
+        month_to_date_reach,
+        month_to_date_sql,
+        previous_period_totals,
+    )
     from finops_agent.execution import run_query
     from finops_agent.pipeline import prepare_run
     from finops_agent.settings import load_settings
+    from finops_agent.sources import cost_sql
     from tests import tiny
 
     settings = load_settings(engine="duckdb")
@@ -297,9 +302,23 @@ def duckdb_answers(tmp_path: Path) -> dict[str, pd.DataFrame]:
             local.window,
             settings.tag_keys,
         )
+        # the month-to-date comparison's own daily totals, before the report shapes them
+        adapter = cost_sql(
+            local.schema,  # type: ignore[arg-type]
+            local.engine.source_relation(),
+            local.engine.source_columns(),
+            month_to_date_reach(local.window),
+            settings.tag_keys,
+        )
+        daily_sql = month_to_date_sql(adapter.sql)
+        daily = local.engine.execute("month_to_date", daily_sql, adapter.params).frame
     finally:
         local.engine.close()
-    return {**answers, previous.sql.splitlines()[0].removeprefix("--").strip(): previous.frame}
+    return {
+        **answers,
+        previous.sql.splitlines()[0].removeprefix("--").strip(): previous.frame,
+        daily_sql.splitlines()[0].removeprefix("--").strip(): daily,
+    }
 
 
 def answer_like_duckdb(plan: AthenaPlan, answers: dict[str, pd.DataFrame]) -> None:

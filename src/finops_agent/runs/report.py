@@ -211,11 +211,13 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         end=window.end.isoformat(),
         kind=request.kind,
     )
+    # month over month reads the two complete months on its own, wherever the window ends:
+    # running it over the window too would scan (and bill) the source once more for nothing
+    mom_spec = next((s for s in run.specs if s.name == MONTH_OVER_MONTH), None)
+    run.specs = [s for s in run.specs if s.name != MONTH_OVER_MONTH]
     try:
         results = steps.run_queries(run, request)
         previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
-        # month over month reads the two complete months, wherever the window ends
-        mom_spec = next((s for s in run.specs if s.name == MONTH_OVER_MONTH), None)
         mom = (
             month_over_month(run.engine, run.schema, run.window, settings.tag_keys, mom_spec)  # type: ignore[arg-type]
             if mom_spec is not None
