@@ -463,3 +463,4 @@ def test_unblended_equals_amortised_plus_true_ups_through_cost(
         t["upfront_fees"] - t["amortized_upfront"], abs=HALF_CENT, rel=0
     )
     assert totals["unblended_cost"] == pytest.approx(t["unblended_cost"], abs=HALF_CENT, rel=0)
+    assert totals["amortized_cost"] == pytest.approx(t["amortized_cost"], abs=HALF_CENT, rel=0)
