@@ -11,10 +11,13 @@ x86 as (
         instance_type,
         regexp_extract(instance_type, '^([a-z0-9]+)\.', 1) as family,
         count(distinct resource_id) as instances,
+        -- the instances themselves, so a finding lists them rather than counting groups
+        array_join(array_agg(distinct resource_id), ', ') as resource_ids,
         sum(usage_amount) as hours,
         sum(amortized_cost) as amortized_cost
     from cost
-    where service_code = 'AmazonEC2'
+    where provider = 'AWS'
+        and service_code = 'AmazonEC2'
         and (usage_type like '%BoxUsage%' or usage_type like '%SpotUsage%')
         and regexp_like(instance_type, '^(m5|m5a|m5n|m6i|m6a|m7i|c5|c5a|c5n|c6i|c6a|c7i|r5|r5a|r5n|r6i|r6a|r7i|t3|t3a)\.')
     group by account_id, region, instance_type
@@ -29,6 +32,7 @@ select
         when 'm' then 'm7g' when 'c' then 'c7g' when 'r' then 'r7g' when 't' then 't4g'
     end as graviton_family,
     x86.instances,
+    x86.resource_ids,
     x86.hours,
     x86.amortized_cost,
     x86.amortized_cost * 30.4375 / window_days.days as monthly_cost,

@@ -193,6 +193,9 @@ def sample_data(
     end: Annotated[
         str | None, typer.Option(help="Day after the last day of data (default: today)")
     ] = None,
+    focus_version: Annotated[
+        str, typer.Option(help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports)")
+    ] = "1.0",
 ) -> None:
     """Generate synthetic billing data with planted findings and their ground truth."""
     from finops_agent.checks import check_output_folder
@@ -212,6 +215,7 @@ def sample_data(
         seed=seed,
         fmt=fmt,  # type: ignore[arg-type]
         end=last,
+        focus_version=focus_version,  # type: ignore[arg-type]
     )
     err.print(
         f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",

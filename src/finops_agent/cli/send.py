@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from finops_agent.cli.errors import friendly_errors
-from finops_agent.delivery.report_mail import email_report
 from finops_agent.settings import load_settings
 
 
@@ -25,6 +24,7 @@ def send_command(
     ] = None,
 ) -> None:
     """Email an existing report; exit 2 for bad recipients or mail settings, 1 when sending failed."""
+    from finops_agent.delivery.report_mail import email_report
     from finops_agent.pipeline import check_mail_settings
     from finops_agent.reports.folder import report_folder
 

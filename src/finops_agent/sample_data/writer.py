@@ -17,6 +17,7 @@ from finops_agent.sample_data.lines import (
     CREDIT,
     FEE,
     LINE_TYPES,
+    REFUND,
     RI_FEE,
     RI_USAGE,
     SP_COVERED,
@@ -246,14 +247,16 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
     billed = np.where(committed_use, 0.0, unblended)
     sp_kind = np.isin(lt, [SP_COVERED, SP_FEE])
     ri_kind = np.isin(lt, [RI_USAGE, RI_FEE, FEE])
+    # FOCUS has no refund category: a refund is a credit that corrects an earlier charge
     category = np.select(
-        [is_unused, np.isin(lt, [SP_FEE, RI_FEE, FEE]), lt == TAX, lt == CREDIT],
+        [is_unused, np.isin(lt, [SP_FEE, RI_FEE, FEE]), lt == TAX, np.isin(lt, [CREDIT, REFUND])],
         ["Usage", "Purchase", "Tax", "Credit"],
         "Usage",
     )
+    charge_class = np.where(lt == REFUND, "Correction", "")
     frequency = np.select(
-        [is_unused, lt == FEE, np.isin(lt, [SP_FEE, RI_FEE, TAX]), lt == CREDIT],
-        ["Usage-Based", "One-Time", "Recurring", "One-Time"],
+        [is_unused, np.isin(lt, [FEE, CREDIT, REFUND]), np.isin(lt, [SP_FEE, RI_FEE, TAX])],
+        ["Usage-Based", "One-Time", "Recurring"],
         "Usage-Based",
     )
     status = np.select([is_unused, committed_use], ["Unused", "Used"], "")
@@ -263,7 +266,7 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         [
             sp_kind | ri_kind,
             pd.Series(usage_type).str.contains("SpotUsage").to_numpy(),
-            np.isin(lt, [TAX, CREDIT]),
+            np.isin(lt, [TAX, CREDIT, REFUND]),
         ],
         ["Committed", "Dynamic", ""],
         "Standard",
@@ -304,7 +307,7 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "ChargePeriodStart": _ts(start_all),
         "ChargePeriodEnd": _ts((day + 1).astype("datetime64[s]")),
         "ChargeCategory": text(category),
-        "ChargeClass": text(np.full(len(res_all), "")),
+        "ChargeClass": text(charge_class),
         "ChargeDescription": _dict(rt["description"], res_all),
         "ChargeFrequency": text(frequency),
         "CommitmentDiscountCategory": text(np.where(ctype != "", "Spend", "")),
@@ -344,7 +347,54 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
     }
 
 
-def _to_csv_table(table: pa.Table, headers: dict[str, str] | None) -> pa.Table:
+def _json_to_map(column: pa.DictionaryArray) -> pa.Array:
+    """Per-row maps from dictionary-encoded JSON objects (decoded once per distinct object)."""
+    maps = pa.array(
+        [
+            None if v is None else sorted(json.loads(v).items())
+            for v in column.dictionary.to_pylist()
+        ],
+        type=pa.map_(pa.string(), pa.string()),
+    )
+    return maps.take(column.indices)
+
+
+def focus_1_2_columns(columns: dict[str, pa.Array], *, as_json: bool) -> dict[str, pa.Array]:
+    """FOCUS 1.2 as AWS exports it, from the FOCUS 1.0 columns of the same lines.
+
+    x_UsageType is gone (its values are SkuMeter now); SkuPriceDetails and Tags are maps in
+    Parquet and JSON text in CSV; the columns FOCUS 1.1 and 1.2 added are present.
+    """
+    out = {k: v for k, v in columns.items() if k != "x_UsageType"}
+    rows = len(columns["BilledCost"])
+
+    def constant(value: str | None) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(rows, np.int32), mask=np.full(rows, value is None)),
+            pa.array([value or ""]),
+        )
+
+    out["SkuMeter"] = columns["x_UsageType"]
+    if not as_json:
+        out["SkuPriceDetails"] = _json_to_map(columns["SkuPriceDetails"])
+        out["Tags"] = _json_to_map(columns["Tags"])
+    out["BillingAccountType"] = constant("Billing Account")
+    out["SubAccountType"] = constant("Linked Account")
+    out["ServiceSubcategory"] = constant(None)
+    out["CapacityReservationId"] = constant(None)
+    out["CapacityReservationStatus"] = constant(None)
+    out["CommitmentDiscountQuantity"] = pa.nulls(rows, pa.float64())
+    out["CommitmentDiscountUnit"] = constant(None)
+    out["InvoiceId"] = constant(None)
+    out["PricingCurrency"] = columns["BillingCurrency"]
+    out["PricingCurrencyEffectiveCost"] = columns["EffectiveCost"]
+    out["PricingCurrencyListUnitPrice"] = columns["ListUnitPrice"]
+    return out
+
+
+def _to_csv_table(
+    table: pa.Table, headers: dict[str, str] | None, *, null: str | None = None
+) -> pa.Table:
     arrays = []
     for name in table.column_names:
         column = table[name]
@@ -352,6 +402,9 @@ def _to_csv_table(table: pa.Table, headers: dict[str, str] | None) -> pa.Table:
             column = column.cast(pa.string())
         elif pa.types.is_timestamp(column.type):
             column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+        if null is not None:
+            # FOCUS exports write a missing value as the word NULL, in every column type
+            column = pc.fill_null(column.cast(pa.string()), null)
         arrays.append(column)
     names = [headers.get(n, n) for n in table.column_names] if headers else table.column_names
     return pa.table(arrays, names=names)
@@ -390,7 +443,11 @@ def write(
                 write_statistics=statistics,
             )
         else:
-            csv_chunk = _to_csv_table(chunk, RAW_CUR_HEADERS if schema == "cur" else None)
+            csv_chunk = _to_csv_table(
+                chunk,
+                RAW_CUR_HEADERS if schema == "cur" else None,
+                null="NULL" if schema == "focus" else None,
+            )
             # pyarrow quotes every header name; billing exports do not
             with (part / "part-00000.csv").open("wb") as handle:
                 handle.write((",".join(csv_chunk.column_names) + "\n").encode())
