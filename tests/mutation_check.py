@@ -55,6 +55,7 @@ PLANTED_AMOUNTS = (
 # kills every mutant without saying whether any number is right)
 TRUTH_TESTS = (
     "tests/integration/test_queries_library.py",
+    "tests/integration/test_bill_truth.py",
     "tests/integration/test_tag_coverage.py",
     "tests/unit/test_rules_planted.py",
 )

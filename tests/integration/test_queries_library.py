@@ -100,6 +100,16 @@ def test_untagged_resources_get_their_neighbours_project(library: Any) -> None:
     }
 
 
+def test_the_planted_untagged_instances_cost_what_was_planted(library: Any) -> None:
+    results, truth, _ = library
+    # on-demand usage, so the amortised cost the query ranks by is the planted unblended cost
+    frame = results["untagged_top_resources"].frame.set_index("resource_id")
+    for item in truth["planted"]["untagged_top"]:
+        assert frame.loc[item["resource_id"], "amortized_cost"] == pytest.approx(
+            _window_cost(item), abs=HALF_CENT, rel=0
+        )
+
+
 def test_the_planted_spike_is_the_only_anomaly(library: Any) -> None:
     results, truth, _ = library
     frame = results["daily_anomalies"].frame
@@ -442,3 +452,4 @@ def test_unblended_equals_amortised_plus_true_ups_through_cost(
         t["upfront_fees"] - t["amortized_upfront"], abs=HALF_CENT, rel=0
     )
     assert totals["unblended_cost"] == pytest.approx(t["unblended_cost"], abs=HALF_CENT, rel=0)
+    assert totals["amortized_cost"] == pytest.approx(t["amortized_cost"], abs=HALF_CENT, rel=0)

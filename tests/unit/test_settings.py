@@ -153,16 +153,14 @@ def test_a_bad_value_is_one_line_naming_setting_value_and_what_is_allowed(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(variable, value)
-    with pytest.raises(SettingValueError) as caught:
+    with pytest.raises(SettingValueError, match=f"^{re.escape(message)}$"):
         load_settings()
-    assert str(caught.value) == message
 
 
 @pytest.mark.hostile
 def test_a_bad_password_value_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(SettingValueError) as caught:
+    with pytest.raises(SettingValueError, match=r"^smtp_password: '\*\*\*' is not text$"):
         load_settings(smtp_password=12345)
-    assert str(caught.value) == "smtp_password: '***' is not text"
 
 
 def test_a_bad_override_names_the_cli_option(monkeypatch: pytest.MonkeyPatch) -> None:
