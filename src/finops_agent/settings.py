@@ -150,6 +150,24 @@ class Settings(BaseSettings):
     serve_port: int = Field(
         default=4200, ge=1, le=65535, description="Port of the local Prefect UI"
     )
+    portal_port: int = Field(
+        default=4201, ge=1, le=65535, description="Port of the reports portal beside the Prefect UI"
+    )
+    portal_host: str = Field(
+        default="127.0.0.1",
+        description="Address the reports portal listens on; any other than loopback needs "
+        "FINOPS_SERVE_TOKEN",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL of the reports portal in links (behind a proxy or on a host); "
+        "default http://127.0.0.1:<portal_port>",
+    )
+    serve_token: SecretStr | None = Field(
+        default=None,
+        description="Token every portal request must carry (header X-Finops-Token, or the "
+        "cookie a ?token= link sets)",
+    )
     query_cache_hours: float = Field(
         default=12.0, ge=0, description="How long a stored query's result is reused"
     )

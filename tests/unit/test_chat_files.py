@@ -66,8 +66,11 @@ def test_sql_and_prompts_run_on_the_results_view(file_report: Path) -> None:
         assert "'cost' is not allowed; query results" in (refused.error or "")
     finally:
         chat.close()
+    # the exchanges land in the transcript file; report.html stays as written
+    transcript = json.loads((file_report / REPORT_ID / "transcript.json").read_text())
+    assert [t["question"] for t in transcript][0] == "Which team costs most?"
     html = (file_report / REPORT_ID / "report.html").read_text()
-    assert "Which team costs most?" in html
+    assert html == "<main><!-- finops:chat -->\n<!-- /finops:chat --></main>"
 
 
 def test_missing_analysed_file_is_an_answer_naming_it(file_report: Path, tmp_path: Path) -> None:

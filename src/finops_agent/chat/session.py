@@ -23,7 +23,7 @@ from finops_agent.catalog import load_catalog
 from finops_agent.chat.data import ChatData, open_data
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
 from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, TableSpec
-from finops_agent.chat.transcript import append_turn, load_report, update_turn
+from finops_agent.chat.transcript import append_turn, load_report, load_transcript, update_turn
 from finops_agent.engines.base import QueryError
 from finops_agent.formatting import number, usd
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
@@ -57,6 +57,7 @@ class ChatTurn(BaseModel):
 
     question: str
     answer: str
+    sentence: str = Field(default="", description="the answer without its result table")
     mode: str = Field(description="sql, prompt, model, help or error")
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
@@ -172,8 +173,8 @@ class ChatSession:
         self.record = record
         # a known session id continues that conversation: its turns are the model's history
         self.turns: list[ChatTurn] = []
-        for saved in self.report.get("chat", []) if session_id else []:
-            if isinstance(saved, dict) and saved.get("session_id") == session_id:
+        for saved in load_transcript(self.output_dir, report_id) if session_id else []:
+            if saved.get("session_id") == session_id:
                 try:
                     self.turns.append(ChatTurn.model_validate(saved))
                 except ValidationError:  # a turn from an older layout is no use as history
@@ -409,6 +410,7 @@ class ChatSession:
         turn = ChatTurn(
             question=question,
             answer=answer,
+            sentence=outcome.text,
             mode=outcome.mode,
             sql=outcome.sql,
             columns=[str(c) for c in outcome.frame.columns],

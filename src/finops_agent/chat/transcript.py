@@ -1,4 +1,9 @@
-"""A report on disk for chat: safe look-up by id, and its transcript kept in report.json and HTML."""
+"""A report on disk for chat: safe look-up by id, and its transcript in a file beside the report.
+
+report.html is never rewritten by a chat: the page that `finops send` emails stays the
+report as rendered, and the transcript is shown from transcript.json (the portal, or
+`finops send --with-chat`).
+"""
 
 from __future__ import annotations
 
@@ -16,16 +21,17 @@ from finops_agent.summarise import json_value
 __all__ = [
     "InvalidReportIdError",
     "ReportNotFoundError",
+    "TRANSCRIPT_FILE",
     "append_turn",
+    "chat_html",
     "load_report",
+    "load_transcript",
     "report_folder",
     "update_turn",
 ]
 
 _REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_CHAT_START = "<!-- finops:chat -->"
-_CHAT_END = "<!-- /finops:chat -->"
-_FALLBACK_ANCHOR = '<section aria-labelledby="appendix-h">'
+TRANSCRIPT_FILE = "transcript.json"
 
 
 class InvalidReportIdError(ValueError):
@@ -83,49 +89,52 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def chat_html(turns: list[dict[str, Any]]) -> str:
-    """The transcript section of report.html for these turns."""
+    """The transcript section (HTML) for these turns, for an email that asks for the chat."""
     return environment().get_template("partials/chat.html.j2").render(chat=turns)
 
 
-def _splice(html: str, section: str) -> str:
-    block = f"{_CHAT_START}\n{section}\n{_CHAT_END}"
-    start, end = html.find(_CHAT_START), html.find(_CHAT_END)
-    if start >= 0 and end > start:
-        return html[:start] + block + html[end + len(_CHAT_END) :]
-    anchor = html.find(_FALLBACK_ANCHOR)
-    if anchor < 0:
-        anchor = html.rfind("</main>")
-    if anchor < 0:
-        raise ValueError("report.html has no place for a chat transcript")
-    return html[:anchor] + block + "\n" + html[anchor:]
+def load_transcript(output_dir: Path, report_id: str) -> list[dict[str, Any]]:
+    """Every saved exchange on a report, oldest first (turns kept in report.json by older runs too)."""
+    folder = report_folder(output_dir, report_id)
+    legacy = load_report(output_dir, report_id).get("chat", [])
+    return [t for t in [*legacy, *_read_turns(folder)] if isinstance(t, dict)]
 
 
-def _write(folder: Path, data: dict[str, Any]) -> None:
-    atomic_write(folder / "report.json", json.dumps(data, indent=1, default=json_value))
-    html_path = folder / "report.html"
-    if html_path.is_file():
-        html = html_path.read_text(encoding="utf-8")
-        atomic_write(html_path, _splice(html, chat_html(data["chat"])))
+def _read_turns(folder: Path) -> list[dict[str, Any]]:
+    path = folder / TRANSCRIPT_FILE
+    if not path.is_file():
+        return []
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read the transcript {path}: {exc}") from None
+    if not isinstance(turns, list):
+        raise ValueError(f"{path} holds no list of chat turns")
+    return turns
+
+
+def _write_turns(folder: Path, turns: list[dict[str, Any]]) -> None:
+    atomic_write(folder / TRANSCRIPT_FILE, json.dumps(turns, indent=1, default=json_value))
 
 
 def append_turn(output_dir: Path, report_id: str, turn: dict[str, Any]) -> int:
-    """Add one exchange to report.json's chat list and to report.html; return its index."""
+    """Add one exchange to the report's transcript file; return its index there."""
     folder = report_folder(output_dir, report_id)
     with _locked(folder):
-        data = load_report(output_dir, report_id)
-        data.setdefault("chat", []).append(turn)
-        _write(folder, data)
-        return len(data["chat"]) - 1
+        turns = _read_turns(folder)
+        turns.append(turn)
+        _write_turns(folder, turns)
+        return len(turns) - 1
 
 
 def update_turn(output_dir: Path, report_id: str, interaction_id: str, **changes: Any) -> bool:
     """Change fields of the turn logged as `interaction_id` (e.g. its rating); False if absent."""
     folder = report_folder(output_dir, report_id)
     with _locked(folder):
-        data = load_report(output_dir, report_id)
-        for turn in data.get("chat", []):
+        turns = _read_turns(folder)
+        for turn in turns:
             if turn.get("interaction_id") == interaction_id:
                 turn.update(changes)
-                _write(folder, data)
+                _write_turns(folder, turns)
                 return True
     return False
