@@ -68,7 +68,7 @@ def test_sql_and_prompts_run_on_the_results_view(file_report: Path) -> None:
         chat.close()
     # the exchanges land in the transcript file; report.html stays as written
     transcript = json.loads((file_report / REPORT_ID / "transcript.json").read_text())
-    assert [t["question"] for t in transcript][0] == "Which team costs most?"
+    assert next(t["question"] for t in transcript) == "Which team costs most?"
     html = (file_report / REPORT_ID / "report.html").read_text()
     assert html == "<main><!-- finops:chat -->\n<!-- /finops:chat --></main>"
 

@@ -19,9 +19,9 @@ from finops_agent.report.render import atomic_write, environment
 from finops_agent.summarise import json_value
 
 __all__ = [
+    "TRANSCRIPT_FILE",
     "InvalidReportIdError",
     "ReportNotFoundError",
-    "TRANSCRIPT_FILE",
     "append_turn",
     "chat_html",
     "load_report",
