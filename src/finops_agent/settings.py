@@ -187,6 +187,13 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def portal_url(self) -> str:
+        """Base URL of the reports portal in links: FINOPS_PUBLIC_URL, else loopback and its port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://127.0.0.1:{self.portal_port}"
+
+    @property
     def log_path(self) -> Path:
         """SQLite interaction log location."""
         return self.sqlite_path or self.home / "interactions.sqlite"

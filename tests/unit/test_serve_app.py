@@ -222,7 +222,7 @@ def test_token_is_required_on_every_request_and_a_token_link_sets_a_cookie(
 
 
 def test_listening_beyond_loopback_needs_a_token() -> None:
-    with pytest.raises(PortalConfigError, match="FINOPS_PORTAL_HOST=0.0.0.0 listens beyond"):
+    with pytest.raises(PortalConfigError, match=r"FINOPS_PORTAL_HOST=0\.0\.0\.0 listens beyond"):
         check_bind(load_settings(portal_host="0.0.0.0"))
     check_bind(load_settings(portal_host="0.0.0.0", serve_token="t"))
     check_bind(load_settings(portal_host="::1"))
