@@ -193,6 +193,12 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         return f"http://127.0.0.1:{self.portal_port}"
 
+    def served_report_url(self, report_id: str) -> str | None:
+        """The report's page on the portal when one is configured (FINOPS_PUBLIC_URL), else None."""
+        if not self.public_url:
+            return None
+        return f"{self.portal_url}/r/{report_id}/"
+
     @property
     def log_path(self) -> Path:
         """SQLite interaction log location."""

@@ -258,3 +258,38 @@ def test_series_chart_only_for_date_series(
     columns: list[str], rows: list[dict[str, object]], chart: dict[str, object] | None
 ) -> None:
     assert series_chart(columns, rows) == chart
+
+
+def test_email_carries_the_served_link_and_the_chat_only_when_asked(
+    portal: tuple[Settings, str],
+) -> None:
+    from finops_agent.chat.transcript import load_transcript
+    from finops_agent.report.email import compose_email
+
+    settings, report_id = portal
+    folder = Path(settings.output_dir) / report_id
+    question = "select count(*) as n from cost -- emailed?"
+    with TestClient(create_app(settings)) as client:
+        assert _ask(client, report_id, question).status_code == 200
+    served = settings.model_copy(update={"public_url": "https://finops.example.org/"})
+    assert served.served_report_url(report_id) == f"https://finops.example.org/r/{report_id}/"
+
+    def text_of(**extra: object) -> str:
+        message = compose_email(
+            folder,
+            sender="finops@example.com",
+            recipients=["team@example.com"],
+            max_bytes=20_000_000,
+            with_images=False,
+            **extra,  # type: ignore[arg-type]
+        ).message
+        part = message.get_body(("plain",))
+        assert part is not None
+        return str(part.get_content())
+
+    plain = text_of()
+    assert "emailed?" not in plain and "CHAT TRANSCRIPT" not in plain
+    linked = text_of(served_url=served.served_report_url(report_id))
+    assert f"ask questions: https://finops.example.org/r/{report_id}/" in linked
+    with_chat = text_of(chat=load_transcript(Path(settings.output_dir), report_id))
+    assert "CHAT TRANSCRIPT" in with_chat and f"Q: {question}" in with_chat

@@ -21,11 +21,15 @@ def send_command(
     link: Annotated[
         str | None, typer.Option(help="URL of the report to link when it is too big to attach")
     ] = None,
+    with_chat: Annotated[
+        bool, typer.Option("--with-chat", help="Include the report's chat transcript")
+    ] = False,
 ) -> None:
     """Email an existing report; exit 1 with the reason when it could not be sent."""
     from finops_agent.chat.transcript import (
         InvalidReportIdError,
         ReportNotFoundError,
+        load_transcript,
         report_folder,
     )
 
@@ -36,7 +40,9 @@ def send_command(
     except (InvalidReportIdError, ReportNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = email_report(settings, folder, to, report_url=link)
+    # the chat goes out only when asked: it may hold questions nobody meant to send on
+    chat = load_transcript(Path(settings.output_dir), report_id) if with_chat else None
+    result = email_report(settings, folder, to, report_url=link, chat=chat)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not result.sent:

@@ -126,6 +126,8 @@ def _context(
     *,
     attached: bool,
     report_url: str | None,
+    served_url: str | None = None,
+    chat: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     findings = sorted(report.get("findings", []), key=lambda f: -f.get("monthly_savings_usd", 0))
     failed = [q for q in report.get("queries", {}).values() if q.get("status") == "failed"]
@@ -142,6 +144,8 @@ def _context(
         "charts": [{**c, "cid": cids.get(c["name"])} for c in charts],
         "attached": attached,
         "report_url": report_url,
+        "served_url": served_url,
+        "chat": chat or [],
         "markdown": report.get("insights", {}).get("markdown", ""),
     }
 
@@ -155,6 +159,8 @@ def _build(
     recipients: list[str],
     report_html: bytes | None,
     report_url: str | None,
+    served_url: str | None = None,
+    chat: list[dict[str, Any]] | None = None,
 ) -> EmailMessage:
     env = environment()
     cids = {name: make_msgid(domain="finops-agent") for name in images}
@@ -164,6 +170,8 @@ def _build(
         {name: cid[1:-1] for name, cid in cids.items()},
         attached=report_html is not None,
         report_url=report_url,
+        served_url=served_url,
+        chat=chat,
     )
     html = _INLINER.inline(env.get_template("email.html.j2").render(**context))
     text = env.get_template("email.txt.j2").render(**context)
@@ -202,6 +210,8 @@ def compose_email(
     with_images: bool = True,
     chromium: str | None = None,
     report_url: str | None = None,
+    served_url: str | None = None,
+    chat: list[dict[str, Any]] | None = None,
 ) -> ComposedEmail:
     """The report email, kept under max_bytes: attachment, else link, else bars instead of PNGs."""
     sender = check_address(sender, what="sender")
@@ -221,6 +231,8 @@ def compose_email(
             recipients=recipients,
             report_html=attachment,
             report_url=report_url if attachment is None else None,
+            served_url=served_url,
+            chat=chat,
         )
         size = len(message.as_bytes())
         if size <= max_bytes:
