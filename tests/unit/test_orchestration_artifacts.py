@@ -100,7 +100,7 @@ def test_summary_links_the_served_report_when_a_portal_is_configured(
     text = summary_markdown(
         summary, Insights(provider="rules", markdown=""), tmp_path / "x.html", served
     )
-    assert text.endswith(f"[Open the report]({served})")
+    assert text.endswith(f"[Open the report]({served})\n")
     assert "file://" not in text
 
 
