@@ -151,6 +151,7 @@ def finops_report(
     insights: Literal["rules", "bedrock"] | None = None,
     model: str | None = None,
     refresh_cache: bool = False,
+    kind: Literal["report", "digest"] = "report",
 ) -> str:
     """Build one cost report for the billing window and return the path of its report.html.
 
@@ -169,6 +170,7 @@ def finops_report(
         insights: rules (offline) or bedrock (default: FINOPS_INSIGHTS).
         model: Bedrock model or inference profile id (default: FINOPS_BEDROCK_MODEL_ID).
         refresh_cache: Run every query again even if a cached result is still fresh.
+        kind: What the report is for, as `finops list` shows it: a full report or a daily digest.
     """
     request = ReportRequest(
         source=source,
@@ -184,6 +186,7 @@ def finops_report(
         insights=insights,
         model=model,
         refresh_cache=refresh_cache,
+        kind=kind,
         demo_when_no_source=True,
     )
     steps = ReportSteps(

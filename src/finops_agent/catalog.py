@@ -14,6 +14,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
+from finops_agent.errors import UserError
 from finops_agent.resources import queries_dir
 
 Family = Literal["architecture", "tagging", "cost"]
@@ -33,7 +34,7 @@ SAVINGS_COLUMN = "monthly_savings"
 _TEMPLATE_SLOT = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """The catalog or a stored query file is inconsistent."""
 
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from email.headerregistry import Address
 
+from finops_agent.errors import UserError
+
 # A deliberately plain addr-spec: dot-atom local part and a dotted host name with a TLD.
 # Quoted local parts and IP-literal domains are legal but unused by report recipients.
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -14,7 +16,7 @@ _FORBIDDEN = ("\r", "\n", "\x00")
 MAX_RECIPIENTS = 50
 
 
-class AddressError(ValueError):
+class AddressError(UserError, ValueError):
     """A recipient, sender or header value that must not be used; the message names it."""
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
+from finops_agent.errors import UserError
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # AWS tag keys allow letters, digits, spaces and + - = . _ : / @; we refuse quotes,
 # semicolons, backslashes and comment markers outright.
 _TAG_KEY = re.compile(r"^[A-Za-z0-9 +=._:/@-]{1,128}$")
 
 
-class UnsafeIdentifierError(ValueError):
+class UnsafeIdentifierError(UserError, ValueError):
     """An identifier or key that would change the meaning of the SQL it is pasted into."""
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
 from finops_agent.settings import DEFAULT_TAG_ALIASES
-from finops_agent.window import Window
+from finops_agent.window import Window, WindowError
 
 Period = Literal["default", "last_full_month", "month_to_date", "last_7_days", "last_30_days"]
 PERIODS: tuple[str, ...] = get_args(Period)
@@ -29,7 +29,7 @@ def period_window(period: str, today: dt.date | None = None) -> Window:
         return Window(today - dt.timedelta(days=7), today)
     if period == "last_30_days":
         return Window(today - dt.timedelta(days=30), today)
-    raise ValueError(f"unknown period {period!r}; choose one of {', '.join(PERIODS)}")
+    raise WindowError(f"unknown period {period!r}; choose one of {', '.join(PERIODS)}")
 
 
 def resolve_window(

@@ -5,20 +5,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
+from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.engines.base import QueryEngine
+from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
-from finops_agent.report.render import write_report
+from finops_agent.report.render import report_document, write_report
+from finops_agent.reports.document import ReportKind
+from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
 from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
 from finops_agent.store.base import Interaction
@@ -53,14 +56,8 @@ def notify_query_done(result: QueryResult) -> None:
         callback(result)
 
 
-class NoDataError(ValueError):
+class NoDataError(UserError, ValueError):
     """The billing window holds no line items."""
-
-
-def new_report_id(now: dt.datetime | None = None) -> str:
-    """Sortable, unique, path-safe report id: 20261124T093000Z-a1b2c3."""
-    now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -76,7 +73,9 @@ class PreparedRun:
     specs: list[QuerySpec]
     params: dict[str, Any]
     settings: Settings
-    extra: dict[str, Any] = field(default_factory=dict)
+    # chat re-opens the source later, maybe from another folder: an absolute path
+    source_path: str
+    kind: ReportKind = "report"
 
 
 def resolve_specs(
@@ -102,8 +101,12 @@ def prepare_run(
     end: str | None = None,
     params: dict[str, Any] | None = None,
     engine: QueryEngine | None = None,
+    kind: ReportKind = "report",
 ) -> PreparedRun:
-    """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries."""
+    """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
+
+    `kind` says what the report is for (a full report or a daily digest) in report.json.
+    """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
     engine = engine or build_engine(settings, source)
@@ -133,8 +136,8 @@ def prepare_run(
         specs=specs,
         params={**(params or {}), "start_date": window.start, "end_date": window.end},
         settings=settings,
-        # chat re-opens the source later, maybe from another folder: keep an absolute path
-        extra={"source_path": _absolute_source(engine)},
+        source_path=_absolute_source(engine),
+        kind=kind,
     )
 
 
@@ -152,10 +155,20 @@ def preflight(
     families: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
+    recipients: str | list[str] | None = None,
 ) -> str:
-    """Check source, schema, families and window before any orchestration starts; return the schema."""
+    """Check everything cheap before any query runs or orchestration starts; return the schema.
+
+    In order: the window, the families, the output folder, the email recipients and sender
+    (when `recipients` is given), AWS credentials of every AWS backend configured, then the
+    source (readable, schema detected). Each failure is a UserError naming the problem.
+    """
     Window.parse(start, end)
     resolve_specs(families)
+    check_output_folder(Path(settings.output_dir))
+    if recipients:
+        check_mail_settings(settings, recipients)
+    check_aws_credentials(settings, aws_backends(settings, emailing=bool(recipients)))
     engine = build_engine(settings, source)
     try:
         columns = list(engine.source_columns())
@@ -167,6 +180,24 @@ def preflight(
         return schema
     finally:
         engine.close()
+
+
+def check_mail_settings(
+    settings: Settings, recipients: str | list[str], *, option: str = "--email"
+) -> list[str]:
+    """The recipients, validated, once mail can be sent: a mailer and a valid sender address."""
+    from finops_agent.email_addresses import check_address, parse_recipients
+
+    to = parse_recipients(recipients, what=f"{option} recipient")
+    if not to:
+        raise ConfigurationError(f"no recipients: pass {option} or set FINOPS_MAIL_TO")
+    if settings.mailer == "none":
+        raise ConfigurationError(
+            f"{option} needs a mailer: set FINOPS_MAILER to smtp or ses "
+            "(docs/settings.md, group mail)"
+        )
+    check_address(settings.mail_from, what="sender FINOPS_MAIL_FROM")
+    return to
 
 
 def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary:
@@ -226,5 +257,11 @@ def insight_interaction(
 
 def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) -> Path:
     """Write report.html and report.json under the output folder; return the HTML path."""
-    extra = {"tag_keys": run.settings.tag_keys, **run.extra}
-    return write_report(Path(run.settings.output_dir), summary, insights, extra)
+    document = report_document(
+        summary,
+        insights,
+        kind=run.kind,
+        tag_keys=run.settings.tag_keys,
+        source_path=run.source_path,
+    )
+    return write_report(Path(run.settings.output_dir), summary, insights, document)

@@ -11,6 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from finops_agent.catalog import fill_slots
+from finops_agent.errors import UserError
 from finops_agent.identifiers import check_tag_key
 from finops_agent.resources import queries_dir
 from finops_agent.window import Window
@@ -115,7 +116,7 @@ _OPTIONAL_TEXT = {
 _TAG_COLUMN_PREFIX = "resource_tags_user_"
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     """The billing source cannot be read as any supported schema."""
 
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from finops_agent.errors import UserError
+
+
+class WindowError(UserError, ValueError):
+    """A billing window that is not two ISO dates in order."""
+
 
 @dataclass(frozen=True)
 class Window:
@@ -15,7 +21,7 @@ class Window:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise ValueError(f"window end {self.end} must be after start {self.start}")
+            raise WindowError(f"window end {self.end} must be after start {self.start}")
 
     @classmethod
     def default(cls, today: dt.date | None = None) -> Window:
@@ -40,7 +46,7 @@ class Window:
             first = dt.date.fromisoformat(start) if start else base.start
             last = dt.date.fromisoformat(end) if end else base.end
         except ValueError as exc:
-            raise ValueError(f"window dates must be YYYY-MM-DD: {exc}") from None
+            raise WindowError(f"window dates must be YYYY-MM-DD: {exc}") from None
         return cls(first, last)
 
     @property

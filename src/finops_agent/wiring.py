@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from finops_agent.engines.base import QueryEngine
+from finops_agent.errors import ConfigurationError
 from finops_agent.insights.base import InsightProvider
 from finops_agent.settings import Settings
 
 if TYPE_CHECKING:
     from finops_agent.delivery.base import Mailer
     from finops_agent.store.base import InteractionStore
-
-
-class ConfigurationError(ValueError):
-    """Settings that cannot produce a working backend; the message names the setting."""
 
 
 def build_engine(settings: Settings, source: str | None = None) -> QueryEngine:

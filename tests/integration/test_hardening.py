@@ -14,7 +14,7 @@ import pytest
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.base import QueryError
 from finops_agent.engines.duckdb import DuckDBEngine
-from finops_agent.report import render
+from finops_agent.reports import folder as report_folder
 from finops_agent.sources import SourceError
 from finops_agent.store.sqlite import SQLiteStore
 from tests import tiny
@@ -40,10 +40,10 @@ def test_a_crash_while_writing_leaves_no_half_written_report_and_a_rerun_complet
             raise KeyboardInterrupt("killed while renaming report.html")
         real_replace(src, dst)
 
-    monkeypatch.setattr(render.os, "replace", crash)
+    monkeypatch.setattr(report_folder.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         make_report(settings, source)
-    monkeypatch.setattr(render.os, "replace", real_replace)
+    monkeypatch.setattr(report_folder.os, "replace", real_replace)
     folders = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
     # no temporary files remain, and no report.html exists that is not complete
     assert not list((tmp_path / "reports").rglob(".report*"))

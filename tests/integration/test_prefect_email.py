@@ -17,10 +17,17 @@ from aiosmtpd.controller import Controller
 
 from finops_agent.delivery.outbox import read_ledger
 from finops_agent.orchestration.launcher import free_port
+from finops_agent.reports.folder import DeliveryLedger
 from tests import tiny
 
 pytestmark = pytest.mark.integration
 TEAM = "finops-team@example.com"
+
+
+def _ledger(folder: Path) -> DeliveryLedger:
+    ledger = read_ledger(folder)
+    assert ledger is not None, f"no readable delivery.json in {folder}"
+    return ledger
 
 
 class Inbox:
@@ -120,8 +127,8 @@ def test_an_email_an_smtp_outage_stopped_goes_out_with_the_next_run_and_only_onc
     data, out = tiny.write("cur2", tmp_path / "data"), tmp_path / "reports"
     first = _weekly_report(data, out)  # nothing listens on the SMTP port
     assert first.is_file()
-    ledger = read_ledger(first.parent) or {}
-    assert ledger["status"] == "pending" and "127.0.0.1" in ledger["last_error"]
+    ledger = _ledger(first.parent)
+    assert ledger.status == "pending" and "127.0.0.1" in (ledger.last_error or "")
 
     handler = Inbox()
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
@@ -129,12 +136,12 @@ def test_an_email_an_smtp_outage_stopped_goes_out_with_the_next_run_and_only_onc
     try:
         second = _weekly_report(data, out)
         assert len(handler.messages) == 2
-        assert (read_ledger(first.parent) or {})["status"] == "sent"
-        assert (read_ledger(second.parent) or {})["status"] == "sent"
+        assert _ledger(first.parent).status == "sent"
+        assert _ledger(second.parent).status == "sent"
         third = _weekly_report(data, out)
     finally:
         controller.stop()
     assert len(handler.messages) == 3 and handler.envelopes == [[TEAM]] * 3
-    assert (read_ledger(third.parent) or {})["status"] == "sent"
+    assert _ledger(third.parent).status == "sent"
     # the old report was sent by one attempt that failed and one that succeeded, nothing more
-    assert (read_ledger(first.parent) or {})["attempts"] == 2
+    assert _ledger(first.parent).attempts == 2

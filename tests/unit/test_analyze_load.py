@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from finops_agent.analyze.dataset import open_workspace
-from finops_agent.analyze.load import AnalyzeError, inspect_file
+from finops_agent.result_files.load import AnalyzeError, inspect_file
 
 
 def _total(path: Path) -> tuple[float, str | None, dict[str, str]]:

@@ -8,9 +8,9 @@ import pytest
 
 from finops_agent.analyze.analysis import ANALYSIS_TYPES, resolve_type
 from finops_agent.analyze.dataset import Overrides, open_workspace
-from finops_agent.analyze.load import AnalyzeError
-from finops_agent.analyze.profile import tokens
+from finops_agent.analyze.roles import tokens
 from finops_agent.analyze.run import analyse_workspace
+from finops_agent.result_files.load import AnalyzeError
 from finops_agent.settings import load_settings
 from tests.analyze_shapes import SHAPES
 

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from finops_agent.analyze.analysis import FileReportSummary
-from finops_agent.analyze.dataset import open_workspace, reopen
+from finops_agent.analyze.dataset import open_workspace
 from finops_agent.analyze.file_rules import FileRuleInsights
-from finops_agent.analyze.load import AnalyzeError
 from finops_agent.analyze.run import (
     analyse_workspace,
     file_insights,
@@ -22,6 +21,8 @@ from finops_agent.analyze.run import (
 from finops_agent.chat.session import ChatSession
 from finops_agent.insights.base import Insights
 from finops_agent.insights.query_rules import RuleInsights
+from finops_agent.result_files.load import AnalyzeError
+from finops_agent.result_files.views import reopen
 from finops_agent.settings import load_settings
 from finops_agent.summarise import ReportSummary
 from tests.analyze_shapes import SHAPES, Shape
@@ -32,7 +33,11 @@ def _analyse(paths: list[Path]) -> tuple[FileReportSummary, Insights, list[dict[
     try:
         summary = analyse_workspace(workspace, "auto", load_settings())
         insights = file_insights(FileRuleInsights(), summary)
-        return summary, insights, file_metadata(workspace, summary)["file"]["read_options"]
+        return (
+            summary,
+            insights,
+            [o.model_dump() for o in file_metadata(workspace, summary).read_options],
+        )
     finally:
         workspace.close()
 

@@ -71,6 +71,9 @@ def test_sql_and_prompts_run_on_the_results_view(file_report: Path) -> None:
     assert next(t["question"] for t in transcript) == "Which team costs most?"
     html = (file_report / REPORT_ID / "report.html").read_text()
     assert html == "<main><!-- finops:chat -->\n<!-- /finops:chat --></main>"
+    # report.json is left as written too (version 1 here; it is migrated when read)
+    saved = json.loads((file_report / REPORT_ID / "report.json").read_text())
+    assert ("schema_version" in saved, saved["chat"]) == (False, [])
 
 
 def test_missing_analysed_file_is_an_answer_naming_it(file_report: Path, tmp_path: Path) -> None:

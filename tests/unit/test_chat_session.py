@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from finops_agent.chat.session import NEEDS_BEDROCK, ChatSession
-from finops_agent.chat.transcript import (
+from finops_agent.reports.document import ChatTurnRecord
+from finops_agent.reports.folder import (
     InvalidReportIdError,
     ReportNotFoundError,
     report_folder,
@@ -296,7 +297,9 @@ def test_concurrent_transcript_writers_lose_no_turns(reports: tuple[Settings, st
 
     settings, report_id = reports
     before = len(_transcript(settings, report_id))
-    turns = [{"question": f"q{i}", "answer": f"a{i}", "interaction_id": f"i{i}"} for i in range(12)]
+    turns = [
+        ChatTurnRecord(question=f"q{i}", answer=f"a{i}", interaction_id=f"i{i}") for i in range(12)
+    ]
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda t: append_turn(Path(settings.output_dir), report_id, t), turns))
     chat = _transcript(settings, report_id)

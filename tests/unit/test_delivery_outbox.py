@@ -11,8 +11,15 @@ import pytest
 
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.outbox import read_ledger, record_delivery, send_pending
+from finops_agent.reports.folder import DeliveryLedger
 
 TEAM = ["finops-team@example.com"]
+
+
+def _ledger(folder: Path) -> DeliveryLedger:
+    ledger = read_ledger(folder)
+    assert ledger is not None, f"no readable delivery.json in {folder}"
+    return ledger
 
 
 def _pending(output_dir: Path, name: str) -> Path:
@@ -40,7 +47,7 @@ def test_the_outcome_decides_the_status(
     tmp_path: Path, result: DeliveryResult, status: str
 ) -> None:
     assert record_delivery(tmp_path, result, None) == status
-    assert (read_ledger(tmp_path) or {})["status"] == status
+    assert _ledger(tmp_path).status == status
 
 
 def test_two_runs_starting_together_send_a_pending_report_once(tmp_path: Path) -> None:
@@ -63,7 +70,7 @@ def test_two_runs_starting_together_send_a_pending_report_once(tmp_path: Path) -
     for run in runs:
         run.join()
     assert sends == [(folder, TEAM, "https://example.com/r")]
-    assert (read_ledger(folder) or {})["status"] == "sent"
+    assert _ledger(folder).status == "sent"
     assert send_pending(tmp_path, send, max_age_days=7) == [] and len(sends) == 1
 
 
@@ -90,4 +97,4 @@ def test_a_pending_email_expires_after_the_resend_window(tmp_path: Path) -> None
     assert send_pending(tmp_path, send, max_age_days=7, now=later) == [
         "email of report r1 expired unsent after 7 days"
     ]
-    assert (read_ledger(folder) or {})["status"] == "expired"
+    assert _ledger(folder).status == "expired"

@@ -18,7 +18,7 @@ from finops_agent.serve.app import (
     create_app,
     series_chart,
 )
-from finops_agent.settings import Settings, load_settings
+from finops_agent.settings import Settings, SettingValueError, load_settings
 from finops_agent.store.sqlite import SQLiteStore
 from tests import tiny
 from tests.support.reports import make_report
@@ -65,7 +65,10 @@ def test_index_lists_the_report_with_the_list_columns(
     assert page.status_code == 200
     assert f'href="/r/{report_id}/"' in page.text
     # the tiny dataset's October window and its unblended total
-    assert "2026-10-01 to 2026-11-01" in page.text and "$34.00" in page.text
+    assert "2026-10-01 to 2026-10-31" in page.text and "$34.00" in page.text
+    # the folder symlinked out of the reports folder is listed without a link or its path
+    assert '<td>escape</td>' in page.text and 'href="/r/escape/"' not in page.text
+    assert "secret" not in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
 
@@ -226,8 +229,8 @@ def test_listening_beyond_loopback_needs_a_token() -> None:
         check_bind(load_settings(portal_host="0.0.0.0"))
     check_bind(load_settings(portal_host="0.0.0.0", serve_token="t"))
     check_bind(load_settings(portal_host="::1"))
-    with pytest.raises(PortalConfigError, match="FINOPS_PUBLIC_URL='javascript:x'"):
-        check_bind(load_settings(public_url="javascript:x"))
+    with pytest.raises(SettingValueError, match=r"public_url: 'javascript:x' is not an http"):
+        load_settings(public_url="javascript:x")
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,11 @@ import duckdb
 import pandas as pd
 
 from finops_agent.analyze.dataset import Dataset, Workspace
-from finops_agent.analyze.load import quote_ident
-from finops_agent.analyze.profile import Profile, is_numeric_type, tokens
+from finops_agent.analyze.profile import Profile, is_numeric_type
+from finops_agent.analyze.roles import tokens
 from finops_agent.catalog import ChartHint
 from finops_agent.execution import QueryResult
+from finops_agent.result_files.load import AnalyzeError, quote_ident
 from finops_agent.summarise import Metrics, QuerySummary, ReportSummary, records, top_by
 from finops_agent.window import Window
 
@@ -65,7 +66,7 @@ def detect_type(profile: Profile) -> AnalysisType:
 def resolve_type(requested: str, profiles: list[Profile]) -> str:
     """The analysis type: as requested, or detected from every analysed relation's columns."""
     if requested not in ANALYSIS_TYPES:
-        raise ValueError(f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {requested!r}")
+        raise AnalyzeError(f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {requested!r}")
     if requested != "auto":
         return requested
     found = list(dict.fromkeys(detect_type(p) for p in profiles))
@@ -100,6 +101,10 @@ class FileReportSummary(ReportSummary):
                 "cost_column": d.profile.cost,
                 "group_column": d.profile.group,
                 "date_column": d.profile.date,
+                "cost_basis": d.profile.cost_basis,
+                "cost_is_monthly": d.profile.cost_monthly,
+                "choices": [choice.text() for choice in d.profile.choices],
+                "billing_export": d.billing_schema,
                 "roles": {c.name: c.role for c in d.profile.columns},
                 "totals": {k: v for k, v in d.totals.items() if v is not None},
             }
@@ -196,9 +201,12 @@ def _top_sql(view: str, group: str, cost: str, top_n: int) -> str:
     )
 
 
-def _grain(dataset: Dataset) -> str:
+def trend_grain(dataset: Dataset) -> str:
+    """`day`, or `month` for monthly dates and spans over 120 days."""
     if dataset.date_range is None:
         return "day"
+    if dataset.monthly_dates:
+        return "month"
     first, last = (pd.Timestamp(v) for v in dataset.date_range)
     return "day" if (last - first).days <= _DAILY_MAX_DAYS else "month"
 
@@ -224,30 +232,54 @@ def _trend_sql(view: str, date: str, cost: str, group: str | None, grain: str) -
     )
 
 
-def _mom_sql(view: str, date: str, cost: str, group: str | None) -> str:
-    d, c = quote_ident(date), quote_ident(cost)
-    label = _label_expr(group) if group else "'all'"
-    g = quote_ident(group) if group else "label"
+def mom_months(dataset: Dataset) -> tuple[dt.date, dt.date] | None:
+    """The previous and latest calendar months of a dataset dated by billing, when it has both."""
+    if not dataset.profile.billing_dated or dataset.coverage is None:
+        return None
+    latest = dataset.coverage[1].replace(day=1)
+    previous = (latest - dt.timedelta(days=1)).replace(day=1)
+    if dataset.days_in(previous) == 0:
+        return None
+    return previous, latest
+
+
+def _timestamp(day: dt.date) -> str:
+    return f"timestamp '{day.isoformat()}'"
+
+
+def _mom_sql(dataset: Dataset, previous: dt.date, latest: dt.date) -> str:
+    p = dataset.profile
+    assert p.date is not None and p.cost is not None
+    d, c = f"cast({quote_ident(p.date)} as timestamp)", quote_ident(p.cost)
+    label = _label_expr(p.group) if p.group else "'all'"
+    g = quote_ident(p.group) if p.group else "label"
+    following = (latest + dt.timedelta(days=32)).replace(day=1)
+    prev_days, latest_days = dataset.days_in(previous), dataset.days_in(latest)
+    prev, cur = _timestamp(previous), _timestamp(latest)
+    # per-day figures divide by the days the file covers in each month, not by the days that
+    # happen to have rows for one label
     return (
-        f"with monthly as materialized (select date_trunc('month', cast({d} as timestamp)) as month, "
-        f"{label} as label, sum(cast({c} as double)) as cost, "
-        f"count(distinct cast({d} as date)) as days from {view} where {d} is not null "
-        f"group by 1, 2), "
-        f"latest as (select max(month) as cur, max(month) filter (where month < "
-        f"(select max(month) from monthly)) as prev from monthly) "
+        f"with monthly as materialized (select date_trunc('month', {d}) as month, "
+        f"{label} as label, sum(cast({c} as double)) as cost from {dataset.view} "
+        f"where {d} >= {prev} and {d} < {_timestamp(following)} group by 1, 2) "
         f"select label as {g}, "
-        f"coalesce(sum(cost) filter (where month = (select prev from latest)), 0) as previous_month, "
-        f"coalesce(sum(cost) filter (where month = (select cur from latest)), 0) as latest_month, "
+        f"coalesce(sum(cost) filter (where month = {prev}), 0) as previous_month, "
+        f"coalesce(sum(cost) filter (where month = {cur}), 0) as latest_month, "
         f"latest_month - previous_month as change, "
         f"case when previous_month <> 0 then (latest_month - previous_month) / abs(previous_month) "
         f"* 100 end as change_pct, "
-        f"max(days) filter (where month = (select prev from latest)) as previous_days, "
-        f"max(days) filter (where month = (select cur from latest)) as latest_days, "
-        f"(select prev from latest) as previous_start, (select cur from latest) as latest_start "
-        f"from monthly where (select prev from latest) is not null "
-        f"and month in ((select prev from latest), (select cur from latest)) "
-        f"group by 1 order by abs(change) desc limit {_MOM_ROWS}"
+        f"previous_month / {prev_days} as previous_per_day, "
+        f"latest_month / {latest_days} as latest_per_day, "
+        f"{prev_days} as previous_days, {latest_days} as latest_days, "
+        f"cast({prev} as date) as previous_start, cast({cur} as date) as latest_start "
+        f"from monthly group by 1 order by abs(change) desc, 1 limit {_MOM_ROWS}"
     )
+
+
+def month_complete(dataset: Dataset, month: dt.date) -> bool:
+    """True when the file covers every day of the calendar month starting at `month`."""
+    following = (month + dt.timedelta(days=32)).replace(day=1)
+    return dataset.days_in(month) == (following - month).days
 
 
 def _row_columns(profile: Profile) -> str:
@@ -289,11 +321,13 @@ def _sections(dataset: Dataset, top_n: int, prefix: str) -> list[_Section]:
             )
         )
     if p.date:
-        grain = _grain(dataset)
+        grain = trend_grain(dataset)
+        # a trend on a date that is not a usage or billing date is only drawn when asked for
+        caveat = "" if p.billing_dated else f" ({p.date} is not a usage or billing date)"
         out.append(
             _Section(
                 f"{prefix}trend",
-                f"{cost} per {grain}" + (f" by {p.group}" if p.group else ""),
+                f"{cost} per {grain}" + (f" by {p.group}" if p.group else "") + caveat,
                 f"Total {cost} per {grain} of {p.date}"
                 + (f", top {_TREND_GROUPS} {p.group} and the rest." if p.group else "."),
                 ChartHint("line", x="period", y=cost, color=p.group),
@@ -301,16 +335,34 @@ def _sections(dataset: Dataset, top_n: int, prefix: str) -> list[_Section]:
                 unit,
             )
         )
+    months = mom_months(dataset)
+    if months is not None:
+        previous, latest = months
+        complete = month_complete(dataset, previous) and month_complete(dataset, latest)
+        per_day = (
+            ""
+            if complete
+            else f" (partial months: compare the per-day columns; the file covers "
+            f"{dataset.days_in(previous)} day(s) of {previous:%Y-%m} and "
+            f"{dataset.days_in(latest)} of {latest:%Y-%m})"
+        )
+        money = {
+            "previous_month": "USD",
+            "latest_month": "USD",
+            "change": "USD",
+            "previous_per_day": "USD",
+            "latest_per_day": "USD",
+        }
         out.append(
             _Section(
                 f"{prefix}month_over_month",
-                "Latest month against the month before" + (f" by {p.group}" if p.group else ""),
+                f"{latest:%Y-%m} against {previous:%Y-%m}"
+                + (f" by {p.group}" if p.group else "")
+                + per_day,
                 f"Total {cost} in the two latest months of {p.date}, largest movements first.",
                 ChartHint("table"),
-                _mom_sql(view, p.date, cost, p.group),
-                {"previous_month": "USD", "latest_month": "USD", "change": "USD", "change_pct": "%"}
-                if p.cost_is_money
-                else {"change_pct": "%"},
+                _mom_sql(dataset, previous, latest),
+                {**money, "change_pct": "%"} if p.cost_is_money else {"change_pct": "%"},
             )
         )
     out.append(

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from finops_agent.analyze.load import AnalyzeError
+from finops_agent.result_files.load import AnalyzeError
 
 S3_SCHEME = "s3://"
 

@@ -5,28 +5,48 @@ from __future__ import annotations
 
 import pandas as pd
 
-from finops_agent.analyze.analysis import OTHER_LABEL, FileReportSummary
+from finops_agent.analyze.analysis import (
+    OTHER_LABEL,
+    FileReportSummary,
+    mom_months,
+    month_complete,
+    trend_grain,
+)
 from finops_agent.analyze.dataset import Dataset
-from finops_agent.analyze.load import quote_ident
-from finops_agent.analyze.profile import tokens
+from finops_agent.analyze.exports import export_note
+from finops_agent.analyze.roles import is_monthly, tokens
 from finops_agent.catalog import CatalogError, FindingSpec, load_catalog
 from finops_agent.formatting import change_pct, number, pct, share_pct, usd
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.insights.query_rules import RuleInsights, narrative_tail
+from finops_agent.result_files.load import quote_ident
 from finops_agent.summarise import ReportSummary
 
 CONCENTRATION_SHARE = 50.0
 MOVEMENT_PCT = 10.0
 UNTAGGED_SHARE = 10.0
+# A day this many standard deviations above the file's daily mean is a spike worth a look.
+SPIKE_Z = 3.0
+SPIKE_MIN_DAYS = 14
+# A per-day run rate over fewer days than a week mixes weekdays and weekends unevenly.
+RUN_RATE_MIN_DAYS = 7
 _DAYS_PER_MONTH = 365.25 / 12
 _PROMPTS = 5
 
 
-def _monthly(dataset: Dataset, amount: float) -> tuple[float, str]:
-    """An amount from the file as a monthly figure, and how it was scaled."""
+def monthly_amount(dataset: Dataset, column: str, amount: float) -> tuple[float, str]:
+    """An amount summed from `column` as a monthly figure, and how it was (not) scaled.
+
+    A column that is already per month keeps its value; otherwise a file dated by usage or
+    billing dates is scaled by the days it covers, and any other file is taken as one month.
+    """
+    if is_monthly(column):
+        return amount, f"{column} is already per month, not rescaled"
     days = dataset.days
-    if days and days > 1:
+    if dataset.profile.billing_dated and days and days > 1:
         return amount / days * _DAYS_PER_MONTH, f"scaled from {days} day(s) of data to 30.44 days"
+    if dataset.profile.date and not dataset.profile.billing_dated:
+        return amount, f"{dataset.profile.date} is no usage date; the file is taken as one month"
     return amount, "the file is taken to cover one month"
 
 
@@ -72,31 +92,46 @@ def _movement(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None
     p = d.profile
     name = f"{prefix}month_over_month"
     mom = _frame(summary, name)
-    if mom.empty or p.cost is None:
+    months = mom_months(d)
+    if mom.empty or p.cost is None or months is None:
         return None
+    previous_month, latest_month = months
     previous = float(mom["previous_month"].sum())
     latest = float(mom["latest_month"].sum())
-    prev_days = int(mom["previous_days"].max() or 0)
-    latest_days = int(mom["latest_days"].max() or 0)
-    note = ""
-    if 1 < latest_days < prev_days:
-        # a partial latest month: compare daily run rates, not totals
+    prev_days, latest_days = d.days_in(previous_month), d.days_in(latest_month)
+    note, measure = "", f"{p.cost}"
+    if not (month_complete(d, previous_month) and month_complete(d, latest_month)):
+        if min(prev_days, latest_days) < RUN_RATE_MIN_DAYS:
+            return None  # a few days against a month says nothing
+        # a partial month: compare what each month cost per covered day
         previous, latest = previous / prev_days, latest / latest_days
-        note = f" (daily run rate; the latest month has {latest_days} of {prev_days} days)"
+        measure = f"{p.cost} per day"
+        note = (
+            f" per day (run rate over the file's {prev_days} day(s) of {previous_month:%Y-%m} "
+            f"and {latest_days} of {latest_month:%Y-%m})"
+        )
     change = change_pct(latest, previous)
     if change is None or abs(change) < MOVEMENT_PCT:
         return None
-    movers = mom.sort_values("change", key=lambda s: s.abs(), ascending=False).head(3)
-    label = p.group or "label"
-    parts = ", ".join(f"{r[label]} {usd(float(r['change']))}" for _, r in movers.iterrows())
-    month = pd.Timestamp(mom["latest_start"].iloc[0]).strftime("%Y-%m")
+    moved = "latest_per_day" if note else "latest_month"
+    before = "previous_per_day" if note else "previous_month"
+    movers = mom.assign(_moved=mom[moved] - mom[before])
+    movers = movers.sort_values("_moved", key=lambda s: s.abs(), ascending=False).head(3)
+    parts = (
+        "; largest movements"
+        + (" per day" if note else "")
+        + ": "
+        + ", ".join(f"{r[p.group]} {usd(float(r['_moved']))}" for _, r in movers.iterrows())
+        if p.group
+        else ""
+    )
     direction = "rose" if change > 0 else "fell"
     return Finding(
         id=f"{prefix}month_over_month",
         family=summary.queries[name].family,
         query=name,
-        title=f"{p.cost} {direction} {pct(abs(change), 0)} in {month}",
-        evidence=f"{usd(previous)} -> {usd(latest)}{note}; largest movements: {parts}.",
+        title=f"{measure} {direction} {pct(abs(change), 0)} in {latest_month:%Y-%m}",
+        evidence=f"{usd(previous)} -> {usd(latest)}{note}{parts}.",
         monthly_savings_usd=0.0,
         effort="low",
         risk="low",
@@ -156,8 +191,9 @@ def _gp2(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
     rows = int(d.signals.get("gp2_rows", 0))
     if cost <= 0:
         return None
+    assert d.profile.cost is not None
     meta, rate = _stored("gp2_volumes", "gp3_saving_share")
-    monthly, scaled = _monthly(d, cost)
+    monthly, scaled = monthly_amount(d, d.profile.cost, cost)
     saving = monthly * rate
     return Finding(
         id=f"{prefix}gp2",
@@ -178,8 +214,9 @@ def _previous_generation(summary: ReportSummary, d: Dataset, prefix: str) -> Fin
     if cost <= 0:
         return None
     examples = list(d.signals.get("previous_generation_examples", []))
+    assert d.profile.cost is not None
     meta, rate = _stored("previous_generation_instances", "saving_share")
-    monthly, scaled = _monthly(d, cost)
+    monthly, scaled = monthly_amount(d, d.profile.cost, cost)
     return Finding(
         id=f"{prefix}previous_generation",
         family="architecture",
@@ -204,8 +241,7 @@ def _savings_column(summary: ReportSummary, d: Dataset, prefix: str) -> Finding 
     total = d.totals.get(columns[0]) or 0.0
     if total <= 0:
         return None
-    monthly = "monthly" in tokens(columns[0])
-    amount, scaled = (total, "already monthly") if monthly else _monthly(d, total)
+    amount, scaled = monthly_amount(d, columns[0], total)
     return Finding(
         id=f"{prefix}savings_column",
         family=summary.queries[f"{prefix}rows"].family,
@@ -217,6 +253,55 @@ def _savings_column(summary: ReportSummary, d: Dataset, prefix: str) -> Finding 
         risk="low",
         action="Work through the rows with the largest savings first (see the data table).",
         reasoning=f"Sum of the file's own {columns[0]} column ({scaled}).",
+    )
+
+
+def daily_zscores(daily: pd.Series) -> pd.Series | None:
+    """Each day's z-score against the file's daily mean; None when there is no spread to score.
+
+    A constant series has a standard deviation of zero: every z-score would be 0/0, so none
+    is reported rather than a column of NaN or infinity.
+    """
+    values = pd.to_numeric(daily, errors="coerce").dropna()
+    if len(values) < SPIKE_MIN_DAYS:
+        return None
+    spread = float(values.std(ddof=1))
+    mean = float(values.mean())
+    if not spread > abs(mean) * 1e-9:
+        return None
+    return (values - mean) / spread
+
+
+def _spike(summary: ReportSummary, d: Dataset, prefix: str) -> Finding | None:
+    p = d.profile
+    name = f"{prefix}trend"
+    trend = _frame(summary, name)
+    if trend.empty or p.cost is None or not p.billing_dated or trend_grain(d) != "day":
+        return None
+    daily = trend.groupby("period")[p.cost].sum().sort_index()
+    scores = daily_zscores(daily)
+    if scores is None or scores.max() < SPIKE_Z:
+        return None
+    day = scores.idxmax()
+    mean = float(daily.mean())
+    return Finding(
+        id=f"{prefix}spike",
+        family=summary.queries[name].family,
+        query=name,
+        title=f"{p.cost} spiked on {pd.Timestamp(day):%Y-%m-%d} in {d.label}",
+        evidence=(
+            f"{usd(float(daily[day]))} that day against a daily mean of {usd(mean)} over "
+            f"{len(daily)} days (z-score {float(scores[day]):.1f}, standard deviation "
+            f"{usd(float(daily.std(ddof=1)))})."
+        ),
+        monthly_savings_usd=0.0,
+        effort="low",
+        risk="low",
+        action=(
+            f"Break that day down by {p.group or 'resource'} and check for a one-off job, a "
+            "runaway resource or a purchase; add a Cost Anomaly Detection monitor if unplanned."
+        ),
+        reasoning=f"Anomaly finding: a day at least {SPIKE_Z:.0f} standard deviations above the mean.",
     )
 
 
@@ -233,6 +318,7 @@ def findings_for(summary: FileReportSummary) -> list[Finding]:
             _previous_generation(summary, d, prefix),
             _concentration(summary, d, prefix, total),
             _movement(summary, d, prefix),
+            _spike(summary, d, prefix),
             _untagged(summary, d, prefix, total),
         ]
         found += [f for f in candidates if f is not None]
@@ -248,6 +334,36 @@ def _top_items(
         return []
     named = top[top[p.group] != OTHER_LABEL].head(n)
     return [(str(r[p.group]), float(r[p.cost])) for _, r in named.iterrows()]
+
+
+def _credit_text(d: Dataset, total: float) -> str:
+    """Whether the total is net of credits and refunds, from the file's own charge types."""
+    column = d.signals.get("charge_type_column")
+    if not column:
+        return ""
+    rows = int(d.signals.get("credit_rows", 0))
+    if rows == 0:
+        return f" No credit or refund rows in {column}: the total is before any credits."
+    credits = float(d.signals.get("credit_cost", 0.0))
+    return (
+        f" The total includes {usd(credits)} of credits and refunds in {rows:,} row(s) of "
+        f"{column}; before them it is {usd(total - credits)}."
+    )
+
+
+def _rate_lines(d: Dataset, total: float) -> list[str]:
+    """How the total reads per month or per day, so a single period is never read as a trend."""
+    p = d.profile
+    if p.cost_monthly:
+        return ["", f"{p.cost} is already a monthly figure: its sum is a monthly run rate."]
+    days = d.days
+    if not p.billing_dated or not days or not p.cost_is_money:
+        return []
+    return [
+        "",
+        f"Per-day run rate: {usd(total / days)} a day over the {days} day(s) the file covers "
+        f"({p.date}).",
+    ]
 
 
 def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
@@ -271,8 +387,15 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
         prefix = f"f{index}_" if side else ""
         total = d.totals.get(p.cost or "") or 0.0
         money = usd(total) if p.cost_is_money else number(total)
-        period = f" from {d.date_range[0]} to {d.date_range[1]}" if d.date_range else ""
+        period = f" from {d.coverage[0]} to {d.coverage[1]}" if d.coverage else ""
         lines.append(f"**{d.label}**: {p.rows:,} rows; total {p.cost} **{money}**{period}.")
+        note = export_note(d, code=True)
+        if note:
+            lines += ["", f"**{note}**"]
+        lines += ["", "Columns used: " + "; ".join(f"_{c.text()}_" for c in p.choices) + "."]
+        if p.cost_basis:
+            lines += ["", f"Basis of {p.cost}: {p.cost_basis}." + _credit_text(d, total)]
+        lines += _rate_lines(d, total)
         top = _top_items(summary, d, prefix)
         if top and total:
             parts = ", ".join(f"{k} {usd(v)} ({pct(share_pct(v, total))})" for k, v in top)
@@ -358,6 +481,18 @@ def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:
             SuggestedPrompt(
                 text=f"Which ten {ident} values cost the most?",
                 sql=f"select {i}, sum({c}) as {c} from {view} group by 1 order by 2 desc limit 10",
+            )
+        )
+    if p.date:
+        # a file with only a date and a cost still gets five questions
+        dcol = quote_ident(p.date)
+        prompts.append(
+            SuggestedPrompt(
+                text=f"Which days had the largest {p.cost}?",
+                sql=(
+                    f"select cast({dcol} as date) as day, sum({c}) as {c} from {view} "
+                    f"where {dcol} is not null group by 1 order by 2 desc limit 10"
+                ),
             )
         )
     prompts += [

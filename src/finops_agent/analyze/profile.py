@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import duckdb
 
-from finops_agent.analyze.load import AnalyzeError, quote_ident
+from finops_agent.analyze.roles import (
+    BILLING_DATE_KINDS,
+    ID_TOKENS,
+    cost_basis,
+    cost_rank,
+    date_kind,
+    date_rank,
+    is_monthly,
+    number_role,
+    tokens,
+)
+from finops_agent.result_files.load import AnalyzeError, quote_ident
+from finops_agent.result_files.views import Conversion
 
-Role = Literal["cost", "metric", "group", "tag", "date", "id", "text"]
-Conversion = Literal["", "money", "money_eu", "date", "month"]
+Role = Literal["cost", "rate", "quantity", "metric", "group", "tag", "date", "id", "text"]
 
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
 _NUMERIC_PREFIXES = (*_NUMERIC_TYPES, "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
@@ -25,14 +35,6 @@ MONEY_EU = (
     rf"^-?\s*{_CURRENCY}\s*-?\s*(?:[0-9]{{1,3}}(?:\.[0-9]{{3}})+|[0-9]+),[0-9]+\s*{_CURRENCY}$"
 )
 
-_COST_STRONG = {"cost", "costs", "spend", "spending", "unblended", "billed", "charges", "charge"}
-_COST_WEAK = {"amortized", "amortised", "blended", "usd", "amount", "price", "dollars", "effective"}
-_COST_SECONDARY = {"savings", "saving", "waste"}
-_NOT_COST = {"pct", "percent", "percentage", "share", "ratio", "rank", "count", "id", "quantity"}
-# Money columns that describe another period or a difference, not the headline spend.
-_COST_RELATIVE = {"previous", "prior", "last", "change", "delta", "diff", "forecast", "budget"}
-_NOT_COST_PAIRS = ({"usage", "amount"}, {"usage", "quantity"})
-_ID_TOKENS = {"id", "arn", "uuid", "guid", "resource", "volume", "instance", "snapshot", "key"}
 _ID_EXACT = {"resource_id", "volume_id", "instance_id", "arn", "line_item_resource_id"}
 _TAG_TOKENS = {
     "tag",
@@ -74,7 +76,6 @@ _GROUP_TOKENS = {
     "database",
     "location",
 }
-_DATE_TOKENS = {"date", "day", "month", "period", "time", "week", "start", "timestamp", "dt"}
 # Preferred main grouping columns, best first (matched against the column's tokens).
 _MAIN_GROUP_ORDER: tuple[frozenset[str], ...] = (
     frozenset({"service"}),
@@ -90,16 +91,6 @@ _MAIN_GROUP_ORDER: tuple[frozenset[str], ...] = (
 )
 _TEXT_GROUP_MAX_DISTINCT = 200
 _PARSE_SHARE = 0.95
-
-
-def tokens(name: str) -> set[str]:
-    """Lower-case words of a column name: lineItem/UnblendedCost -> {line, item, unblended, cost}."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    words = {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
-    if "cost" in words and "center" in words:
-        words |= {"costcenter"}
-        words.discard("cost")
-    return words
 
 
 def is_numeric_type(kind: str) -> bool:
@@ -150,7 +141,8 @@ _STATS_PER_COLUMN = 9
 
 def _stat_exprs(name: str, kind: str, detect: bool) -> list[str]:
     col = quote_ident(name)
-    exprs = [f"count({col})", f"approx_count_distinct({col})"]
+    # exact: HyperLogLog estimates run a few percent high (243 distinct values in 240 rows)
+    exprs = [f"count({col})", f"count(distinct {col})"]
     if kind.upper() in _TEXT_TYPES and detect:
         value = f"nullif(trim({col}), '')"
         exprs += [
@@ -207,26 +199,6 @@ def column_stats(
     return int(row[0]), stats
 
 
-def clean_expr(name: str, conversion: Conversion) -> str:
-    """SQL that turns a text column into a number or a timestamp (or leaves it as it is)."""
-    col = quote_ident(name)
-    value = f"nullif(trim({col}), '')"
-    if conversion == "money":
-        # (12.50) is accounting notation for a negative amount
-        sign = f"case when {value} like '(%)' or {value} like '%-%' then -1 else 1 end"
-        digits = f"regexp_replace({value}, '[^0-9.]', '', 'g')"
-        return f"{sign} * try_cast({digits} as double) as {col}"
-    if conversion == "money_eu":
-        sign = f"case when {value} like '%-%' then -1 else 1 end"
-        digits = f"replace(regexp_replace({value}, '[^0-9,]', '', 'g'), ',', '.')"
-        return f"{sign} * try_cast({digits} as double) as {col}"
-    if conversion == "date":
-        return f"try_cast({value} as timestamp) as {col}"
-    if conversion == "month":
-        return f"try_strptime({value}, '%Y-%m') as {col}"
-    return col
-
-
 @dataclass
 class ColumnProfile:
     """One column with its role and why it got it."""
@@ -238,6 +210,23 @@ class ColumnProfile:
     non_null: int
     converted: Conversion = ""
     reason: str = ""
+
+
+@dataclass
+class Choice:
+    """The column chosen for one job (cost, date), why, and the candidates that were not used."""
+
+    job: str
+    column: str | None
+    reason: str
+    not_used: list[tuple[str, str]] = field(default_factory=list)
+
+    def text(self) -> str:
+        """One line for the report: `cost: a (why); not used: b (a rate), c (…)`."""
+        head = f"{self.job}: {self.column or 'none'}" + (f" ({self.reason})" if self.reason else "")
+        if not self.not_used:
+            return head
+        return head + "; not used: " + ", ".join(f"{name} ({why})" for name, why in self.not_used)
 
 
 @dataclass
@@ -254,52 +243,45 @@ class Profile:
     ids: list[str] = field(default_factory=list)
     costs: list[str] = field(default_factory=list)
     cost_is_money: bool = True
+    # what the cost column measures (net or gross of discounts, amortised or not)
+    cost_basis: str = ""
+    # the cost column is already per month: never rescaled by the span of the dates
+    cost_monthly: bool = False
+    # usage, date, billing, other, period_end or lifecycle (see roles.date_kind)
+    date_kind: str = ""
+    choices: list[Choice] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready profile for report.json."""
         return asdict(self)
 
+    @property
+    def billing_dated(self) -> bool:
+        """True when the date column says when spend happened (usage or billing dates)."""
+        return self.date is not None and self.date_kind in BILLING_DATE_KINDS
+
 
 def _role(stat: ColumnStats, rows: int) -> tuple[Role, str]:
     words = tokens(stat.name)
     # roles are given on the cleaned view: money text is already DOUBLE, date text TIMESTAMP
-    numeric = is_numeric_type(stat.type)
     if is_temporal_type(stat.type):
-        return "date", "date/time values"
+        return "date", date_kind(stat.name)[1]
     if "account" in words or "payer" in words:
         return "group", "account column"
-    if numeric:
-        if any(pair <= words for pair in _NOT_COST_PAIRS) or words & _NOT_COST - {"id"}:
-            return "metric", "number that is not money"
-        if words & _ID_TOKENS and not words & (_COST_STRONG | _COST_WEAK):
-            return "id", "identifier by name"
-        if words & (_COST_STRONG | _COST_WEAK | _COST_SECONDARY):
-            return "cost", "money by name"
-        return "metric", "number"
+    if is_numeric_type(stat.type):
+        return number_role(stat.name)
     if stat.name.lower() in _ID_EXACT or "arn" in words or "uuid" in words:
         return "id", "identifier by name"
     if words & _TAG_TOKENS or stat.name.lower().startswith(("resource_tags", "tag_", "user_")):
         return "tag", "tag by name"
     if words & _GROUP_TOKENS:
         return "group", "grouping by name"
-    if words & _ID_TOKENS or (rows > 20 and stat.distinct >= 0.9 * rows):
+    if words & ID_TOKENS or (rows > 20 and stat.distinct >= 0.9 * rows):
         return "id", "identifier (unique per row)"
     if stat.distinct <= _TEXT_GROUP_MAX_DISTINCT:
         return "group", "few distinct values"
     return "text", "free text"
-
-
-def _cost_rank(stat: ColumnStats) -> tuple[int, int, float]:
-    words = tokens(stat.name)
-    strength = 3 if words & _COST_STRONG else 2 if words & _COST_WEAK else 1
-    if words & _COST_RELATIVE:
-        strength = 1
-    if words & _COST_SECONDARY:
-        strength = 0
-    # the total of several cost columns (total_cost vs untagged_cost) is the headline
-    total_hint = 1 if words & {"total", "unblended", "net"} else 0
-    return strength, total_hint, abs(stat.total or 0.0)
 
 
 def _main_group(candidates: list[ColumnProfile]) -> str | None:
@@ -316,6 +298,58 @@ def _check_override(name: str | None, stats: dict[str, ColumnStats], flag: str, 
         raise AnalyzeError(
             f"{label}: {flag} {name!r} is not a column; columns are {', '.join(stats)}"
         )
+
+
+def _short_basis(name: str) -> str:
+    return cost_basis(name)[0].split(":")[0]
+
+
+def _choose_cost(
+    profile: Profile, by_name: dict[str, ColumnStats], cost_col: str | None, label: str
+) -> Choice:
+    columns = profile.columns
+    # money-named numbers that are rates or quantities are shown as not used, with the reason
+    refused = [
+        (c.name, "a rate" if c.role == "rate" else "a usage quantity")
+        for c in columns
+        if c.role in ("rate", "quantity")
+    ]
+    if cost_col:
+        others = [(c, _short_basis(c)) for c in profile.costs if c != cost_col]
+        return Choice("cost", cost_col, "chosen with --cost-col", others + refused)
+    if profile.costs:
+        ranked = sorted(profile.costs, key=lambda c: cost_rank(c, by_name[c].total), reverse=True)
+        best = ranked[0]
+        others = [(c, _short_basis(c)) for c in ranked[1:]]
+        return Choice("cost", best, _short_basis(best), others + refused)
+    numbers = [c for c in columns if c.role in ("metric", "quantity") and is_numeric_type(c.type)]
+    if not numbers:
+        names = ", ".join(f"{s.name} ({s.type})" for s in by_name.values())
+        rates = (
+            f"; rates are never totalled ({', '.join(n for n, _ in refused)})" if refused else ""
+        )
+        raise AnalyzeError(
+            f"{label}: no numeric column to total (columns: {names}){rates}; "
+            "pass --cost-col with a column of numbers"
+        )
+    first = numbers[0].name
+    profile.cost_is_money = False
+    profile.notes.append(
+        f"No cost column found by name; totals use the first numeric column {first!r}."
+    )
+    return Choice("cost", first, "first numeric column, not money by name", refused)
+
+
+def _choose_date(profile: Profile, date_col: str | None) -> Choice:
+    dates = [c.name for c in profile.columns if c.role == "date"]
+    if date_col:
+        others = [(d, date_kind(d)[1]) for d in dates if d != date_col]
+        return Choice("date", date_col, "chosen with --date-col", others)
+    ranked = sorted(dates, key=date_rank, reverse=True)  # stable: file order among equals
+    usable = [d for d in ranked if date_rank(d) > 0]
+    best = usable[0] if usable else None
+    others = [(d, date_kind(d)[1]) for d in ranked if d != best]
+    return Choice("date", best, date_kind(best)[1] if best else "no usage or billing date", others)
 
 
 def assign_roles(
@@ -360,31 +394,26 @@ def assign_roles(
     profile.groups = [c.name for c in columns if c.role == "group"]
     profile.tags = [c.name for c in columns if c.role == "tag"]
     profile.ids = [c.name for c in columns if c.role == "id"]
-    numeric = [s for s in stats if is_numeric_type(s.type)]
-    if cost_col:
-        profile.cost = cost_col
-    elif profile.costs:
-        profile.cost = max((by_name[c] for c in profile.costs), key=_cost_rank).name
-    else:
-        metrics = [
-            s for s in numeric if next(c for c in columns if c.name == s.name).role == "metric"
-        ]
-        if not metrics:
-            names = ", ".join(f"{s.name} ({s.type})" for s in stats)
-            raise AnalyzeError(
-                f"{label}: no numeric column to total (columns: {names}); "
-                "pass --cost-col with a column of numbers"
-            )
-        profile.cost = metrics[0].name
-        profile.cost_is_money = False
-        profile.notes.append(
-            f"No cost column found by name; totals use the first numeric column {metrics[0].name!r}."
-        )
+    cost = _choose_cost(profile, by_name, cost_col, label)
+    profile.cost = cost.column
+    assert profile.cost is not None
+    if profile.cost_is_money:
+        profile.cost_basis = cost_basis(profile.cost)[0]
+    profile.cost_monthly = is_monthly(profile.cost)
     if group_col:
         profile.group = group_col
     else:
         ranked = [c for c in columns if c.role == "group"] + [c for c in columns if c.role == "tag"]
         profile.group = _main_group(ranked) or _main_group([c for c in columns if c.role == "id"])
-    dates = [c.name for c in columns if c.role == "date"]
-    profile.date = date_col or (dates[0] if dates else None)
+    for column in columns:
+        if "currency" in tokens(column.name) and column.distinct > 1:
+            # amounts in different currencies do not add up: say so rather than convert
+            profile.notes.append(
+                f"{column.name} holds {column.distinct} currencies: totals add their amounts "
+                "as they are; ask chat for one currency at a time."
+            )
+    date = _choose_date(profile, date_col)
+    profile.date = date.column
+    profile.date_kind = date_kind(date.column)[0] if date.column else ""
+    profile.choices = [cost, date] if date.column or date.not_used else [cost]
     return profile

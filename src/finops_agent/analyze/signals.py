@@ -7,8 +7,8 @@ from typing import Any
 import duckdb
 
 from finops_agent.analyze.dataset import Dataset
-from finops_agent.analyze.load import quote_ident
-from finops_agent.analyze.profile import tokens
+from finops_agent.analyze.roles import tokens
+from finops_agent.result_files.load import quote_ident
 
 # Values of a tag column that mean "not tagged".
 UNTAGGED_VALUES: tuple[str, ...] = (
@@ -20,6 +20,8 @@ UNTAGGED_VALUES: tuple[str, ...] = (
     "n/a",
     "unknown",
     "null",
+    # an empty tag map as CUR 2.0 and FOCUS CSV exports write it
+    "{}",
 )
 # Previous-generation EC2/RDS families as they appear in instance and usage types (m4.large,
 # BoxUsage:t2.micro, db.r4.xlarge).
@@ -47,6 +49,24 @@ _TYPE_TOKENS = {
 }
 
 
+# Columns that say what kind of charge a row is (CUR line item type, FOCUS charge category).
+_CHARGE_TYPE_NAMES = (
+    "line_item_line_item_type",
+    "chargecategory",
+    "charge_category",
+    "charge_type",
+    "line_item_type",
+    "record_type",
+)
+CREDIT_VALUES: tuple[str, ...] = ("credit", "refund")
+
+
+def charge_type_column(dataset: Dataset) -> str | None:
+    """The column naming each row's charge type (Usage, Credit, Refund …), if the file has one."""
+    by_lower = {c.name.lower(): c.name for c in dataset.profile.columns}
+    return next((by_lower[n] for n in _CHARGE_TYPE_NAMES if n in by_lower), None)
+
+
 def _text_columns(dataset: Dataset) -> list[str]:
     return [
         c.name
@@ -71,6 +91,15 @@ def compute(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[str, Any]:
         value = f"lower(trim(coalesce(cast({quote_ident(tag)} as varchar), '')))"
         exprs.append(f"sum({cost}) filter (where {value} in ({untagged_in}))")
         keys.append(f"untagged:{tag}")
+    charge_type = charge_type_column(dataset)
+    if charge_type:
+        value = f"lower(trim(cast({quote_ident(charge_type)} as varchar)))"
+        credits = ", ".join("'" + v + "'" for v in CREDIT_VALUES)
+        exprs += [
+            f"sum({cost}) filter (where {value} in ({credits}))",
+            f"count(*) filter (where {value} in ({credits}))",
+        ]
+        keys += ["credit_cost", "credit_rows"]
     text = _text_columns(dataset)
     if text:
         gp2 = _any(text, "lower({col}) like '%gp2%'")
@@ -102,4 +131,6 @@ def compute(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[str, Any]:
             found[key] = 0.0 if value is None else float(value)
     if text:
         found["previous_generation_examples"] = sorted(examples)[:_EXAMPLES]
+    if charge_type:
+        found["charge_type_column"] = charge_type
     return found

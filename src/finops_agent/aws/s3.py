@@ -8,13 +8,16 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from finops_agent.errors import ConfigurationError
 from finops_agent.settings import Settings
 
 
 def upload_report(folder: Path, settings: Settings, session: boto3.Session | None = None) -> str:
     """Upload every file of the report to s3://bucket/prefix/<report_id>/; return a presigned report.html URL."""
     if not settings.s3_report_bucket:
-        raise ValueError("FINOPS_S3_REPORT_BUCKET is not set")
+        raise ConfigurationError(
+            "FINOPS_S3_REPORT_BUCKET is not set: name the bucket reports are published to"
+        )
     session = session or boto3.Session(
         profile_name=settings.aws_profile, region_name=settings.aws_region
     )

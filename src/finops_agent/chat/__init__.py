@@ -2,7 +2,7 @@
 
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
 from finops_agent.chat.session import ChatSession, ChatTurn
-from finops_agent.chat.transcript import InvalidReportIdError, ReportNotFoundError
+from finops_agent.reports.folder import InvalidReportIdError, ReportNotFoundError
 
 __all__ = [
     "ChatSession",

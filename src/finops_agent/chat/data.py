@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -12,6 +12,7 @@ from finops_agent.catalog import load_catalog
 from finops_agent.engines.base import QueryError
 from finops_agent.execution import run_query
 from finops_agent.pipeline import PreparedRun, prepare_run
+from finops_agent.reports.document import ReportDocument
 from finops_agent.settings import Settings
 
 __all__ = ["COST_COLUMNS", "ChatData", "CostData", "FileData", "open_data"]
@@ -82,21 +83,23 @@ class CostData:
     relations = frozenset({"cost"})
     dialect = "athena"
 
-    def __init__(self, report: dict[str, Any], settings: Settings) -> None:
+    def __init__(self, report: ReportDocument, settings: Settings) -> None:
+        if report.window is None:
+            raise QueryError(f"report {report.report_id} has no billing window to query")
         settings = settings.model_copy(
             update={
-                "engine": report.get("engine", settings.engine),
-                "tag_keys": report.get("tag_keys", settings.tag_keys),
+                "engine": report.engine or settings.engine,
+                "tag_keys": report.tag_keys if report.tag_keys is not None else settings.tag_keys,
             }
         )
         self.report = report
         self.run_: PreparedRun = prepare_run(
             settings,
-            source=report.get("source_path") or report.get("source"),
-            schema=report.get("schema", "auto"),
-            families=report.get("families") or None,
-            start=report["window"]["start"],
-            end=report["window"]["end"],
+            source=report.source_path or report.source or None,
+            schema=report.source_schema or "auto",
+            families=report.families or None,
+            start=report.window.start.isoformat(),
+            end=report.window.end.isoformat(),
         )
 
     def describe(self) -> str:
@@ -121,7 +124,8 @@ class CostData:
         spec = load_catalog().queries.get(name)
         if spec is None:
             raise QueryError(f"stored query {name!r} is not in the catalog")
-        saved = self.report.get("queries", {}).get(name, {}).get("params", {})
+        meta = self.report.queries.get(name)
+        saved = meta.params if meta is not None else {}
         # the report's own parameter values, the window always from this run
         result = run_query(self.run_.engine, spec, {**saved, **self.run_.params})
         if not result.ok:
@@ -144,20 +148,20 @@ class FileData:
 
     dialect = "duckdb"
 
-    def __init__(self, report: dict[str, Any]) -> None:
-        from finops_agent.analyze.dataset import reopen
-        from finops_agent.analyze.load import AnalyzeError
+    def __init__(self, report: ReportDocument) -> None:
+        from finops_agent.result_files.load import AnalyzeError
+        from finops_agent.result_files.views import reopen
 
-        meta = report["file"]
+        if report.file is None:
+            raise QueryError(f"report {report.report_id} is not an analysed file")
         self._lock = threading.Lock()
         self._running: set[duckdb.DuckDBPyConnection] = set()
         try:
             # rebuilt by the analysis code from validated options, never from stored SQL text
-            self._con = reopen(list(meta.get("read_options", [])))
+            self._con = reopen([o.model_dump() for o in report.file.read_options])
         except AnalyzeError as exc:
             raise QueryError(str(exc)) from None
-        views = {str(d["view"]) for d in meta.get("datasets", []) if d.get("view")}
-        self.relations = frozenset({"results", *views})
+        self.relations = report.relations
 
     def describe(self) -> str:
         """Each view with its columns and DuckDB types."""
@@ -202,8 +206,8 @@ class FileData:
         self._con.close()
 
 
-def open_data(report: dict[str, Any], settings: Settings) -> ChatData:
+def open_data(report: ReportDocument, settings: Settings) -> ChatData:
     """The data behind a report: an analysed file's views, or the billing `cost` relation."""
-    if isinstance(report.get("file"), dict):
+    if report.file is not None:
         return FileData(report)
     return CostData(report, settings)

@@ -19,6 +19,7 @@ from finops_agent.insights.prompts import (
     shorten_text,
 )
 from finops_agent.insights.schema import ContractError, parse_json_object
+from finops_agent.reports.document import ReportDocument
 from finops_agent.settings import Settings
 from finops_agent.summarise import records
 
@@ -70,14 +71,14 @@ def _history(turns: Sequence[HistoryTurn], dropped: int, limit: int) -> str:
     return "\n".join(lines)
 
 
-def _report_facts(report: dict[str, Any]) -> str:
-    window = report.get("window", {})
-    totals = report.get("totals", {})
+def _report_facts(report: ReportDocument) -> str:
+    window = report.window
+    totals = report.totals
     return (
-        f"Report {report.get('report_id')}: billing window {window.get('start')} to "
-        f"{window.get('end')} (end exclusive), schema {report.get('schema')}, "
-        f"{totals.get('rows')} line items, unblended total {totals.get('unblended_cost')} USD, "
-        f"amortised total {totals.get('amortized_cost')} USD."
+        f"Report {report.report_id}: billing window {window.start if window else None} to "
+        f"{window.end if window else None} (end exclusive), schema {report.source_schema}, "
+        f"{totals.rows} line items, unblended total {totals.unblended_cost} USD, "
+        f"amortised total {totals.amortized_cost} USD."
     )
 
 
@@ -105,7 +106,7 @@ class BedrockChat:
 
     def sql_prompt(
         self,
-        report: dict[str, Any],
+        report: ReportDocument,
         question: str,
         history: Sequence[HistoryTurn],
         tables: TableSpec,
@@ -139,7 +140,7 @@ class BedrockChat:
 
     def write_sql(
         self,
-        report: dict[str, Any],
+        report: ReportDocument,
         question: str,
         history: Sequence[HistoryTurn],
         tables: TableSpec,

@@ -29,6 +29,7 @@ from finops_agent.formatting import number, usd
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
 from finops_agent.insights.bedrock import add_usage
 from finops_agent.insights.grounding import Evidence, check_text
+from finops_agent.reports.document import ChatTurnRecord
 from finops_agent.settings import Settings
 from finops_agent.store.base import Interaction, InteractionStore, new_interaction_id
 from finops_agent.store.recording import log_interaction, open_store
@@ -174,9 +175,9 @@ class ChatSession:
         # a known session id continues that conversation: its turns are the model's history
         self.turns: list[ChatTurn] = []
         for saved in load_transcript(self.output_dir, report_id) if session_id else []:
-            if saved.get("session_id") == session_id:
+            if saved.session_id == session_id:
                 try:
-                    self.turns.append(ChatTurn.model_validate(saved))
+                    self.turns.append(ChatTurn.model_validate(saved.model_dump()))
                 except ValidationError:  # a turn from an older layout is no use as history
                     log.info("skipping an unreadable turn of session %s", session_id)
         self.warnings: list[str] = []
@@ -197,7 +198,9 @@ class ChatSession:
     @property
     def prompts(self) -> list[SuggestedPrompt]:
         """The report's suggested prompts, numbered from 1 in the order shown."""
-        return [SuggestedPrompt(**p) for p in self.report.get("suggested_prompts", [])]
+        return [
+            SuggestedPrompt.model_validate(p.model_dump()) for p in self.report.suggested_prompts
+        ]
 
     # --- the report's data -------------------------------------------------------------
 
@@ -318,9 +321,8 @@ class ChatSession:
         """The model's answer from a result, its figures grounded in the result and totals."""
         assert self.model is not None
         text, seen, usage = self.model.answer(question, sql, frame, self._history(), usage)
-        totals = self.report.get("totals", {})
         evidence = Evidence.from_context(
-            [seen, records(frame)], [totals.get("unblended_cost") or 0.0]
+            [seen, records(frame)], [self.report.totals.unblended_cost]
         )
         flagged = check_text(text, evidence, where="chat answer")
         return _Outcome(text, mode, sql, frame, note, usage=usage, ungrounded=flagged)
@@ -396,12 +398,7 @@ class ChatSession:
     @property
     def relations(self) -> frozenset[str]:
         """The relations this report's SQL may read, known without opening the data."""
-        # analysed files list their views in report.json
-        meta = self.report.get("file")
-        if isinstance(meta, dict):
-            views = {str(d.get("view")) for d in meta.get("datasets", []) if d.get("view")}
-            return frozenset({"results", *views})
-        return frozenset({"cost"})
+        return self.report.relations
 
     def _finish(self, question: str, outcome: _Outcome, elapsed_ms: float) -> ChatTurn:
         answer = outcome.text
@@ -429,7 +426,8 @@ class ChatSession:
             turn.warnings.append(warning)
         if self.record:
             try:
-                append_turn(self.output_dir, self.report_id, turn.model_dump(mode="json"))
+                record = ChatTurnRecord.model_validate(turn.model_dump(mode="json"))
+                append_turn(self.output_dir, self.report_id, record)
             except (OSError, ValueError) as exc:  # the answer still reaches the user
                 turn.warnings.append(f"transcript not saved: {exc}")
         return turn
@@ -447,7 +445,9 @@ class ChatSession:
                 "sql": turn.sql,
                 "columns": turn.columns,
                 "rows": turn.row_count,
-                "window": self.report.get("window"),
+                "window": self.report.window.model_dump(mode="json")
+                if self.report.window
+                else None,
                 "ungrounded": [u.number for u in turn.ungrounded],
             },
             model=usage.model if usage else ("bedrock" if self.model else "rules"),

@@ -10,20 +10,34 @@ import typer
 from finops_agent.analyze.analysis import ANALYSIS_TYPES
 from finops_agent.analyze.dataset import Overrides, open_workspace
 from finops_agent.analyze.fetch import is_s3, split_s3
+from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.cli.errors import friendly_errors
+from finops_agent.result_files.load import AnalyzeError
+from finops_agent.settings import Settings, load_settings
 
 PREFLIGHT_ROWS = 1000
 
 
-def preflight(files: list[str], analysis_type: str, overrides: Overrides) -> None:
-    """Reject a bad type, file or column choice in about a second, before Prefect starts."""
+def preflight(
+    files: list[str], analysis_type: str, overrides: Overrides, settings: Settings | None = None
+) -> None:
+    """Reject a bad type, file, column choice, output folder or missing AWS credentials early.
+
+    All of it takes about a second and runs before Prefect starts or any file is analysed.
+    """
     if analysis_type not in ANALYSIS_TYPES:
-        raise ValueError(
+        raise AnalyzeError(
             f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {analysis_type!r}"
         )
     for path in files:
         if is_s3(path):
             split_s3(path)
+    if settings is not None:
+        check_output_folder(Path(settings.output_dir))
+        needed = aws_backends(settings)
+        if any(is_s3(path) for path in files):
+            needed.insert(0, "an s3:// file")
+        check_aws_credentials(settings, needed)
     local = [path for path in files if not is_s3(path)]
     if local:
         # the head of each file is enough to find a bad file, an empty one or a wrong column
@@ -49,7 +63,12 @@ def analyze_command(
 ) -> None:
     """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
     overrides = Overrides(cost_col, group_col, date_col)
-    preflight(files, type, overrides if all(not is_s3(f) for f in files) else Overrides())
+    preflight(
+        files,
+        type,
+        overrides if all(not is_s3(f) for f in files) else Overrides(),
+        load_settings(output_dir=out),
+    )
     path = run_analysis(
         ctx,
         files,
@@ -58,7 +77,29 @@ def analyze_command(
         overrides=overrides,
         prefect=prefect,
     )
+    for note in export_notes(Path(path).parent / "report.json"):
+        typer.echo(note, err=True)  # plain: Rich would wrap a long command
     typer.echo(path)
+
+
+def export_notes(report_json: Path) -> list[str]:
+    """What to say on stderr about billing exports: the schema and the `finops report` to run."""
+    from finops_agent.reports.document import ReportDocumentError, load
+
+    try:
+        document = load(report_json)
+    except (OSError, ReportDocumentError):
+        return []
+    notes = []
+    for dataset in document.file.datasets if document.file else []:
+        export = dataset.billing_export
+        if export is None:
+            continue
+        notes.append(
+            f"{dataset.label} is a {export.export_schema} billing export; for the full report run:"
+        )
+        notes += [f"  {command}" for command in export.commands]
+    return notes
 
 
 def run_analysis(
@@ -72,7 +113,6 @@ def run_analysis(
 ) -> str:
     """Analyse in-process, or as a Prefect flow run when a server records it (or --prefect)."""
     from finops_agent.prefect_env import prefect_server_url
-    from finops_agent.settings import load_settings
 
     server = prefect_server_url(load_settings(output_dir=output_dir).serve_port)
     if server is None and not prefect:

@@ -10,25 +10,33 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from finops_agent.aws.doctor import run_checks
 from finops_agent.aws.iam import iam_policy
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.settings import load_settings
 
 
+@friendly_errors
 def doctor_command() -> None:
     """Check credentials, the Athena table, Bedrock, DynamoDB and mail; print the fix for each failure."""
     checks = run_checks(load_settings())
     table = Table("check", "result", "detail", "fix")
     for check in checks:
+        # details quote bucket names, paths and AWS messages: never read them as markup
         table.add_row(
-            check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", check.detail, check.fix
+            Text(check.name),
+            Text("pass", style="green") if check.ok else Text("FAIL", style="red"),
+            Text(check.detail),
+            Text(check.fix),
         )
     Console().print(table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 
 
+@friendly_errors
 def iam_policy_command(
     account: Annotated[
         str | None, typer.Option(help="AWS account id (default: the caller's, else *)")

@@ -13,7 +13,8 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from finops_agent.chat.session import ChatSession, ChatTurn
-from finops_agent.chat.transcript import InvalidReportIdError, ReportNotFoundError
+from finops_agent.cli.errors import friendly_errors
+from finops_agent.errors import UserError
 from finops_agent.settings import load_settings
 
 __all__ = ["app", "ask_command", "chat_command"]
@@ -29,17 +30,9 @@ _HELP = """Commands:
 Anything else is a question."""
 
 
-def _fail(message: str) -> typer.Exit:
-    _err.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
 def _open(report_id: str, out: Path | None, session_id: str | None = None) -> ChatSession:
-    settings = load_settings(output_dir=out)
-    try:
-        session = ChatSession.from_settings(settings, report_id, session_id)
-    except (InvalidReportIdError, ReportNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+    # a bad or missing report id is a UserError: the CLI boundary prints it as one line
+    session = ChatSession.from_settings(load_settings(output_dir=out), report_id, session_id)
     for warning in session.warnings:
         _err.print(Text("warning: ", style="yellow") + Text(warning), highlight=False)
     return session
@@ -86,7 +79,7 @@ def _command(session: ChatSession, line: str, console: Console) -> bool:
         return False
     actions: dict[str, Callable[[], None]] = {
         "/prompts": lambda: console.print(Text(_prompts_text(session)), highlight=False),
-        "/help": lambda: console.print(_HELP, highlight=False, markup=False),
+        "/help": lambda: console.print(_HELP, highlight=False, markup=False, emoji=False),
         "/good": lambda: _rate(session, True, None, console),
         "/bad": lambda: _rate(session, False, rest or None, console),
         "/sql": lambda: _show(console, session.ask("/sql " + rest)),
@@ -108,6 +101,7 @@ def _rate(session: ChatSession, good: bool, comment: str | None, console: Consol
     console.print("Thanks, rating saved.", highlight=False)
 
 
+@friendly_errors
 def chat_command(
     report_id: Annotated[
         str, typer.Argument(help="Report id (the folder name under the output dir)")
@@ -117,8 +111,8 @@ def chat_command(
     """Chat about a report: questions, suggested prompts (by number) and SQL over `cost`."""
     session = _open(report_id, out)
     console = Console()
-    window = session.report.get("window") or {}
-    span = f" ({window.get('start')} to {window.get('end')}, end exclusive)" if window else ""
+    window = session.report.window
+    span = f" ({window.start} to {window.end}, end exclusive)" if window else ""
     tables = ", ".join(f"`{r}`" for r in sorted(session.relations))
     who = (
         f"Questions are answered by {session.model.model_id} with SQL over {tables}.\n"
@@ -150,6 +144,7 @@ def chat_command(
         session.close()
 
 
+@friendly_errors
 def ask_command(
     report_id: Annotated[
         str, typer.Argument(help="Report id (the folder name under the output dir)")
@@ -167,9 +162,9 @@ def ask_command(
 ) -> None:
     """Answer one question about a report on stdout (exit 1 when it was not answered)."""
     if rate not in (None, "good", "bad"):
-        raise _fail(f"--rate must be good or bad, not {rate!r}")
+        raise UserError(f"--rate must be good or bad, not {rate!r}")
     if not question.strip():
-        raise _fail("the question is empty")
+        raise UserError("the question is empty")
     chat = _open(report_id, out, session)
     try:
         turn = chat.ask(question)
@@ -177,12 +172,14 @@ def ask_command(
         if turn.sql and turn.mode != "prompt":
             typer.echo(f"\nSQL: {turn.sql}")
         for flag in turn.ungrounded:
-            _err.print(f"not found in the data: {flag.number}", highlight=False)
+            _err.print(
+                f"not found in the data: {flag.number}", highlight=False, markup=False, emoji=False
+            )
         for warning in turn.warnings:
-            _err.print(f"warning: {warning}", highlight=False)
+            _err.print(f"warning: {warning}", highlight=False, markup=False, emoji=False)
         if rate is not None:
             _rate(chat, rate == "good", comment, _err)
-        _err.print(f"session: {chat.session_id}", highlight=False)
+        _err.print(f"session: {chat.session_id}", highlight=False, markup=False, emoji=False)
     finally:
         chat.close()
     # scripts can tell an answer from a refusal or a failure by the exit code

@@ -14,7 +14,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from finops_agent.cli.errors import friendly_errors
+from finops_agent.errors import UserError
 from finops_agent.settings import load_settings
 from finops_agent.store.base import Interaction
 from finops_agent.store.factory import build_store
@@ -33,7 +36,7 @@ def _since(value: str | None) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
     except ValueError:
-        raise typer.BadParameter(f"--since must be YYYY-MM-DD, not {value!r}") from None
+        raise UserError(f"--since must be YYYY-MM-DD, not {value!r}") from None
 
 
 def _select(
@@ -52,6 +55,7 @@ def _select(
 
 
 @history_app.callback()
+@friendly_errors
 def history(
     ctx: typer.Context,
     session: Annotated[str | None, typer.Option(help="Only this chat session")] = None,
@@ -64,20 +68,27 @@ def history(
         return
     table = Table("time", "kind", "report", "session", "question", "model", "ms", "rating")
     for item in _select(session, report, since, limit):
+        # questions are user text: shown literally, never as markup
         table.add_row(
-            item.timestamp[:19],
-            item.kind,
-            item.report_id,
-            item.session_id[:12],
-            item.user_query[:60],
-            item.model,
-            f"{item.latency_ms:.0f}",
-            {1: "good", -1: "bad"}.get(item.rating or 0, ""),
+            *(
+                Text(cell)
+                for cell in (
+                    item.timestamp[:19],
+                    item.kind,
+                    item.report_id,
+                    item.session_id[:12],
+                    item.user_query[:60],
+                    item.model,
+                    f"{item.latency_ms:.0f}",
+                    {1: "good", -1: "bad"}.get(item.rating or 0, ""),
+                )
+            )
         )
     out.print(table)
 
 
 @history_app.command()
+@friendly_errors
 def stats(since: Annotated[str | None, typer.Option(help="Only after YYYY-MM-DD")] = None) -> None:
     """Sessions, latency percentiles, error rate, ratings and the most used prompts."""
     items = build_store(load_settings()).recent(_since(since), limit=100_000)
@@ -106,11 +117,12 @@ def stats(since: Annotated[str | None, typer.Option(help="Only after YYYY-MM-DD"
     table.add_row("ratings good / bad", f"{ratings.get(1, 0)} / {ratings.get(-1, 0)}")
     table.add_row("model cost (USD)", f"{sum(i.cost_usd for i in items):.4f}")
     for query, count in Counter(i.user_query for i in items).most_common(5):
-        table.add_row("most asked", f"{count}× {query[:70]}")
+        table.add_row("most asked", Text(f"{count}× {query[:70]}"))
     out.print(table)
 
 
 @history_app.command()
+@friendly_errors
 def export(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     output: Annotated[Path | None, typer.Option("--out", help="File (default: stdout)")] = None,
@@ -118,7 +130,7 @@ def export(
 ) -> None:
     """Every interaction as JSON lines or CSV."""
     if fmt not in ("jsonl", "csv"):
-        raise typer.BadParameter(f"--format must be jsonl or csv, not {fmt!r}")
+        raise UserError(f"--format must be jsonl or csv, not {fmt!r}")
     items = build_store(load_settings()).recent(_since(since), limit=10_000_000)
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
@@ -139,6 +151,7 @@ def export(
 
 
 @log_app.command()
+@friendly_errors
 def replay() -> None:
     """Deliver interactions spooled while DynamoDB was unreachable."""
     from finops_agent.store.dynamodb import replay_spool
@@ -148,6 +161,7 @@ def replay() -> None:
 
 
 @setup_app.command("dynamodb")
+@friendly_errors
 def setup_dynamodb(
     pitr: Annotated[bool, typer.Option(help="Enable point-in-time recovery")] = False,
 ) -> None:
@@ -155,4 +169,4 @@ def setup_dynamodb(
     from finops_agent.store.dynamodb import DynamoDBStore
 
     for line in DynamoDBStore.from_settings(load_settings()).create_table(pitr=pitr):
-        out.print(line)
+        out.print(line, markup=False, emoji=False, highlight=False)

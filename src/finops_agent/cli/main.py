@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from finops_agent.catalog import FAMILIES
-from finops_agent.cli.errors import _state, err, friendly_errors
+from finops_agent.cli.errors import _state, err, friendly_errors, warn
 from finops_agent.settings import load_settings
 
 app = typer.Typer(
@@ -73,7 +73,7 @@ def _query_progress() -> Iterator[None]:
             yield
 
 
-def _run_report(*, prefect: bool = False, **kwargs: Any) -> str:
+def _run_report(*, prefect: bool = False, email: str | None = None, **kwargs: Any) -> str:
     """Run one report: in-process, or as a Prefect flow run when a server records it."""
     from finops_agent.pipeline import preflight
     from finops_agent.prefect_env import prefect_server_url
@@ -87,6 +87,7 @@ def _run_report(*, prefect: bool = False, **kwargs: Any) -> str:
         families=kwargs.get("families"),
         start=kwargs.get("start"),
         end=kwargs.get("end"),
+        recipients=email,
     )
     server = prefect_server_url(settings.serve_port)
     if server is None and not prefect:
@@ -160,15 +161,21 @@ def report(
         end=end,
         output_dir=str(out) if out else None,
         engine=engine,
+        email=email,
     )
     if email:
         from finops_agent.delivery.report_mail import email_report
 
         sent = email_report(load_settings(output_dir=out), Path(path).parent, email)
         for warning in sent.warnings:
-            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            warn(warning)
         if sent.sent:
-            err.print(f"emailed to {', '.join(sent.recipients)}")
+            err.print(
+                f"emailed to {', '.join(sent.recipients)}",
+                markup=False,
+                emoji=False,
+                highlight=False,
+            )
     typer.echo(path)
 
 
@@ -186,8 +193,15 @@ def sample_data(
     ] = None,
 ) -> None:
     """Generate synthetic billing data with planted findings and their ground truth."""
+    from finops_agent.checks import check_output_folder
+    from finops_agent.errors import UserError
     from finops_agent.sample_data import generate
 
+    try:
+        last = dt.date.fromisoformat(end) if end else None
+    except ValueError:
+        raise UserError(f"--end must be YYYY-MM-DD, not {end!r}") from None
+    check_output_folder(out, setting="--out")
     truth = generate(
         schema,  # type: ignore[arg-type]  # generate() validates and names a bad value
         out,
@@ -195,10 +209,12 @@ def sample_data(
         months=months,
         seed=seed,
         fmt=fmt,  # type: ignore[arg-type]
-        end=dt.date.fromisoformat(end) if end else None,
+        end=last,
     )
     err.print(
-        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)"
+        f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",
+        markup=False,
+        emoji=False,
     )
     typer.echo(str(out))
 
@@ -211,9 +227,12 @@ def demo(
     out: Annotated[Path | None, typer.Option(help="Output folder for reports")] = None,
 ) -> None:
     """Generate sample data once (CUR 2.0 by default), run the report and print its path."""
+    from finops_agent.checks import check_output_folder
     from finops_agent.sample_data.demo import demo_folder, demo_source
 
-    settings = load_settings()
+    settings = load_settings(output_dir=out)
+    # generating the data takes a while: a folder the report cannot be written to fails first
+    check_output_folder(Path(settings.output_dir))
     if not (demo_folder(settings, rows, schema) / "ground_truth.json").is_file():
         err.print(
             f"generating {rows:,} rows of {schema} sample data in "
@@ -237,12 +256,14 @@ def _mount() -> None:
     from finops_agent.cli.aws import doctor_command, iam_policy_command
     from finops_agent.cli.chat import ask_command, chat_command
     from finops_agent.cli.history import history_app, log_app, setup_app
+    from finops_agent.cli.reports import list_command
     from finops_agent.cli.send import send_command
 
     app.command("chat")(chat_command)
     app.command("ask")(ask_command)
     app.command("analyze")(analyze_command)
     app.command("send")(send_command)
+    app.command("list")(list_command)
     app.command("doctor")(doctor_command)
     app.command("iam-policy")(iam_policy_command)
     app.add_typer(history_app, name="history")
@@ -255,6 +276,7 @@ _mount()
 
 # --- orchestration (issue 8): local Prefect server + UI serving every deployment ---
 @app.command()
+@friendly_errors
 def serve(
     port: Annotated[
         int | None, typer.Option(help="UI/API port (default FINOPS_SERVE_PORT)")

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.delivery.report_mail import email_report
 from finops_agent.settings import load_settings
 
 
+@friendly_errors
 def send_command(
     report_id: Annotated[str, typer.Argument(help="Report id (folder name under the output dir)")],
     to: Annotated[
@@ -25,21 +27,16 @@ def send_command(
         bool, typer.Option("--with-chat", help="Include the report's chat transcript")
     ] = False,
 ) -> None:
-    """Email an existing report; exit 1 with the reason when it could not be sent."""
-    from finops_agent.chat.transcript import (
-        InvalidReportIdError,
-        ReportNotFoundError,
-        load_transcript,
-        report_folder,
-    )
+    """Email an existing report; exit 2 for bad recipients or mail settings, 1 when sending failed."""
+    from finops_agent.chat.transcript import load_transcript
+    from finops_agent.pipeline import check_mail_settings
+    from finops_agent.reports.folder import report_folder
 
     settings = load_settings(output_dir=out)
-    try:
-        # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
-        folder = report_folder(Path(settings.output_dir), report_id)
-    except (InvalidReportIdError, ReportNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
+    folder = report_folder(Path(settings.output_dir), report_id)
+    # recipients, mailer and sender are the user's to fix: say so before composing anything
+    check_mail_settings(settings, to or settings.mail_to, option="--to")
     # the chat goes out only when asked: it may hold questions nobody meant to send on
     chat = load_transcript(Path(settings.output_dir), report_id) if with_chat else None
     result = email_report(settings, folder, to, report_url=link, chat=chat)

@@ -6,52 +6,44 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
 
 from finops_agent.delivery.base import DeliveryResult
-from finops_agent.report.render import atomic_write
+from finops_agent.reports.folder import (
+    LEDGER,
+    DeliveryLedger,
+    DeliveryStatus,
+    read_ledger,
+    write_ledger,
+)
+
+__all__ = ["LEDGER", "Send", "Status", "read_ledger", "record_delivery", "send_pending"]
 
 log = logging.getLogger(__name__)
-LEDGER = "delivery.json"
 _LOCK = ".delivery.lock"
-Status = Literal["sent", "pending", "failed", "expired"]
+Status = DeliveryStatus
 Send = Callable[[Path, list[str], str | None], DeliveryResult]
-
-
-def read_ledger(report_dir: Path) -> dict[str, Any] | None:
-    """The report's delivery record, or None when no email was tried (or the file is unreadable)."""
-    try:
-        data = json.loads((report_dir / LEDGER).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def record_delivery(report_dir: Path, result: DeliveryResult, report_url: str | None) -> Status:
     """Write what happened to the report's email; return the status recorded."""
     status: Status = "sent" if result.sent else "pending" if result.retryable else "failed"
-    previous = read_ledger(report_dir) or {}
+    previous = read_ledger(report_dir)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    atomic_write(
-        report_dir / LEDGER,
-        json.dumps(
-            {
-                "status": status,
-                "recipients": result.recipients,
-                "report_url": report_url,
-                "message_id": result.message_id,
-                "mailer": result.mailer,
-                "attempts": int(previous.get("attempts", 0)) + result.attempts,
-                "last_error": None if result.sent else result.warning,
-                # retries count their age from the first try, not the latest
-                "first_tried_at": previous.get("first_tried_at", now),
-                "updated_at": now,
-            },
-            indent=1,
+    write_ledger(
+        report_dir,
+        DeliveryLedger(
+            status=status,
+            recipients=result.recipients,
+            report_url=report_url,
+            message_id=result.message_id,
+            mailer=result.mailer,
+            attempts=(previous.attempts if previous else 0) + result.attempts,
+            last_error=None if result.sent else result.warning,
+            first_tried_at=previous.first_tried_at if previous else now,
+            updated_at=now,
         ),
     )
     return status
@@ -72,13 +64,15 @@ def _claimed(report_dir: Path) -> Iterator[bool]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _expire(report_dir: Path, ledger: dict[str, Any], max_age_days: int) -> None:
-    ledger.update(
-        status="expired",
-        last_error=f"{ledger.get('last_error')}; not retried after {max_age_days} days",
-        updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+def _expire(report_dir: Path, ledger: DeliveryLedger, max_age_days: int) -> None:
+    expired = ledger.model_copy(
+        update={
+            "status": "expired",
+            "last_error": f"{ledger.last_error}; not retried after {max_age_days} days",
+            "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
     )
-    atomic_write(report_dir / LEDGER, json.dumps(ledger, indent=1))
+    write_ledger(report_dir, expired)
 
 
 def send_pending(
@@ -93,20 +87,21 @@ def send_pending(
     notes: list[str] = []
     for ledger_path in sorted(output_dir.glob(f"*/{LEDGER}")):
         folder = ledger_path.parent
-        if (read_ledger(folder) or {}).get("status") != "pending":
+        waiting = read_ledger(folder)
+        if waiting is None or waiting.status != "pending":
             continue
         with _claimed(folder) as mine:
-            ledger = read_ledger(folder) or {}
-            if not mine or ledger.get("status") != "pending":
+            ledger = read_ledger(folder)
+            if not mine or ledger is None or ledger.status != "pending":
                 continue  # another run has it, or sent it meanwhile
-            first = dt.datetime.fromisoformat(str(ledger.get("first_tried_at", now.isoformat())))
+            first = dt.datetime.fromisoformat(ledger.first_tried_at)
             if now - first > dt.timedelta(days=max_age_days):
                 _expire(folder, ledger, max_age_days)
                 notes.append(
                     f"email of report {folder.name} expired unsent after {max_age_days} days"
                 )
                 continue
-            result = send(folder, list(ledger.get("recipients", [])), ledger.get("report_url"))
+            result = send(folder, list(ledger.recipients), ledger.report_url)
             if result.sent:
                 notes.append(f"emailed report {folder.name} that an earlier run could not send")
                 continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 from finops_agent.delivery.base import DeliveryResult, Mailer
@@ -12,6 +11,7 @@ from finops_agent.delivery.factory import build_mailer
 from finops_agent.delivery.outbox import record_delivery, send_pending
 from finops_agent.delivery.send import deliver
 from finops_agent.email_addresses import AddressError, parse_recipients
+from finops_agent.reports.document import ChatTurnRecord
 from finops_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def email_report(
     *,
     report_url: str | None = None,
     mailer: Mailer | None = None,
-    chat: list[dict[str, Any]] | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> DeliveryResult:
     """Compose and send one report's email; never raises, a failure comes back as a warning.
 
@@ -71,7 +71,7 @@ def _compose_and_deliver(
     to: list[str],
     mailer: Mailer,
     report_url: str | None,
-    chat: list[dict[str, Any]] | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> DeliveryResult:
     from finops_agent.report.email import compose_email
 

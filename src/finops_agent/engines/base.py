@@ -8,6 +8,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from finops_agent.errors import UserError
+
 
 class QueryError(RuntimeError):
     """A query failed; the message names the query and the engine's reason.
@@ -19,6 +21,10 @@ class QueryError(RuntimeError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class SourceReadError(QueryError, UserError):
+    """The billing files could not be read (a broken file or row); the message names the source."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import sqlglot
 
-from finops_agent.engines.base import EngineResult, QueryError
+from finops_agent.engines.base import EngineResult, QueryError, SourceReadError
 from finops_agent.engines.materialise import TAG_SETS, cost_statements
 from finops_agent.engines.sql import to_duckdb, used_params
 from finops_agent.sources import SourceError, normalise_headers
@@ -169,7 +169,9 @@ class DuckDBEngine:
                 for sql, bound in cost_table_statements(cost_sql, params):
                     self._con.execute(sql, bound)
         except duckdb.Error as exc:
-            raise QueryError(f"reading {self.source_label} failed: {_first_line(exc)}") from None
+            raise SourceReadError(
+                f"reading {self.source_label} failed: {_first_line(exc)}"
+            ) from None
 
     def execute(
         self,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from finops_agent.catalog import load_catalog
+from finops_agent.errors import UserError
 from finops_agent.summarise import ReportSummary
 
 __all__ = [
@@ -54,7 +55,7 @@ shows otherwise. Suggest five
 follow-up questions a FinOps practitioner would ask next."""
 
 
-class PromptTooLargeError(ValueError):
+class PromptTooLargeError(UserError, ValueError):
     """Even the smallest context does not fit the prompt token budget."""
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from finops_agent.errors import UserError
 from finops_agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ FLOW_MODULES: dict[str, str] = {
 }
 
 
-class DeploymentError(ValueError):
+class DeploymentError(UserError, ValueError):
     """A deployment cannot be built; the message names the flow, module or setting."""
 
 
@@ -64,7 +65,7 @@ def deployment_plans() -> list[DeploymentPlan]:
             "finops-report",
             "Daily cost digest of the last 30 days: anomalies need a trailing 14-day baseline.",
             cron="0 6 * * *",
-            parameters={"families": ["cost"], "period": "last_30_days"},
+            parameters={"families": ["cost"], "period": "last_30_days", "kind": "digest"},
             tags=("scheduled", "cost", "anomaly"),
         ),
         DeploymentPlan(

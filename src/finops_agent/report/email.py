@@ -15,9 +15,18 @@ from typing import Any
 import css_inline
 
 from finops_agent.email_addresses import check_address, check_header
+from finops_agent.errors import UserError
 from finops_agent.formatting import signed_pct, usd
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
+from finops_agent.reports.document import (
+    ChatTurnRecord,
+    ReportDocument,
+    ReportDocumentError,
+    ReportWindow,
+    load,
+)
+from finops_agent.reports.folder import CHARTS_JSON, REPORT_HTML, REPORT_JSON
 
 log = logging.getLogger(__name__)
 # Charts most worth a glance in an inbox, in this order; other charts follow in report order.
@@ -30,7 +39,7 @@ KEY_CHARTS: tuple[str, ...] = (
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
 
-class ReportFolderError(FileNotFoundError):
+class ReportFolderError(UserError, FileNotFoundError):
     """The report folder lacks a file the email needs; the message names it."""
 
 
@@ -57,35 +66,38 @@ def period_label(start: dt.date, end: dt.date) -> str:
     return f"{start.isoformat()} to {last.isoformat()}"
 
 
-def subject_line(report: dict[str, Any]) -> str:
+def _window(report: ReportDocument) -> ReportWindow:
+    if report.window is None:
+        raise ReportFolderError(f"report {report.report_id} has no billing window to email")
+    return report.window
+
+
+def subject_line(report: ReportDocument) -> str:
     """'AWS cost report 2026-10: $123,456.78 (+4.2%)' (no change part when it is unknown)."""
-    window = report["window"]
-    period = period_label(
-        dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
+    window = _window(report)
+    period = period_label(window.start, window.end)
+    change = report.metrics.change_pct
+    suffix = f" ({signed_pct(change)})" if change is not None else ""
+    return check_header(
+        "Subject", f"AWS cost report {period}: {usd(report.metrics.unblended_cost)}{suffix}"
     )
-    metrics = report.get("metrics", {})
-    total = float(metrics.get("unblended_cost") or 0.0)
-    change = metrics.get("change_pct")
-    suffix = f" ({signed_pct(float(change))})" if change is not None else ""
-    return check_header("Subject", f"AWS cost report {period}: {usd(total)}{suffix}")
 
 
-def load_report(report_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def load_report(report_dir: Path) -> tuple[ReportDocument, list[dict[str, Any]]]:
     """report.json and charts.json of a report folder; raise ReportFolderError naming the file."""
     try:
-        report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportFolderError(f"{report_dir / 'report.json'} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ReportFolderError(f"{report_dir / 'report.json'} is not valid JSON: {exc}") from None
-    charts_path = report_dir / "charts.json"
+        # the folder is the caller's (a run's own output or a checked id): its name is not checked
+        report = load(report_dir / REPORT_JSON)
+    except ReportDocumentError as exc:
+        raise ReportFolderError(str(exc)) from None
+    charts_path = report_dir / CHARTS_JSON
     try:
         charts = json.loads(charts_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         # reports written before charts.json existed still email, with text only
         charts = []
-    if not (report_dir / "report.html").is_file():
-        raise ReportFolderError(f"{report_dir / 'report.html'} does not exist")
+    if not (report_dir / REPORT_HTML).is_file():
+        raise ReportFolderError(f"{report_dir / REPORT_HTML} does not exist")
     return report, charts
 
 
@@ -120,24 +132,22 @@ def render_images(
 
 
 def _context(
-    report: dict[str, Any],
+    report: ReportDocument,
     charts: list[dict[str, Any]],
     cids: dict[str, str],
     *,
     attached: bool,
     report_url: str | None,
     served_url: str | None = None,
-    chat: list[dict[str, Any]] | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> dict[str, Any]:
-    findings = sorted(report.get("findings", []), key=lambda f: -f.get("monthly_savings_usd", 0))
-    failed = [q for q in report.get("queries", {}).values() if q.get("status") == "failed"]
-    window = report["window"]
+    findings = sorted(report.findings, key=lambda f: -f.monthly_savings_usd)
+    failed = [q for q in report.queries.values() if q.status == "failed"]
+    window = _window(report)
     return {
         "r": report,
-        "m": report.get("metrics", {}),
-        "period": period_label(
-            dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
-        ),
+        "m": report.metrics,
+        "period": period_label(window.start, window.end),
         "findings": findings[:10],
         "more_findings": max(0, len(findings) - 10),
         "failed": failed,
@@ -146,12 +156,12 @@ def _context(
         "report_url": report_url,
         "served_url": served_url,
         "chat": chat or [],
-        "markdown": report.get("insights", {}).get("markdown", ""),
+        "markdown": report.insights.markdown,
     }
 
 
 def _build(
-    report: dict[str, Any],
+    report: ReportDocument,
     charts: list[dict[str, Any]],
     images: dict[str, bytes],
     *,
@@ -160,7 +170,7 @@ def _build(
     report_html: bytes | None,
     report_url: str | None,
     served_url: str | None = None,
-    chat: list[dict[str, Any]] | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> EmailMessage:
     env = environment()
     cids = {name: make_msgid(domain="finops-agent") for name in images}
@@ -181,7 +191,7 @@ def _build(
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "finops-agent")
-    message["X-Finops-Report-Id"] = check_header("report id", str(report["report_id"]))
+    message["X-Finops-Report-Id"] = check_header("report id", report.report_id)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     html_part = message.get_payload()[1]  # type: ignore[index]
@@ -195,7 +205,7 @@ def _build(
             report_html,
             maintype="text",
             subtype="html",
-            filename=f"aws-cost-report-{report['report_id']}.html",
+            filename=f"aws-cost-report-{report.report_id}.html",
         )
     return message
 
@@ -211,7 +221,7 @@ def compose_email(
     chromium: str | None = None,
     report_url: str | None = None,
     served_url: str | None = None,
-    chat: list[dict[str, Any]] | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> ComposedEmail:
     """The report email, kept under max_bytes: attachment, else link, else bars instead of PNGs."""
     sender = check_address(sender, what="sender")
@@ -219,7 +229,7 @@ def compose_email(
     charts = key_charts(all_charts, charts_limit)
     browser = find_chromium(chromium) if with_images else None
     images, warnings = render_images(charts, browser) if with_images else ({}, [])
-    report_html = (report_dir / "report.html").read_bytes()
+    report_html = (report_dir / REPORT_HTML).read_bytes()
     # try the richest message first, then drop what pushes it over the limit
     attempts = [(report_html, images), (None, images), (None, {})]
     for attachment, pngs in attempts:
@@ -239,7 +249,7 @@ def compose_email(
             break
     notes = list(warnings)
     if attachment is None:
-        where = "linked" if report_url else f"kept at {report_dir / 'report.html'}"
+        where = "linked" if report_url else f"kept at {report_dir / REPORT_HTML}"
         notes.append(
             f"report.html ({len(report_html):,} bytes) not attached: over the {max_bytes:,}-byte "
             f"email limit; {where}"

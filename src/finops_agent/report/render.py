@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import re
-import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,14 +22,33 @@ from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
+from finops_agent.reports.document import (
+    FileMeta,
+    FindingRecord,
+    InsightsRecord,
+    Metrics,
+    QueryMeta,
+    QueryRows,
+    ReportDocument,
+    ReportKind,
+    ReportWindow,
+    SuggestedPromptRecord,
+    Totals,
+    UngroundedRecord,
+    UsageRecord,
+)
+from finops_agent.reports.folder import (
+    CHARTS_JSON,
+    LISTING_COLUMNS,
+    REPORT_HTML,
+    ReportEntry,
+    ReportFolder,
+)
+from finops_agent.reports.folder import write_index as folder_write_index
 from finops_agent.resources import templates_dir
 from finops_agent.summarise import ReportSummary, json_value, records, top_by
 
 RESULT_ROWS_IN_JSON = 1000
-# what atomic_write's mkstemp names look like (.report.html.k3j_9x2a), and when one is abandoned:
-# a live write takes seconds, so an older one belongs to a run that was killed mid-write
-_TEMP_NAME = re.compile(r"^\.[^/]+\.[a-z0-9_]{8}$")
-_STALE_TEMP_S = 3600.0
 TABLE_ROWS = 15
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -240,140 +254,110 @@ def render_html(
     )
 
 
-def report_json(
-    summary: ReportSummary, insights: Insights, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Everything chat and later tools need about a report, JSON-ready."""
+def report_document(
+    summary: ReportSummary,
+    insights: Insights,
+    *,
+    kind: ReportKind = "report",
+    tag_keys: dict[str, list[str]] | None = None,
+    source_path: str | None = None,
+    file: FileMeta | None = None,
+) -> ReportDocument:
+    """Everything chat and later tools need about a report, as the typed report.json."""
     m = summary.metrics
-    return {
-        "report_id": summary.report_id,
-        "generated_at": summary.generated_at,
-        "window": {
-            "start": summary.window.start.isoformat(),
-            "end": summary.window.end.isoformat(),
-        },
-        "schema": summary.schema,
-        "engine": summary.engine,
-        "source": summary.source,
-        "families": summary.families,
-        "totals": {
-            "rows": m.rows,
-            "unblended_cost": round(m.unblended_cost, 6),
-            "amortized_cost": round(m.amortized_cost, 6),
-        },
-        "metrics": {
-            "rows": m.rows,
-            "unblended_cost": m.unblended_cost,
-            "amortized_cost": m.amortized_cost,
-            "columns": m.columns,
-            "analysis_type": m.analysis_type,
-            "accounts": m.accounts,
-            "services": m.services,
-            "days": m.days,
-            "change_pct": m.change_pct,
-            "findings": m.findings,
-            "monthly_savings_usd": m.monthly_savings_usd,
-        },
-        "queries": {name: r.meta() for name, r in summary.results.items()},
-        "results": {
-            name: {
-                "columns": list(r.frame.columns),
-                "rows": records(r.frame, RESULT_ROWS_IN_JSON),
-                "truncated": r.rows > RESULT_ROWS_IN_JSON,
-            }
+    return ReportDocument(
+        report_id=summary.report_id,
+        kind=kind,
+        generated_at=summary.generated_at,
+        window=ReportWindow(start=summary.window.start, end=summary.window.end),
+        schema=summary.schema,
+        engine=summary.engine,
+        source=summary.source,
+        source_path=source_path,
+        families=summary.families,
+        tag_keys=tag_keys,
+        totals=Totals(
+            rows=m.rows,
+            unblended_cost=round(m.unblended_cost, 6),
+            amortized_cost=round(m.amortized_cost, 6),
+        ),
+        metrics=Metrics(
+            rows=m.rows,
+            unblended_cost=m.unblended_cost,
+            amortized_cost=m.amortized_cost,
+            columns=m.columns,
+            analysis_type=m.analysis_type,
+            accounts=m.accounts,
+            services=m.services,
+            days=m.days,
+            change_pct=m.change_pct,
+            findings=m.findings,
+            monthly_savings_usd=m.monthly_savings_usd,
+        ),
+        queries={name: QueryMeta.model_validate(r.meta()) for name, r in summary.results.items()},
+        results={
+            name: QueryRows(
+                columns=[str(c) for c in r.frame.columns],
+                rows=records(r.frame, RESULT_ROWS_IN_JSON),
+                truncated=r.rows > RESULT_ROWS_IN_JSON,
+            )
             for name, r in summary.results.items()
             if r.ok
         },
-        "findings": [f.model_dump() for f in insights.findings],
-        "insights": {
-            "provider": insights.provider,
-            "markdown": insights.markdown,
-            "structured": insights.structured,
-            "warnings": insights.warnings,
-            "usage": insights.usage.model_dump() if insights.usage else None,
-            "ungrounded": [u.model_dump() for u in insights.ungrounded],
-        },
-        "suggested_prompts": [p.model_dump() for p in insights.suggested_prompts],
-        "chat": [],
-        **(extra or {}),
-    }
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write text to a temporary file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        findings=[FindingRecord.model_validate(f.model_dump()) for f in insights.findings],
+        insights=InsightsRecord(
+            provider=insights.provider,
+            markdown=insights.markdown,
+            structured=insights.structured,
+            warnings=insights.warnings,
+            usage=UsageRecord.model_validate(insights.usage.model_dump())
+            if insights.usage
+            else None,
+            ungrounded=[
+                UngroundedRecord.model_validate(u.model_dump()) for u in insights.ungrounded
+            ],
+        ),
+        suggested_prompts=[
+            SuggestedPromptRecord.model_validate(p.model_dump()) for p in insights.suggested_prompts
+        ],
+        file=file,
+    )
 
 
 def write_report(
     output_dir: Path,
     summary: ReportSummary,
     insights: Insights,
-    extra: dict[str, Any] | None = None,
+    document: ReportDocument | None = None,
 ) -> Path:
     """Write report.json, charts.json, then report.html under output_dir/<report_id>/.
 
     charts.json keeps each chart's figure and bars so the email can be composed (and
     re-sent) from the report folder alone. Returns the HTML path.
     """
-    folder = output_dir / summary.report_id
-    payload = report_json(summary, insights, extra)
+    document = document or report_document(summary, insights)
+    folder = ReportFolder.create(output_dir, document.report_id)
     charts = report_charts(summary)
-    atomic_write(folder / "report.json", json.dumps(payload, indent=1, default=json_value))
-    atomic_write(
-        folder / "charts.json",
-        json.dumps([c.to_json() for c in charts.values()], default=json_value),
+    folder.write(document)
+    folder.write_text(
+        CHARTS_JSON, json.dumps([c.to_json() for c in charts.values()], default=json_value)
     )
-    atomic_write(folder / "report.html", render_html(summary, insights, charts=charts))
+    html = folder.write_text(REPORT_HTML, render_html(summary, insights, charts=charts))
     write_index(output_dir)
-    return folder / "report.html"
+    return html
 
 
-def list_reports(output_dir: Path) -> list[dict[str, Any]]:
-    """Every complete report under output_dir, newest first (reports without JSON are skipped)."""
-    found = []
-    for meta in output_dir.glob("*/report.json"):
-        try:
-            data = json.loads(meta.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if (meta.parent / "report.html").is_file():
-            found.append(data)
-    return sorted(found, key=lambda d: str(d.get("generated_at", "")), reverse=True)
-
-
-def remove_stale_temp_files(output_dir: Path, max_age_s: float = _STALE_TEMP_S) -> list[Path]:
-    """Delete temporary files that runs killed mid-write left in output_dir and its report folders."""
-    cutoff = time.time() - max_age_s
-    removed = []
-    for path in [*output_dir.glob(".*"), *output_dir.glob("*/.*")]:
-        try:
-            if _TEMP_NAME.match(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed.append(path)
-        except OSError:  # removed by a concurrent run meanwhile
-            continue
-    return removed
+def index_html(reports: list[ReportEntry]) -> str:
+    """The reports folder's index page: the columns of `finops list`, each id linking its report."""
+    # a folder without report.html is a run still writing, or one killed mid-write: no link yet
+    shown = [r for r in reports if r.complete or r.document is None]
+    return (
+        environment()
+        .get_template("index.html.j2")
+        .render(columns=LISTING_COLUMNS, rows=[r.row() for r in shown])
+    )
 
 
 def write_index(output_dir: Path) -> Path:
     """Regenerate output_dir/index.html listing every report, newest first."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    # list and write under one lock: otherwise a run that listed before another run's report
-    # landed can overwrite the newer index with its stale list
-    with (output_dir / ".index.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        remove_stale_temp_files(output_dir)
-        reports = list_reports(output_dir)
-        html = environment().get_template("index.html.j2").render(reports=reports)
-        atomic_write(output_dir / "index.html", html)
-    return output_dir / "index.html"
+    return folder_write_index(output_dir, index_html)

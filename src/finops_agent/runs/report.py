@@ -26,6 +26,7 @@ from finops_agent.pipeline import (
     render_report,
     summarise_run,
 )
+from finops_agent.reports.document import ReportKind
 from finops_agent.settings import Settings, load_settings
 from finops_agent.store.recording import log_interaction, open_store
 from finops_agent.summarise import ReportSummary
@@ -56,6 +57,8 @@ class ReportRequest:
     insights: str | None = None
     model: str | None = None
     refresh_cache: bool = False
+    # a full report or a daily digest: `finops list` and the index tell them apart
+    kind: ReportKind = "report"
     # served deployments: with no source anywhere and the DuckDB engine, run on the demo's data
     demo_when_no_source: bool = False
 
@@ -182,6 +185,7 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         families=list(request.families or []) or None,
         start=window.start.isoformat(),
         end=window.end.isoformat(),
+        kind=request.kind,
     )
     try:
         results = steps.run_queries(run, request)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from finops_agent.errors import UserError
 from finops_agent.sample_data import lines as L
 from finops_agent.sample_data.estate import (
     ACCOUNTS,
@@ -117,6 +118,10 @@ def _round(value: float) -> float:
     return round(float(value), 6)
 
 
+class SampleDataError(UserError, ValueError):
+    """Sample data asked for with a schema, format or size that cannot be generated."""
+
+
 def generate(
     schema: Schema,
     out: Path,
@@ -129,11 +134,11 @@ def generate(
 ) -> dict[str, Any]:
     """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth."""
     if schema not in ("cur", "cur2", "focus"):
-        raise ValueError(f"schema must be cur, cur2 or focus, not {schema!r}")
+        raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
     if fmt not in ("parquet", "csv"):
-        raise ValueError(f"format must be parquet or csv, not {fmt!r}")
+        raise SampleDataError(f"format must be parquet or csv, not {fmt!r}")
     if months < 1 or rows < 1:
-        raise ValueError("rows and months must be positive")
+        raise SampleDataError("rows and months must be positive")
     end = end or dt.datetime.now(dt.UTC).date()
     days = _window(end, months)
     n_days = len(days)

@@ -33,14 +33,15 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from finops_agent.chat.session import ChatSession, ChatTurn
-from finops_agent.chat.transcript import (
+from finops_agent.report.render import environment
+from finops_agent.reports.document import ChatTurnRecord, ReportDocumentError
+from finops_agent.reports.folder import (
+    LISTING_COLUMNS,
     InvalidReportIdError,
+    ReportFolder,
     ReportNotFoundError,
-    load_transcript,
-    report_folder,
+    list_reports,
 )
-from finops_agent.formatting import signed_pct, usd
-from finops_agent.report.render import environment, list_reports
 from finops_agent.resources import templates_dir
 from finops_agent.settings import Settings
 
@@ -174,8 +175,8 @@ class _Sessions:
             self._open.clear()
 
 
-def _turn_json(turn: ChatTurn | dict[str, Any]) -> dict[str, Any]:
-    data = turn.model_dump(mode="json") if isinstance(turn, ChatTurn) else dict(turn)
+def _turn_json(turn: ChatTurn | ChatTurnRecord) -> dict[str, Any]:
+    data = turn.model_dump(mode="json")
     columns = [str(c) for c in data.get("columns") or []]
     rows = [r for r in data.get("rows") or [] if isinstance(r, dict)]
     return {
@@ -197,24 +198,6 @@ def _turn_json(turn: ChatTurn | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _index_row(report: dict[str, Any]) -> dict[str, Any]:
-    metrics = report.get("metrics") or {}
-    window = report.get("window") or {}
-    findings = report.get("findings") or []
-    savings = sum(float(f.get("monthly_savings_usd") or 0) for f in findings if isinstance(f, dict))
-    change = metrics.get("change_pct")
-    total = (report.get("totals") or {}).get("unblended_cost")
-    return {
-        "id": str(report.get("report_id", "")),
-        "window": f"{window.get('start', '?')} to {window.get('end', '?')}",
-        "kind": report.get("kind") or ("analysis" if report.get("file") else "report"),
-        "total": usd(float(total)) if isinstance(total, int | float) else "",
-        "change": signed_pct(change) if isinstance(change, int | float) else "n/a",
-        "findings": len(findings),
-        "savings": usd(savings),
-    }
-
-
 def create_app(settings: Settings) -> Starlette:
     """The portal over settings.output_dir; refuses settings that would expose it unsafely."""
     check_bind(settings)
@@ -230,7 +213,7 @@ def create_app(settings: Settings) -> Starlette:
         public_origin = f"{parts.scheme}://{parts.netloc}"
 
     def folder_of(request: Request) -> Path:
-        return report_folder(output_dir, str(request.path_params["report_id"]))
+        return ReportFolder.open(output_dir, str(request.path_params["report_id"])).path
 
     def html_page(template: str, **context: Any) -> HTMLResponse:
         body = pages.get_template(template).render(**context)
@@ -279,8 +262,9 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse("ok")
 
     async def index(request: Request) -> Response:
-        rows = [_index_row(r) for r in list_reports(output_dir)]
-        return html_page("portal/index.html.j2", rows=rows)
+        # the same rows as `finops list`; unreadable folders are listed with their problem
+        rows = [entry.row() for entry in list_reports(output_dir)]
+        return html_page("portal/index.html.j2", rows=rows, columns=LISTING_COLUMNS)
 
     async def report_page(request: Request) -> Response:
         folder = folder_of(request)
@@ -313,8 +297,8 @@ def create_app(settings: Settings) -> Starlette:
             return session_id
         turns = [
             _turn_json(t)
-            for t in load_transcript(output_dir, folder.name)
-            if session_id and t.get("session_id") == session_id
+            for t in ReportFolder(folder).read_transcript()
+            if session_id and t.session_id == session_id
         ]
         return JSONResponse({"session_id": session_id, "turns": turns})
 
@@ -419,6 +403,9 @@ def create_app(settings: Settings) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return refuse(404, "no such report")
 
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        return refuse(500, "this report's files cannot be read; see the portal log")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -427,6 +414,10 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=token_gate)],
-        exception_handlers={InvalidReportIdError: bad_id, ReportNotFoundError: not_found},
+        exception_handlers={
+            InvalidReportIdError: bad_id,
+            ReportNotFoundError: not_found,
+            ReportDocumentError: unreadable,
+        },
         lifespan=lifespan,
     )

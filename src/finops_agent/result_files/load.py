@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import duckdb
 
+from finops_agent.errors import UserError
+
 FileFormat = Literal["csv", "parquet"]
 
 _SAMPLE_BYTES: int = 256 * 1024
@@ -19,9 +21,10 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Control bytes that never occur in a text CSV (tab, LF, CR and form feed are allowed).
 _BINARY_BYTES = frozenset(range(0, 9)) | frozenset({11}) | frozenset(range(14, 32))
 _BINARY_SHARE: float = 0.01
+_NULL_STRINGS: str = "['', 'NULL', 'null']"
 
 
-class AnalyzeError(ValueError):
+class AnalyzeError(UserError, ValueError):
     """A file cannot be analysed; the message names the file and the problem."""
 
 
@@ -41,7 +44,12 @@ class ReadOptions:
             return f"read_parquet({path})"
         sample = ", sample_size=-1" if self.full_sample else ""
         # Athena result files always carry a header row; forcing it keeps all-text files right.
-        return f"read_csv({path}, header=true, encoding={_literal(self.encoding)}{sample})"
+        # Billing exports write missing values as a literal NULL: read as empty, the column
+        # keeps its number or timestamp type instead of turning into text.
+        return (
+            f"read_csv({path}, header=true, encoding={_literal(self.encoding)}, "
+            f"nullstr={_NULL_STRINGS}{sample})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready options."""

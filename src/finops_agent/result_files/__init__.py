@@ -1,0 +1,1 @@
+"""Result files (CSV, CSV.gz, Parquet) as DuckDB views: how to read them, and how to rebuild their views."""
