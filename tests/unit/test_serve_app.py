@@ -67,7 +67,7 @@ def test_index_lists_the_report_with_the_list_columns(
     # the tiny dataset's October window and its unblended total
     assert "2026-10-01 to 2026-10-31" in page.text and "$34.00" in page.text
     # the folder symlinked out of the reports folder is listed without a link or its path
-    assert '<td>escape</td>' in page.text and 'href="/r/escape/"' not in page.text
+    assert "<td>escape</td>" in page.text and 'href="/r/escape/"' not in page.text
     assert "secret" not in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
