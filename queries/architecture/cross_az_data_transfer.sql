@@ -14,7 +14,8 @@ inter_az as (
         sum(usage_amount) as gb,
         sum(unblended_cost) as unblended_cost
     from cost
-    where usage_type like '%DataTransfer-Regional-Bytes%'
+    where provider = 'AWS'
+        and usage_type like '%DataTransfer-Regional-Bytes%'
         and charge_type = 'Usage'
         and resource_id is not null
     group by account_id, region, resource_id

@@ -12,7 +12,8 @@ egress as (
         sum(usage_amount) as gb,
         sum(unblended_cost) as unblended_cost
     from cost
-    where usage_type like '%DataTransfer-Out-Bytes%'
+    where provider = 'AWS'
+        and usage_type like '%DataTransfer-Out-Bytes%'
         and charge_type = 'Usage'
     group by service_code, region, resource_id
 ),

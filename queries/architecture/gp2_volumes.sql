@@ -12,7 +12,8 @@ volumes as (
         sum(usage_amount) as gb_months,
         sum(unblended_cost) as unblended_cost
     from cost
-    where usage_type like '%EBS:VolumeUsage.gp2'
+    where provider = 'AWS'
+        and usage_type like '%EBS:VolumeUsage.gp2'
         and charge_type = 'Usage'
     group by account_id, region, resource_id
 )

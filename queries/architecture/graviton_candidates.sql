@@ -14,7 +14,8 @@ x86 as (
         sum(usage_amount) as hours,
         sum(amortized_cost) as amortized_cost
     from cost
-    where service_code = 'AmazonEC2'
+    where provider = 'AWS'
+        and service_code = 'AmazonEC2'
         and (usage_type like '%BoxUsage%' or usage_type like '%SpotUsage%')
         and regexp_like(instance_type, '^(m5|m5a|m5n|m6i|m6a|m7i|c5|c5a|c5n|c6i|c6a|c7i|r5|r5a|r5n|r6i|r6a|r7i|t3|t3a)\.')
     group by account_id, region, instance_type

@@ -12,7 +12,8 @@ idle as (
         sum(usage_amount) as idle_hours,
         sum(unblended_cost) as unblended_cost
     from cost
-    where usage_type like '%IdleAddress%'
+    where provider = 'AWS'
+        and usage_type like '%IdleAddress%'
         and charge_type = 'Usage'
     group by account_id, region, resource_id
 )

@@ -13,7 +13,8 @@ gateways as (
         sum(case when usage_type like '%NatGateway-Bytes' then unblended_cost else 0 end) as processing_cost,
         sum(case when usage_type like '%NatGateway-Hours' then unblended_cost else 0 end) as hourly_cost
     from cost
-    where usage_type like '%NatGateway-%'
+    where provider = 'AWS'
+        and usage_type like '%NatGateway-%'
         and charge_type = 'Usage'
     group by account_id, region, resource_id
 ),
@@ -26,7 +27,8 @@ endpoint_services as (
         sum(case when service_code = 'AmazonS3' then unblended_cost else 0 end) as s3_cost,
         sum(case when service_code = 'AmazonDynamoDB' then unblended_cost else 0 end) as dynamodb_cost
     from cost
-    where service_code in ('AmazonS3', 'AmazonDynamoDB')
+    where provider = 'AWS'
+        and service_code in ('AmazonS3', 'AmazonDynamoDB')
         and charge_type = 'Usage'
     group by account_id, region
 )

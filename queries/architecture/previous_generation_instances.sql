@@ -14,7 +14,8 @@ instances as (
         sum(usage_amount) as hours,
         sum(unblended_cost) as unblended_cost
     from cost
-    where regexp_like(instance_type, '^(m1|m2|m3|m4|c1|c3|c4|r3|r4|t1|t2|i2|d2|g2|g3|p2|x1|cr1|hs1)\.')
+    where provider = 'AWS'
+        and regexp_like(instance_type, '^(m1|m2|m3|m4|c1|c3|c4|r3|r4|t1|t2|i2|d2|g2|g3|p2|x1|cr1|hs1)\.')
         and charge_type = 'Usage'
         and resource_id is not null
     group by account_id, region, resource_id, instance_type

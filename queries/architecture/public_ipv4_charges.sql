@@ -8,7 +8,8 @@ select
     count(distinct resource_id) as addresses,
     sum(unblended_cost) as unblended_cost
 from cost
-where (usage_type like '%PublicIPv4%' or usage_type like '%ElasticIP%')
+where provider = 'AWS'
+    and (usage_type like '%PublicIPv4%' or usage_type like '%ElasticIP%')
     and charge_type = 'Usage'
 group by account_id, account_name, region
 order by unblended_cost desc

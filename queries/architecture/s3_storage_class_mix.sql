@@ -22,7 +22,8 @@ storage as (
         usage_amount,
         unblended_cost
     from cost
-    where service_code = 'AmazonS3'
+    where provider = 'AWS'
+        and service_code = 'AmazonS3'
         and usage_type like '%TimedStorage%'
         and charge_type = 'Usage'
 ),

@@ -49,7 +49,8 @@ select
     end as purchase_option,
     -- logical tag keys resolved through their configured aliases
     {{ tags }} as tags,
-    src.line_item_currency_code as currency
+    src.line_item_currency_code as currency,
+    'AWS' as provider
 from {{ relation }} as src
 where {{ partitions }}
     and src.line_item_usage_start_date >= :start_date

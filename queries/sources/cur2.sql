@@ -17,7 +17,14 @@ select
     src.line_item_operation as operation,
     nullif(src.line_item_resource_id, '') as resource_id,
     -- where
-    nullif(src.product_region_code, '') as region,
+    -- data-transfer lines leave product_region_code empty: the product map's region, else the
+    -- region the traffic leaves from, else the one it goes to
+    coalesce(
+        nullif(src.product_region_code, ''),
+        nullif(element_at(src.product, 'region'), ''),
+        nullif(src.product_from_region_code, ''),
+        nullif(src.product_to_region_code, '')
+    ) as region,
     nullif(src.line_item_availability_zone, '') as availability_zone,
     nullif(src.product_instance_type, '') as instance_type,
     -- how much
@@ -48,7 +55,8 @@ select
     end as purchase_option,
     -- logical tag keys resolved through their configured aliases
     {{ tags }} as tags,
-    src.line_item_currency_code as currency
+    src.line_item_currency_code as currency,
+    'AWS' as provider
 from {{ relation }} as src
 where {{ partitions }}
     and src.line_item_usage_start_date >= :start_date

@@ -8,20 +8,27 @@ select
     src.BillingAccountId as payer_account_id,
     src.SubAccountId as account_id,
     coalesce(nullif(src.SubAccountName, ''), src.SubAccountId) as account_name,
-    -- what: FOCUS charge category and commitment status mapped to CUR line item types
+    -- what: FOCUS charge category and commitment status mapped to CUR line item types;
+    -- exports spell the commitment type 'Savings Plan', 'SavingsPlan', 'Reserved Instance',
+    -- 'Reservation', 'Reserved Instances (RI)'…: matched case- and space-insensitively
     case
-        when src.CommitmentDiscountStatus = 'Used' and src.CommitmentDiscountType = 'Savings Plan'
+        when lower(src.CommitmentDiscountStatus) = 'used'
+            and lower(replace(src.CommitmentDiscountType, ' ', '')) like '%savingsplan%'
             then 'SavingsPlanCoveredUsage'
-        when src.CommitmentDiscountStatus = 'Used' then 'DiscountedUsage'
-        when src.CommitmentDiscountStatus = 'Unused' and src.CommitmentDiscountType = 'Savings Plan'
+        when lower(src.CommitmentDiscountStatus) = 'used' then 'DiscountedUsage'
+        when lower(src.CommitmentDiscountStatus) = 'unused'
+            and lower(replace(src.CommitmentDiscountType, ' ', '')) like '%savingsplan%'
             then 'SavingsPlanRecurringFee'
-        when src.CommitmentDiscountStatus = 'Unused' then 'RIFee'
+        when lower(src.CommitmentDiscountStatus) = 'unused' then 'RIFee'
         when src.ChargeCategory = 'Purchase' and src.ChargeFrequency = 'One-Time'
-            and src.CommitmentDiscountType = 'Savings Plan' then 'SavingsPlanUpfrontFee'
+            and lower(replace(src.CommitmentDiscountType, ' ', '')) like '%savingsplan%'
+            then 'SavingsPlanUpfrontFee'
         when src.ChargeCategory = 'Purchase' and src.ChargeFrequency = 'One-Time' then 'Fee'
-        when src.ChargeCategory = 'Purchase' and src.CommitmentDiscountType = 'Savings Plan'
+        when src.ChargeCategory = 'Purchase'
+            and lower(replace(src.CommitmentDiscountType, ' ', '')) like '%savingsplan%'
             then 'SavingsPlanRecurringFee'
-        when src.ChargeCategory = 'Purchase' and src.CommitmentDiscountType = 'Reservation' then 'RIFee'
+        when src.ChargeCategory = 'Purchase' and lower(src.CommitmentDiscountType) like '%reserv%'
+            then 'RIFee'
         when src.ChargeCategory = 'Purchase' then 'Fee'
         when src.ChargeCategory in ('Tax', 'Credit') then src.ChargeCategory
         when src.ChargeCategory = 'Adjustment' then 'Refund'
@@ -30,13 +37,30 @@ select
     coalesce(nullif(src.x_ServiceCode, ''), src.ServiceName) as service_code,
     src.ServiceName as service_name,
     nullif(src.ServiceCategory, '') as service_category,
-    coalesce(src.x_UsageType, '') as usage_type,
+    -- FOCUS 1.2 exports from AWS carry the usage type in SkuMeter (x_UsageType is gone)
+    coalesce(nullif(src.x_UsageType, ''), nullif(src.SkuMeter, ''), '') as usage_type,
     coalesce(src.x_Operation, '') as operation,
     nullif(src.ResourceId, '') as resource_id,
     -- where
     nullif(src.RegionId, '') as region,
     nullif(src.AvailabilityZone, '') as availability_zone,
-    nullif(json_extract_scalar(src.SkuPriceDetails, '$.InstanceType'), '') as instance_type,
+    -- SkuPriceDetails (a map or JSON text), else the usage type (BoxUsage:m5.large), else the
+    -- charge description ('… per On Demand Linux m5.large Instance Hour')
+    coalesce(
+        nullif({{ sku_instance_type }}, ''),
+        nullif(
+            regexp_extract(
+                coalesce(src.x_UsageType, src.SkuMeter),
+                '(?:Box|Spot|Dedicated|Host|Instance|Node|Multi-AZ)Usage:([a-z0-9][a-z0-9.-]*)',
+                1
+            ),
+            ''
+        ),
+        nullif(
+            regexp_extract(src.ChargeDescription, '([a-z][a-z0-9-]*(?:[.][a-z0-9]+)+) [Ii]nstance', 1),
+            ''
+        )
+    ) as instance_type,
     -- how much
     src.ConsumedQuantity as usage_amount,
     src.ConsumedUnit as pricing_unit,
@@ -44,15 +68,22 @@ select
     src.EffectiveCost as amortized_cost,
     coalesce(src.ListCost, src.BilledCost) as public_cost,
     case
-        when src.CommitmentDiscountType = 'Savings Plan' then 'SavingsPlan'
-        when src.CommitmentDiscountType = 'Reservation' then 'Reserved'
+        when lower(replace(src.CommitmentDiscountType, ' ', '')) like '%savingsplan%' then 'SavingsPlan'
+        when lower(src.CommitmentDiscountType) like '%reserv%' then 'Reserved'
         when src.PricingCategory = 'Dynamic' then 'Spot'
         when src.ChargeCategory in ('Tax', 'Credit', 'Adjustment', 'Purchase') then 'Other'
         else 'OnDemand'
     end as purchase_option,
     -- logical tag keys resolved through their configured aliases
     {{ tags }} as tags,
-    src.BillingCurrency as currency
+    src.BillingCurrency as currency,
+    -- ServiceProviderName replaces ProviderName from FOCUS 1.3 on; a row carrying AWS's own
+    -- x_ServiceCode column came from AWS even where an export leaves both empty
+    coalesce(
+        nullif(src.ServiceProviderName, ''),
+        nullif(src.ProviderName, ''),
+        case when src.x_ServiceCode is not null then 'AWS' end
+    ) as provider
 from {{ relation }} as src
 where {{ partitions }}
     and src.ChargePeriodStart >= :start_date

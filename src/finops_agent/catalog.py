@@ -10,9 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlglot
 import yaml
-from sqlglot import exp
 
 from finops_agent.errors import UserError
 from finops_agent.resources import queries_dir
@@ -166,6 +164,9 @@ class Catalog:
 
 def placeholders(sql: str) -> set[str]:
     """Names of the bound `:name` parameters in an Athena-dialect statement."""
+    import sqlglot  # parsing is only needed by checks: `finops --help` does not load sqlglot
+    from sqlglot import exp
+
     return {
         p.name for p in sqlglot.parse_one(sql, read="athena").find_all(exp.Placeholder) if p.name
     }
@@ -332,6 +333,9 @@ def _spec(name: str, raw: Any, root: Path) -> QuerySpec:
 
 def output_columns(sql: str) -> list[str]:
     """Names of the columns an Athena-dialect SELECT returns (`*` when it selects all)."""
+    import sqlglot
+    from sqlglot import exp
+
     tree = sqlglot.parse_one(sql, read="athena")
     return list(tree.named_selects) if isinstance(tree, exp.Query) else []
 
@@ -340,6 +344,8 @@ def validate(catalog: Catalog, root: Path | None = None) -> list[str]:
     """Problems in the catalog: undeclared or unused placeholders, uncatalogued files under
     `root` (default: the project's queries/), and savings columns without finding metadata
     (or metadata pricing a column the SQL lacks)."""
+    import sqlglot
+
     problems: list[str] = []
     root = root or queries_dir()
     for spec in catalog.queries.values():

@@ -67,12 +67,17 @@ class QueryResult:
         }
 
 
-def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> QueryResult:
-    """Run one stored query with its declared parameters plus the window; never raises QueryError."""
-    bound = {
+def bound_params(spec: QuerySpec, params: dict[str, Any]) -> dict[str, Any]:
+    """The values one stored query declares (defaults filled in) plus the window."""
+    return {
         **spec.bind(params),
         **{k: v for k, v in params.items() if k in ("start_date", "end_date")},
     }
+
+
+def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> QueryResult:
+    """Run one stored query with its declared parameters plus the window; never raises QueryError."""
+    bound = bound_params(spec, params)
     started = time.perf_counter()
     try:
         result = engine.execute(spec.name, spec.sql, {**params, **bound})

@@ -19,11 +19,17 @@ from finops_agent.engines.base import QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
-from finops_agent.report.render import report_document, write_report
 from finops_agent.reports.document import ReportKind
 from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
-from finops_agent.sources import Schema, SourceError, check_schema, cost_sql, detect_schema
+from finops_agent.sources import (
+    Schema,
+    SourceError,
+    check_column_types,
+    check_schema,
+    cost_sql,
+    detect_schema,
+)
 from finops_agent.store.base import Interaction
 from finops_agent.summarise import ReportSummary, metrics_from_totals, summarise_query
 from finops_agent.window import Window
@@ -121,6 +127,10 @@ def prepare_run(
         else:
             raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
         cost = cost_sql(detected, engine.source_relation(), columns, window, settings.tag_keys)
+        # a table scan is billed per query on Athena; local files are read once either way
+        warnings = list(cost.warnings) if engine.name == "athena" else []
+        for warning in warnings:
+            log.warning("%s", warning)
         engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()
@@ -171,13 +181,17 @@ def preflight(
     check_aws_credentials(settings, aws_backends(settings, emailing=bool(recipients)))
     engine = build_engine(settings, source)
     try:
-        columns = list(engine.source_columns())
+        types = engine.source_columns()
+        columns = list(types)
         if schema == "auto":
-            return detect_schema(columns, source=engine.source_label)
-        if schema not in ("cur", "cur2", "focus"):
+            detected = detect_schema(columns, source=engine.source_label)
+        elif schema not in ("cur", "cur2", "focus"):
             raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
-        check_schema(cast(Schema, schema), columns, source=engine.source_label)
-        return schema
+        else:
+            detected = cast(Schema, schema)
+            check_schema(detected, columns, source=engine.source_label)
+        check_column_types(detected, types, source=engine.source_label)
+        return detected
     finally:
         engine.close()
 
@@ -257,6 +271,9 @@ def insight_interaction(
 
 def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) -> Path:
     """Write report.html and report.json under the output folder; return the HTML path."""
+    # Plotly and the templates load only when a report is written, not when chat opens a source
+    from finops_agent.report.render import report_document, write_report
+
     document = report_document(
         summary,
         insights,

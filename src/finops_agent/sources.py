@@ -44,6 +44,7 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "purchase_option",
     "tags",
     "currency",
+    "provider",
 )
 
 _CORE_CUR = {
@@ -104,6 +105,12 @@ _OPTIONAL_TEXT = {
     "x_servicecode",
     "x_usagetype",
     "x_operation",
+    "skumeter",
+    "chargedescription",
+    "providername",
+    "serviceprovidername",
+    "product_from_region_code",
+    "product_to_region_code",
     "servicecategory",
     "subaccountname",
     "availabilityzone",
@@ -114,6 +121,26 @@ _OPTIONAL_TEXT = {
     "tags",
 }
 _TAG_COLUMN_PREFIX = "resource_tags_user_"
+# The column an adapter filters the window on, and the money columns it adds up (lower-case).
+_USAGE_START: dict[Schema, str] = {
+    "cur": "line_item_usage_start_date",
+    "cur2": "line_item_usage_start_date",
+    "focus": "chargeperiodstart",
+}
+_AMOUNTS: dict[Schema, tuple[str, ...]] = {
+    "cur": ("line_item_unblended_cost", "line_item_usage_amount"),
+    "cur2": ("line_item_unblended_cost", "line_item_usage_amount"),
+    "focus": ("billedcost", "effectivecost", "consumedquantity"),
+}
+# DuckDB also says TIMESTAMP_MS, TIMESTAMP WITH TIME ZONE; Glue says timestamp
+_TEMPORAL_TYPE = re.compile(r"^(timestamp|date)", re.IGNORECASE)
+_NUMERIC_TYPE = re.compile(
+    r"^(double|float|real|decimal|numeric|bigint|int|integer|smallint|tinyint|hugeint)\b",
+    re.IGNORECASE,
+)
+_INTEGER_TYPE = re.compile(r"^(bigint|int|integer|smallint|tinyint|hugeint)\b", re.IGNORECASE)
+# SkuPriceDetails keys that hold the instance type: FOCUS names provider keys with an x_ prefix
+_SKU_INSTANCE_KEYS = ("InstanceType", "x_InstanceType")
 
 
 class SourceError(UserError, ValueError):
@@ -127,6 +154,8 @@ class CostSql:
     sql: str
     params: dict[str, object]
     schema: Schema
+    # what the user should know before the queries run (e.g. no partitions to prune)
+    warnings: tuple[str, ...] = ()
 
 
 def athena_name(raw: str) -> str:
@@ -165,6 +194,24 @@ def check_schema(schema: Schema, columns: Sequence[str], *, source: str = "sourc
     missing = sorted(REQUIRED_COLUMNS[schema] - {c.lower() for c in columns})
     if missing:
         raise SourceError(f"{source} is not {schema}: it lacks column(s) {', '.join(missing)}")
+
+
+def check_column_types(
+    schema: Schema, columns: Mapping[str, str], *, source: str = "source"
+) -> None:
+    """Raise naming column, type found and type needed when usage start or an amount is mistyped."""
+    types = {name.lower(): (name, kind) for name, kind in columns.items()}
+    needs = [(_USAGE_START[schema], _TEMPORAL_TYPE, "timestamp")]
+    needs += [(c, _NUMERIC_TYPE, "a number (double or decimal)") for c in _AMOUNTS[schema]]
+    needs += [(c, _NUMERIC_TYPE, "a number (double or decimal)") for c in _OPTIONAL_NUMERIC]
+    for column, wanted, label in needs:
+        if column not in types:
+            continue
+        name, kind = types[column]
+        if not wanted.match(kind.strip()):
+            raise SourceError(
+                f"{source}: column {name} is {kind}; the {schema} adapter needs {label}"
+            )
 
 
 def _src(column: str) -> exp.Column:
@@ -222,19 +269,50 @@ def tags_expression(
     return mapping.sql(dialect="athena")
 
 
+def sku_instance_type(columns: Mapping[str, str]) -> str:
+    """SQL for the instance type held in SkuPriceDetails: a map look-up or a JSON path, by column type."""
+    lower = {c.lower(): c for c in columns}
+    kind = columns.get(lower.get("skupricedetails", ""), "")
+    if not kind:
+        return exp.cast(exp.null(), "varchar").sql(dialect="athena")
+    if kind.upper().startswith("MAP"):
+        lookups = [_lookup("element_at", "SkuPriceDetails", k) for k in _SKU_INSTANCE_KEYS]
+    else:
+        lookups = [
+            _lookup("json_extract_scalar", "SkuPriceDetails", f"$.{k}") for k in _SKU_INSTANCE_KEYS
+        ]
+    return _first_present(lookups).sql(dialect="athena")
+
+
+def _month_spellings(kind: str, month: int) -> list[object]:
+    """`month` as the partition holds it: an int, or text written `1` or `01` (both occur)."""
+    if _INTEGER_TYPE.match(kind.strip()):
+        return [month]
+    return list(dict.fromkeys([str(month), f"{month:02d}"]))
+
+
 def partition_filter(columns: Mapping[str, str], window: Window) -> tuple[str, dict[str, object]]:
     """Predicate on partition columns (year/month or billing_period) that prunes to the window."""
-    lower = {c.lower() for c in columns}
+    types = {c.lower(): kind for c, kind in columns.items()}
     params: dict[str, object] = {}
     terms: list[str] = []
     for i, month in enumerate(window.months()):
-        if "billing_period" in lower:
+        if "billing_period" in types:
             params[f"partition_period_{i}"] = month.strftime("%Y-%m")
             terms.append(f"src.billing_period = :partition_period_{i}")
-        elif {"year", "month"} <= lower:
-            params[f"partition_year_{i}"] = str(month.year)
-            params[f"partition_month_{i}"] = str(month.month)
-            terms.append(f"(src.year = :partition_year_{i} and src.month = :partition_month_{i})")
+        elif {"year", "month"} <= types.keys():
+            year_int = bool(_INTEGER_TYPE.match(types["year"].strip()))
+            params[f"partition_year_{i}"] = month.year if year_int else str(month.year)
+            names = []
+            for j, value in enumerate(_month_spellings(types["month"], month.month)):
+                params[f"partition_month_{i}_{j}"] = value
+                names.append(f":partition_month_{i}_{j}")
+            months = (
+                f"src.month = {names[0]}"
+                if len(names) == 1
+                else f"src.month in ({', '.join(names)})"
+            )
+            terms.append(f"(src.year = :partition_year_{i} and {months})")
     if not terms:
         return "true", {}
     return "(" + " or ".join(terms) + ")", params
@@ -265,15 +343,23 @@ def cost_sql(
 ) -> CostSql:
     """The adapter SELECT for `schema` over `relation`, filtered to `window`."""
     check_schema(schema, list(columns), source=relation)
+    check_column_types(schema, columns, source=relation)
     template = (queries_dir() / "sources" / f"{schema}.sql").read_text(encoding="utf-8")
     predicate, params = partition_filter(columns, window)
+    warnings: tuple[str, ...] = ()
+    if not params:
+        warnings = (
+            f"{relation} has no billing-period partitions (billing_period, or year and month): "
+            "every query scans the whole table",
+        )
     sql = fill_slots(
         template,
         {
             "relation": relation,
             "tags": tags_expression(schema, columns, tag_keys),
             "partitions": predicate,
+            "sku_instance_type": sku_instance_type(columns),
         },
     )
     params.update(start_date=window.start, end_date=window.end)
-    return CostSql(_null_optional_columns(sql, columns), params, schema)
+    return CostSql(_null_optional_columns(sql, columns), params, schema, warnings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.sync.client import ClientConnection, connect
 
 FLAGS = [
@@ -35,6 +37,21 @@ _START_TIMEOUT_S = 20.0
 def chromium_path() -> str | None:
     """The system Chromium, if any."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def require_chromium() -> str:
+    """The system Chromium; without one the test fails in CI (CI set) and is skipped elsewhere.
+
+    A CI run that silently skips the browser tests would report green without having
+    looked at a single rendered chart.
+    """
+    binary = chromium_path()
+    if binary is None:
+        message = "Chromium is not installed (make test installs Debian's chromium)"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"{message}; CI is set, so a missing browser fails the run")
+        pytest.skip(message)
+    return binary
 
 
 @dataclass
@@ -99,6 +116,9 @@ class Chromium:
         self._ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
         deadline = time.monotonic() + timeout
         while True:
+            # a page that keeps sending events must not keep this loop alive past its deadline
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{method}: no answer from Chromium within {timeout} s")
             message = json.loads(self._ws.recv(timeout=max(0.01, deadline - time.monotonic())))
             if message.get("id") == call_id:
                 if "error" in message:
@@ -126,6 +146,8 @@ class Chromium:
     def _wait_for(self, event: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not any(e["method"] == event for e in self._events):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Chromium sent no {event} within {timeout} s")
             message = json.loads(self._ws.recv(timeout=max(0.01, deadline - time.monotonic())))
             self._record(message)
 

@@ -35,8 +35,9 @@ from tests.support.athena import (
     marker,
     rows_of,
 )
+from tests.support.bounded import join_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 def _queue(rows: list[list[str]], columns: list[str]) -> None:
@@ -256,8 +257,7 @@ def test_queries_run_side_by_side_within_the_concurrency_bound(
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 120, "Athena queries")
     assert len(frames) == 6 and plan.peak == 2 and len(plan.starts) == 6
 
 

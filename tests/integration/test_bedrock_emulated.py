@@ -179,7 +179,9 @@ def _silent_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         stop.set()
-        thread.join()
+        # the accept loop checks `stop` every 0.1 s
+        thread.join(10)
+        assert not thread.is_alive(), "the silent endpoint's accept loop did not stop"
         for conn in accepted:
             conn.close()
         listener.close()

@@ -15,7 +15,7 @@ from finops_agent.execution import run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import DEFAULT_TAG_ALIASES, load_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 WINDOW = (dt.date(2026, 10, 1), dt.date(2026, 11, 24))
 
 

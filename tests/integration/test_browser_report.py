@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests import tiny
-from tests.integration.cdp import Chromium, chromium_path
+from tests.integration.cdp import Chromium, require_chromium
 from tests.reportkit import RICH_CHARTS, pipeline_report, write_rich_report
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 # plotly charts that have drawn their SVG
 _DRAWN = "document.querySelectorAll('.js-plotly-plot .main-svg').length"
@@ -21,10 +21,7 @@ _CHARTS = "document.querySelectorAll('.js-plotly-plot').length"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Chromium]:
     """One headless Chromium with a fresh profile for the whole module."""
-    binary = chromium_path()
-    if binary is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium)")
-    chromium = Chromium(binary)
+    chromium = Chromium(require_chromium())
     yield chromium
     chromium.close()
 

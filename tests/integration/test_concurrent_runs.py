@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from finops_agent.pipeline import prepare_run, render_report, summarise_run
 from finops_agent.reports.folder import list_reports
 from finops_agent.settings import load_settings
 from tests import tiny
+from tests.support.bounded import join_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -24,6 +26,9 @@ def test_two_runs_into_one_folder(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     paths: list[Path] = []
     errors: list[BaseException] = []
+    # both runs enter the folder-writing step together, and record when they were inside it
+    at_render = threading.Barrier(2, timeout=120)
+    inside: list[tuple[float, float]] = []
 
     def one_run() -> None:
         try:
@@ -36,16 +41,22 @@ def test_two_runs_into_one_folder(tmp_path: Path) -> None:
             results = [run_query(run.engine, spec, run.params) for spec in run.specs]
             run.engine.close()
             summary = summarise_run(run, results)
-            paths.append(render_report(run, summary, generate_insights(RuleInsights(), summary)))
+            insights = generate_insights(RuleInsights(), summary)
+            at_render.wait()
+            entered = time.monotonic()
+            paths.append(render_report(run, summary, insights))
+            inside.append((entered, time.monotonic()))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
+            at_render.abort()
 
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    threads = [threading.Thread(target=one_run, name=f"run-{i}") for i in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 240, "report runs")
     assert errors == []
+    # the second run entered the writing step before the first had left it
+    assert max(start for start, _ in inside) < min(end for _, end in inside), inside
     assert len({p.parent.name for p in paths}) == 2
     for path in paths:
         assert json.loads((path.parent / "report.json").read_text())["totals"][

@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 from finops_agent.store.base import Interaction
 from finops_agent.store.dynamodb import DynamoDBStore, ItemTooLargeError
 from tests.integration.dynamo_servers import Dynalite, client, free_port
+from tests.support.bounded import join_all
 
 pytestmark = pytest.mark.integration
 
@@ -138,13 +139,27 @@ def test_an_outage_spools_and_replay_delivers_each_item_once(
 def test_concurrent_writers_and_ratings(dynalite: Dynalite, tmp_path: Path) -> None:
     store = _store(dynalite.url, tmp_path)
     items = [_item(report_id="r-c") for _ in range(30)]
+    errors: list[BaseException] = []
+    # every writer has written once before any writer goes on: the writes interleave
+    first_written = threading.Barrier(5, timeout=60)
+
+    def write(chunk: list[Interaction]) -> None:
+        try:
+            store.put(chunk[0])
+            first_written.wait()
+            for item in chunk[1:]:
+                store.put(item)
+        except BaseException as exc:  # a thread's failure must fail the test, not vanish
+            errors.append(exc)
+            first_written.abort()
+
     threads = [
-        threading.Thread(target=lambda c=items[i::5]: [store.put(x) for x in c]) for i in range(5)
+        threading.Thread(target=write, args=(items[i::5],), name=f"writer-{i}") for i in range(5)
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 120, "DynamoDB writers")
+    assert errors == []
     assert len(store.by_report("r-c")) == 30
     store.rate(items[0].interaction_id, 1, "useful")
     rated = store.get(items[0].interaction_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from finops_agent.delivery.report_mail import email_report
 from finops_agent.delivery.ses import SesMailer
 from finops_agent.settings import Settings, load_settings
 from tests import tiny
+from tests.integration.cdp import require_chromium
 from tests.integration.dynamo_servers import free_port
 from tests.integration.test_prefect_email import Inbox
 from tests.support.reports import make_report
@@ -56,10 +56,10 @@ def _report(settings: Settings, tmp_path: Path) -> Path:
     return Path(settings.output_dir) / make_report(settings, source)
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="make test installs Debian's chromium")
 def test_smtp_email_carries_cid_png_charts_text_totals_and_the_report(
     smtp: Any, tmp_path: Path
 ) -> None:
+    require_chromium()  # kaleido draws the PNG charts with it
     inbox, port = smtp
     settings = _settings(tmp_path, port)
     folder = _report(settings, tmp_path)

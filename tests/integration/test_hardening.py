@@ -41,7 +41,7 @@ def test_a_crash_while_writing_leaves_no_half_written_report_and_a_rerun_complet
         real_replace(src, dst)
 
     monkeypatch.setattr(report_folder.os, "replace", crash)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match=r"killed while renaming report\.html"):
         make_report(settings, source)
     monkeypatch.setattr(report_folder.os, "replace", real_replace)
     folders = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]

@@ -14,7 +14,7 @@ import pytest
 
 from finops_agent.sample_data import generate
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 FINOPS = str(Path(sys.executable).with_name("finops"))
 _COPIES = 10  # 400k generated lines of ~550 bytes, ten times over: 2.2 GB
 # DuckDB's default 1 GB limit (it spills beyond it) plus the Python side of a report

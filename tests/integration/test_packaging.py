@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# building a wheel with pip is slow on a loaded machine
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.mark.integration
@@ -28,6 +30,7 @@ def test_installed_wheel_finds_queries_and_templates(tmp_path: Path) -> None:
             str(ROOT),
         ],
         check=True,
+        timeout=600,
     )
     (wheel,) = tmp_path.glob("finops_agent-*.whl")
     site = tmp_path / "site"
@@ -46,6 +49,7 @@ def test_installed_wheel_finds_queries_and_templates(tmp_path: Path) -> None:
         cwd=tmp_path,
         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
         check=True,
+        timeout=600,
         capture_output=True,
         text=True,
     ).stdout.splitlines()
@@ -72,6 +76,7 @@ def test_entry_modules_import_on_their_own(module: str) -> None:
     subprocess.run(
         [sys.executable, "-c", f"import {module}"],
         check=True,
+        timeout=600,
         cwd=ROOT,
         env={"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "PATH": "/usr/bin:/bin"},
     )

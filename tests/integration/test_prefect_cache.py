@@ -17,9 +17,11 @@ import pytest
 from finops_agent.comparison import PREVIOUS_TOTALS
 from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.duckdb import DuckDBEngine
+from finops_agent.settings import Settings, load_settings
 from tests import tiny
+from tests.support.queries import copy_queries, point_queries_at
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 # one family keeps four runs quick; the totals query always runs as well
 FAMILIES = ["tagging"]
 FLAKY = "tag_coverage"
@@ -124,3 +126,53 @@ def test_cache_off_reruns_every_query(
     first = Counter(executions.count)
     finops_report(**args, output_dir=str(tmp_path / "r"))
     assert executions.count == first + first
+
+
+def test_the_shipped_cache_default_reuses_results_until_an_adapter_changes(
+    executions: Executions, result_storage: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.report import finops_report
+
+    # the suite turns the cache off (tests/conftest.py); this test runs with what users get
+    monkeypatch.delenv("FINOPS_QUERY_CACHE_HOURS", raising=False)
+    shipped = Settings.model_fields["query_cache_hours"].default
+    assert shipped > 0 and load_settings().query_cache_hours == shipped
+    queries = copy_queries(tmp_path / "queries")
+    point_queries_at(monkeypatch, queries)
+    data = tiny.write("cur2", tmp_path / "data")
+    args = {
+        "source": str(data),
+        "families": FAMILIES,
+        "start": "2026-10-01",
+        "end": "2026-11-01",
+        "output_dir": str(tmp_path / "reports"),
+    }
+
+    def total(report_html: str) -> float:
+        sidecar = json.loads((Path(report_html).parent / "report.json").read_text())
+        return float(sidecar["totals"]["unblended_cost"])
+
+    first = finops_report(**args)
+    names = set(_statuses(first))
+    assert executions.count == Counter(dict.fromkeys(names, 1))
+    assert total(first) == pytest.approx(34.0)
+
+    # same inputs, same code: every stored query is answered from the cache
+    executions.count.clear()
+    assert total(finops_report(**args)) == pytest.approx(34.0)
+    assert executions.count == Counter({PREVIOUS_TOTALS: 1})
+
+    # the CUR 2.0 adapter changes (as a fix in an upgrade would): nothing cached may answer
+    adapter = queries / "sources" / "cur2.sql"
+    text = adapter.read_text()
+    assert text.count("src.line_item_unblended_cost as unblended_cost") == 1
+    adapter.write_text(
+        text.replace(
+            "src.line_item_unblended_cost as unblended_cost",
+            "src.line_item_unblended_cost * 2 as unblended_cost",
+        )
+    )
+    executions.count.clear()
+    third = finops_report(**args)
+    assert executions.count == Counter(dict.fromkeys(names, 1))
+    assert total(third) == pytest.approx(68.0)

@@ -23,7 +23,7 @@ from finops_agent.orchestration.deployments import flow_available
 from finops_agent.orchestration.launcher import api_url, free_port
 from tests import tiny
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = ROOT / "deployments" / "serve.py"

@@ -20,7 +20,7 @@ from finops_agent.orchestration.launcher import free_port
 from finops_agent.reports.folder import DeliveryLedger
 from tests import tiny
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 TEAM = "finops-team@example.com"
 
 

@@ -14,7 +14,7 @@ from finops_agent.engines.base import EngineResult
 from finops_agent.engines.duckdb import DuckDBEngine
 from tests import tiny
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault]
+pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(600)]
 SLOW = "tag_coverage"
 
 

@@ -18,7 +18,7 @@ from finops_agent.settings import load_settings
 from tests import tiny
 from tests.support.reports import WINDOW, make_report
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 FINOPS = str(Path(sys.executable).with_name("finops"))
 _ATTEMPTS = 3
 
@@ -79,7 +79,10 @@ def _kill_when_writing(
             proc.wait()
             return new[0], children
         time.sleep(0.001)
-    raise AssertionError(f"no report folder appeared; stderr: {proc.communicate()[1][-2000:]}")
+    # still running past the deadline: stop it first, or reading its output waits for it
+    proc.kill()
+    stderr = proc.communicate(timeout=30)[1]
+    raise AssertionError(f"no report folder appeared; stderr: {stderr[-2000:]}")
 
 
 @pytest.fixture

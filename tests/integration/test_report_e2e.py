@@ -13,7 +13,7 @@ import pytest
 from finops_agent.catalog import load_catalog
 from finops_agent.store.sqlite import SQLiteStore
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 START, END = "2026-10-01", "2026-11-24"
 COST_COLUMN = {
     "cur": "line_item_unblended_cost",

@@ -167,6 +167,11 @@ class AthenaPlan:
         """Execution ids started for queries whose SQL contains `text`, in start order."""
         return [s["id"] for s in self.starts if text in s["QueryString"]]
 
+    def running_and_polled(self) -> set[str]:
+        """Executions kept RUNNING that the client has polled at least once (so it holds their ids)."""
+        with self._lock:
+            return {qid for qid in self.active if self._polls[qid] > 0}
+
     def _match(self, sql: str) -> tuple[str, Behaviour] | None:
         return next(((t, b) for t, b in self._rules if t in sql), None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,7 +120,7 @@ _REJECTED: dict[str, tuple[Callable[[Path], Path], str]] = {
 def test_bad_files_are_rejected_naming_file_and_problem(tmp_path: Path, case: str) -> None:
     make, problem = _REJECTED[case]
     path = make(tmp_path)
-    with pytest.raises(AnalyzeError) as caught:
+    with pytest.raises(AnalyzeError, match=re.escape(path.name)) as caught:
         open_workspace([str(path)])
     message = str(caught.value)
     assert path.name in message

@@ -157,7 +157,7 @@ def test_report_ids_that_could_leave_the_reports_folder_are_rejected(
 ) -> None:
     (tmp_path / "secret").mkdir()
     (tmp_path / "secret" / "report.json").write_text('{"report_id": "../secret"}')
-    with pytest.raises(InvalidReportIdError):
+    with pytest.raises(InvalidReportIdError, match=r"invalid report id .*: use the id printed"):
         report_folder(tmp_path / "reports", report_id)
 
 
@@ -170,7 +170,7 @@ def test_symlinked_report_folder_outside_is_rejected(tmp_path: Path) -> None:
     os.symlink(outside, tmp_path / "reports" / "evil")
     with pytest.raises(InvalidReportIdError, match="outside"):
         report_folder(tmp_path / "reports", "evil")
-    with pytest.raises(ReportNotFoundError):
+    with pytest.raises(ReportNotFoundError, match=r"no report 'missing' in .*report\.json missing"):
         report_folder(tmp_path / "reports", "missing")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.outbox import read_ledger, record_delivery, send_pending
 from finops_agent.reports.folder import DeliveryLedger
+from tests.support.bounded import join_all
 
 TEAM = ["finops-team@example.com"]
 
@@ -53,23 +53,33 @@ def test_the_outcome_decides_the_status(
 def test_two_runs_starting_together_send_a_pending_report_once(tmp_path: Path) -> None:
     folder = _pending(tmp_path, "r1")
     sends: list[tuple[Path, list[str], str | None]] = []
+    start = threading.Barrier(2, timeout=30)
+    # set when either run has finished its whole pass
+    one_run_done = threading.Event()
+    overlapped: list[bool] = []
+    outcomes: list[list[str]] = []
 
     def send(report: Path, to: list[str], url: str | None) -> DeliveryResult:
         sends.append((report, to, url))
-        time.sleep(0.3)  # long enough for the other run to reach the same folder
+        # hold the claim until the other run has been through the folder: it must skip it,
+        # not wait for it or send it too (two sends would both time out here and fail below)
+        overlapped.append(one_run_done.wait(timeout=20))
         result = DeliveryResult(sent=True, recipients=to, attempts=1)
         record_delivery(report, result, url)
         return result
 
-    runs = [
-        threading.Thread(target=send_pending, args=(tmp_path, send), kwargs={"max_age_days": 7})
-        for _ in range(2)
-    ]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
+    def run() -> None:
+        start.wait()
+        outcomes.append(send_pending(tmp_path, send, max_age_days=7))
+        one_run_done.set()
+
+    runs = [threading.Thread(target=run, name=f"run-{i}") for i in range(2)]
+    for thread in runs:
+        thread.start()
+    join_all(runs, 60, "delivery runs")
     assert sends == [(folder, TEAM, "https://example.com/r")]
+    assert overlapped == [True], "the second run did not pass the folder while the first sent"
+    assert sorted(outcomes) == [[], ["emailed report r1 that an earlier run could not send"]]
     assert _ledger(folder).status == "sent"
     assert send_pending(tmp_path, send, max_age_days=7) == [] and len(sends) == 1
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from finops_agent.catalog import load_catalog
+from finops_agent.orchestration import caching
 from finops_agent.orchestration.caching import (
     query_cache_key,
     source_fingerprint,
@@ -18,6 +19,7 @@ from finops_agent.orchestration.caching import (
 )
 from finops_agent.settings import DEFAULT_TAG_ALIASES, load_settings
 from finops_agent.window import Window
+from tests.support.queries import copy_queries, point_queries_at
 
 OCT = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
 PARAMS: dict[str, Any] = {"start_date": OCT.start, "end_date": OCT.end}
@@ -108,3 +110,37 @@ def test_engine_object_is_not_part_of_the_task_key() -> None:
         for engine in (object(), object())
     }
     assert len(keys) == 1
+
+
+def test_query_key_changes_when_a_source_adapter_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the query's own SQL stays the same: only the adapter that builds `cost` is fixed
+    spec = load_catalog().queries["window_totals"]
+    before = query_cache_key(spec, PARAMS, "fp")
+    queries = copy_queries(tmp_path / "queries")
+    point_queries_at(monkeypatch, queries)
+    assert query_cache_key(spec, PARAMS, "fp") == before  # an identical copy is the same code
+    adapter = queries / "sources" / "cur2.sql"
+    adapter.write_text(adapter.read_text().replace("as unblended_cost", "as unblended_cost "))
+    assert query_cache_key(spec, PARAMS, "fp") != before
+
+
+def test_query_key_changes_with_the_engine_code_and_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_catalog().queries["window_totals"]
+    before = query_cache_key(spec, PARAMS, "fp")
+    engines = Path(caching.materialise.__file__).parent
+    copied = tmp_path / "engines"
+    copied.mkdir()
+    for name in ("materialise.py", "duckdb.py"):
+        (copied / name).write_bytes((engines / name).read_bytes())
+    monkeypatch.setattr(caching.materialise, "__file__", str(copied / "materialise.py"))
+    assert query_cache_key(spec, PARAMS, "fp") == before
+    with (copied / "materialise.py").open("a") as handle:
+        handle.write("\n# a changed materialisation\n")
+    changed = query_cache_key(spec, PARAMS, "fp")
+    assert changed != before
+    monkeypatch.setattr(caching, "__version__", "999.0")
+    assert query_cache_key(spec, PARAMS, "fp") not in (before, changed)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -13,6 +16,8 @@ import pytest
 from finops_agent.sample_data import generate
 from tests.conftest import SAMPLE_END
 
+# tighter than a cent (and no relative slack), so an amount off by one cent fails
+HALF_CENT = 0.005
 PREVIOUS_GENERATION = ("m4.", "c4.", "r4.", "t2.", "m3.", "c3.", "r3.", "i2.", "i3.", "d2.")
 
 
@@ -39,6 +44,36 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     assert c["totals"]["unblended_cost"] != a["totals"]["unblended_cost"]
 
 
+# one process writes every schema and format; the test compares two such processes
+_GENERATE_ALL = """
+import datetime as dt, sys
+from pathlib import Path
+from finops_agent.sample_data import generate
+out = Path(sys.argv[1])
+for schema in ("cur", "cur2", "focus"):
+    for fmt in ("parquet", "csv"):
+        generate(schema, out / f"{schema}-{fmt}", rows=3_000, seed=7, fmt=fmt, end=dt.date(2026, 11, 24))
+"""
+
+
+@pytest.mark.timeout(240)
+def test_same_seed_gives_byte_identical_files_across_string_hash_seeds(tmp_path: Path) -> None:
+    # set iteration order follows PYTHONHASHSEED, so a draw order taken from a set differs
+    # between processes while looking stable inside one
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(
+            [sys.executable, "-c", _GENERATE_ALL, str(tmp_path / hash_seed)],
+            env=env,
+            check=True,
+            timeout=200,
+        )
+    first, second = _files(tmp_path / "1"), _files(tmp_path / "2")
+    assert len(first) == 6 * 4  # six datasets, three monthly files and ground_truth.json each
+    differing = sorted(name for name in first if first[name] != second.get(name))
+    assert not differing, f"files differ between PYTHONHASHSEED=1 and 2: {differing}"
+
+
 @pytest.mark.parametrize("schema", ["cur", "cur2", "focus"])
 def test_rows_and_totals_match_the_files(sample_dataset, schema: str) -> None:  # type: ignore[no-untyped-def]
     folder, truth = sample_dataset(schema)
@@ -46,7 +81,7 @@ def test_rows_and_totals_match_the_files(sample_dataset, schema: str) -> None:  
     ((rows, total),) = _raw(folder, f"select count(*), sum({cost}) from FILES")
     assert rows == truth["rows"]
     assert abs(rows - 40_000) / 40_000 < 0.10
-    assert total == pytest.approx(truth["totals"]["unblended_cost"], abs=0.01)
+    assert total == pytest.approx(truth["totals"]["unblended_cost"], abs=HALF_CENT, rel=0)
     # the window covers three billing months ending the day before `end`
     assert truth["start"] == "2026-09-01" and truth["end"] == "2026-11-24"
     assert sorted(truth["totals"]["by_month"]) == ["2026-09", "2026-10", "2026-11"]
@@ -80,11 +115,11 @@ def test_amortisation_identity_holds_in_the_files(sample_dataset) -> None:  # ty
         from FILES""",
     )
     t = truth["totals"]
-    assert amortized == pytest.approx(t["amortized_cost"], abs=0.01)
-    assert fees == pytest.approx(t["upfront_fees"], abs=0.01) and fees > 0
+    assert amortized == pytest.approx(t["amortized_cost"], abs=HALF_CENT, rel=0)
+    assert fees == pytest.approx(t["upfront_fees"], abs=HALF_CENT, rel=0) and fees > 0
     # unblended - amortised == upfront fees - the upfront share amortised inside the window
     assert unblended - amortized == pytest.approx(
-        t["upfront_fees"] - t["amortized_upfront"], abs=0.01
+        t["upfront_fees"] - t["amortized_upfront"], abs=HALF_CENT, rel=0
     )
     # there is unused commitment, so utilisation is below 100%
     ((unused,),) = _raw(
@@ -106,7 +141,7 @@ def test_planted_resources_cost_what_the_ground_truth_says(sample_dataset, findi
             f"select sum(line_item_unblended_cost) from FILES "
             f"where line_item_resource_id = '{item['resource_id']}'",
         )
-        assert cost == pytest.approx(sum(item["cost_by_month"].values()), abs=0.01)
+        assert cost == pytest.approx(sum(item["cost_by_month"].values()), abs=HALF_CENT, rel=0)
 
 
 def test_background_holds_nothing_the_precise_detectors_flag(sample_dataset) -> None:  # type: ignore[no-untyped-def]

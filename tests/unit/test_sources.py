@@ -35,7 +35,7 @@ def test_raw_cur_headers_map_to_athena_names(raw: str, athena: str) -> None:
 @pytest.mark.hostile
 def test_a_file_matching_no_schema_names_the_closest_and_what_it_lacks() -> None:
     columns = ["line_item_unblended_cost", "line_item_usage_start_date", "product_product_name"]
-    with pytest.raises(SourceError) as info:
+    with pytest.raises(SourceError, match=r"bills\.csv") as info:
         detect_schema(columns, source="bills.csv")
     message = str(info.value)
     assert "bills.csv" in message and "closest is cur" in message
@@ -123,7 +123,7 @@ def test_partition_predicate_is_bound_not_pasted() -> None:
 @pytest.mark.parametrize("bad", ["owner'; drop table cost --", 'x"y', "a;b", "key/*c*/"])
 @pytest.mark.hostile
 def test_tag_keys_with_sql_in_them_are_rejected(bad: str) -> None:
-    with pytest.raises(UnsafeIdentifierError):
+    with pytest.raises(UnsafeIdentifierError, match="has characters outside AWS tag keys"):
         tags_expression("cur2", {"resource_tags": "MAP(VARCHAR, VARCHAR)"}, {"owner": [bad]})
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from finops_agent.store.base import Interaction, new_interaction_id
 from finops_agent.store.sqlite import SQLiteStore
+from tests.support.bounded import join_all
 
 
 def _item(**kw: object) -> Interaction:
@@ -64,20 +65,26 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     items = [_item(session_id=f"s{i % 4}") for i in range(200)]
 
     errors: list[BaseException] = []
+    # every writer has written once before any writer goes on: the writes interleave
+    first_written = threading.Barrier(8, timeout=60)
 
     def write(chunk: list[Interaction]) -> None:
         try:
             store = SQLiteStore(path)
-            for item in chunk:
+            store.put(chunk[0])
+            first_written.wait()
+            for item in chunk[1:]:
                 store.put(item)
         except BaseException as exc:  # a thread's failure must fail the test, not vanish
             errors.append(exc)
+            first_written.abort()
 
-    threads = [threading.Thread(target=write, args=(items[i::8],)) for i in range(8)]
+    threads = [
+        threading.Thread(target=write, args=(items[i::8],), name=f"writer-{i}") for i in range(8)
+    ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 120, "SQLite writers")
     assert errors == []
     store = SQLiteStore(path)
     assert sum(len(store.by_session(f"s{i}")) for i in range(4)) == 200

@@ -35,10 +35,15 @@ def test_window_months_and_previous_period() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "end"), [("2026-10-01", "2026-10-01"), ("2026-13-01", None), ("yesterday", None)]
+    ("start", "end", "message"),
+    [
+        ("2026-10-01", "2026-10-01", "window end 2026-10-01 must be after start 2026-10-01"),
+        ("2026-13-01", None, "window dates must be YYYY-MM-DD: month must be in 1..12"),
+        ("yesterday", None, "window dates must be YYYY-MM-DD: .*'yesterday'"),
+    ],
 )
-def test_bad_windows_are_rejected_with_the_dates(start: str, end: str | None) -> None:
-    with pytest.raises(ValueError):
+def test_bad_windows_are_rejected_with_the_dates(start: str, end: str | None, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         Window.parse(start, end)
 
 
@@ -63,5 +68,5 @@ def test_tag_aliases_with_sql_metacharacters_are_refused(monkeypatch: pytest.Mon
 @pytest.mark.parametrize("name", ["cur; drop", "a.b", "x'--", "", "1abc", "tbl\x00"])
 @pytest.mark.hostile
 def test_identifiers_must_be_plain(name: str) -> None:
-    with pytest.raises(UnsafeIdentifierError):
+    with pytest.raises(UnsafeIdentifierError, match=r"table .* is not a plain identifier"):
         check_identifier(name, what="table")

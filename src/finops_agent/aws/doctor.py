@@ -11,7 +11,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from finops_agent.settings import Settings
-from finops_agent.sources import detect_schema
+from finops_agent.sources import check_column_types, detect_schema
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def check_athena_table(settings: Settings, session: boto3.Session) -> Check:
             settings.athena_database, settings.athena_table, session=session
         ).source_columns()
         schema = detect_schema(list(columns), source=name)
+        check_column_types(schema, columns, source=name)
     except ValueError as exc:
         return Check(
             name,
@@ -75,7 +76,12 @@ def check_athena_table(settings: Settings, session: boto3.Session) -> Check:
         )
     except (ClientError, BotoCoreError) as exc:
         return _failed(name, exc, "check the Glue catalog in this region")
-    return Check(name, True, f"{schema} schema, {len(columns)} columns")
+    keys = {c.lower() for c in columns}
+    partitioned = "billing_period" in keys or {"year", "month"} <= keys
+    note = (
+        "" if partitioned else "; no billing-period partitions: every query scans the whole table"
+    )
+    return Check(name, True, f"{schema} schema, {len(columns)} columns{note}")
 
 
 def check_athena_output(settings: Settings, session: boto3.Session) -> Check:

@@ -43,6 +43,7 @@ COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
     ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
     ("currency", "varchar", "billing currency, normally USD"),
+    ("provider", "varchar", "who provided the service: AWS, or a FOCUS file's provider name"),
 )
 
 

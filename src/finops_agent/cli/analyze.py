@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from finops_agent.analyze.analysis import ANALYSIS_TYPES
-from finops_agent.analyze.dataset import Overrides, open_workspace
-from finops_agent.analyze.fetch import is_s3, split_s3
-from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.cli.errors import friendly_errors
-from finops_agent.result_files.load import AnalyzeError
 from finops_agent.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from finops_agent.analyze.dataset import Overrides
 
 PREFLIGHT_ROWS = 1000
 
@@ -25,6 +23,12 @@ def preflight(
 
     All of it takes about a second and runs before Prefect starts or any file is analysed.
     """
+    from finops_agent.analyze.analysis import ANALYSIS_TYPES
+    from finops_agent.analyze.dataset import open_workspace
+    from finops_agent.analyze.fetch import is_s3, split_s3
+    from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
+    from finops_agent.result_files.load import AnalyzeError
+
     if analysis_type not in ANALYSIS_TYPES:
         raise AnalyzeError(
             f"--type must be one of {', '.join(ANALYSIS_TYPES)}, not {analysis_type!r}"
@@ -62,6 +66,9 @@ def analyze_command(
     ] = False,
 ) -> None:
     """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
+    from finops_agent.analyze.dataset import Overrides
+    from finops_agent.analyze.fetch import is_s3
+
     overrides = Overrides(cost_col, group_col, date_col)
     preflight(
         files,

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import boto3
 import typer
-from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from finops_agent.aws.doctor import run_checks
-from finops_agent.aws.iam import iam_policy
 from finops_agent.cli.errors import friendly_errors
 from finops_agent.settings import load_settings
 
@@ -21,6 +17,8 @@ from finops_agent.settings import load_settings
 @friendly_errors
 def doctor_command() -> None:
     """Check credentials, the Athena table, Bedrock, DynamoDB and mail; print the fix for each failure."""
+    from finops_agent.aws.doctor import run_checks
+
     checks = run_checks(load_settings())
     table = Table("check", "result", "detail", "fix")
     for check in checks:
@@ -43,6 +41,11 @@ def iam_policy_command(
     ] = None,
 ) -> None:
     """Print the least-privilege IAM policy for the configured resources."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from finops_agent.aws.iam import iam_policy
+
     settings = load_settings()
     if account is None:
         try:

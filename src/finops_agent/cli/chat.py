@@ -5,17 +5,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
 
-from finops_agent.chat.session import ChatSession, ChatTurn
 from finops_agent.cli.errors import friendly_errors
 from finops_agent.errors import UserError
 from finops_agent.settings import load_settings
+
+if TYPE_CHECKING:
+    from finops_agent.chat.session import ChatSession, ChatTurn
 
 __all__ = ["app", "ask_command", "chat_command"]
 
@@ -31,6 +33,8 @@ Anything else is a question."""
 
 
 def _open(report_id: str, out: Path | None, session_id: str | None = None) -> ChatSession:
+    from finops_agent.chat.session import ChatSession
+
     # a bad or missing report id is a UserError: the CLI boundary prints it as one line
     session = ChatSession.from_settings(load_settings(output_dir=out), report_id, session_id)
     for warning in session.warnings:

@@ -186,11 +186,16 @@ def sample_data(
     schema: Annotated[str, typer.Option(help="cur, cur2 or focus")] = "cur2",
     rows: Annotated[int, typer.Option(help="Approximate number of line items")] = 200_000,
     months: Annotated[int, typer.Option(help="Billing months ending with the current one")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+    seed: Annotated[
+        int, typer.Option(help="Random seed (same seed and --end, byte-identical files)")
+    ] = 7,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
     end: Annotated[
         str | None, typer.Option(help="Day after the last day of data (default: today)")
     ] = None,
+    focus_version: Annotated[
+        str, typer.Option(help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports)")
+    ] = "1.0",
 ) -> None:
     """Generate synthetic billing data with planted findings and their ground truth."""
     from finops_agent.checks import check_output_folder
@@ -210,6 +215,7 @@ def sample_data(
         seed=seed,
         fmt=fmt,  # type: ignore[arg-type]
         end=last,
+        focus_version=focus_version,  # type: ignore[arg-type]
     )
     err.print(
         f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from finops_agent.cli.errors import friendly_errors
-from finops_agent.delivery.report_mail import email_report
 from finops_agent.settings import load_settings
 
 
@@ -28,9 +27,9 @@ def send_command(
     ] = False,
 ) -> None:
     """Email an existing report; exit 2 for bad recipients or mail settings, 1 when sending failed."""
-    from finops_agent.chat.transcript import load_transcript
+    from finops_agent.delivery.report_mail import email_report
     from finops_agent.pipeline import check_mail_settings
-    from finops_agent.reports.folder import report_folder
+    from finops_agent.reports.folder import ReportFolder, report_folder
 
     settings = load_settings(output_dir=out)
     # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
@@ -38,7 +37,7 @@ def send_command(
     # recipients, mailer and sender are the user's to fix: say so before composing anything
     check_mail_settings(settings, to or settings.mail_to, option="--to")
     # the chat goes out only when asked: it may hold questions nobody meant to send on
-    chat = load_transcript(Path(settings.output_dir), report_id) if with_chat else None
+    chat = ReportFolder(folder).read_transcript() if with_chat else None
     result = email_report(settings, folder, to, report_url=link, chat=chat)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)

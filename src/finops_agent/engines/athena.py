@@ -101,6 +101,16 @@ class AthenaEngine:
         self._cost_sql = cost_sql
         self._cost_params = dict(params)
 
+    def prepare(self, name: str, sql: str, params: Mapping[str, object]) -> tuple[str, list[str]]:
+        """The statement text and execution parameters Athena receives for one stored query."""
+        if self._cost_sql is None:
+            raise QueryError(f"query {name!r}: bind_cost was not called")
+        try:
+            full = with_cost(self._cost_sql, sql)
+            return to_qmark(full, {**self._cost_params, **params})
+        except (sqlglot.errors.SqlglotError, KeyError, TypeError, ValueError) as exc:
+            raise QueryError(f"query {name!r} cannot be prepared for Athena: {exc}") from None
+
     def execute(
         self,
         name: str,
@@ -110,13 +120,7 @@ class AthenaEngine:
         max_scan_bytes: int | None = None,
     ) -> EngineResult:
         """Run one stored query on Athena; raise QueryError naming it and Athena's reason."""
-        if self._cost_sql is None:
-            raise QueryError(f"query {name!r}: bind_cost was not called")
-        try:
-            full = with_cost(self._cost_sql, sql)
-            text, values = to_qmark(full, {**self._cost_params, **params})
-        except (sqlglot.errors.SqlglotError, KeyError, TypeError, ValueError) as exc:
-            raise QueryError(f"query {name!r} cannot be prepared for Athena: {exc}") from None
+        text, values = self.prepare(name, sql, params)
         started = time.perf_counter()
         with self._slots:
             frame, execution = self._queries.run(name, text, values, max_scan_bytes=max_scan_bytes)

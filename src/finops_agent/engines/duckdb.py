@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import glob
+import gzip
 import os
 import re
 import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -20,6 +23,7 @@ from finops_agent.engines.sql import to_duckdb, used_params
 from finops_agent.sources import SourceError, normalise_headers
 
 _WORK_DATABASE = "work.duckdb"
+_NULL_STRINGS = "['', 'NULL']"
 _DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
 # Raw-schema columns holding JSON objects in CSV exports that the adapters read as maps.
 _JSON_MAP_COLUMNS = ("product", "resource_tags")
@@ -38,6 +42,38 @@ _TIMESTAMP_COLUMNS = {
     "chargeperiodstart",
     "chargeperiodend",
 }
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    """A text column of a CSV source that the raw view turns into another type."""
+
+    name: str  # the column's name after header normalisation
+    raw: str  # the quoted header as the file spells it
+    target: str  # what the value must read as: 'a number', 'a timestamp' or 'a JSON object'
+
+    def unreadable(self) -> str:
+        """DuckDB predicate that is true for a value this conversion cannot read."""
+        value = f"nullif(trim({self.raw}), '')"
+        if self.target == "a JSON object":
+            return f"{value} is not null and not coalesce(json_valid({value}), false)"
+        kind = "double" if self.target == "a number" else "timestamp"
+        return f"{value} is not null and try_cast({value} as {kind}) is null"
+
+
+def _data_row(path: str, header: str, value: str) -> int | None:
+    """1-based data row (after the header) of the first cell under `header` holding `value`."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        names = next(rows, [])
+        if header not in names:
+            return None
+        at = names.index(header)
+        for number, row in enumerate(rows, start=1):
+            if at < len(row) and row[at].strip() == value:
+                return number
+    return None
 
 
 def _files(source: str) -> list[str]:
@@ -72,9 +108,10 @@ def _reader(files: list[str]) -> str:
         return f"read_parquet($files, hive_partitioning={hive}, hive_types_autocast=false, union_by_name=true)"
     return (
         # billing exports are comma-separated; naming the delimiter makes a broken row an error
-        # instead of a silent fall-back to one text column
+        # instead of a silent fall-back to one text column. Exports write a missing value as an
+        # empty cell or as the literal NULL: both are NULL in every column.
         f"read_csv($files, header=true, delim=',', quote='\"', escape='\"', hive_partitioning={hive}, "
-        "hive_types_autocast=false, union_by_name=true, all_varchar=true)"
+        f"hive_types_autocast=false, union_by_name=true, all_varchar=true, nullstr={_NULL_STRINGS})"
     )
 
 
@@ -112,6 +149,7 @@ class DuckDBEngine:
         # and callers that submit many at once (the flow's thread pool) would only make them
         # fight over the cores and the memory limit (evicting the cost table, spilling).
         self._one_at_a_time = threading.Lock()
+        self._conversions: list[_Conversion] = []
         self._columns = self._create_raw_view()
 
     def _create_raw_view(self) -> dict[str, str]:
@@ -129,6 +167,7 @@ class DuckDBEngine:
         columns = {row[0]: str(row[1]) for row in described}
         renames = normalise_headers(list(columns))
         select, normalised = [], {}
+        conversion: _Conversion | None = None
         for raw, kind in columns.items():
             name = renames.get(raw, raw)
             quoted = '"' + raw.replace('"', '""') + '"'
@@ -137,22 +176,57 @@ class DuckDBEngine:
                     f"cast(cast({quoted} as json) as map(varchar, varchar))",
                     "MAP(VARCHAR, VARCHAR)",
                 )
+                conversion = _Conversion(name, quoted, "a JSON object")
             elif is_csv and _NUMERIC_CSV_COLUMN.search(name.lower()):
                 expr, kind = f"cast(nullif(trim({quoted}), '') as double)", "DOUBLE"
+                conversion = _Conversion(name, quoted, "a number")
             elif name.lower() in _TIMESTAMP_COLUMNS and not kind.upper().startswith("TIMESTAMP "):
                 expr, kind = f"cast({quoted} as timestamp)", "TIMESTAMP"
+                conversion = _Conversion(name, quoted, "a timestamp")
             elif name.lower() in _TIMESTAMP_COLUMNS:
                 expr, kind = f"cast(timezone('UTC', {quoted}) as timestamp)", "TIMESTAMP"
             else:
                 expr = quoted
+            if is_csv and conversion is not None:
+                self._conversions.append(conversion)
+            conversion = None
             select.append(f'{expr} as "{name}"')
             normalised[name] = kind
-        files_sql = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self._files) + "]"
         self._con.execute(
             f"create or replace view raw_cost as select {', '.join(select)} "
-            f"from {reader.replace('$files', files_sql)}"
+            f"from {reader.replace('$files', self._files_sql())}"
         )
         return normalised
+
+    def _files_sql(self) -> str:
+        return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self._files) + "]"
+
+    def _unreadable_value(self) -> str | None:
+        """'file F, column C, row R: value V is not a number', for the first value the view cannot read."""
+        reader = _reader(self._files).replace("$files", self._files_sql())
+        reader = reader[:-1] + ", filename=true)"
+        cursor = self._con.cursor()
+        try:
+            for conversion in self._conversions:
+                found = cursor.execute(
+                    f"select filename, trim({conversion.raw}) from {reader} "
+                    f"where {conversion.unreadable()} limit 1"
+                ).fetchall()
+                if not found:
+                    continue
+                path, value = str(found[0][0]), str(found[0][1])
+                header = conversion.raw[1:-1].replace('""', '"')
+                row = _data_row(path, header, value)
+                where = f"row {row}" if row is not None else "a row"
+                return (
+                    f"file {path}, column {conversion.name}, {where}: value {value!r} is not "
+                    f"{conversion.target}"
+                )
+        except duckdb.Error:
+            return None
+        finally:
+            cursor.close()
+        return None
 
     def source_columns(self) -> dict[str, str]:
         """Columns of the source after header normalisation."""
@@ -169,8 +243,13 @@ class DuckDBEngine:
                 for sql, bound in cost_table_statements(cost_sql, params):
                     self._con.execute(sql, bound)
         except duckdb.Error as exc:
+            culprit = (
+                self._unreadable_value()
+                if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException)
+                else None
+            )
             raise SourceReadError(
-                f"reading {self.source_label} failed: {_first_line(exc)}"
+                f"reading {self.source_label} failed: {culprit or _first_line(exc)}"
             ) from None
 
     def execute(

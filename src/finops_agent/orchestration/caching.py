@@ -1,4 +1,4 @@
-"""Cache keys for stored-query tasks: SQL text, bound parameters and a fingerprint of the source."""
+"""Cache keys for stored-query tasks: SQL text, bound parameters, the code that shapes results and a fingerprint of the source."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from finops_agent import __version__
 from finops_agent.catalog import QuerySpec
+from finops_agent.engines import materialise
+from finops_agent.resources import queries_dir
 from finops_agent.settings import Settings
 from finops_agent.window import Window
 
@@ -18,7 +20,9 @@ if TYPE_CHECKING:
     from prefect.context import TaskRunContext
 
 # Bump when QueryResult or the way results are computed changes: old cache entries then miss.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+# the local engine's modules that build the `cost` table and run the SQL on it
+_ENGINE_CODE = ("materialise.py", "duckdb.py")
 
 
 def _digest(payload: Any) -> str:
@@ -72,13 +76,36 @@ def source_fingerprint(
     )
 
 
-def query_cache_key(spec: QuerySpec, params: Mapping[str, Any], fingerprint: str) -> str:
-    """Key of one stored query's result: its SQL text, every bound value and the source fingerprint."""
-    bound = {**params, **spec.bind(dict(params))}
-    return "finops-query-" + _digest(
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def code_fingerprint() -> str:
+    """Hash of the code every result passes through: package version, adapters, local engine.
+
+    Read on every call, not once per process: an adapter fixed in a checkout (same version)
+    must not be answered from a result cached before the fix, even by a long-running server.
+    """
+    adapters = sorted((queries_dir() / "sources").glob("*.sql"))
+    return _digest(
         {
             "format": CACHE_FORMAT,
             "version": __version__,
+            "adapters": {path.name: _file_digest(path) for path in adapters},
+            "engine": {
+                name: _file_digest(Path(materialise.__file__).with_name(name))
+                for name in _ENGINE_CODE
+            },
+        }
+    )
+
+
+def query_cache_key(spec: QuerySpec, params: Mapping[str, Any], fingerprint: str) -> str:
+    """Key of one stored query's result: its SQL, every bound value, the code and the source fingerprint."""
+    bound = {**params, **spec.bind(dict(params))}
+    return "finops-query-" + _digest(
+        {
+            "code": code_fingerprint(),
             "query": spec.name,
             "sql": spec.sql,
             "params": bound,

@@ -24,7 +24,13 @@ from finops_agent.sample_data.estate import (
     Product,
 )
 from finops_agent.sample_data.inventory import background, planted, planted_frame, resource_id
-from finops_agent.sample_data.writer import cur2_columns, cur_columns, focus_columns, write
+from finops_agent.sample_data.writer import (
+    cur2_columns,
+    cur_columns,
+    focus_1_2_columns,
+    focus_columns,
+    write,
+)
 
 Schema = Literal["cur", "cur2", "focus"]
 __all__ = ["Schema", "generate"]
@@ -68,7 +74,8 @@ def _describe(
         )
     ]
     ids = pd.Series([""] * len(rt), dtype=object)
-    for style in {p.id_style for p in product if p.id_style}:
+    # sorted, not a set: set order follows PYTHONHASHSEED and would reorder the random draws
+    for style in sorted({p.id_style for p in product if p.id_style}):
         mask = np.array([p.id_style == style for p in product])
         ids[mask] = resource_id(
             style,
@@ -131,10 +138,17 @@ def generate(
     seed: int = 7,
     fmt: Literal["parquet", "csv"] = "parquet",
     end: dt.date | None = None,
+    focus_version: Literal["1.0", "1.2"] = "1.0",
 ) -> dict[str, Any]:
-    """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth."""
+    """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth.
+
+    FOCUS is written as AWS exports version `focus_version`: 1.0 with x_UsageType and JSON-text
+    maps, 1.2 with SkuMeter and map-typed SkuPriceDetails/Tags (JSON text in CSV).
+    """
     if schema not in ("cur", "cur2", "focus"):
         raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
+    if focus_version not in ("1.0", "1.2"):
+        raise SampleDataError(f"focus version must be 1.0 or 1.2, not {focus_version!r}")
     if fmt not in ("parquet", "csv"):
         raise SampleDataError(f"format must be parquet or csv, not {fmt!r}")
     if months < 1 or rows < 1:
@@ -226,6 +240,8 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     if schema == "focus":
         columns = focus_columns(all_lines, rt)
+        if focus_version == "1.2":
+            columns = focus_1_2_columns(columns, as_json=fmt == "csv")
         month_key = np.datetime_as_string(
             columns["ChargePeriodStart"].to_numpy(zero_copy_only=False).astype("datetime64[M]")
         )
@@ -249,6 +265,8 @@ def generate(
         spike_day,
         baseline,
     )
+    if schema == "focus":
+        truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
 
@@ -340,6 +358,7 @@ def _ground_truth(
     lam_mask = rt["code"].to_numpy()[lines.res] == "AWSLambda"
     lam_daily = frame[lam_mask].groupby("day")["unblended"].sum()
     fee_mask = lines.ltype == L.FEE
+    sp_fee = lines.ltype == L.SP_FEE
     return {
         "schema": schema,
         "seed": seed,
@@ -349,6 +368,17 @@ def _ground_truth(
         "currency": "USD",
         "payer_account_id": PAYER_ID,
         "accounts": [{"id": a, "name": n} for a, n in ACCOUNTS],
+        # the Savings Plan's daily commitment and the part covered usage used, per month
+        "savings_plan": {
+            key: {
+                m: _round(v)
+                for m, v in pd.Series(lines.values[column][sp_fee])
+                .groupby(month[sp_fee])
+                .sum()
+                .items()
+            }
+            for key, column in (("commitment_by_month", "sp_commit"), ("used_by_month", "sp_used"))
+        },
         "totals": {
             "unblended_cost": _round(unblended.sum()),
             "amortized_cost": _round(amortized.sum()),

@@ -344,7 +344,54 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
     }
 
 
-def _to_csv_table(table: pa.Table, headers: dict[str, str] | None) -> pa.Table:
+def _json_to_map(column: pa.DictionaryArray) -> pa.Array:
+    """Per-row maps from dictionary-encoded JSON objects (decoded once per distinct object)."""
+    maps = pa.array(
+        [
+            None if v is None else sorted(json.loads(v).items())
+            for v in column.dictionary.to_pylist()
+        ],
+        type=pa.map_(pa.string(), pa.string()),
+    )
+    return maps.take(column.indices)
+
+
+def focus_1_2_columns(columns: dict[str, pa.Array], *, as_json: bool) -> dict[str, pa.Array]:
+    """FOCUS 1.2 as AWS exports it, from the FOCUS 1.0 columns of the same lines.
+
+    x_UsageType is gone (its values are SkuMeter now); SkuPriceDetails and Tags are maps in
+    Parquet and JSON text in CSV; the columns FOCUS 1.1 and 1.2 added are present.
+    """
+    out = {k: v for k, v in columns.items() if k != "x_UsageType"}
+    rows = len(columns["BilledCost"])
+
+    def constant(value: str | None) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(rows, np.int32), mask=np.full(rows, value is None)),
+            pa.array([value or ""]),
+        )
+
+    out["SkuMeter"] = columns["x_UsageType"]
+    if not as_json:
+        out["SkuPriceDetails"] = _json_to_map(columns["SkuPriceDetails"])
+        out["Tags"] = _json_to_map(columns["Tags"])
+    out["BillingAccountType"] = constant("Billing Account")
+    out["SubAccountType"] = constant("Linked Account")
+    out["ServiceSubcategory"] = constant(None)
+    out["CapacityReservationId"] = constant(None)
+    out["CapacityReservationStatus"] = constant(None)
+    out["CommitmentDiscountQuantity"] = pa.nulls(rows, pa.float64())
+    out["CommitmentDiscountUnit"] = constant(None)
+    out["InvoiceId"] = constant(None)
+    out["PricingCurrency"] = columns["BillingCurrency"]
+    out["PricingCurrencyEffectiveCost"] = columns["EffectiveCost"]
+    out["PricingCurrencyListUnitPrice"] = columns["ListUnitPrice"]
+    return out
+
+
+def _to_csv_table(
+    table: pa.Table, headers: dict[str, str] | None, *, null: str | None = None
+) -> pa.Table:
     arrays = []
     for name in table.column_names:
         column = table[name]
@@ -352,6 +399,9 @@ def _to_csv_table(table: pa.Table, headers: dict[str, str] | None) -> pa.Table:
             column = column.cast(pa.string())
         elif pa.types.is_timestamp(column.type):
             column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+        if null is not None:
+            # FOCUS exports write a missing value as the word NULL, in every column type
+            column = pc.fill_null(column.cast(pa.string()), null)
         arrays.append(column)
     names = [headers.get(n, n) for n in table.column_names] if headers else table.column_names
     return pa.table(arrays, names=names)
@@ -390,7 +440,11 @@ def write(
                 write_statistics=statistics,
             )
         else:
-            csv_chunk = _to_csv_table(chunk, RAW_CUR_HEADERS if schema == "cur" else None)
+            csv_chunk = _to_csv_table(
+                chunk,
+                RAW_CUR_HEADERS if schema == "cur" else None,
+                null="NULL" if schema == "focus" else None,
+            )
             # pyarrow quotes every header name; billing exports do not
             with (part / "part-00000.csv").open("wb") as handle:
                 handle.write((",".join(csv_chunk.column_names) + "\n").encode())
