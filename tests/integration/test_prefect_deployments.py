@@ -42,6 +42,7 @@ class Launched:
     process: subprocess.Popen[bytes]
     home: Path
     url: str
+    portal: str
 
 
 def _children() -> dict[int, list[int]]:
@@ -95,7 +96,7 @@ def _deployment_names(url: str) -> set[str]:
 def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     """deployments/serve.py on a free loopback port with a temporary PREFECT_HOME."""
     home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
+    port, portal_port = free_port(), free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
@@ -105,7 +106,16 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     }
     log = (home / "launcher.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(SERVE), "--port", str(port), "--home", str(home)],
+        [
+            sys.executable,
+            str(SERVE),
+            "--port",
+            str(port),
+            "--portal-port",
+            str(portal_port),
+            "--home",
+            str(home),
+        ],
         env=env,
         cwd=home,
         stdout=log,
@@ -128,7 +138,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
             f"serve.py did not register the deployments (got {sorted(names)}); "
             f"logs in {home}: {(home / 'launcher.log').read_text()[-2000:]}"
         )
-    yield Launched(process, home, url)
+    yield Launched(process, home, url, f"http://127.0.0.1:{portal_port}")
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -211,7 +221,10 @@ def test_manual_run_with_custom_parameters_writes_report_and_artifacts(
         "finops-report-link",
     }
     assert "$34.00" in artifacts["finops-report-summary"].data
-    assert reports[0].resolve().as_uri() in str(artifacts["finops-report-link"].data)
+    # runs under the launcher link the served report, not a file:// path the UI cannot open
+    served = f"{launched.portal}/r/{reports[0].parent.name}/"
+    assert artifacts["finops-report-link"].data == served
+    assert artifacts["finops-report-summary"].data.endswith(f"[Open the report]({served})\n")
 
 
 def test_failed_run_says_why_in_its_state_and_an_alert_artifact(
@@ -229,8 +242,8 @@ def test_stopping_the_launcher_leaves_no_process_behind(launched: Launched) -> N
     process = launched.process
     assert process.poll() is None
     below = descendants(process.pid)
-    # server and runner at least (plus anything they started)
-    assert len(below) >= 2
+    # server, portal and runner at least (plus anything they started)
+    assert len(below) >= 3
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=45) == 0
     deadline = time.monotonic() + 5
