@@ -122,7 +122,8 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         stderr=subprocess.STDOUT,
     )
     url = api_url(port)
-    deadline = time.monotonic() + 90
+    # the server alone needs a minute on a busy two-core machine; portal and runner follow
+    deadline = time.monotonic() + 180
     names: set[str] = set()
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -133,7 +134,12 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
             break
         time.sleep(0.5)
     else:
-        process.kill()
+        # SIGTERM lets the launcher stop its process groups; SIGKILL alone would orphan them
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
         pytest.fail(
             f"serve.py did not register the deployments (got {sorted(names)}); "
             f"logs in {home}: {(home / 'launcher.log').read_text()[-2000:]}"

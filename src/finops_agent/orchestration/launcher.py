@@ -202,8 +202,9 @@ def run_launcher(
         took = wait_healthy(server, api_url(port))
         portal = start_portal(home, port, settings)
         children.append(portal)
-        wait_healthy(portal, portal_health_url(settings))
+        # the runner registers the deployments while the portal starts: neither waits on the other
         children.append(start_runner(home, port, settings.portal_url))
+        wait_healthy(portal, portal_health_url(settings))
         if announce:
             token = (
                 "\nFINOPS_SERVE_TOKEN is set: open reports with ?token=<the token> once per browser."
