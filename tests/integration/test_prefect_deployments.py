@@ -228,8 +228,9 @@ def test_manual_run_with_custom_parameters_writes_report_and_artifacts(
     }
     assert "$34.00" in artifacts["finops-report-summary"].data
     # runs under the launcher link the served report, not a file:// path the UI cannot open
-    served = f"{launched.portal}/r/{reports[0].parent.name}/"
-    assert artifacts["finops-report-link"].data == served
+    report_id = reports[0].parent.name
+    served = f"{launched.portal}/r/{report_id}/"
+    assert artifacts["finops-report-link"].data == f"[Report {report_id}]({served})"
     assert artifacts["finops-report-summary"].data.endswith(f"[Open the report]({served})\n")
 
 
