@@ -134,6 +134,14 @@
       }, function (e) { status.textContent = "Not answered: " + e.message; });
   });
 
+  // a suggested prompt is asked by its number, exactly as `finops chat` takes it
+  Array.prototype.forEach.call(document.querySelectorAll("#prompts button"), function (b) {
+    b.addEventListener("click", function () {
+      box.value = b.dataset.question;
+      form.requestSubmit();
+    });
+  });
+
   document.getElementById("new-session").addEventListener("click", function () {
     localStorage.removeItem(key);
     turns.textContent = "";

@@ -154,6 +154,15 @@ def test_index_report_chat_rating_and_reload(
     assert page.locator("#turns .turn .q").all_inner_texts() == ["select count(*) as n from cost"]
     _ask(page, "select sum(unblended_cost) as total from cost")
     assert page.evaluate(f"localStorage.getItem('finops-session:{report_id}')") == session_id
+    # a suggested prompt is one click: asked by its number, shown with its own text
+    prompt = page.locator("#prompts button").first
+    text = prompt.inner_text()
+    before_prompt = page.locator("#turns .turn").count()
+    prompt.click()
+    page.locator("#turns .turn").nth(before_prompt).wait_for(timeout=_ANSWER_TIMEOUT_MS)
+    answered = page.locator("#turns .turn").nth(before_prompt)
+    assert answered.locator(".q").inner_text() == text
+    assert answered.get_attribute("data-mode") == "prompt"
     assert page.errors == []
     assert _digest(report_html) == before
 

@@ -268,7 +268,8 @@ def create_app(settings: Settings) -> Starlette:
 
     async def report_page(request: Request) -> Response:
         folder = folder_of(request)
-        return html_page("portal/report.html.j2", report_id=folder.name)
+        prompts = [p.text for p in ReportFolder(folder).read().suggested_prompts]
+        return html_page("portal/report.html.j2", report_id=folder.name, prompts=prompts)
 
     async def report_file(request: Request) -> Response:
         folder = folder_of(request)
