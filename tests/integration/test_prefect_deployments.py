@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +233,37 @@ def test_manual_run_with_custom_parameters_writes_report_and_artifacts(
     served = f"{launched.portal}/r/{report_id}/"
     assert artifacts["finops-report-link"].data == f"[Report {report_id}]({served})"
     assert artifacts["finops-report-summary"].data.endswith(f"[Open the report]({served})\n")
+
+
+def _run_logs(url: str, flow_run_id: Any) -> list[str]:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}), _client(url) as client:
+        found = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return [log.message for log in found]
+
+
+def test_manual_run_with_default_parameters_uses_the_demo_data_and_logs_it(
+    launched: Launched,
+) -> None:
+    run = _trigger(launched.url, "ad-hoc-report", {})
+    assert run.state.is_completed(), run.state.message
+    messages = _run_logs(launched.url, run.id)
+    # the UI shows what happened: demo data said first, queries, totals and the served link
+    assert any(m.startswith("No billing source is configured") for m in messages), messages
+    assert any(" stored queries ok" in m for m in messages), messages
+    assert any("line items from" in m and "net cost $" in m for m in messages), messages
+    written = [m for m in messages if m.startswith("report written: ")]
+    assert len(written) == 1 and f"; open it at {launched.portal}/r/" in written[0]
+    report_id = written[0].rsplit("/r/", 1)[1].rstrip("/")
+    # the portal serves that report (it reads the same reports folder as the runner)
+    with urllib.request.urlopen(f"{launched.portal}/r/{report_id}/", timeout=10) as page:
+        assert (
+            page.status == 200 and f'src="/r/{report_id}/files/report.html"' in page.read().decode()
+        )
 
 
 def test_failed_run_says_why_in_its_state_and_an_alert_artifact(
