@@ -56,6 +56,8 @@ def _report(source: Path, out: Path, env: dict[str, str]) -> subprocess.Popen[st
             WINDOW[0],
             "--end",
             WINDOW[1],
+            # a flow run on Prefect's temporary server: the server a kill orphans is under test
+            "--prefect",
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -209,6 +209,15 @@ def test_finops_list_prints_each_report_newest_first_and_says_which_are_unreadab
     ]
 
 
+def test_finops_list_with_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from finops_agent.cli import app
+
+    env = {"FINOPS_HOME": str(tmp_path / "home"), "FINOPS_INSIGHTS": "bedrok"}
+    result = CliRunner().invoke(app, ["list", "--out", str(tmp_path)], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "error: FINOPS_INSIGHTS: 'bedrok' is not one of rules, bedrock\n"
+
+
 def test_the_index_shows_the_same_columns_and_links_readable_reports(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     _two_reports_and_a_broken_one(out)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from finops_agent.cli.errors import friendly_errors
 from finops_agent.reports.folder import LISTING_COLUMNS, ListingRow, list_reports
 from finops_agent.settings import load_settings
 
@@ -30,6 +31,7 @@ def listing_text(rows: list[ListingRow]) -> str:
     return "\n".join(lines)
 
 
+@friendly_errors
 def list_command(
     out: Annotated[Path | None, typer.Option(help="Output folder holding the reports")] = None,
 ) -> None:

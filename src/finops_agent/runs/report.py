@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,16 +93,35 @@ def run_query_with_retries(
 def run_queries_in_process(run: PreparedRun, request: ReportRequest) -> list[QueryResult]:
     """Every stored query on a thread pool, in catalog order; late or crashed ones come back failed."""
     deadline, deadline_from = batch_deadline(run.settings, len(run.specs), QUERY_WORKERS)
-    by_name: dict[str, QueryResult] = {}
     pool = concurrent.futures.ThreadPoolExecutor(QUERY_WORKERS, thread_name_prefix="finops-query")
     futures = {pool.submit(run_query_with_retries, run, spec): spec for spec in run.specs}
-    try:
+
+    def finished() -> Iterator[tuple[QuerySpec, QueryResult]]:
         for future in concurrent.futures.as_completed(futures, timeout=deadline):
             spec = futures[future]
             try:
-                result = future.result()
+                yield spec, future.result()
             except Exception as exc:  # a crash in one query fails its section, not the report
-                result = failed_result(spec, run.params, exc)
+                yield spec, failed_result(spec, run.params, exc)
+
+    try:
+        return in_catalog_order(run, finished(), deadline_from)
+    finally:
+        # queries still running finish in the background; the engine is closed by the caller
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def in_catalog_order(
+    run: PreparedRun, finished: Iterator[tuple[QuerySpec, QueryResult]], deadline_from: str
+) -> list[QueryResult]:
+    """Results as they finish, told to the listeners, returned in catalog order.
+
+    `finished` raises TimeoutError at the batch deadline: every query without a result by then
+    comes back failed, naming `deadline_from`.
+    """
+    by_name: dict[str, QueryResult] = {}
+    try:
+        for spec, result in finished:
             by_name[spec.name] = result
             notify_query_done(result)
     except TimeoutError:
@@ -111,9 +130,6 @@ def run_queries_in_process(run: PreparedRun, request: ReportRequest) -> list[Que
             if spec.name not in by_name:
                 by_name[spec.name] = failed_result(spec, run.params, late)
                 notify_query_done(by_name[spec.name])
-    finally:
-        # queries still running finish in the background; the engine is closed by the caller
-        pool.shutdown(wait=False, cancel_futures=True)
     return [by_name[spec.name] for spec in run.specs]
 
 
