@@ -211,6 +211,7 @@ def test_token_is_required_on_every_request_and_a_token_link_sets_a_cookie(
         assert client.get("/").status_code == 401
         assert client.get(f"/r/{report_id}/files/report.html").status_code == 401
         assert client.get("/", headers={"X-Finops-Token": "wrong"}).status_code == 401
+        assert client.get("/?token=n%C3%A4h").status_code == 401  # not ASCII: refused, no error
         assert client.get("/health").status_code == 200
         link = client.get(f"/r/{report_id}/?token=s3cret-token")
         assert link.status_code == 303 and link.headers["location"] == f"/r/{report_id}/"

@@ -121,6 +121,11 @@ def series_chart(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, An
     return {"x": x, "y": numeric} if numeric else None
 
 
+def _same_secret(offered: str, token: str) -> bool:
+    # bytes: compare_digest refuses non-ASCII text, and a client chooses what it offers
+    return hmac.compare_digest(offered.encode("utf-8"), token.encode("utf-8"))
+
+
 class _RateLimiter:
     """Sliding-window counts per key; thread-safe (chat endpoints run in the thread pool)."""
 
@@ -360,7 +365,7 @@ def create_app(settings: Settings) -> Starlette:
     ) -> Response:
         if token and request.url.path != "/health":
             offered = request.query_params.get("token")
-            if offered is not None and hmac.compare_digest(offered, token):
+            if offered is not None and _same_secret(offered, token):
                 # the token leaves the address bar (and the history) at once
                 rest = {k: v for k, v in request.query_params.items() if k != "token"}
                 target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
@@ -375,7 +380,7 @@ def create_app(settings: Settings) -> Starlette:
                 )
                 return response
             carried = request.headers.get(_TOKEN_HEADER) or request.cookies.get(_TOKEN_COOKIE)
-            if not carried or not hmac.compare_digest(carried, token):
+            if not carried or not _same_secret(carried, token):
                 return PlainTextResponse(
                     "This portal needs its token: open the link with ?token=… "
                     "or send the X-Finops-Token header.",
