@@ -222,3 +222,41 @@ def test_a_token_protected_portal_refuses_requests_without_it(
     finally:
         context.close()
         process.stop()
+
+
+def test_a_series_answer_is_drawn_as_a_chart_under_the_page_policy(
+    portal: str, browser: Any, served_report: tuple[Settings, str]
+) -> None:
+    _, report_id = served_report
+    # the portal's own Content-Security-Policy applies here: only locators, no page eval
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on(
+            "response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
+        tab.goto(f"{portal}/r/{report_id}/")
+        tab.fill(
+            "#question",
+            "select '2026-10-01' as day, sum(unblended_cost) as cost from cost union all "
+            "select '2026-10-02' as day, sum(amortized_cost) as cost from cost",
+        )
+        tab.click("#ask button[type=submit]")
+        turn = tab.locator("#turns .turn").first
+        turn.wait_for(timeout=_ANSWER_TIMEOUT_MS)
+        assert turn.locator("table td").all_inner_texts() == [
+            "2026-10-01",
+            "34",
+            "2026-10-02",
+            "34",
+        ]
+        turn.locator(".chart svg.main-svg").first.wait_for(timeout=30_000)
+        # the chart's x axis carries the two days
+        ticks = turn.locator(".chart .xtick text").all_inner_texts()
+        assert len(ticks) >= 2
+        assert errors == []
+    finally:
+        context.close()

@@ -67,9 +67,10 @@ _TOKEN_COOKIE = "finops_token"
 _STATIC = {"portal.js": "text/javascript", "portal.css": "text/css"}
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T].*)?$")
 
-# the wrapper page runs only the portal's own script; the report inside is sandboxed apart
+# the wrapper page runs only the portal's own scripts (Plotly sets inline styles as it draws);
+# the report inside is sandboxed apart
 _PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self'"
 )
@@ -266,6 +267,10 @@ def create_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def no_icon(request: Request) -> Response:
+        # browsers ask for it on every page; an empty answer keeps their consoles clean
+        return Response(status_code=204)
+
     async def index(request: Request) -> Response:
         # the same rows as `finops list`; unreadable folders are listed with their problem
         rows = [entry.row() for entry in list_reports(output_dir)]
@@ -394,6 +399,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         Route("/health", health),
+        Route("/favicon.ico", no_icon),
         Route("/", index),
         Route("/static/{name}", static),
         Route("/r/{report_id}/", report_page),
