@@ -98,7 +98,7 @@
     var div = el("div", "turn");
     div.dataset.mode = turn.mode || "";
     div.appendChild(el("p", "q", turn.question));
-    var refused = turn.mode === "error" || turn.mode === "help";
+    var refused = ["error", "help", "refusal"].indexOf(turn.mode) >= 0;
     div.appendChild(el("p", "sentence" + (refused ? " refused" : ""), turn.sentence));
     if (!refused && turn.columns.length) {
       div.appendChild(table(turn));

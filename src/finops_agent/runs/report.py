@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.comparison import apply_previous_period, previous_period_totals
+from finops_agent.comparison import (
+    MONTH_OVER_MONTH,
+    apply_month_over_month,
+    apply_month_to_date,
+    apply_previous_period,
+    month_over_month,
+    month_to_date,
+    previous_period_totals,
+)
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.report_mail import email_report, resend_pending
 from finops_agent.execution import QueryResult, batch_deadline, failed_result, run_query
@@ -206,6 +214,18 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
     try:
         results = steps.run_queries(run, request)
         previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+        # month over month reads the two complete months, wherever the window ends
+        mom_spec = next((s for s in run.specs if s.name == MONTH_OVER_MONTH), None)
+        mom = (
+            month_over_month(run.engine, run.schema, run.window, settings.tag_keys, mom_spec)  # type: ignore[arg-type]
+            if mom_spec is not None
+            else None
+        )
+        mtd = (
+            month_to_date(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+            if "cost" in run.families
+            else None
+        )
     finally:
         run.engine.close()
     failed = [r.name for r in results if not r.ok]
@@ -219,6 +239,10 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         f"(end exclusive), net cost {usd(summary.metrics.unblended_cost)}"
     )
     comparison_warning = apply_previous_period(summary, previous)
+    if mom is not None and mom_spec is not None:
+        apply_month_over_month(summary, mom, mom_spec, settings.top_n)
+    if mtd is not None:
+        apply_month_to_date(summary, mtd, settings.top_n)
     found = generate_insights(build_insights(settings), summary)
     store, store_warning = open_store(settings)
     log_warning = log_interaction(store, insight_interaction(summary, found))

@@ -65,6 +65,8 @@ _SESSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 _TOKEN_HEADER = "x-finops-token"
 _TOKEN_COOKIE = "finops_token"
 _STATIC = {"portal.js": "text/javascript", "portal.css": "text/css"}
+# modes of a turn whose table is an answer (others are refusals, help or errors)
+_ANSWERED = frozenset({"sql", "prompt", "model", "offline"})
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T].*)?$")
 
 # the wrapper page runs only the portal's own scripts (Plotly sets inline styles as it draws);
@@ -196,9 +198,7 @@ def _turn_json(turn: ChatTurn | ChatTurnRecord) -> dict[str, Any]:
         "columns": columns,
         "rows": rows,
         "row_count": data.get("row_count", len(rows)),
-        "chart": series_chart(columns, rows)
-        if data.get("mode") in ("sql", "prompt", "model")
-        else None,
+        "chart": series_chart(columns, rows) if data.get("mode") in _ANSWERED else None,
         "rating": data.get("rating"),
         "warnings": [str(w) for w in data.get("warnings") or []],
     }
