@@ -186,9 +186,9 @@ def test_hostile_questions_are_refused_and_inert(
         turn = _ask(page, question)
         assert turn.locator(".q").inner_text() == question.removeprefix("/sql ")
     modes = page.locator("#turns .turn").evaluate_all("ts => ts.map(t => t.dataset.mode)")
-    # free text needs Bedrock; writes and file reads are refused by the guard; the last one is
-    # a legal SELECT whose hostile value is shown as text in a table cell
-    assert modes == ["help", "help", "error", "error", "sql"]
+    # markup as a question is refused by the offline interpreter; writes and file reads by the
+    # guard; the last one is a legal SELECT whose hostile value is shown as text in a table cell
+    assert modes == ["refusal", "refusal", "error", "error", "sql"]
     assert page.locator("#turns .refused").count() == 4
     assert "root:" not in page.locator("#turns").inner_text()
     assert page.locator("#turns img").count() == 0
