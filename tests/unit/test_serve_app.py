@@ -287,13 +287,15 @@ def test_email_carries_the_served_link_and_the_chat_only_when_asked(
             with_images=False,
             **extra,  # type: ignore[arg-type]
         ).message
-        part = message.get_body(("plain",))
-        assert part is not None
-        return str(part.get_content())
+        part, html = message.get_body(("plain",)), message.get_body(("html",))
+        assert part is not None and html is not None
+        return str(part.get_content()) + str(html.get_content())
 
     plain = text_of()
     assert "emailed?" not in plain and "CHAT TRANSCRIPT" not in plain
+    assert "Chat transcript" not in plain
     linked = text_of(served_url=served.served_report_url(report_id))
     assert f"ask questions: https://finops.example.org/r/{report_id}/" in linked
     with_chat = text_of(chat=load_transcript(Path(settings.output_dir), report_id))
     assert "CHAT TRANSCRIPT" in with_chat and f"Q: {question}" in with_chat
+    assert "Chat transcript</h2>" in with_chat
