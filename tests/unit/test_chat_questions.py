@@ -193,12 +193,16 @@ def series(period: tuple[dt.date, dt.date], where: Callable[[pd.DataFrame], pd.S
 
 
 def forecast(frame: pd.DataFrame) -> Expected:
-    daily = _in(frame, DEC).groupby("day")["cost"].sum()
+    month = _in(frame, DEC)
+    # upfront fees and refunds happen once, RI fees and tax once a month: never extrapolated
+    once = month["type"].isin(["Fee", "SavingsPlanUpfrontFee", "Refund", "RIFee", "Tax"])
+    daily = month.assign(run=month["cost"].where(~once, 0.0)).groupby("day")["run"].sum()
     days = len(daily)
-    spread = daily.std(ddof=1) if days > 1 else 0.0
-    value = daily.sum() + daily.mean() * (31 - days)
-    band = 1.96 * spread * (31 - days) ** 0.5
-    return Expected([value, value - band, value + band, daily.sum()], [], ["December 2026"])
+    value = month["cost"].sum() + daily.mean() * (31 - days)
+    if days < 7:  # too few days for a range: the answer says so instead of a band
+        return Expected([value, month["cost"].sum()], [], ["December 2026", "too few days"])
+    band = 1.96 * daily.std(ddof=1) * (31 - days) ** 0.5
+    return Expected([value, value - band, value + band, month["cost"].sum()], [], ["December 2026"])
 
 
 def count_accounts(frame: pd.DataFrame) -> Expected:

@@ -339,11 +339,17 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
     if name == "month_end_forecast":
         row = frame.iloc[0]
         month = pd.Timestamp(row["billing_period"]).strftime("%B %Y")
+        low, high = _number(row["forecast_low"]), _number(row["forecast_high"])
+        # one-time charges and monthly fees are counted once; with few days there is no range
+        spread = (
+            f"range {usd(low)} to {usd(high)}"
+            if low is not None and high is not None
+            else str(row["note"])
+        )
         return (
             f"At the current run rate {month} will cost about {usd(float(row['forecast_cost']))} "
-            f"(range {usd(float(row['forecast_low']))} to {usd(float(row['forecast_high']))}); "
-            f"{usd(float(row['cost_to_date']))} so far over {int(row['days_with_data'])} of "
-            f"{int(row['days_in_month'])} days."
+            f"({spread}); {usd(float(row['cost_to_date']))} so far over "
+            f"{int(row['days_with_data'])} of {int(row['days_in_month'])} days."
         )
     if name == "commitment_coverage_utilization":
         parts = []
@@ -366,7 +372,7 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
         day = pd.Timestamp(top["usage_date"]).date().isoformat()
         return (
             f"{len(found)} anomalous day(s); the strongest: {top['service_name']} on {day} cost "
-            f"{usd(float(top['unblended_cost']))} against a baseline of "
+            f"{usd(float(top['usage_cost']))} in usage before credits against a baseline of "
             f"{usd(float(top['baseline_cost']))} (z-score {float(top['z_score']):.1f})."
         )
     if "monthly_savings" in frame.columns:

@@ -89,6 +89,17 @@ class ChatData(Protocol):
         ...
 
 
+def with_values(sql: str, values: dict[str, Any]) -> str:
+    """Athena SQL with its `:name` placeholders shown as the typed literals they were bound to."""
+    from finops_agent.engines.athena_params import sql_literal
+
+    tree = sqlglot.parse_one(sql, read="athena")
+    for placeholder in list(tree.find_all(exp.Placeholder)):
+        if placeholder.name in values:
+            placeholder.replace(sql_literal(values[placeholder.name]))
+    return tree.sql(dialect="athena", pretty=True)
+
+
 def comparison_start(start: dt.date) -> dt.date:
     """First day of the month before the one `start` falls in: the report's comparison month."""
     return (start.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -189,7 +200,8 @@ class CostData:
             frame = self._run_bound(name, sql, bound)
         except QueryError as exc:
             raise QueryError(f"query {name!r} failed: {exc}") from None
-        return sql, frame
+        window = {"start_date": self.window.start, "end_date": self.window.end}
+        return with_values(sql, {**window, **bound}), frame
 
     def _run_bound(self, name: str, sql: str, bound: dict[str, Any]) -> pd.DataFrame:
         cap = self.run_.settings.chat_max_scan_bytes or None
