@@ -25,7 +25,8 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-# Local Prefect server + UI on 127.0.0.1:4200 (FINOPS_SERVE_PORT) serving every deployment.
+# Local Prefect server + UI on 127.0.0.1:4200 (FINOPS_SERVE_PORT) serving every deployment,
+# and the reports portal with its chat on 127.0.0.1:4201 (FINOPS_PORTAL_PORT).
 serve: $(STAMP)
 	$(BIN)/python deployments/serve.py
 

@@ -284,4 +284,5 @@ def render_report(run: PreparedRun, summary: ReportSummary, insights: Insights) 
         tag_keys=run.settings.tag_keys,
         source_path=run.source_path,
     )
-    return write_report(Path(run.settings.output_dir), summary, insights, document)
+    served = run.settings.portal_url if run.settings.public_url else None
+    return write_report(Path(run.settings.output_dir), summary, insights, document, served)

@@ -61,7 +61,7 @@ GROUPS: dict[str, str] = {
     "mail": "Mail transport (SMTP or SES), sender and recipients",
     "email": "The report email",
     "cache": "Reuse of stored query results",
-    "serve": "Prefect schedules and the local server",
+    "serve": "Prefect schedules, the local server and the reports portal",
 }
 
 
@@ -332,6 +332,26 @@ class Settings(BaseSettings):
     # --- serve ---
     schedule_timezone: str = _in("serve", "IANA timezone of deployment schedules", "UTC")
     serve_port: int = _in("serve", "Port of the local Prefect UI and API", 4200, ge=1, le=65535)
+    portal_port: int = _in(
+        "serve", "Port of the reports portal beside the Prefect UI", 4201, ge=1, le=65535
+    )
+    portal_host: str = _in(
+        "serve",
+        "Address the reports portal listens on; any other than loopback needs FINOPS_SERVE_TOKEN",
+        "127.0.0.1",
+    )
+    public_url: str | None = _in(
+        "serve",
+        "Base URL of the reports portal in links and emails (behind a proxy or on a host); "
+        "`finops serve` sets it for its runs to http://127.0.0.1:<portal_port>",
+        None,
+    )
+    serve_token: SecretStr | None = _in(
+        "serve",
+        "Token every portal request must carry (header X-Finops-Token, or the cookie a "
+        "?token= link sets; masked in output)",
+        None,
+    )
 
     @field_validator("mail_to", "email_retry_delays_s", mode="before")
     @classmethod
@@ -376,7 +396,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "bedrock_endpoint_url", "dynamodb_endpoint_url", "ses_endpoint_url", mode="before"
+        "bedrock_endpoint_url",
+        "dynamodb_endpoint_url",
+        "ses_endpoint_url",
+        "public_url",
+        mode="before",
     )
     @classmethod
     def _http_url(cls, value: Any) -> Any:
@@ -404,6 +428,19 @@ class Settings(BaseSettings):
             for alias in aliases:
                 check_tag_key(alias, what=f"alias of tag key {logical!r}")
         return value
+
+    @property
+    def portal_url(self) -> str:
+        """Base URL of the reports portal in links: FINOPS_PUBLIC_URL, else loopback and its port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://127.0.0.1:{self.portal_port}"
+
+    def served_report_url(self, report_id: str) -> str | None:
+        """The report's page on the portal when one is configured (FINOPS_PUBLIC_URL), else None."""
+        if not self.public_url:
+            return None
+        return f"{self.portal_url}/r/{report_id}/"
 
     @property
     def log_path(self) -> Path:

@@ -142,7 +142,7 @@ def test_report_chat_flow_writes_a_markdown_artifact(
         "FINOPS_HOME": str(settings.home),
     }.items():
         monkeypatch.setenv(name, value)
-    saved = Path(settings.output_dir) / report_id / "report.json"
+    saved = Path(settings.output_dir) / report_id / "transcript.json"
 
     async def artifact_body() -> str:
         async with get_client() as client:
@@ -155,7 +155,7 @@ def test_report_chat_flow_writes_a_markdown_artifact(
     assert answer.startswith("AmazonEC2 cost the most at $18.00.")
     body = asyncio.run(artifact_body())
     assert "AmazonEC2 cost the most at $18.00." in body and "```sql" in body
-    turn = json.loads(saved.read_text())["chat"][-1]
+    turn = json.loads(saved.read_text())[-1]
     assert turn["question"] == "Which service cost the most?"
 
     # a second question in the same session sees the first as history

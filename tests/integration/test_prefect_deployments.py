@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Launched:
     process: subprocess.Popen[bytes]
     home: Path
     url: str
+    portal: str
 
 
 def _children() -> dict[int, list[int]]:
@@ -95,7 +97,7 @@ def _deployment_names(url: str) -> set[str]:
 def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     """deployments/serve.py on a free loopback port with a temporary PREFECT_HOME."""
     home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
+    port, portal_port = free_port(), free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
@@ -105,14 +107,24 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     }
     log = (home / "launcher.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(SERVE), "--port", str(port), "--home", str(home)],
+        [
+            sys.executable,
+            str(SERVE),
+            "--port",
+            str(port),
+            "--portal-port",
+            str(portal_port),
+            "--home",
+            str(home),
+        ],
         env=env,
         cwd=home,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = api_url(port)
-    deadline = time.monotonic() + 90
+    # the server alone needs a minute on a busy two-core machine; portal and runner follow
+    deadline = time.monotonic() + 180
     names: set[str] = set()
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -123,12 +135,17 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
             break
         time.sleep(0.5)
     else:
-        process.kill()
+        # SIGTERM lets the launcher stop its process groups; SIGKILL alone would orphan them
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
         pytest.fail(
             f"serve.py did not register the deployments (got {sorted(names)}); "
             f"logs in {home}: {(home / 'launcher.log').read_text()[-2000:]}"
         )
-    yield Launched(process, home, url)
+    yield Launched(process, home, url, f"http://127.0.0.1:{portal_port}")
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -211,7 +228,49 @@ def test_manual_run_with_custom_parameters_writes_report_and_artifacts(
         "finops-report-link",
     }
     assert "$34.00" in artifacts["finops-report-summary"].data
-    assert reports[0].resolve().as_uri() in str(artifacts["finops-report-link"].data)
+    # runs under the launcher link the served report, not a file:// path the UI cannot open
+    report_id = reports[0].parent.name
+    served = f"{launched.portal}/r/{report_id}/"
+    assert artifacts["finops-report-link"].data == f"[Report {report_id}]({served})"
+    assert artifacts["finops-report-summary"].data.endswith(f"[Open the report]({served})\n")
+
+
+def _run_logs(url: str, flow_run_id: Any) -> list[str]:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}), _client(url) as client:
+        found = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return [log.message for log in found]
+
+
+def test_manual_run_with_default_parameters_uses_the_demo_data_and_logs_it(
+    launched: Launched,
+) -> None:
+    run = _trigger(launched.url, "ad-hoc-report", {})
+    assert run.state.is_completed(), run.state.message
+    # logs are shipped in batches: the last ones may land just after the run completed
+    deadline = time.monotonic() + 30
+    messages = _run_logs(launched.url, run.id)
+    while time.monotonic() < deadline and not any(
+        m.startswith("report written: ") for m in messages
+    ):
+        time.sleep(0.5)
+        messages = _run_logs(launched.url, run.id)
+    # the UI shows what happened: demo data said first, queries, totals and the served link
+    assert any(m.startswith("No billing source is configured") for m in messages), messages
+    assert any(" stored queries ok" in m for m in messages), messages
+    assert any("line items from" in m and "net cost $" in m for m in messages), messages
+    written = [m for m in messages if m.startswith("report written: ")]
+    assert len(written) == 1 and f"; open it at {launched.portal}/r/" in written[0]
+    report_id = written[0].rsplit("/r/", 1)[1].rstrip("/")
+    # the portal serves that report (it reads the same reports folder as the runner)
+    with urllib.request.urlopen(f"{launched.portal}/r/{report_id}/", timeout=10) as page:
+        assert (
+            page.status == 200 and f'src="/r/{report_id}/files/report.html"' in page.read().decode()
+        )
 
 
 def test_failed_run_says_why_in_its_state_and_an_alert_artifact(
@@ -229,8 +288,8 @@ def test_stopping_the_launcher_leaves_no_process_behind(launched: Launched) -> N
     process = launched.process
     assert process.poll() is None
     below = descendants(process.pid)
-    # server and runner at least (plus anything they started)
-    assert len(below) >= 2
+    # server, portal and runner at least (plus anything they started)
+    assert len(below) >= 3
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=45) == 0
     deadline = time.monotonic() + 5

@@ -44,6 +44,11 @@ def _saved(settings: Settings, report_id: str) -> dict:
     return json.loads((Path(settings.output_dir) / report_id / "report.json").read_text())
 
 
+def _transcript(settings: Settings, report_id: str) -> list[dict]:
+    path = Path(settings.output_dir) / report_id / "transcript.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
 def test_sql_is_checked_run_on_the_report_data_and_recorded(
     session: ChatSession, reports: tuple[Settings, str]
 ) -> None:
@@ -63,11 +68,15 @@ def test_sql_is_checked_run_on_the_report_data_and_recorded(
     )
     assert logged.data_context["sql"].endswith("LIMIT 200")
     assert logged.latency_ms == turn.elapsed_ms > 0
-    # appended to report.json and to the transcript section of report.html
-    saved = _saved(settings, report_id)["chat"][-1]
+    # appended to the transcript file beside the report; report.html is left as rendered
+    folder = Path(settings.output_dir) / report_id
+    saved = json.loads((folder / "transcript.json").read_text())[-1]
     assert saved["interaction_id"] == turn.interaction_id and saved["row_count"] == len(turn.rows)
-    html = (Path(settings.output_dir) / report_id / "report.html").read_text()
-    assert "Chat transcript" in html and html.count("<!-- finops:chat -->") == 1
+    assert saved["sentence"] == (
+        "5 row(s) (LIMIT 200 added). Total cost: $34.00; largest: SavingsPlanNegation at -$20.00."
+    )
+    assert _saved(settings, report_id)["chat"] == []
+    assert "Total cost: $34.00" not in (folder / "report.html").read_text()
 
 
 def test_suggested_prompts_run_their_stored_query_or_sql(session: ChatSession) -> None:
@@ -124,11 +133,14 @@ def test_rating_is_stored_in_the_log_and_the_transcript(
     session.rate(False, "wanted amortised")
     logged = session.store.get(turn.interaction_id)  # type: ignore[union-attr]
     assert logged is not None and (logged.rating, logged.rating_comment) == (-1, "wanted amortised")
-    saved = {t["interaction_id"]: t for t in _saved(settings, report_id)["chat"]}
-    assert saved[turn.interaction_id]["rating"] == -1
+    saved = {t["interaction_id"]: t for t in _transcript(settings, report_id)}
+    assert (saved[turn.interaction_id]["rating"], saved[turn.interaction_id]["rating_comment"]) == (
+        -1,
+        "wanted amortised",
+    )
     assert (
-        "Rated bad: wanted amortised"
-        in (Path(settings.output_dir) / report_id / "report.html").read_text()
+        "wanted amortised"
+        not in (Path(settings.output_dir) / report_id / "report.html").read_text()
     )
 
 
@@ -233,10 +245,13 @@ def test_chat_repl_answers_rates_and_quits(
     assert "Without Bedrock: ask in plain words" in result.stdout
     assert "Amazon Elastic Compute Cloud cost $18.00 in the report window" in result.stdout
     assert "unknown command /nonsense" in result.stdout
-    # hostile text is printed as text, and stored inert in the transcript
+    # hostile text is printed as text, stored as text in the transcript, never in report.html
     assert "[/]<script>alert(1)</script>" in result.stdout
     html = (Path(settings.output_dir) / report_id / "report.html").read_text()
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
+    assert "alert(1)" not in html
+    assert any(
+        "<script>alert(1)</script>" in t["question"] for t in _transcript(settings, report_id)
+    )
     assert "never reached" not in result.stdout
     ratings = [(i.user_query, i.rating, i.rating_comment) for i in store.by_report(report_id)]
     assert ratings == [
@@ -300,13 +315,13 @@ def test_concurrent_transcript_writers_lose_no_turns(reports: tuple[Settings, st
     from finops_agent.chat.transcript import append_turn
 
     settings, report_id = reports
-    before = len(_saved(settings, report_id)["chat"])
+    before = len(_transcript(settings, report_id))
     turns = [
         ChatTurnRecord(question=f"q{i}", answer=f"a{i}", interaction_id=f"i{i}") for i in range(12)
     ]
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda t: append_turn(Path(settings.output_dir), report_id, t), turns))
-    chat = _saved(settings, report_id)["chat"]
+    chat = _transcript(settings, report_id)
     assert len(chat) == before + 12
     assert {t["question"] for t in chat[before:]} == {f"q{i}" for i in range(12)}
 

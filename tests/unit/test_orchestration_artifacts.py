@@ -93,6 +93,17 @@ def test_summary_without_previous_period_or_findings(
     assert "Top findings" not in text
 
 
+def test_summary_links_the_served_report_when_a_portal_is_configured(
+    summary: ReportSummary, tmp_path: Path
+) -> None:
+    served = "http://127.0.0.1:4201/r/20261101T000000Z-abc123/"
+    text = summary_markdown(
+        summary, Insights(provider="rules", markdown=""), tmp_path / "x.html", served
+    )
+    assert text.endswith(f"[Open the report]({served})\n")
+    assert "file://" not in text
+
+
 def test_findings_table_is_sorted_by_savings() -> None:
     insights = Insights(
         provider="rules", markdown="", findings=[_finding("small", 5), _finding("big", 500)]

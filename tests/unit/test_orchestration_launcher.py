@@ -13,9 +13,12 @@ from finops_agent.orchestration.launcher import (
     LauncherError,
     ManagedProcess,
     free_port,
+    portal_health_url,
     prefect_environment,
+    run_launcher,
     wait_healthy,
 )
+from finops_agent.settings import load_settings
 
 
 def _alive(pid: int) -> bool:
@@ -71,3 +74,29 @@ def test_environment_points_ui_and_results_at_the_chosen_port_and_home(tmp_path:
     assert env["DO_NOT_TRACK"] == "1"
     # an explicit poll frequency wins over the launcher's default
     assert env["PREFECT_RUNNER_POLL_FREQUENCY"] == "5"
+
+
+def test_a_portal_beyond_loopback_without_a_token_starts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings(portal_host="0.0.0.0", home=tmp_path / "finops")
+    assert run_launcher(tmp_path / "prefect", free_port(), settings=settings) == 2
+    assert (
+        "error: FINOPS_PORTAL_HOST=0.0.0.0 listens beyond this machine" in capsys.readouterr().err
+    )
+    # refused before any child: no server database, no logs
+    assert not (tmp_path / "prefect").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:4201"),
+        ("0.0.0.0", "http://127.0.0.1:4201"),  # a wildcard is checked on loopback
+        ("::1", "http://[::1]:4201"),
+        ("10.0.0.5", "http://10.0.0.5:4201"),
+    ],
+)
+def test_the_portal_is_checked_where_it_listens(host: str, url: str) -> None:
+    settings = load_settings(portal_host=host, portal_port=4201, serve_token="t")
+    assert portal_health_url(settings) == url

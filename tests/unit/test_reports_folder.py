@@ -251,6 +251,17 @@ def test_the_index_shows_the_same_columns_and_links_readable_reports(tmp_path: P
     ]
 
 
+def test_the_index_links_the_served_reports_when_a_portal_is_configured(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    _two_reports_and_a_broken_one(out)
+    html = write_index(out, "https://finops.example.org").read_text()
+    links = re.findall(r'<a href="([^"]*)">', html)
+    assert links == [
+        "https://finops.example.org/r/20261103T070000Z-f0f0f0/",
+        "https://finops.example.org/r/20261101T060000Z-d1d1d1/",
+    ]
+
+
 def test_index_writers_take_turns_under_the_lock(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     out.mkdir()

@@ -25,7 +25,7 @@ from finops_agent.chat.data import ChatData, CostData, open_data
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
 from finops_agent.chat.interpreter import Plan, Refusal, interpret, suggestions
 from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, TableSpec
-from finops_agent.chat.transcript import append_turn, load_report, update_turn
+from finops_agent.chat.transcript import append_turn, load_report, load_transcript, update_turn
 from finops_agent.chat.vocabulary import Vocabulary, load_vocabulary
 from finops_agent.engines.base import QueryError
 from finops_agent.formatting import number, usd
@@ -61,6 +61,7 @@ class ChatTurn(BaseModel):
 
     question: str
     answer: str
+    sentence: str = Field(default="", description="the answer without its result table")
     mode: str = Field(description="sql, prompt, model, offline, refusal, help or error")
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
@@ -176,7 +177,7 @@ class ChatSession:
         self.record = record
         # a known session id continues that conversation: its turns are the model's history
         self.turns: list[ChatTurn] = []
-        for saved in self.report.chat if session_id else []:
+        for saved in load_transcript(self.output_dir, report_id) if session_id else []:
             if saved.session_id == session_id:
                 try:
                     self.turns.append(ChatTurn.model_validate(saved.model_dump()))
@@ -496,6 +497,7 @@ class ChatSession:
         turn = ChatTurn(
             question=question,
             answer=answer,
+            sentence=outcome.text,
             mode=outcome.mode,
             sql=outcome.sql,
             columns=[str(c) for c in outcome.frame.columns],

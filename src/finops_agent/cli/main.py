@@ -287,14 +287,18 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="UI/API port (default FINOPS_SERVE_PORT)")
     ] = None,
+    portal_port: Annotated[
+        int | None, typer.Option(help="Reports portal port (default FINOPS_PORTAL_PORT)")
+    ] = None,
     home: Annotated[Path, typer.Option(help="PREFECT_HOME for the server and runs")] = Path(
         ".prefect"
     ),
 ) -> None:
-    """Start a local Prefect server with the UI and serve the scheduled and manual deployments."""
+    """Start the Prefect server and UI, the reports portal, and serve the deployments."""
     from finops_agent.orchestration.launcher import run_launcher
 
-    raise typer.Exit(run_launcher(home, port or load_settings().serve_port))
+    settings = load_settings(portal_port=portal_port)
+    raise typer.Exit(run_launcher(home, port or settings.serve_port, settings=settings))
 
 
 def run() -> None:

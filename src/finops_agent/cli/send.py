@@ -22,18 +22,23 @@ def send_command(
     link: Annotated[
         str | None, typer.Option(help="URL of the report to link when it is too big to attach")
     ] = None,
+    with_chat: Annotated[
+        bool, typer.Option("--with-chat", help="Include the report's chat transcript")
+    ] = False,
 ) -> None:
     """Email an existing report; exit 2 for bad recipients or mail settings, 1 when sending failed."""
     from finops_agent.delivery.report_mail import email_report
     from finops_agent.pipeline import check_mail_settings
-    from finops_agent.reports.folder import report_folder
+    from finops_agent.reports.folder import ReportFolder, report_folder
 
     settings = load_settings(output_dir=out)
     # the same look-up as chat: one plain id, no path, no symlink out of the reports folder
     folder = report_folder(Path(settings.output_dir), report_id)
     # recipients, mailer and sender are the user's to fix: say so before composing anything
     check_mail_settings(settings, to or settings.mail_to, option="--to")
-    result = email_report(settings, folder, to, report_url=link)
+    # the chat goes out only when asked: it may hold questions nobody meant to send on
+    chat = ReportFolder(folder).read_transcript() if with_chat else None
+    result = email_report(settings, folder, to, report_url=link, chat=chat)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not result.sent:

@@ -11,6 +11,7 @@ from finops_agent.delivery.factory import build_mailer
 from finops_agent.delivery.outbox import record_delivery, send_pending
 from finops_agent.delivery.send import deliver
 from finops_agent.email_addresses import AddressError, parse_recipients
+from finops_agent.reports.document import ChatTurnRecord
 from finops_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,13 @@ def email_report(
     *,
     report_url: str | None = None,
     mailer: Mailer | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> DeliveryResult:
     """Compose and send one report's email; never raises, a failure comes back as a warning.
 
     Recipients default to FINOPS_MAIL_TO; `report_url` (e.g. a presigned S3 URL) is used
-    when the report is too large to attach.
+    when the report is too large to attach. With FINOPS_PUBLIC_URL set the email also links
+    the served report; `chat` (transcript turns) is included only when the caller passes it.
     """
     try:
         to = parse_recipients(recipients if recipients else settings.mail_to)
@@ -54,7 +57,7 @@ def email_report(
             recipients=to,
             warnings=["email not sent: FINOPS_MAILER is none (choose smtp or ses)"],
         )
-    result = _compose_and_deliver(settings, report_dir, to, mailer, report_url)
+    result = _compose_and_deliver(settings, report_dir, to, mailer, report_url, chat)
     try:
         record_delivery(report_dir, result, report_url)
     except OSError as exc:  # the ledger is bookkeeping: the email went (or not) regardless
@@ -63,7 +66,12 @@ def email_report(
 
 
 def _compose_and_deliver(
-    settings: Settings, report_dir: Path, to: list[str], mailer: Mailer, report_url: str | None
+    settings: Settings,
+    report_dir: Path,
+    to: list[str],
+    mailer: Mailer,
+    report_url: str | None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> DeliveryResult:
     from finops_agent.report.email import compose_email
 
@@ -78,6 +86,8 @@ def _compose_and_deliver(
             with_images=settings.email_images,
             chromium=settings.chromium_path,
             report_url=report_url,
+            served_url=settings.served_report_url(report_dir.name),
+            chat=chat,
         )
     except Exception as exc:  # composing must never cost the report that is already written
         log.warning("composing the email for %s failed: %s", report_dir, exc)

@@ -36,9 +36,9 @@ def _cell(value: object) -> str:
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
-def report_link(path: Path) -> str:
-    """A URL for the report: file:// for a local path."""
-    return path.resolve().as_uri()
+def report_link(path: Path, served: str | None = None) -> str:
+    """A URL for the report: its page on the portal when one is configured, else file://."""
+    return served or path.resolve().as_uri()
 
 
 def _coverage_note(summary: ReportSummary) -> str:
@@ -46,7 +46,9 @@ def _coverage_note(summary: ReportSummary) -> str:
     return f" (data covers {coverage})" if coverage else ""
 
 
-def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -> str:
+def summary_markdown(
+    summary: ReportSummary, insights: Insights, report: Path, served: str | None = None
+) -> str:
     """Total, change against the previous period, top findings and failed sections, as markdown."""
     m = summary.metrics
     change = (
@@ -107,7 +109,7 @@ def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -
         lines.append("")
     for warning in insights.warnings:
         lines.append(f"> {_cell(warning)}")
-    lines += ["", f"[Open the report]({report_link(report)})"]
+    lines += ["", f"[Open the report]({report_link(report, served)})"]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -136,21 +138,28 @@ def _attempt(what: str, create: Callable[[], object]) -> str | None:
     return None
 
 
-def publish_report_artifacts(summary: ReportSummary, insights: Insights, report: Path) -> list[str]:
-    """Create the three artifacts on the current run; return warnings for any that failed."""
+def publish_report_artifacts(
+    summary: ReportSummary, insights: Insights, report: Path, served: str | None = None
+) -> list[str]:
+    """Create the three artifacts on the current run (linking `served` if given); return warnings."""
     from prefect.artifacts import (
         create_link_artifact,
         create_markdown_artifact,
         create_table_artifact,
     )
 
+    from finops_agent.settings import load_settings
+
+    if served is None:
+        # a run under `finops serve` gets FINOPS_PUBLIC_URL from the launcher
+        served = load_settings().served_report_url(summary.report_id)
     description = f"{summary.metrics.analysis_type} · {summary.window.period}"
     rows = findings_table(insights) or [{"finding": "no findings", "monthly_savings_usd": 0.0}]
     attempts = [
         (
             "summary",
             lambda: create_markdown_artifact(
-                summary_markdown(summary, insights, report),
+                summary_markdown(summary, insights, report, served),
                 key=SUMMARY_KEY,
                 description=description,
             ),
@@ -162,7 +171,7 @@ def publish_report_artifacts(summary: ReportSummary, insights: Insights, report:
         (
             "link",
             lambda: create_link_artifact(
-                report_link(report),
+                report_link(report, served),
                 link_text=f"Report {summary.report_id}",
                 key=LINK_KEY,
                 description=description,

@@ -1,4 +1,4 @@
-"""Start a local Prefect server and the deployment runner as process groups; stop both cleanly."""
+"""Start a local Prefect server, the deployment runner and the reports portal; stop them cleanly."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+
+from finops_agent.serve.app import PortalConfigError, check_bind
+from finops_agent.settings import Settings, load_settings
 
 HOST = "127.0.0.1"
 _POLL_S: float = 0.2
@@ -139,12 +142,36 @@ def start_server(home: Path, port: int) -> ManagedProcess:
     )
 
 
-def start_runner(home: Path, port: int) -> ManagedProcess:
-    """The deployment runner (finops_agent.orchestration.runner) against the local server."""
+def start_runner(home: Path, port: int, portal: str | None = None) -> ManagedProcess:
+    """The deployment runner against the local server; its runs link reports to `portal`."""
     argv = [sys.executable, "-m", "finops_agent.orchestration.runner"]
-    return ManagedProcess(
-        "deployment runner", argv, prefect_environment(home, port), home / "serve.log"
+    env = prefect_environment(home, port)
+    if portal is not None:
+        # artifacts and emails of served runs open the served report, not a file:// path
+        env["FINOPS_PUBLIC_URL"] = portal
+    return ManagedProcess("deployment runner", argv, env, home / "serve.log")
+
+
+def start_portal(home: Path, port: int, settings: Settings) -> ManagedProcess:
+    """The reports portal (uvicorn) on settings.portal_host:portal_port over the reports folder."""
+    argv = [sys.executable, "-m", "finops_agent.serve"]
+    env = prefect_environment(home, port)
+    env.update(
+        FINOPS_PORTAL_HOST=settings.portal_host,
+        FINOPS_PORTAL_PORT=str(settings.portal_port),
+        FINOPS_OUTPUT_DIR=str(Path(settings.output_dir).resolve()),
     )
+    return ManagedProcess("reports portal", argv, env, home / "portal.log")
+
+
+def portal_health_url(settings: Settings) -> str:
+    """Where the launcher checks the portal: its own address, loopback for a wildcard."""
+    host = settings.portal_host
+    if host in ("0.0.0.0", "::", ""):
+        host = HOST
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.portal_port}"
 
 
 class _Stop(Exception):
@@ -155,26 +182,45 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
-def run_launcher(home: Path, port: int, *, announce: bool = True) -> int:
-    """Run server then runner until a signal or a child exits; stop runner first, then server."""
+def run_launcher(
+    home: Path, port: int, *, settings: Settings | None = None, announce: bool = True
+) -> int:
+    """Run server, then runner and portal, until a signal or a child exits; stop in reverse."""
+    settings = settings or load_settings()
+    try:
+        check_bind(settings)
+    except PortalConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _raise_stop)
-    server: ManagedProcess | None = None
-    runner: ManagedProcess | None = None
+    children: list[ManagedProcess] = []
     code = 0
     try:
         server = start_server(home, port)
+        children.append(server)
         took = wait_healthy(server, api_url(port))
-        runner = start_runner(home, port)
+        portal = start_portal(home, port, settings)
+        children.append(portal)
+        # the runner registers the deployments while the portal starts: neither waits on the other
+        children.append(start_runner(home, port, settings.portal_url))
+        wait_healthy(portal, portal_health_url(settings))
         if announce:
+            token = (
+                "\nFINOPS_SERVE_TOKEN is set: open reports with ?token=<the token> once per browser."
+                if settings.serve_token
+                else ""
+            )
             print(
                 f"Prefect UI: http://{HOST}:{port} (server healthy in {took:.1f} s)\n"
-                f"logs: {server.log}, {runner.log}\nCtrl-C stops the runner, then the server.",
+                f"Reports:    {settings.portal_url}/{token}\n"
+                f"logs: {', '.join(str(c.log) for c in children)}\n"
+                "Ctrl-C stops the runner and the portal, then the server.",
                 flush=True,
             )
-        while server.running() and runner.running():
+        while all(c.running() for c in children):
             time.sleep(_POLL_S)
-        dead = server if not server.running() else runner
+        dead = next(c for c in children if not c.running())
         print(f"{dead.name} exited; last log lines:\n{dead.log_tail()}", file=sys.stderr)
         code = 1
     except _Stop:
@@ -186,8 +232,6 @@ def run_launcher(home: Path, port: int, *, announce: bool = True) -> int:
         # ignore further signals while stopping so a second Ctrl-C cannot orphan the server
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
-        if runner is not None:
-            runner.stop()
-        if server is not None:
-            server.stop()
+        for child in reversed(children):
+            child.stop()
     return code

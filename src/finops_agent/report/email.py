@@ -21,6 +21,7 @@ from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
 from finops_agent.reports.document import (
+    ChatTurnRecord,
     ReportDocument,
     ReportDocumentError,
     ReportWindow,
@@ -165,6 +166,8 @@ def _context(
     *,
     attached: bool,
     report_url: str | None,
+    served_url: str | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> dict[str, Any]:
     anomalies = [f for f in report.findings if f.query == ANOMALY_QUERY]
     findings = sorted(
@@ -185,6 +188,8 @@ def _context(
         "charts": [{**c, "cid": cids.get(c["name"])} for c in charts],
         "attached": attached,
         "report_url": report_url,
+        "served_url": served_url,
+        "chat": chat or [],
         "markdown": report.insights.markdown,
     }
 
@@ -198,6 +203,8 @@ def _build(
     recipients: list[str],
     report_html: bytes | None,
     report_url: str | None,
+    served_url: str | None = None,
+    chat: list[ChatTurnRecord] | None = None,
 ) -> EmailMessage:
     env = environment()
     cids = {name: make_msgid(domain="finops-agent") for name in images}
@@ -207,6 +214,8 @@ def _build(
         {name: cid[1:-1] for name, cid in cids.items()},
         attached=report_html is not None,
         report_url=report_url,
+        served_url=served_url,
+        chat=chat,
     )
     html = _INLINER.inline(env.get_template("email.html.j2").render(**context))
     text = env.get_template("email.txt.j2").render(**context)
@@ -245,6 +254,8 @@ def compose_email(
     with_images: bool = True,
     chromium: str | None = None,
     report_url: str | None = None,
+    served_url: str | None = None,
+    chat: list[ChatTurnRecord] | None = None,
     attach: bool = False,
 ) -> ComposedEmail:
     """The report email, kept under max_bytes: the report linked (attached only when `attach`
@@ -268,6 +279,8 @@ def compose_email(
             recipients=recipients,
             report_html=attachment,
             report_url=report_url if attachment is None else None,
+            served_url=served_url,
+            chat=chat,
         )
         size = len(message.as_bytes())
         if size <= max_bytes:

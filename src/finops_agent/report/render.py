@@ -360,6 +360,7 @@ def write_report(
     summary: ReportSummary,
     insights: Insights,
     document: ReportDocument | None = None,
+    served: str | None = None,
 ) -> Path:
     """Write report.json, charts.json, then report.html under output_dir/<report_id>/.
 
@@ -374,21 +375,24 @@ def write_report(
         CHARTS_JSON, json.dumps([c.to_json() for c in charts.values()], default=json_value)
     )
     html = folder.write_text(REPORT_HTML, render_html(summary, insights, charts=charts))
-    write_index(output_dir)
+    write_index(output_dir, served)
     return html
 
 
-def index_html(reports: list[ReportEntry]) -> str:
-    """The reports folder's index page: the columns of `finops list`, each id linking its report."""
+def index_html(reports: list[ReportEntry], served: str | None = None) -> str:
+    """The reports folder's index page: the columns of `finops list`, each id linking its report.
+
+    With `served` (the portal's base URL) the links open the served reports and their chat.
+    """
     # a folder without report.html is a run still writing, or one killed mid-write: no link yet
     shown = [r for r in reports if r.complete or r.document is None]
     return (
         environment()
         .get_template("index.html.j2")
-        .render(columns=LISTING_COLUMNS, rows=[r.row() for r in shown])
+        .render(columns=LISTING_COLUMNS, rows=[r.row() for r in shown], served=served)
     )
 
 
-def write_index(output_dir: Path) -> Path:
+def write_index(output_dir: Path, served: str | None = None) -> Path:
     """Regenerate output_dir/index.html listing every report, newest first."""
-    return folder_write_index(output_dir, index_html)
+    return folder_write_index(output_dir, lambda reports: index_html(reports, served))

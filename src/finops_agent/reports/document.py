@@ -182,6 +182,8 @@ class ChatTurnRecord(_Record):
 
     question: str
     answer: str
+    # the answer without its result table; turns saved before it existed keep their layout
+    sentence: str = Field(default="", exclude_if=lambda value: not value)
     mode: str = ""
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)

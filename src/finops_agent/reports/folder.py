@@ -1,7 +1,9 @@
 """The reports folder on disk: report ids, atomic writes, the index, the transcript and the ledger.
 
 Layout: `<output_dir>/<report_id>/` holds report.json (a ReportDocument), charts.json,
-report.html and, once an email was tried, delivery.json; `<output_dir>/index.html` lists them.
+report.html, once someone chatted transcript.json, and once an email was tried delivery.json;
+`<output_dir>/index.html` lists them. A chat never rewrites report.html: the page that is
+emailed and served stays the report as rendered.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from finops_agent.errors import UserError
 from finops_agent.formatting import signed_pct, usd
@@ -38,6 +40,7 @@ __all__ = [
     "LISTING_COLUMNS",
     "REPORT_HTML",
     "REPORT_JSON",
+    "TRANSCRIPT_JSON",
     "DeliveryLedger",
     "DeliveryStatus",
     "InvalidReportIdError",
@@ -59,6 +62,7 @@ __all__ = [
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 CHARTS_JSON = "charts.json"
+TRANSCRIPT_JSON = "transcript.json"
 LEDGER = "delivery.json"
 INDEX_HTML = "index.html"
 _INDEX_LOCK = ".index.lock"
@@ -69,12 +73,9 @@ _ID_TIME = re.compile(r"^(\d{8}T\d{6}Z)")
 # a live write takes seconds, so an older one belongs to a run that was killed mid-write
 _TEMP_NAME = re.compile(r"^\.[^/]+\.[a-z0-9_]{8}$")
 _STALE_TEMP_S: float = 3600.0
-_CHAT_START = "<!-- finops:chat -->"
-_CHAT_END = "<!-- /finops:chat -->"
-_FALLBACK_ANCHOR = '<section aria-labelledby="appendix-h">'
 
 DeliveryStatus = Literal["sent", "pending", "failed", "expired"]
-ChatSection = Callable[[Sequence[ChatTurnRecord]], str]
+_TRANSCRIPT = TypeAdapter(list[ChatTurnRecord])
 
 
 class InvalidReportIdError(UserError, ValueError):
@@ -175,19 +176,6 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _splice(html: str, section: str) -> str:
-    block = f"{_CHAT_START}\n{section}\n{_CHAT_END}"
-    start, end = html.find(_CHAT_START), html.find(_CHAT_END)
-    if start >= 0 and end > start:
-        return html[:start] + block + html[end + len(_CHAT_END) :]
-    anchor = html.find(_FALLBACK_ANCHOR)
-    if anchor < 0:
-        anchor = html.rfind("</main>")
-    if anchor < 0:
-        raise ValueError("report.html has no place for a chat transcript")
-    return html[:anchor] + block + "\n" + html[anchor:]
-
-
 @dataclass(frozen=True)
 class ReportFolder:
     """One report's folder: its document, files, chat transcript and delivery ledger."""
@@ -238,34 +226,41 @@ class ReportFolder:
         atomic_write(self.path / name, text)
         return self.path / name
 
-    def append_turn(self, turn: ChatTurnRecord, section: ChatSection) -> int:
-        """Add one exchange to report.json's chat and to report.html; return its index."""
+    def read_transcript(self) -> list[ChatTurnRecord]:
+        """Every chat exchange on this report, oldest first (older reports kept some in report.json)."""
+        return [*self.read().chat, *self._turns()]
+
+    def append_turn(self, turn: ChatTurnRecord) -> int:
+        """Add one exchange to transcript.json; return its index there."""
         # one writer at a time per report: two chats must not lose each other's turns
         with _exclusive(self.path / _CHAT_LOCK):
-            document = self.read()
-            document.chat.append(turn)
-            self._save_chat(document, section)
-            return len(document.chat) - 1
+            turns = self._turns()
+            turns.append(turn)
+            self._write_turns(turns)
+            return len(turns) - 1
 
-    def update_turn(self, interaction_id: str, section: ChatSection, **changes: Any) -> bool:
+    def update_turn(self, interaction_id: str, **changes: Any) -> bool:
         """Change fields of the turn logged as `interaction_id` (e.g. its rating); False if absent."""
         with _exclusive(self.path / _CHAT_LOCK):
-            document = self.read()
-            for index, turn in enumerate(document.chat):
+            turns = self._turns()
+            for index, turn in enumerate(turns):
                 if turn.interaction_id == interaction_id:
-                    document.chat[index] = ChatTurnRecord.model_validate(
-                        {**turn.model_dump(), **changes}
-                    )
-                    self._save_chat(document, section)
+                    turns[index] = ChatTurnRecord.model_validate({**turn.model_dump(), **changes})
+                    self._write_turns(turns)
                     return True
         return False
 
-    def _save_chat(self, document: ReportDocument, section: ChatSection) -> None:
-        self.write(document)
-        html_path = self.path / REPORT_HTML
-        if html_path.is_file():
-            html = html_path.read_text(encoding="utf-8")
-            atomic_write(html_path, _splice(html, section(document.chat)))
+    def _turns(self) -> list[ChatTurnRecord]:
+        path = self.path / TRANSCRIPT_JSON
+        if not path.is_file():
+            return []
+        try:
+            return _TRANSCRIPT.validate_json(path.read_bytes())
+        except (OSError, ValidationError) as exc:
+            raise ReportDocumentError(f"{path}: not a chat transcript ({exc})") from None
+
+    def _write_turns(self, turns: list[ChatTurnRecord]) -> None:
+        atomic_write(self.path / TRANSCRIPT_JSON, _TRANSCRIPT.dump_json(turns, indent=1).decode())
 
     def read_ledger(self) -> DeliveryLedger | None:
         """This report's delivery record, or None."""

@@ -273,5 +273,8 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         found.warnings.extend(delivery.warnings)
     for warning in steps.announce(summary, found, path):
         steps.say(warning)
-    steps.say(f"report written: {report_url or path}")
+    served = settings.served_report_url(summary.report_id)
+    steps.say(
+        f"report written: {report_url or path}" + (f"; open it at {served}" if served else "")
+    )
     return path

@@ -1,0 +1,1 @@
+"""The reports portal served beside the Prefect UI (pages, report files and the chat endpoint)."""
