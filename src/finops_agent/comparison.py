@@ -101,6 +101,13 @@ def apply_previous_period(summary: ReportSummary, result: QueryResult) -> str | 
     days = pd.to_numeric(pd.Series([row.get("days")]), errors="coerce").iloc[0]
     if pd.isna(cost) or pd.isna(days) or int(days) == 0:
         return None
+    current_days = summary.metrics.days
+    if current_days and int(days) * 2 < current_days:
+        # a run rate over a day or two (often the 1st, when monthly fees post) is no comparison
+        return (
+            f"change against the previous period not shown: it has data on {int(days)} "
+            f"day(s) against {current_days} in this window"
+        )
     summary.metrics.previous_unblended_cost = float(cost)
     summary.metrics.previous_days = int(days)
     return None

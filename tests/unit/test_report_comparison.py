@@ -44,6 +44,24 @@ def test_change_compares_cost_per_day_and_failure_is_a_warning() -> None:
     assert "boom" in (apply_previous_period(summary, previous) or "")
 
 
+def test_a_previous_period_with_data_on_a_few_days_gives_no_change() -> None:
+    # one day of data (the 1st, with the month's fees) against a whole month is no run rate
+    summary, _ = rich_report()
+    summary.metrics = Metrics(10, 3100.0, 3100.0, 24, "cost", days=31)
+    ok = rich_report()[0].results["window_totals"]
+    previous = ok.__class__(**{**ok.__dict__, "name": "previous_period_totals"})
+    previous.frame = previous.frame.assign(unblended_cost=[250.0], days=[1])
+    assert apply_previous_period(summary, previous) == (
+        "change against the previous period not shown: it has data on 1 day(s) against 31 "
+        "in this window"
+    )
+    assert summary.metrics.change_pct is None
+    # half the days is still a fair run rate
+    previous.frame = previous.frame.assign(unblended_cost=[1600.0], days=[16])
+    assert apply_previous_period(summary, previous) is None
+    assert summary.metrics.change_pct == pytest.approx(0.0)
+
+
 @pytest.mark.parametrize(
     ("start", "end", "label"),
     [
