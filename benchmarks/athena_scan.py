@@ -356,15 +356,8 @@ def run(schema: Schema, rows: int, cur_gb: float, data: Path) -> str:
     root = out / "data"
     window = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
     types = table_types(root)
-    results = estimate(
-        root,
-        report_statements(
-            root,
-            window,
-        ),
-        types,
-    )
     usage_start = _USAGE_START[schema]
+    results = estimate(root, report_statements(root, window), types, usage_start)
     index = window_chunks(root, window, usage_start)
     one_pass = one_pass_bytes(
         root, [r for r in results if r.name != PREVIOUS_TOTALS], window, usage_start
