@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlglot
@@ -30,8 +31,9 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
 from finops_agent.catalog import load_catalog
-from finops_agent.comparison import PREVIOUS_TOTALS, previous_totals_sql
+from finops_agent.comparison import PREVIOUS_TOTALS, previous_period_totals
 from finops_agent.engines.athena import AthenaEngine
+from finops_agent.engines.base import EngineResult
 from finops_agent.execution import bound_params
 from finops_agent.settings import DEFAULT_TAG_ALIASES
 from finops_agent.sources import Schema, cost_sql, detect_schema
@@ -160,11 +162,56 @@ def report_statements(root: Path, window: Window) -> list[Statement]:
             name, spec.sql, {**run_params, **bound_params(spec, run_params)}
         )
         statements.append(Statement(name, text, values, window))
-    previous = window.previous()
-    before = cost_sql(schema, engine.source_relation(), types, previous, DEFAULT_TAG_ALIASES)
-    text, values = engine.prepare(PREVIOUS_TOTALS, previous_totals_sql(before.sql), before.params)
-    statements.append(Statement(PREVIOUS_TOTALS, text, values, previous))
+    # the statements the report runs beside the stored queries, through their own functions
+    recorder = _Recorder(engine, types)
+    for result in (previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES),):
+        if not result.ok:
+            raise ScanError(f"cannot render {result.name}: {result.error}")
+    statements.extend(recorder.sent)
     return statements
+
+
+class _Recorder:
+    """Stands in for the engine: keeps what `AthenaEngine.prepare` renders for each statement."""
+
+    name = "athena"
+
+    def __init__(self, engine: AthenaEngine, types: Mapping[str, str]) -> None:
+        self.source_label = engine.source_label
+        self._engine = engine
+        self._types = dict(types)
+        self.sent: list[Statement] = []
+
+    def source_columns(self) -> dict[str, str]:
+        """The sample's columns as Glue would list them."""
+        return dict(self._types)
+
+    def source_relation(self) -> str:
+        """The Athena engine's quoted table."""
+        return self._engine.source_relation()
+
+    def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
+        """Bind the adapter on the Athena engine."""
+        self._engine.bind_cost(cost_sql, params)
+
+    def execute(
+        self,
+        name: str,
+        sql: str,
+        params: Mapping[str, object],
+        *,
+        max_scan_bytes: int | None = None,
+    ) -> EngineResult:
+        """Record the statement (its window from the adapter's bound dates); return no rows."""
+        text, values = self._engine.prepare(name, sql, params)
+        start, end = params["start_date"], params["end_date"]
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+            raise ScanError(f"{name}: start_date/end_date are not dates: {start!r}, {end!r}")
+        self.sent.append(Statement(name, text, values, Window(start, end)))
+        return EngineResult(frame=pd.DataFrame(), sql=text)
+
+    def close(self) -> None:
+        """Nothing runs, so nothing to stop."""
 
 
 def _is_source(table: exp.Table, database: str, name: str) -> bool:
