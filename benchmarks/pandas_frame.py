@@ -31,6 +31,7 @@ _TEXT = [
     "line_item_availability_zone",
     "product_instance_type",
     "reservation_reservation_a_r_n",
+    "line_item_currency_code",
 ]
 _NUMBERS = [
     "line_item_usage_amount",
@@ -174,6 +175,7 @@ def load_window(
         "service_name": pc.coalesce(_null_if_empty(product_name), code),
         "usage_type": text["line_item_usage_type"],
         "resource_id": _null_if_empty(text["line_item_resource_id"]),
+        "currency": text["line_item_currency_code"],
         "region": _null_if_empty(text["product_region_code"]),
         "availability_zone": _null_if_empty(text["line_item_availability_zone"]),
         "instance_type": _null_if_empty(text["product_instance_type"]),

@@ -61,10 +61,35 @@ def window_totals(c: Frame, p: dict[str, Any]) -> Frame:
     )
 
 
+def _usage_cost(c: Frame) -> pd.Series:
+    """Usage before credits per line: on-demand usage as billed, covered usage at on-demand rates."""
+    covered = c["charge_type"].isin(["SavingsPlanCoveredUsage", "DiscountedUsage"])
+    return (
+        c["unblended_cost"]
+        .where(c["charge_type"] == "Usage", 0.0)
+        .where(~covered, c["public_cost"])
+    )
+
+
+def bill_waterfall(c: Frame, p: dict[str, Any]) -> Frame:
+    out = (
+        _group(c, ["currency", "charge_type"])
+        .agg(
+            line_items=("unblended_cost", "size"),
+            unblended_cost=("unblended_cost", "sum"),
+            amortized_cost=("amortized_cost", "sum"),
+            public_cost=("public_cost", "sum"),
+        )
+        .reset_index()
+    )
+    return out.sort_values(["currency", "unblended_cost"], ascending=[True, False])
+
+
 def spend_by_service_daily(c: Frame, p: dict[str, Any]) -> Frame:
     keys = ["usage_date", "service_code", "service_name"]
-    out = _group(c, keys)[["unblended_cost", "amortized_cost"]].sum().reset_index()
-    return out.sort_values(["usage_date", "unblended_cost"], ascending=[True, False])
+    rows = c.assign(usage_cost=_usage_cost(c))
+    out = _group(rows, keys)[["usage_cost", "unblended_cost", "amortized_cost"]].sum().reset_index()
+    return out.sort_values(["usage_date", "usage_cost"], ascending=[True, False])
 
 
 def spend_by_account_monthly(c: Frame, p: dict[str, Any]) -> Frame:
@@ -74,22 +99,50 @@ def spend_by_account_monthly(c: Frame, p: dict[str, Any]) -> Frame:
 
 
 def month_over_month_by_service(c: Frame, p: dict[str, Any]) -> Frame:
-    m = (
-        _group(c, ["billing_period", "service_code", "service_name"])
-        .agg(unblended_cost=("unblended_cost", "sum"), days=("usage_date", "nunique"))
+    start, end = pd.Timestamp(p["start_date"]), pd.Timestamp(p["end_date"])
+    period = pd.to_datetime(c["billing_period"])
+    complete = (period >= start) & (period + pd.offsets.MonthBegin(1) <= end)
+    rows = c[complete].assign(usage_cost=_usage_cost(c[complete]))
+    columns = [
+        "billing_period",
+        "previous_period",
+        "service_code",
+        "service_name",
+        "usage_cost",
+        "previous_usage_cost",
+        "change_usd",
+        "change_pct",
+    ]
+    money = ["usage_cost", "previous_usage_cost", "change_usd", "change_pct"]
+    empty = Frame(columns=columns).astype(dict.fromkeys(money, float))
+    if rows.empty:
+        return empty
+    last = pd.to_datetime(rows["billing_period"]).max()
+    previous = last - pd.offsets.MonthBegin(1)
+    if pd.to_datetime(rows["billing_period"]).min() > previous:
+        return empty
+    month = pd.to_datetime(rows["billing_period"])
+    out = (
+        rows.assign(
+            now=rows["usage_cost"].where(month == last, 0.0),
+            before=rows["usage_cost"].where(month == previous, 0.0),
+        )
+        .groupby("service_code")
+        .agg(
+            service_name=("service_name", "max"),
+            usage_cost=("now", "sum"),
+            previous_usage_cost=("before", "sum"),
+        )
         .reset_index()
-        .sort_values("billing_period", kind="stable")
     )
-    m["daily_cost"] = m["unblended_cost"] / m["days"]
-    by_service = m.groupby("service_code", dropna=False)
-    m["previous_cost"] = by_service["unblended_cost"].shift()
-    m["previous_daily_cost"] = by_service["daily_cost"].shift()
-    change = m["daily_cost"] - m["previous_daily_cost"]
-    m["monthly_change_usd"] = change * _MONTH_DAYS
-    m["change_pct"] = (change / m["previous_daily_cost"] * 100).where(m["previous_daily_cost"] > 0)
-    m = m[m["unblended_cost"].abs() >= p["min_cost"]]
-    order = m.assign(_move=change.abs().fillna(0))
-    return order.sort_values(["billing_period", "_move"], ascending=False).drop(columns="_move")
+    out["billing_period"], out["previous_period"] = last, previous
+    out["change_usd"] = out["usage_cost"] - out["previous_usage_cost"]
+    out["change_pct"] = (out["change_usd"] / out["previous_usage_cost"] * 100).where(
+        out["previous_usage_cost"] >= 0.005
+    )
+    big = out[["usage_cost", "previous_usage_cost"]].abs().max(axis=1) >= p["min_cost"]
+    out = out[big].assign(_abs=out["change_usd"].abs())
+    return out.sort_values(["_abs", "service_code"], ascending=[False, True])[columns]
 
 
 def _per_month(cost: pd.Series, days: int) -> pd.Series:
@@ -290,6 +343,7 @@ def graviton_candidates(c: Frame, p: dict[str, Any]) -> Frame:
         _group(rows, ["account_id", "region", "instance_type"])
         .agg(
             instances=("resource_id", "nunique"),
+            resource_ids=("resource_id", lambda v: ", ".join(sorted(set(v.dropna())))),
             hours=("usage_amount", "sum"),
             amortized_cost=("amortized_cost", "sum"),
         )
@@ -601,23 +655,24 @@ def top_movers(c: Frame, p: dict[str, Any]) -> Frame:
 
 def daily_anomalies(c: Frame, p: dict[str, Any]) -> Frame:
     u = c[c["charge_type"].isin(_USAGE)]
+    u = u.assign(usage_cost=_usage_cost(u))
     d = (
-        _group(u, ["usage_date", "service_code", "service_name"])["unblended_cost"]
+        _group(u, ["usage_date", "service_code", "service_name"])["usage_cost"]
         .sum()
         .reset_index()
         .sort_values(["service_code", "usage_date"])
     )
     # the 14 days before each day, per service: shift by one, then a 14-row rolling window
-    before = d.groupby("service_code")["unblended_cost"].shift()
+    before = d.groupby("service_code")["usage_cost"].shift()
     window = before.groupby(d["service_code"]).rolling(14, min_periods=1)
     d["baseline_cost"] = window.mean().droplevel(0)
     d["baseline_stddev"] = window.std().droplevel(0)
     d["baseline_days"] = window.count().droplevel(0)
     d = d[d["baseline_days"] >= 7].copy()
-    d["z_score"] = ((d["unblended_cost"] - d["baseline_cost"]) / d["baseline_stddev"]).where(
+    d["z_score"] = ((d["usage_cost"] - d["baseline_cost"]) / d["baseline_stddev"]).where(
         d["baseline_stddev"] > 0
     )
-    d["excess_cost"] = d["unblended_cost"] - d["baseline_cost"]
+    d["excess_cost"] = d["usage_cost"] - d["baseline_cost"]
     material = (d["excess_cost"] >= p["min_excess_usd"]) & (
         d["excess_cost"] >= d["baseline_cost"] * p["min_excess_pct"] / 100
     )
@@ -700,25 +755,46 @@ def top_resources(c: Frame, p: dict[str, Any]) -> Frame:
 
 
 def month_end_forecast(c: Frame, p: dict[str, Any]) -> Frame:
-    daily = c.groupby(["billing_period", "usage_date"])["unblended_cost"].sum().reset_index()
+    once = c["charge_type"].isin(["Fee", "SavingsPlanUpfrontFee", "Refund"])
+    monthly = c["charge_type"].isin(["RIFee", "Tax"])
+    rows = c.assign(
+        run_rate_cost=c["unblended_cost"].where(~(once | monthly), 0.0),
+        one_time_cost=c["unblended_cost"].where(once, 0.0),
+        monthly_fee_cost=c["unblended_cost"].where(monthly, 0.0),
+    )
+    daily = (
+        rows.groupby(["billing_period", "usage_date"])[
+            ["run_rate_cost", "one_time_cost", "monthly_fee_cost"]
+        ]
+        .sum()
+        .reset_index()
+    )
     latest = daily[daily["billing_period"] == daily["billing_period"].max()]
     period = latest["billing_period"].iloc[0]
     days_in_month = (period + pd.offsets.MonthBegin(1) - period).days
     days = len(latest)
-    to_date, mean = latest["unblended_cost"].sum(), latest["unblended_cost"].mean()
-    spread = 0.0 if days < 2 else latest["unblended_cost"].std()
+    run_rate, mean = latest["run_rate_cost"].sum(), latest["run_rate_cost"].mean()
+    once_cost, monthly_cost = latest["one_time_cost"].sum(), latest["monthly_fee_cost"].sum()
+    spread = 0.0 if days < 2 else latest["run_rate_cost"].std()
+    to_date = run_rate + once_cost + monthly_cost
     forecast = to_date + mean * (days_in_month - days)
     band = 1.96 * spread * np.sqrt(days_in_month - days)
+    enough = days >= p["min_days"]
     return Frame(
         {
             "billing_period": [period],
             "days_with_data": days,
             "days_in_month": days_in_month,
             "cost_to_date": to_date,
+            "one_time_cost": once_cost,
+            "monthly_fee_cost": monthly_cost,
             "avg_daily_cost": mean,
             "forecast_cost": forecast,
-            "forecast_low": forecast - band,
-            "forecast_high": forecast + band,
+            "forecast_low": forecast - band if enough else None,
+            "forecast_high": forecast + band if enough else None,
+            "note": "range from the day-to-day spread of the run rate"
+            if enough
+            else f"too few days of data for a range: {days} of {p['min_days']} needed",
         }
     )
 
@@ -739,6 +815,7 @@ QUERIES: dict[str, Callable[[Frame, dict[str, Any]], Frame]] = {
     f.__name__: f
     for f in (
         window_totals,
+        bill_waterfall,
         spend_by_service_daily,
         spend_by_account_monthly,
         month_over_month_by_service,

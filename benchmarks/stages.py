@@ -139,7 +139,7 @@ def naive_pandas(source: str, start: str, end: str) -> dict[str, Any]:
     rows = len(frame)
     clock.lap("read and canonical columns")
     for name, query in QUERIES.items():
-        query(frame, catalog[name].bind())
+        query(frame, {**catalog[name].bind(), "start_date": window.start, "end_date": window.end})
         clock.lap(f"query:{name}")
     del frame
     previous = window.previous()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,13 +27,14 @@ from finops_agent.orchestration.retry_policy import (
     retry_if_transient,
 )
 from finops_agent.period import Period, run_name
-from finops_agent.pipeline import PreparedRun, notify_query_done
+from finops_agent.pipeline import PreparedRun
 from finops_agent.runs.report import (
     QUERY_WORKERS,
     ReportRequest,
     ReportSteps,
     build_report,
     email_to,
+    in_catalog_order,
     publish_to_s3,
     resend_pending_safely,
 )
@@ -98,9 +100,9 @@ def _run_queries(run: PreparedRun, request: ReportRequest) -> list[QueryResult]:
     futures: dict[PrefectFuture[QueryResult], QuerySpec] = {
         query_task.submit(run.engine, spec, run.params, fingerprint): spec for spec in run.specs
     }
-    by_name: dict[str, QueryResult] = {}
     deadline, deadline_from = batch_deadline(settings, len(futures), QUERY_WORKERS)
-    try:
+
+    def finished() -> Iterator[tuple[QuerySpec, QueryResult]]:
         # a deadline on the batch, not a task timeout: Prefect cannot interrupt a worker thread
         for future in as_completed(list(futures), timeout=deadline):
             spec = futures[future]
@@ -109,20 +111,12 @@ def _run_queries(run: PreparedRun, request: ReportRequest) -> list[QueryResult]:
                 # its frames hold the engine: drop them so a failed query cannot keep the
                 # connection alive after close() (Prefect keeps the exception on the state)
                 outcome.__traceback__ = None
-            result = (
-                outcome
-                if isinstance(outcome, QueryResult)
-                else failed_result(spec, run.params, outcome)
-            )
-            by_name[spec.name] = result
-            notify_query_done(result)
-    except TimeoutError:
-        late = TimeoutError(f"no result within {deadline_from}")
-        for spec in run.specs:
-            if spec.name not in by_name:
-                by_name[spec.name] = failed_result(spec, run.params, late)
-                notify_query_done(by_name[spec.name])
-    return [by_name[spec.name] for spec in run.specs]
+            if isinstance(outcome, QueryResult):
+                yield spec, outcome
+            else:
+                yield spec, failed_result(spec, run.params, outcome)
+
+    return in_catalog_order(run, finished(), deadline_from)
 
 
 def _run_name() -> str:

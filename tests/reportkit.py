@@ -87,6 +87,8 @@ def _daily(hostile: bool) -> pd.DataFrame:
     # scale so the window total is exact to the cent
     frame["unblended_cost"] *= TOTAL / frame["unblended_cost"].sum()
     frame["amortized_cost"] = frame["unblended_cost"] * 0.97
+    # no credits in this bill: usage before credits is the net cost
+    frame["usage_cost"] = frame["unblended_cost"]
     return frame
 
 

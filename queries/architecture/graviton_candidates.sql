@@ -11,6 +11,8 @@ x86 as (
         instance_type,
         regexp_extract(instance_type, '^([a-z0-9]+)\.', 1) as family,
         count(distinct resource_id) as instances,
+        -- the instances themselves, so a finding lists them rather than counting groups
+        array_join(array_agg(distinct resource_id), ', ') as resource_ids,
         sum(usage_amount) as hours,
         sum(amortized_cost) as amortized_cost
     from cost
@@ -30,6 +32,7 @@ select
         when 'm' then 'm7g' when 'c' then 'c7g' when 'r' then 'r7g' when 't' then 't4g'
     end as graviton_family,
     x86.instances,
+    x86.resource_ids,
     x86.hours,
     x86.amortized_cost,
     x86.amortized_cost * 30.4375 / window_days.days as monthly_cost,

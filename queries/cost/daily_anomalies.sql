@@ -4,7 +4,8 @@ with daily as (
         usage_date,
         service_code,
         service_name,
-        sum(unblended_cost) as unblended_cost
+        -- usage before credits: on-demand usage as billed, covered usage at on-demand rates
+        sum(case when charge_type = 'Usage' then unblended_cost else public_cost end) as usage_cost
     from cost
     where charge_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
     group by usage_date, service_code, service_name
@@ -13,8 +14,8 @@ with daily as (
 baseline as (
     select
         daily.*,
-        avg(unblended_cost) over (partition by service_code order by usage_date rows between 14 preceding and 1 preceding) as baseline_cost,
-        stddev_samp(unblended_cost) over (partition by service_code order by usage_date rows between 14 preceding and 1 preceding) as baseline_stddev,
+        avg(usage_cost) over (partition by service_code order by usage_date rows between 14 preceding and 1 preceding) as baseline_cost,
+        stddev_samp(usage_cost) over (partition by service_code order by usage_date rows between 14 preceding and 1 preceding) as baseline_stddev,
         count(*) over (partition by service_code order by usage_date rows between 14 preceding and 1 preceding) as baseline_days
     from daily
 ),
@@ -24,7 +25,7 @@ scored as (
         baseline.*,
         -- a flat baseline has no spread: score only real jumps, never divide by zero
         case
-            when baseline_stddev > 0 then (unblended_cost - baseline_cost) / baseline_stddev
+            when baseline_stddev > 0 then (usage_cost - baseline_cost) / baseline_stddev
         end as z_score
     from baseline
     where baseline_days >= 7
@@ -34,22 +35,22 @@ select
     usage_date,
     service_code,
     service_name,
-    unblended_cost,
+    usage_cost,
     baseline_cost,
     baseline_stddev,
     z_score,
-    unblended_cost - baseline_cost as excess_cost,
+    usage_cost - baseline_cost as excess_cost,
     -- a real anomaly is both improbable (z-score or a jump off a flat baseline) and material
     case
-        when not (unblended_cost - baseline_cost >= :min_excess_usd
-                  and unblended_cost - baseline_cost >= baseline_cost * :min_excess_pct / 100) then null
+        when not (usage_cost - baseline_cost >= :min_excess_usd
+                  and usage_cost - baseline_cost >= baseline_cost * :min_excess_pct / 100) then null
         when z_score >= :high_z then 'high'
         when z_score >= :medium_z then 'medium'
         when z_score >= :low_z then 'low'
         when baseline_stddev = 0 then 'high'
     end as severity,
     coalesce(z_score >= :low_z or baseline_stddev = 0, false)
-        and unblended_cost - baseline_cost >= :min_excess_usd
-        and unblended_cost - baseline_cost >= baseline_cost * :min_excess_pct / 100 as is_anomaly
+        and usage_cost - baseline_cost >= :min_excess_usd
+        and usage_cost - baseline_cost >= baseline_cost * :min_excess_pct / 100 as is_anomaly
 from scored
 order by is_anomaly desc, z_score desc, usage_date

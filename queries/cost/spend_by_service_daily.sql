@@ -4,6 +4,12 @@ with daily as (
         usage_date,
         service_code,
         service_name,
+        -- usage before credits: on-demand usage as billed, covered usage at on-demand rates
+        sum(case
+            when charge_type = 'Usage' then unblended_cost
+            when charge_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') then public_cost
+            else 0
+        end) as usage_cost,
         sum(unblended_cost) as unblended_cost,
         sum(amortized_cost) as amortized_cost
     from cost
@@ -14,7 +20,8 @@ select
     usage_date,
     service_code,
     service_name,
+    usage_cost,
     unblended_cost,
     amortized_cost
 from daily
-order by usage_date, unblended_cost desc
+order by usage_date, usage_cost desc

@@ -30,6 +30,8 @@ select
         when src.ChargeCategory = 'Purchase' and lower(src.CommitmentDiscountType) like '%reserv%'
             then 'RIFee'
         when src.ChargeCategory = 'Purchase' then 'Fee'
+        -- FOCUS has no refund category: a refund is a credit correcting an earlier invoice
+        when src.ChargeCategory = 'Credit' and src.ChargeClass = 'Correction' then 'Refund'
         when src.ChargeCategory in ('Tax', 'Credit') then src.ChargeCategory
         when src.ChargeCategory = 'Adjustment' then 'Refund'
         else 'Usage'

@@ -7,19 +7,27 @@ the engine and reads only what the adapter's partition filter lets through.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
+import sqlglot
+from sqlglot import exp
 
+from finops_agent.catalog import QuerySpec
 from finops_agent.engines.base import QueryEngine, QueryError
 from finops_agent.execution import QueryResult
+from finops_agent.formatting import change_pct
 from finops_agent.sources import Schema, cost_sql
-from finops_agent.summarise import ReportSummary
-from finops_agent.window import Window
+from finops_agent.summarise import ReportSummary, summarise_query
+from finops_agent.window import Window, shift_months
 
 PREVIOUS_TOTALS = "previous_period_totals"
 _TITLE = "Previous period totals"
+MONTH_OVER_MONTH = "month_over_month_by_service"
+_COMPARED = "compared_cost"
 
 
 def previous_totals_sql(adapter_sql: str) -> str:
@@ -96,3 +104,229 @@ def apply_previous_period(summary: ReportSummary, result: QueryResult) -> str | 
     summary.metrics.previous_unblended_cost = float(cost)
     summary.metrics.previous_days = int(days)
     return None
+
+
+def complete_months(window: Window) -> Window:
+    """The last complete calendar month on or before the window's end, and the month before it."""
+    last_end = window.end.replace(day=1)
+    return Window(shift_months(last_end, -2), last_end)
+
+
+def over_relation(query_sql: str, adapter_sql: str, name: str = _COMPARED) -> str:
+    """A stored query reading `adapter_sql` as the CTE `name` instead of the engine's `cost`.
+
+    The engine binds `cost` to the report window; a comparison over other months must not
+    shadow it (Athena would see two CTEs named `cost`), so the query's `cost` is renamed.
+    """
+    query = sqlglot.parse_one(query_sql, read="athena")
+    for table in query.find_all(exp.Table):
+        if table.name == "cost" and not table.db:
+            table.set("this", exp.to_identifier(name))
+    cte = exp.CTE(
+        this=sqlglot.parse_one(adapter_sql, read="athena"),
+        alias=exp.TableAlias(this=exp.to_identifier(name)),
+    )
+    existing = query.args.get("with_")
+    if existing is not None:
+        existing.set("expressions", [cte, *existing.expressions])
+    else:
+        query.set("with_", exp.With(expressions=[cte]))
+    return query.sql(dialect="athena", pretty=True)
+
+
+def month_over_month(
+    engine: QueryEngine,
+    schema: Schema,
+    window: Window,
+    tag_keys: Mapping[str, list[str]],
+    spec: QuerySpec,
+    params: Mapping[str, object] | None = None,
+) -> QueryResult:
+    """The month-over-month query over the last two complete months, wherever the window ends.
+
+    The default window holds one complete month and the month to date; comparing the month to
+    date with a whole month is unfair, so this reads the two complete months on its own.
+    """
+    months = complete_months(window)
+    started = time.perf_counter()
+    bound: dict[str, object] = {**spec.bind(dict(params or {}))}
+    try:
+        adapter = cost_sql(
+            schema, engine.source_relation(), engine.source_columns(), months, tag_keys
+        )
+        bound.update(adapter.params)
+        sql = over_relation(spec.sql, adapter.sql)
+        result = engine.execute(spec.name, sql, bound)
+    except (QueryError, ValueError, KeyError) as exc:
+        return QueryResult(
+            spec.name,
+            spec.family,
+            spec.title,
+            "failed",
+            spec.sql,
+            bound,
+            error=f"{spec.name} ({months.label}): {exc}",
+            runtime_s=time.perf_counter() - started,
+        )
+    return QueryResult(
+        spec.name,
+        spec.family,
+        spec.title,
+        "ok",
+        sql,
+        bound,
+        frame=result.frame,
+        runtime_s=time.perf_counter() - started,
+        query_id=result.query_id,
+        bytes_scanned=result.bytes_scanned,
+        scan_cost_usd=result.scan_cost_usd,
+        engine_time_s=result.engine_time_s,
+    )
+
+
+def apply_month_over_month(
+    summary: ReportSummary, result: QueryResult, spec: QuerySpec, top_n: int
+) -> None:
+    """Put the complete-months comparison in place of the in-window month-over-month section."""
+    summary.results[result.name] = result
+    summary.queries[result.name] = summarise_query(spec, result, top_n)
+
+
+MONTH_TO_DATE = "month_to_date"
+MONTH_TO_DATE_SPEC = QuerySpec(
+    name=MONTH_TO_DATE,
+    family="cost",
+    title="Month to date",
+    description=(
+        "The latest month's days with data against the same days of the month before, and the "
+        "month at this run rate (net cost per day so far x days in the month)."
+    ),
+    path=Path("month_to_date"),
+    units={"usage_cost": "USD", "unblended_cost": "USD", "change_pct": "%"},
+    cost_column="unblended_cost",
+    why="A partial month compared with a whole one always looks like a drop; like days compare fairly.",
+)
+_MTD_COLUMNS = [
+    "period",
+    "first_day",
+    "last_day",
+    "days",
+    "usage_cost",
+    "unblended_cost",
+    "change_pct",
+]
+
+
+def month_to_date_sql(adapter_sql: str) -> str:
+    """Net cost and usage before credits per day over the adapter's rows."""
+    return (
+        "-- What did each day of this month and the month before cost?\n"
+        "select\n"
+        "    usage_date,\n"
+        "    sum(case\n"
+        "        when charge_type = 'Usage' then unblended_cost\n"
+        "        when charge_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') then public_cost\n"
+        "        else 0\n"
+        "    end) as usage_cost,\n"
+        "    sum(unblended_cost) as unblended_cost\n"
+        f"from (\n{adapter_sql}\n) as month_cost\n"
+        "group by usage_date"
+    )
+
+
+def month_to_date_frame(daily: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Month to date, the same days of the month before, and the month at this run rate."""
+    if daily.empty:
+        return pd.DataFrame(columns=_MTD_COLUMNS)
+    days = daily.assign(usage_date=pd.to_datetime(daily["usage_date"]).dt.date)
+    last = min(max(days["usage_date"]), window.end - dt.timedelta(days=1))
+    first = last.replace(day=1)
+    before_first = shift_months(first, -1)
+    before_last = shift_months(last, -1)
+    now = days[(days["usage_date"] >= first) & (days["usage_date"] <= last)]
+    before = days[(days["usage_date"] >= before_first) & (days["usage_date"] <= before_last)]
+    month_days = (shift_months(first, 1) - first).days
+    n = (last - first).days + 1
+
+    def total(part: pd.DataFrame, column: str) -> float:
+        return float(pd.to_numeric(part[column], errors="coerce").fillna(0.0).sum())
+
+    now_net, before_net = total(now, "unblended_cost"), total(before, "unblended_cost")
+    rows = [
+        [
+            "Month to date",
+            first,
+            last,
+            n,
+            total(now, "usage_cost"),
+            now_net,
+            change_pct(now_net, before_net),
+        ],
+        [
+            "Same days of the month before",
+            before_first,
+            before_last,
+            (before_last - before_first).days + 1,
+            total(before, "usage_cost"),
+            before_net,
+            None,
+        ],
+        [
+            f"Month at this run rate ({n} of {month_days} days)",
+            first,
+            shift_months(first, 1) - dt.timedelta(days=1),
+            month_days,
+            total(now, "usage_cost") / n * month_days,
+            now_net / n * month_days,
+            None,
+        ],
+    ]
+    return pd.DataFrame(rows, columns=_MTD_COLUMNS)
+
+
+def month_to_date(
+    engine: QueryEngine, schema: Schema, window: Window, tag_keys: Mapping[str, list[str]]
+) -> QueryResult:
+    """The month-to-date comparison; it reads the month before even when the window does not."""
+    last = window.end - dt.timedelta(days=1)
+    reach = Window(shift_months(last.replace(day=1), -1), window.end)
+    started = time.perf_counter()
+    params: dict[str, object] = {"start_date": reach.start, "end_date": reach.end}
+    spec = MONTH_TO_DATE_SPEC
+    try:
+        adapter = cost_sql(
+            schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
+        )
+        sql = month_to_date_sql(adapter.sql)
+        result = engine.execute(spec.name, sql, adapter.params)
+    except (QueryError, ValueError, KeyError) as exc:
+        return QueryResult(
+            spec.name,
+            spec.family,
+            spec.title,
+            "failed",
+            "",
+            params,
+            error=f"{spec.name} ({reach.label}): {exc}",
+            runtime_s=time.perf_counter() - started,
+        )
+    return QueryResult(
+        spec.name,
+        spec.family,
+        spec.title,
+        "ok",
+        sql,
+        params,
+        frame=month_to_date_frame(result.frame, window),
+        runtime_s=time.perf_counter() - started,
+        query_id=result.query_id,
+        bytes_scanned=result.bytes_scanned,
+        scan_cost_usd=result.scan_cost_usd,
+        engine_time_s=result.engine_time_s,
+    )
+
+
+def apply_month_to_date(summary: ReportSummary, result: QueryResult, top_n: int) -> None:
+    """Add the month-to-date section to the report."""
+    summary.results[result.name] = result
+    summary.queries[result.name] = summarise_query(MONTH_TO_DATE_SPEC, result, top_n)

@@ -37,6 +37,9 @@ from finops_agent.wiring import build_engine
 
 log = logging.getLogger(__name__)
 TOTALS_QUERY = "window_totals"
+WATERFALL_QUERY = "bill_waterfall"
+# the headline of every report, whichever families were asked for
+ALWAYS_QUERIES = (TOTALS_QUERY, WATERFALL_QUERY)
 
 _listeners: list[Callable[[QueryResult], None]] = []
 _listeners_lock = threading.Lock()
@@ -87,12 +90,12 @@ class PreparedRun:
 def resolve_specs(
     families: list[str] | None, queries: list[str] | None = None
 ) -> tuple[list[str], list[QuerySpec]]:
-    """The families and the stored queries to run; window totals always run first."""
+    """The families and the stored queries to run; window totals and the bill always run first."""
     catalog = load_catalog()
     chosen = list(families or FAMILIES)
     specs = catalog.select(chosen, queries)
-    if TOTALS_QUERY in catalog.queries:
-        specs = [catalog.queries[TOTALS_QUERY], *[s for s in specs if s.name != TOTALS_QUERY]]
+    always = [catalog.queries[n] for n in ALWAYS_QUERIES if n in catalog.queries]
+    specs = [*always, *[s for s in specs if s.name not in ALWAYS_QUERIES]]
     return chosen, specs
 
 

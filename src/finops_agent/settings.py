@@ -299,9 +299,14 @@ class Settings(BaseSettings):
     # --- email ---
     email_max_bytes: int = _in(
         "email",
-        "Largest email; a bigger report is linked instead of attached",
-        10 * 1024 * 1024,
+        "Largest email; images give way to HTML bars to stay under it",
+        1_000_000,
         gt=0,
+    )
+    email_attach_report: bool = _in(
+        "email",
+        "Attach the interactive report.html when it fits (else it is linked)",
+        False,
     )
     email_charts: int = _in("email", "Key charts shown in the email body", 4, ge=0)
     email_images: bool = _in(

@@ -117,6 +117,7 @@ _OPTIONAL_TEXT = {
     "commitmentdiscountstatus",
     "commitmentdiscounttype",
     "chargefrequency",
+    "chargeclass",
     "pricingcategory",
     "tags",
 }

@@ -13,7 +13,8 @@ import pandas as pd
 from finops_agent.catalog import ChartHint, QuerySpec
 from finops_agent.execution import QueryResult
 from finops_agent.formatting import change_pct
-from finops_agent.window import Window
+from finops_agent.waterfall import Waterfall, waterfall_from_frame
+from finops_agent.window import Window, period_text
 
 CANONICAL_COLUMN_COUNT = 24
 
@@ -148,10 +149,31 @@ class ReportSummary:
         result = self.results.get(name)
         return result.frame if result is not None and result.ok else pd.DataFrame()
 
+    @property
+    def coverage(self) -> str | None:
+        """First to last usage day with data when that is shorter than the window (else None)."""
+        totals = self.frame("window_totals")
+        if totals.empty or "first_day" not in totals.columns or "last_day" not in totals.columns:
+            return None
+        first, last = totals["first_day"].iloc[0], totals["last_day"].iloc[0]
+        if first is None or last is None or pd.isna(first) or pd.isna(last):
+            return None
+        start, end = pd.Timestamp(first).date(), pd.Timestamp(last).date() + dt.timedelta(days=1)
+        if start <= self.window.start and end >= self.window.end:
+            return None
+        return period_text(start, end)
+
+    @property
+    def waterfall(self) -> Waterfall | None:
+        """The bill from usage to net (None when the bill_waterfall query did not run)."""
+        return waterfall_from_frame(self.frame("bill_waterfall"))
+
     def context(self, max_rows: int = 10) -> dict[str, Any]:
         """Compact JSON-ready context of the whole report for a model prompt."""
         m = self.metrics
+        bill = self.waterfall
         return {
+            "bill": bill.to_json() if bill is not None else None,
             "report_id": self.report_id,
             "window": {
                 "start": self.window.start.isoformat(),
@@ -175,7 +197,14 @@ def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySu
     """Summary of one query: totals, top rows by its cost column, savings if it has any."""
     frame = result.frame
     cost_column = spec.cost_column if spec.cost_column in frame.columns else None
-    total = float(pd.to_numeric(frame[cost_column], errors="coerce").sum()) if cost_column else None
+    counted = frame
+    if "is_anomaly" in frame.columns:
+        # a total of excess covers the anomalies only: quiet days' negative excess is not money
+        flags = frame["is_anomaly"].astype("string").str.lower().isin(["true", "1"])
+        counted = frame[flags.fillna(False).astype(bool)]
+    total = (
+        float(pd.to_numeric(counted[cost_column], errors="coerce").sum()) if cost_column else None
+    )
     savings = None
     if "monthly_savings" in frame.columns:
         savings = float(

@@ -12,6 +12,27 @@ class WindowError(UserError, ValueError):
     """A billing window that is not two ISO dates in order."""
 
 
+def shift_months(day: dt.date, months: int) -> dt.date:
+    """`day` moved by whole months, clipped to the end of a shorter month (Mar 31 - 1 -> Feb 28)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    first_next = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    last_day = (first_next - dt.timedelta(days=1)).day
+    return dt.date(year, month + 1, min(day.day, last_day))
+
+
+def period_text(start: dt.date, end: dt.date) -> str:
+    """The one period text of a report (header, index, email, artifact): `2026-10` for one whole
+    month, `2026-09 to 2026-10` for whole months, else `2026-10-01 to 2026-11-23` (end exclusive
+    in, last day shown)."""
+    last = end - dt.timedelta(days=1)
+    if start.day == 1 and end.day == 1:
+        if (start.year, start.month) == (last.year, last.month):
+            return f"{start:%Y-%m}"
+        return f"{start:%Y-%m} to {last:%Y-%m}"
+    return f"{start.isoformat()} to {last.isoformat()}"
+
+
 @dataclass(frozen=True)
 class Window:
     """Half-open date range [start, end) of usage days."""
@@ -64,8 +85,22 @@ class Window:
         return out
 
     def previous(self) -> Window:
-        """The window of the same length just before this one."""
-        return Window(self.start - (self.end - self.start), self.start)
+        """The period to compare with: the same calendar shape one span of months earlier.
+
+        A window that starts on a month's first day is compared with the window as many months
+        earlier as it touches (October 1 to November 24 with August 1 to September 24), so the
+        previous period starts on a first day too and carries that month's monthly fees. Any
+        other window is compared with the window of equal length just before it.
+        """
+        if self.start.day != 1:
+            return Window(self.start - (self.end - self.start), self.start)
+        months = len(self.months())
+        return Window(shift_months(self.start, -months), shift_months(self.end, -months))
+
+    @property
+    def period(self) -> str:
+        """The period text every place a reader sees this window shows (see `period_text`)."""
+        return period_text(self.start, self.end)
 
     @property
     def label(self) -> str:

@@ -100,6 +100,11 @@ def test_chat_with_bedrock_answers_from_checked_sql(
         sql_prompt = requests[-2]["body"]["messages"][0]["content"][0]["text"]
         assert "billing window 2026-10-01 to 2026-11-01" in sql_prompt
         assert "- amortized_cost double" in sql_prompt
+        # the offline interpreter's reading and SQL reach the model first, as a hint
+        assert "An offline interpreter answered: Amazon Elastic Compute Cloud cost the most" in (
+            sql_prompt
+        )
+        assert "Its SQL: SELECT service_name, SUM(unblended_cost) AS cost" in sql_prompt
         # unsafe SQL from the model is refused, the guard's reason goes back once, then it runs
         repaired = chat.ask("Please drop the cost table")
         assert repaired.mode == "model" and repaired.rows[0]["service_code"] == "AmazonEC2"

@@ -30,7 +30,7 @@ def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             out[name] = values.astype(bool)
         elif pd.api.types.is_numeric_dtype(values):
             out[name] = values.astype(float)
-        elif name == "variants":
+        elif name in ("variants", "resource_ids"):
             # array_agg(distinct ...) has no order
             out[name] = values.map(lambda v: ", ".join(sorted(v.split(", "))))
         else:
@@ -55,7 +55,10 @@ def both(sample_dataset: Any) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Dat
     finally:
         run.engine.close()
     frame = load_window(source, *WINDOW, DEFAULT_TAG_ALIASES)
-    baseline = {name: query(frame, specs[name].bind()) for name, query in QUERIES.items()}
+    window = {"start_date": WINDOW[0], "end_date": WINDOW[1]}
+    baseline = {
+        name: query(frame, {**specs[name].bind(), **window}) for name, query in QUERIES.items()
+    }
     before = run.window.previous()
     baseline["previous_period_totals"] = previous_period_totals(
         load_totals_window(source, before.start, before.end), {}

@@ -61,7 +61,8 @@ def test_smtp_email_carries_cid_png_charts_text_totals_and_the_report(
 ) -> None:
     require_chromium()  # kaleido draws the PNG charts with it
     inbox, port = smtp
-    settings = _settings(tmp_path, port)
+    # attaching the interactive report is an option; by default it is linked
+    settings = _settings(tmp_path, port, email_attach_report=True, email_max_bytes=10 * 1024 * 1024)
     folder = _report(settings, tmp_path)
     result = email_report(settings, folder, TEAM)
     assert result.sent, result.warnings

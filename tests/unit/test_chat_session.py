@@ -82,14 +82,29 @@ def test_suggested_prompts_run_their_stored_query_or_sql(session: ChatSession) -
     assert [r["resource_id"] for r in gp2.rows] == ["vol-0000000000000001"]
     # the answer states the money: total saving and the largest row, from the result itself
     saving = gp2.rows[0]["monthly_savings"]
-    assert f"Total monthly_savings: ${saving:,.2f}; largest: " in gp2.answer
+    assert gp2.answer.startswith(
+        f"gp2 volumes to migrate to gp3: 1 found, about ${saving:,.2f} a month to save; "
+        "the largest is vol-0000000000000001"
+    )
     assert gp2.answer.count("vol-0000000000000001") >= 1
 
 
-def test_free_form_question_without_bedrock_says_so(session: ChatSession) -> None:
+def test_growth_the_data_cannot_show_is_refused_with_the_reason(session: ChatSession) -> None:
+    # the tiny data holds one day of October: no complete month before it to grow from
     turn = session.ask("Why did EC2 grow last month?")
-    assert turn.mode == "help" and turn.answer == NEEDS_BEDROCK
-    assert "need Bedrock" in turn.answer.replace("needs", "need")
+    assert turn.mode == "refusal" and turn.sql is None
+    assert turn.answer.startswith("September 2026 is not complete in the data")
+    assert "$" not in turn.answer.split("Questions I can answer")[0]
+    assert turn.answer != NEEDS_BEDROCK
+
+
+def test_free_form_question_gets_a_sentence_from_checked_sql(session: ChatSession) -> None:
+    turn = session.ask("How much did EC2 cost in October?")
+    # EC2 line items of the tiny data: 10 + 20 - 20 negation + 5 tax + 3 gp2
+    assert turn.mode == "offline" and turn.answer.startswith(
+        "Amazon Elastic Compute Cloud cost $18.00 in October 2026 (unblended, net of credits)."
+    )
+    assert turn.sql is not None and "service_code IN ('AmazonEC2')" in turn.sql
 
 
 @pytest.mark.hostile
@@ -178,7 +193,8 @@ def test_ask_command_answers_on_stdout(reports: tuple[Settings, str]) -> None:
     free = runner.invoke(
         app, ["ask", report_id, "why so costly?", "--out", str(settings.output_dir)], env=env
     )
-    assert free.exit_code == 1 and "need Bedrock" in free.stdout
+    # a question the interpreter cannot read is refused with what it understood: exit 1
+    assert free.exit_code == 1 and "I did not understand 'costly'" in free.stdout
     bad = runner.invoke(app, ["ask", "../etc", "x", "--out", str(settings.output_dir)], env=env)
     assert bad.exit_code == 2 and "invalid report id" in bad.output
 
@@ -214,7 +230,8 @@ def test_chat_repl_answers_rates_and_quits(
     assert result.stdout.count("1. Which resources are behind") == 2
     assert "SQL: SELECT COUNT(*) AS n FROM cost LIMIT 200" in result.stdout
     assert " 6 \n" in result.stdout
-    assert "Free-form questions need Bedrock" in result.stdout
+    assert "Without Bedrock: ask in plain words" in result.stdout
+    assert "Amazon Elastic Compute Cloud cost $18.00 in the report window" in result.stdout
     assert "unknown command /nonsense" in result.stdout
     # hostile text is printed as text, and stored inert in the transcript
     assert "[/]<script>alert(1)</script>" in result.stdout
@@ -268,7 +285,9 @@ def test_bedrock_outage_in_chat_is_an_answer_not_a_crash(reports: tuple[Settings
     )
     with harness.stubber:
         turn = chat.ask("Which account spends the most?")
-    assert turn.mode == "error" and "AccessDeniedException" in (turn.error or "")
+    # the offline interpreter's answer stands in for the model's, saying why
+    assert turn.mode == "offline" and "AccessDeniedException" in turn.note
+    assert turn.answer.startswith("prod-platform (111111111111) cost the most")
     assert store.get(turn.interaction_id) is not None
     # SQL still works while the model is down
     assert chat.ask("select count(*) as n from cost").rows == [{"n": 6}]

@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from typer.testing import CliRunner
 
 from finops_agent import pipeline
+from finops_agent.aws import doctor
 from finops_agent.checks import check_output_folder
 from finops_agent.cli import app
-from finops_agent.cli import aws as aws_cli
 from finops_agent.errors import OutputFolderError, UserError, user_error_from
 from tests import tiny
 
@@ -213,7 +213,7 @@ def test_access_denied_names_the_action_and_the_fix(monkeypatch: pytest.MonkeyPa
     def refuse(settings: Any) -> None:
         raise _denied()
 
-    monkeypatch.setattr(aws_cli, "run_checks", refuse)
+    monkeypatch.setattr(doctor, "run_checks", refuse)
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 2
     assert _one_error_line(result) == (
@@ -259,7 +259,7 @@ def test_an_unexpected_exception_is_a_bug_with_exit_1_and_no_traceback(
     def explode(settings: Any) -> None:
         raise raised
 
-    monkeypatch.setattr(aws_cli, "run_checks", explode)
+    monkeypatch.setattr(doctor, "run_checks", explode)
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert _one_error_line(result) == line
@@ -269,7 +269,7 @@ def test_debug_prints_the_traceback_before_the_line(monkeypatch: pytest.MonkeyPa
     def explode(settings: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(aws_cli, "run_checks", explode)
+    monkeypatch.setattr(doctor, "run_checks", explode)
     result = runner.invoke(app, ["--debug", "doctor"])
     assert result.exit_code == 1
     assert result.stderr.startswith("Traceback (most recent call last):")
@@ -382,3 +382,23 @@ def test_sample_data_names_a_bad_option_in_one_line(
     result = runner.invoke(app, ["sample-data", "--out", str(tmp_path / "data"), *args])
     assert result.exit_code == 2
     assert _one_error_line(result) == line
+
+
+def test_every_aws_backend_is_named_when_credentials_are_needed() -> None:
+    from finops_agent.checks import aws_backends
+    from finops_agent.settings import load_settings
+
+    settings = load_settings(engine="athena", insights="bedrock", store="dynamodb", mailer="ses")
+    assert aws_backends(settings, emailing=True) == [
+        "FINOPS_ENGINE=athena",
+        "FINOPS_INSIGHTS=bedrock",
+        "FINOPS_STORE=dynamodb",
+        "FINOPS_MAILER=ses",
+    ]
+    # SES is only called when this run emails; the local defaults call no AWS at all
+    assert aws_backends(settings) == [
+        "FINOPS_ENGINE=athena",
+        "FINOPS_INSIGHTS=bedrock",
+        "FINOPS_STORE=dynamodb",
+    ]
+    assert aws_backends(load_settings(engine="duckdb", insights="rules", store="sqlite")) == []

@@ -35,6 +35,7 @@ def test_report_is_written_with_json_sidecar_index_and_inert_hostile_values(tmp_
             "usage_date": pd.to_datetime(["2026-10-01", "2026-10-02"]),
             "service_code": ["AmazonEC2"] * 2,
             "service_name": [HOSTILE, HOSTILE],
+            "usage_cost": [1.0, 2.0],
             "unblended_cost": [1.0, 2.0],
             "amortized_cost": [1.0, 2.0],
         }
@@ -78,6 +79,8 @@ def test_a_bill_netted_to_zero_by_credits_prints_no_negative_zero_or_wild_percen
             "usage_date": pd.to_datetime(["2026-10-01", "2026-10-01"]),
             "service_code": ["AWSELB", "Credits"],
             "service_name": ["Elastic Load Balancing", "Credits"],
+            # usage before credits: the credit line carries no usage
+            "usage_cost": [12.30, 0.0],
             "unblended_cost": [12.30, -12.304],
             "amortized_cost": [12.30, -12.304],
         }
@@ -103,9 +106,11 @@ def test_a_bill_netted_to_zero_by_credits_prints_no_negative_zero_or_wild_percen
     for page in (html, text, email_html, insights.markdown):
         assert "-$0.00" not in page
     # the headline is the net in dollars; no share of a total that rounds to zero
-    assert "spent **$0.00** unblended (**$0.00** amortised)" in insights.markdown
-    assert "The largest services were Elastic Load Balancing $12.30, Credits -$12.30." in (
-        insights.markdown
+    assert "were billed **$0.00** net (**$0.00** amortised)" in insights.markdown
+    # shares and rankings on usage before credits: positive, and where the usage went
+    assert (
+        "The largest services by usage before credits were Elastic Load Balancing $12.30 (100.0%)."
+        in insights.markdown
     )
     assert str(email["Subject"]) == "AWS cost report 2026-10: $0.00"
     assert "Change vs previous period:  n/a" in text

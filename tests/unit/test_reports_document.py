@@ -115,7 +115,16 @@ def test_a_version_1_report_is_migrated_on_load_with_every_value_kept() -> None:
     before = json.loads(V1_REPORT.read_text())
     after = json.loads(document.to_json())
     assert {k: after[k] for k in before} == before
-    assert set(after) - set(before) == {"schema_version", "kind", "file"}
+    # the bill and its bases are new too: empty in a report written before them
+    assert set(after) - set(before) == {
+        "schema_version",
+        "kind",
+        "file",
+        "bill",
+        "basis",
+        "coverage",
+    }
+    assert (after["bill"], after["basis"], after["coverage"]) == (None, {}, None)
 
 
 def test_a_version_1_analysis_is_migrated_as_an_analysis() -> None:

@@ -175,7 +175,7 @@ def test_finops_list_prints_each_report_newest_first_and_says_which_are_unreadab
         ["id", "window", "kind", "total", "change", "findings", "savings/month"],
         [
             "20261103T070000Z-f0f0f0",
-            "2026-10-01 to 2026-10-31",
+            "2026-10",
             "report",
             "-$12.00",
             "n/a",
@@ -184,7 +184,7 @@ def test_finops_list_prints_each_report_newest_first_and_says_which_are_unreadab
         ],
         [
             "20261102T120000Z-0a0a0a",
-            "2026-10-01 to 2026-10-31",
+            "2026-10",
             "report",
             "$100.00",
             "n/a",
@@ -230,7 +230,7 @@ def test_the_index_shows_the_same_columns_and_links_readable_reports(tmp_path: P
     ]
     assert cells[0] == [
         '<a href="20261103T070000Z-f0f0f0/report.html">20261103T070000Z-f0f0f0</a>',
-        "2026-10-01 to 2026-10-31",
+        "2026-10",
         "report",
         "-$12.00",
         "n/a",

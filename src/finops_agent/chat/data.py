@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
+import sqlglot
+from sqlglot import exp
 
 from finops_agent.catalog import load_catalog
 from finops_agent.engines.base import QueryError
-from finops_agent.execution import run_query
 from finops_agent.pipeline import PreparedRun, prepare_run
 from finops_agent.reports.document import ReportDocument
 from finops_agent.settings import Settings
+from finops_agent.window import Window
 
-__all__ = ["COST_COLUMNS", "ChatData", "CostData", "FileData", "open_data"]
+__all__ = [
+    "COST_COLUMNS",
+    "ChatData",
+    "CostData",
+    "FileData",
+    "comparison_start",
+    "open_data",
+    "within_window",
+]
 
 # The canonical `cost` relation as the model sees it: column, type, meaning.
 COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -78,8 +89,57 @@ class ChatData(Protocol):
         ...
 
 
+def with_values(sql: str, values: dict[str, Any]) -> str:
+    """Athena SQL with its `:name` placeholders shown as the typed literals they were bound to."""
+    from finops_agent.engines.athena_params import sql_literal
+
+    tree = sqlglot.parse_one(sql, read="athena")
+    for placeholder in list(tree.find_all(exp.Placeholder)):
+        if placeholder.name in values:
+            placeholder.replace(sql_literal(values[placeholder.name]))
+    return tree.sql(dialect="athena", pretty=True)
+
+
+def comparison_start(start: dt.date) -> dt.date:
+    """First day of the month before the one `start` falls in: the report's comparison month."""
+    return (start.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def within_window(sql: str, window: Window, relation: str = "cost") -> str:
+    """Athena SQL with every read of `relation` narrowed to `window` (on usage_date)."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    for table in list(tree.find_all(exp.Table)):
+        if table.name.lower() != relation or table.args.get("db"):
+            continue
+        # the window's own dates, never text from a question
+        narrowed = (
+            exp.select("*")
+            .from_(relation)
+            .where(
+                exp.and_(
+                    exp.GTE(this=exp.column("usage_date"), expression=_date(window.start)),
+                    exp.LT(this=exp.column("usage_date"), expression=_date(window.end)),
+                )
+            )
+        )
+        table.replace(
+            exp.Subquery(
+                this=narrowed, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+            )
+        )
+    return tree.sql(dialect="athena", pretty=True)
+
+
+def _date(day: dt.date) -> exp.Expression:
+    return exp.cast(exp.Literal.string(day.isoformat()), exp.DataType.build("date"))
+
+
 class CostData:
-    """A billing report's data: its source re-opened with its engine, schema, tags and window."""
+    """A billing report's data: its source re-opened with its engine, schema and tags.
+
+    `cost` holds the report's window plus the month before it, so questions can compare
+    with the month the report compared with; stored queries still see only the window.
+    """
 
     relations = frozenset({"cost"})
     dialect = "athena"
@@ -94,19 +154,25 @@ class CostData:
             }
         )
         self.report = report
+        self.window = Window(report.window.start, report.window.end)
+        self.span = Window(comparison_start(self.window.start), self.window.end)
         self.run_: PreparedRun = prepare_run(
             settings,
             source=report.source_path or report.source or None,
             schema=report.source_schema or "auto",
             families=report.families or None,
-            start=report.window.start.isoformat(),
-            end=report.window.end.isoformat(),
+            start=self.span.start.isoformat(),
+            end=self.span.end.isoformat(),
         )
 
     def describe(self) -> str:
-        """The canonical columns with types and meanings."""
+        """The canonical columns with types and meanings, and the days `cost` holds."""
         columns = "\n".join(f"- {name} {kind}: {meaning}" for name, kind, meaning in COST_COLUMNS)
-        return "Table `cost` (already filtered to the billing window):\n" + columns
+        return (
+            f"Table `cost` holds usage days {self.span.label}: the report's billing window "
+            f"{self.window.label} plus the month before it for comparisons. Filter on "
+            "usage_date for the window's own figures:\n" + columns
+        )
 
     def rules(self) -> str:
         """Athena hints: tags through element_at, no integer division."""
@@ -127,11 +193,20 @@ class CostData:
             raise QueryError(f"stored query {name!r} is not in the catalog")
         meta = self.report.queries.get(name)
         saved = meta.params if meta is not None else {}
-        # the report's own parameter values, the window always from this run
-        result = run_query(self.run_.engine, spec, {**saved, **self.run_.params})
-        if not result.ok:
-            raise QueryError(result.error or f"query {name!r} failed")
-        return spec.sql, result.frame
+        # the report's own parameter values, and only the report's window (not the comparison month)
+        sql = within_window(spec.sql, self.window)
+        bound = spec.bind({k: v for k, v in saved.items() if k not in ("start_date", "end_date")})
+        try:
+            frame = self._run_bound(name, sql, bound)
+        except QueryError as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+        window = {"start_date": self.window.start, "end_date": self.window.end}
+        return with_values(sql, {**window, **bound}), frame
+
+    def _run_bound(self, name: str, sql: str, bound: dict[str, Any]) -> pd.DataFrame:
+        cap = self.run_.settings.chat_max_scan_bytes or None
+        params = {**self.run_.params, **bound}
+        return self.run_.engine.execute(name, sql, params, max_scan_bytes=cap).frame
 
     def interrupt(self) -> None:
         """Interrupt the engine's running queries when it can (DuckDB can)."""

@@ -110,8 +110,9 @@ class BedrockChat:
         question: str,
         history: Sequence[HistoryTurn],
         tables: TableSpec,
+        hint: str = "",
     ) -> Prompt:
-        """The SQL-writing prompt: tables, window, rules, recent turns, question, contract."""
+        """The SQL-writing prompt: tables, window, rules, recent turns, a hint, question, contract."""
         system = (
             SYSTEM_ROLE + " In this conversation you answer follow-up questions about one report "
             "by writing SQL that the application runs for you."
@@ -130,6 +131,7 @@ class BedrockChat:
                     f"{self.max_rows} rows (a LIMIT is enforced); round money to 2 decimals.",
                     _history(history, dropped, limit),
                     cuts_note(cuts),
+                    *([hint] if hint else []),
                     f"Question: {question}",
                     SQL_CONTRACT,
                 ]
@@ -146,9 +148,10 @@ class BedrockChat:
         tables: TableSpec,
         *,
         previous: tuple[str, str] | None = None,
+        hint: str = "",
     ) -> tuple[SqlPlan, ModelUsage]:
         """Ask for SQL; `previous` (reply, error) turns the call into the one repair attempt."""
-        prompt = self.sql_prompt(report, question, history, tables)
+        prompt = self.sql_prompt(report, question, history, tables, hint)
         messages = [user(prompt.user)]
         if previous is not None:
             reply_text, error = previous

@@ -20,10 +20,13 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from finops_agent.catalog import load_catalog
-from finops_agent.chat.data import ChatData, open_data
+from finops_agent.chat.answers import build_sql, sentence, stored_sentence
+from finops_agent.chat.data import ChatData, CostData, open_data
 from finops_agent.chat.guard import CheckedSql, UnsafeSqlError, check_sql
+from finops_agent.chat.interpreter import Plan, Refusal, interpret, suggestions
 from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, TableSpec
 from finops_agent.chat.transcript import append_turn, load_report, update_turn
+from finops_agent.chat.vocabulary import Vocabulary, load_vocabulary
 from finops_agent.engines.base import QueryError
 from finops_agent.formatting import number, usd
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
@@ -58,7 +61,7 @@ class ChatTurn(BaseModel):
 
     question: str
     answer: str
-    mode: str = Field(description="sql, prompt, model, help or error")
+    mode: str = Field(description="sql, prompt, model, offline, refusal, help or error")
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
     rows: list[dict[str, Any]] = Field(default_factory=list)
@@ -181,6 +184,7 @@ class ChatSession:
                     log.info("skipping an unreadable turn of session %s", session_id)
         self.warnings: list[str] = []
         self._data: ChatData | None = None
+        self._vocabulary: Vocabulary | None = None
 
     @classmethod
     def from_settings(
@@ -278,6 +282,11 @@ class ChatSession:
         return _Outcome(text, "sql", checked.sql, frame, checked.note)
 
     def _answer_prompt(self, prompt: SuggestedPrompt) -> _Outcome:
+        if self.model is None and self.answers_offline:
+            # a prompt the interpreter reads gets a sentence that answers it, not a table dump
+            outcome = self._offline(prompt.text)
+            if outcome.mode == "offline":
+                return outcome
         if prompt.query:
             try:
                 sql, frame = self._stored(prompt.query)
@@ -287,11 +296,7 @@ class ChatSession:
                 )
             if self.model is not None:
                 return self._model_answer(prompt.text, sql, frame, mode="prompt")
-            spec = load_catalog().queries[prompt.query]
-            text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
-            measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
-            headline = result_headline(frame, measure)
-            return _Outcome(f"{text} {headline}".strip(), "prompt", sql, frame)
+            return _Outcome(self._stored_text(prompt.query, frame), "prompt", sql, frame)
         if prompt.sql:
             outcome = self._answer_sql(prompt.sql)
             if outcome.mode == "sql":
@@ -304,6 +309,61 @@ class ChatSession:
         if self.model is not None:
             return self._answer_model(prompt.text)
         return _Outcome(NEEDS_BEDROCK, "help")
+
+    # --- the offline interpreter ----------------------------------------------------------
+
+    @property
+    def answers_offline(self) -> bool:
+        """True for billing reports: their questions can be read without a model."""
+        return self.report.file is None and self.report.window is not None
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The report data's names and days, read once per session."""
+        if self._vocabulary is None:
+            data = self.data
+            assert isinstance(data, CostData)
+            keys = self.report.tag_keys or self.settings.tag_keys
+            self._vocabulary = load_vocabulary(
+                data.run, list(keys), (data.window.start, data.window.end)
+            )
+        return self._vocabulary
+
+    def _offline(self, question: str) -> _Outcome:
+        """The interpreter's answer: a sentence from checked SQL's result, or a refusal."""
+        vocab = self.vocabulary
+        reading = interpret(question, vocab)
+        if isinstance(reading, Refusal):
+            return _Outcome(self._refusal_text(question, reading), "refusal")
+        return self._run_plan(reading)
+
+    def _refusal_text(self, question: str, refusal: Refusal) -> str:
+        text = refusal.reason
+        if refusal.understood:
+            text += f" I understood: {refusal.understood}."
+        if refusal.kind in ("unclear", "data"):
+            closest = suggestions(question, self.vocabulary)
+            text += " Questions I can answer: " + " ".join(
+                f"({i}) {q}" for i, q in enumerate(closest, start=1)
+            )
+        return text
+
+    def _stored_text(self, name: str, frame: pd.DataFrame) -> str:
+        """A stored query's answer: its own sentence, else its description and headline."""
+        spec = load_catalog().queries[name]
+        told = stored_sentence(name, spec.title, frame)
+        if told is not None:
+            return told
+        text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
+        measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
+        return f"{text} {result_headline(frame, measure)}".strip()
+
+    def _run_plan(self, plan: Plan) -> _Outcome:
+        if plan.stored is not None:
+            sql, frame = self._stored(plan.stored)
+            return _Outcome(self._stored_text(plan.stored, frame), "offline", sql, frame)
+        checked, frame = self.run_sql(build_sql(plan))
+        return _Outcome(sentence(plan, frame), "offline", checked.sql, frame, checked.note)
 
     def _history(self) -> list[HistoryTurn]:
         return [HistoryTurn(t.question, t.sql, t.answer) for t in self.turns if t.mode != "help"]
@@ -326,7 +386,35 @@ class ChatSession:
         flagged = check_text(text, evidence, where="chat answer")
         return _Outcome(text, mode, sql, frame, note, usage=usage, ungrounded=flagged)
 
-    def _answer_model(self, question: str) -> _Outcome:
+    def _answer_with_model(self, question: str) -> _Outcome:
+        """The model's answer, given the interpreter's reading first; the interpreter's on failure."""
+        offline: _Outcome | None = None
+        if self.answers_offline:
+            try:
+                offline = self._offline(question)
+            except Exception as exc:  # the model still gets the question without the hint
+                log.info("offline reading of %r failed: %s", question, exc)
+        hint = ""
+        if offline is not None and offline.mode == "offline":
+            hint = (
+                f"An offline interpreter answered: {offline.text}\nIts SQL: {offline.sql}\n"
+                "Use that SQL when it answers the question; write better SQL when it does not."
+            )
+        try:
+            outcome = self._answer_model(question, hint)
+        except (
+            Exception
+        ) as exc:  # an outage, throttling or a broken reply: the offline answer stands
+            if offline is None or offline.mode != "offline":
+                raise
+            offline.note = f"Bedrock failed ({exc}); answered offline"
+            return offline
+        if outcome.mode == "error" and offline is not None and offline.mode == "offline":
+            offline.note = f"Bedrock failed ({outcome.error}); answered offline"
+            return offline
+        return outcome
+
+    def _answer_model(self, question: str, hint: str = "") -> _Outcome:
         assert self.model is not None
         history = self._history()
         usage: ModelUsage | None = None
@@ -334,7 +422,7 @@ class ChatSession:
         for attempt in (1, 2):  # one repair: the guard's or the engine's error goes back
             try:
                 plan, call_usage = self.model.write_sql(
-                    self.report, question, history, self._tables(), previous=previous
+                    self.report, question, history, self._tables(), previous=previous, hint=hint
                 )
             except SqlReplyError as exc:
                 usage = add_usage(usage, exc.usage)
@@ -382,7 +470,9 @@ class ChatSession:
                 question = prompt.text
                 outcome = self._answer_prompt(prompt)
             elif self.model is not None:
-                outcome = self._answer_model(question)
+                outcome = self._answer_with_model(question)
+            elif self.answers_offline:
+                outcome = self._offline(question)
             else:
                 outcome = _Outcome(NEEDS_BEDROCK, "help")
         except Exception as exc:  # a broken source or a model outage still yields an answer

@@ -121,7 +121,13 @@ def chat_command(
     who = (
         f"Questions are answered by {session.model.model_id} with SQL over {tables}.\n"
         if session.model is not None
-        else f"Without Bedrock: ask a suggested prompt by number, or SQL over {tables}.\n"
+        else (
+            "Without Bedrock: ask in plain words (totals, top services or accounts, shares, "
+            "growth, daily spend, savings findings), a suggested prompt by number, or SQL over "
+            f"{tables}.\n"
+            if session.answers_offline
+            else f"Without Bedrock: ask a suggested prompt by number, or SQL over {tables}.\n"
+        )
     )
     console.print(
         Text("Chat on report ")
@@ -187,7 +193,7 @@ def ask_command(
     finally:
         chat.close()
     # scripts can tell an answer from a refusal or a failure by the exit code
-    if turn.mode in ("error", "help"):
+    if turn.mode in ("error", "help", "refusal"):
         raise typer.Exit(1)
 
 

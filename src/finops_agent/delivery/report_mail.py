@@ -73,6 +73,7 @@ def _compose_and_deliver(
             sender=settings.mail_from,
             recipients=to,
             max_bytes=settings.email_max_bytes,
+            attach=settings.email_attach_report,
             charts_limit=settings.email_charts,
             with_images=settings.email_images,
             chromium=settings.chromium_path,

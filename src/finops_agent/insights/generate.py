@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from finops_agent.insights.base import InsightProvider, Insights
-from finops_agent.insights.query_rules import RuleInsights
+from finops_agent.insights.query_rules import RuleInsights, anomaly_findings
 from finops_agent.summarise import ReportSummary
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ def generate_insights(
         insights.warnings.append(
             f"{provider.name} insights failed ({exc}); showing rule-based findings instead."
         )
+    # anomalies are findings whoever wrote the narrative: a model may leave them out
+    known = {f.id for f in insights.findings}
+    insights.findings += [f for f in anomaly_findings(summary) if f.id not in known]
     summary.metrics.findings = len(insights.findings)
     summary.metrics.monthly_savings_usd = insights.monthly_savings_usd
     return insights

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from finops_agent.catalog import SAVINGS_COLUMN, FindingSpec, load_catalog
-from finops_agent.formatting import pct, share_pct, usd
+from finops_agent.formatting import money, pct, share_pct, usd
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.summarise import QuerySummary, ReportSummary
 
@@ -16,10 +16,21 @@ _MIN_MONTHLY_SAVINGS = 1.0
 
 
 def _resource_ids(frame: pd.DataFrame) -> list[str]:
-    if "resource_id" not in frame.columns:
+    if "resource_id" in frame.columns:
+        ids = frame["resource_id"].dropna().astype(str)
+    elif "resource_ids" in frame.columns:
+        # a row per group (instance type, account, region) lists its resources joined by ', '
+        ids = frame["resource_ids"].dropna().astype(str).str.split(", ").explode()
+    else:
         return []
-    ids = frame["resource_id"].dropna().astype(str)
     return list(dict.fromkeys(ids[ids != ""]))[:_MAX_RESOURCES]
+
+
+def _item_count(frame: pd.DataFrame, ids: list[str]) -> int:
+    """How many things a finding is about: instances when rows are groups of them."""
+    if "instances" in frame.columns:
+        return int(pd.to_numeric(frame["instances"], errors="coerce").fillna(0).sum())
+    return len(ids) or len(frame)
 
 
 def _finding_spec(summary: QuerySummary) -> FindingSpec | None:
@@ -37,7 +48,7 @@ def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | No
         return None
     ranked = frame.assign(_s=savings).sort_values("_s", ascending=False)
     ids = _resource_ids(ranked)
-    count = len(ids) or len(frame)
+    count = _item_count(frame, ids)
     top = ranked.iloc[0]
     top_label = str(top.get("resource_id") or top.iloc[0])
     evidence = (
@@ -91,6 +102,78 @@ def _untagged_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | N
 
 
 # Queries whose rows need more than a sum of monthly_savings to become a finding.
+ANOMALY_QUERY = "daily_anomalies"
+
+
+def anomaly_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a daily_anomalies result flags, largest excess first."""
+    if frame.empty or "is_anomaly" not in frame.columns:
+        return frame.iloc[0:0]
+    flags = frame["is_anomaly"].astype("string").str.lower().isin(["true", "1"]).fillna(False)
+    flagged = frame[flags.astype(bool)]
+    if "excess_cost" in flagged.columns:
+        excess = pd.to_numeric(flagged["excess_cost"], errors="coerce").fillna(0.0)
+    else:
+        cost = (
+            flagged["usage_cost"]
+            if "usage_cost" in flagged.columns
+            else flagged.get("unblended_cost")
+        )
+        baseline = flagged.get("baseline_cost", 0.0)
+        excess = pd.to_numeric(cost, errors="coerce").fillna(0.0) - pd.to_numeric(
+            baseline, errors="coerce"
+        )
+        excess = excess.fillna(0.0)
+    return (
+        flagged.assign(_excess=excess)
+        .sort_values("_excess", ascending=False)
+        .drop(columns="_excess")
+    )
+
+
+def anomaly_findings(summary: ReportSummary) -> list[Finding]:
+    """One finding per anomalous service-day: service, day, cost, baseline and excess in dollars."""
+    query = summary.queries.get(ANOMALY_QUERY)
+    if query is None or query.status != "ok":
+        return []
+    found = []
+    for row in anomaly_rows(summary.frame(ANOMALY_QUERY)).to_dict(orient="records"):
+        day = str(pd.Timestamp(row["usage_date"]).date())
+        service = str(row.get("service_name") or row.get("service_code") or "unknown service")
+        cost_value = row.get("usage_cost", row.get("unblended_cost"))
+        cost, baseline = float(cost_value or 0.0), float(row.get("baseline_cost") or 0.0)
+        excess = float(row.get("excess_cost") or cost - baseline)
+        z = row.get("z_score")
+        spread = (
+            f"z-score {float(z):.1f}"
+            if z is not None and pd.notna(z)
+            else "a jump off a flat baseline"
+        )
+        found.append(
+            Finding(
+                id=f"{ANOMALY_QUERY}:{row.get('service_code', service)}:{day}",
+                family=query.family,
+                query=ANOMALY_QUERY,
+                title=f"Cost anomaly: {service} on {day}, {usd(excess)} above baseline",
+                evidence=(
+                    f"{service} cost {usd(cost)} on {day} against a trailing 14-day baseline of "
+                    f"{usd(baseline)} a day: {usd(excess)} excess ({spread}, severity "
+                    f"{row.get('severity') or 'n/a'}; usage before credits)."
+                ),
+                monthly_savings_usd=0.0,
+                effort="low",
+                risk="low",
+                action=(
+                    "Find what changed that day (deployments, traffic, a runaway job) in the "
+                    "service's usage types and resources; stop it if unintended and set an AWS "
+                    "Cost Anomaly Detection monitor or budget alert on the service."
+                ),
+                reasoning="Anomaly: the excess over the trailing baseline, not a priced saving.",
+            )
+        )
+    return found
+
+
 SPECIAL_RULES: dict[str, Callable[[QuerySummary, pd.DataFrame], Finding | None]] = {
     "untagged_spend": _untagged_finding,
 }
@@ -111,15 +194,51 @@ def findings_for(summary: ReportSummary) -> list[Finding]:
             finding = None
         if finding is not None:
             found.append(finding)
-    return sorted(found, key=lambda f: f.monthly_savings_usd, reverse=True)
+    return sorted(found, key=lambda f: f.monthly_savings_usd, reverse=True) + anomaly_findings(
+        summary
+    )
+
+
+def usage_by_service(summary: ReportSummary) -> tuple[pd.Series, str]:
+    """Positive cost per service, largest first, and its basis: usage before credits when the
+    result has it, else net cost (results written before usage_cost existed)."""
+    daily = summary.frame("spend_by_service_daily")
+    if daily.empty:
+        return pd.Series(dtype=float), "usage before credits"
+    usage = "usage_cost" in daily.columns
+    values = pd.to_numeric(daily["usage_cost" if usage else "unblended_cost"], errors="coerce")
+    by_service = values.fillna(0.0).groupby(daily["service_name"].astype(str)).sum()
+    ranked = by_service[by_service > 0].sort_values(ascending=False)
+    return ranked, "usage before credits" if usage else "net cost"
 
 
 def _top_services(summary: ReportSummary, n: int = 3) -> list[tuple[str, float]]:
-    daily = summary.frame("spend_by_service_daily")
-    if daily.empty:
+    return [(str(k), float(v)) for k, v in usage_by_service(summary)[0].head(n).items()]
+
+
+def _bill_sentence(summary: ReportSummary) -> list[str]:
+    """What moved the bill from usage to net: credits, refunds, discounts, purchases, tax."""
+    bill = summary.waterfall
+    if bill is None:
         return []
-    by_service = daily.groupby("service_name")["unblended_cost"].sum().sort_values(ascending=False)
-    return [(str(k), float(v)) for k, v in by_service.head(n).items()]
+    parts = [
+        f"{label.lower()} {money(bill.amount(key), bill.currency)}"
+        for key, label in (
+            ("credits", "Credits"),
+            ("refunds", "Refunds"),
+            ("discounts", "Discounts"),
+            ("upfront_purchases", "Upfront purchases"),
+            ("tax", "Tax"),
+        )
+        if abs(bill.amount(key)) >= 0.005
+    ]
+    moved = f"; {', '.join(parts)}" if parts else ""
+    return [
+        "",
+        f"Usage before credits came to **{money(bill.usage_total, bill.currency)}**{moved}; "
+        f"the net bill is **{money(bill.net_total, bill.currency)}** "
+        "(see the waterfall at the top).",
+    ]
 
 
 def _share_note(part: float, whole: float) -> str:
@@ -134,16 +253,18 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     lines = [
         "## Executive summary",
         "",
-        f"From {summary.window.label}, {m.accounts} account(s) spent **{usd(m.unblended_cost)}** "
-        f"unblended (**{usd(m.amortized_cost)}** amortised) across {m.services} services "
-        f"in {m.rows:,} line items.",
+        f"Over {summary.window.label}, {m.accounts} account(s) were billed "
+        f"**{usd(m.unblended_cost)}** net (**{usd(m.amortized_cost)}** amortised) across "
+        f"{m.services} services in {m.rows:,} line items.",
     ]
+    lines += _bill_sentence(summary)
+    lines += _anomaly_lines(findings)
+    ranked, basis = usage_by_service(summary)
     top = _top_services(summary)
     if top:
-        parts = ", ".join(
-            f"{name} {usd(cost)}{_share_note(cost, m.unblended_cost)}" for name, cost in top
-        )
-        lines += ["", f"The largest services were {parts}."]
+        total = float(ranked.sum())
+        parts = ", ".join(f"{name} {usd(cost)}{_share_note(cost, total)}" for name, cost in top)
+        lines += ["", f"The largest services by {basis} were {parts}."]
     savings = sum(f.monthly_savings_usd for f in findings)
     priced = [f for f in findings if f.monthly_savings_usd > 0]
     if priced:
@@ -162,11 +283,21 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     return "\n".join(lines + narrative_tail(summary, findings))
 
 
+def _anomaly_lines(findings: list[Finding]) -> list[str]:
+    anomalies = [f for f in findings if f.query == ANOMALY_QUERY]
+    if not anomalies:
+        return []
+    noun = "anomaly" if len(anomalies) == 1 else "anomalies"
+    return ["", f"**{len(anomalies)} cost {noun}** in daily usage:", ""] + [
+        f"- {f.evidence}" for f in anomalies
+    ]
+
+
 def narrative_tail(summary: ReportSummary, findings: list[Finding]) -> list[str]:
     """Closing lines of a narrative: unpriced findings in full, then the sections that failed."""
     lines: list[str] = []
     for f in findings:
-        if f.monthly_savings_usd == 0:
+        if f.monthly_savings_usd == 0 and f.query != ANOMALY_QUERY:
             lines += ["", f"**{f.title}.** {f.evidence}"]
     failed = [q.title for q in summary.queries.values() if q.status != "ok"]
     if failed:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from finops_agent.formatting import signed_pct, usd
+from finops_agent.formatting import money, signed_pct, usd
 from finops_agent.insights.base import Insights
+from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.summarise import ReportSummary
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ def report_link(path: Path) -> str:
     return path.resolve().as_uri()
 
 
+def _coverage_note(summary: ReportSummary) -> str:
+    coverage = summary.coverage
+    return f" (data covers {coverage})" if coverage else ""
+
+
 def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -> str:
     """Total, change against the previous period, top findings and failed sections, as markdown."""
     m = summary.metrics
@@ -49,19 +55,43 @@ def summary_markdown(summary: ReportSummary, insights: Insights, report: Path) -
     lines = [
         f"# FinOps report {summary.report_id}",
         "",
-        f"**Window:** {summary.window.label} · **Families:** {m.analysis_type} · "
+        f"**Period:** {summary.window.period}{_coverage_note(summary)} · "
+        f"**Families:** {m.analysis_type} · "
         f"**Source:** {_cell(summary.source)} ({summary.schema}, {summary.engine})",
         "",
         "| Metric | Value |",
         "|---|---|",
-        f"| Unblended cost | {usd(m.unblended_cost)} |",
+        f"| Net cost | {usd(m.unblended_cost)} |",
         f"| Amortised cost | {usd(m.amortized_cost)} |",
         f"| Change of daily run rate vs previous period | {change} |",
         f"| Line items | {m.rows:,} |",
         f"| Findings | {len(insights.findings)} worth {usd(insights.monthly_savings_usd)}/month |",
         "",
     ]
-    top = sorted(insights.findings, key=lambda f: f.monthly_savings_usd, reverse=True)
+    bill = summary.waterfall
+    if bill is not None:
+        lines += [
+            f"## The bill, from usage to net ({bill.currency})",
+            "",
+            "| Line | Amount |",
+            "|---|---|",
+        ]
+        lines += [f"| {_cell(x.label)} | {money(x.amount, bill.currency)} |" for x in bill.shown()]
+        lines += [
+            f"| **Net total** | **{money(bill.net_total, bill.currency)}** |",
+            f"| Amortised total | {money(bill.amortized_total, bill.currency)} |",
+            "",
+        ]
+    anomalies = [f for f in insights.findings if f.query == ANOMALY_QUERY]
+    if anomalies:
+        lines += ["## Anomalies", ""]
+        lines += [f"- **{_cell(f.title)}**: {_cell(f.evidence)}" for f in anomalies]
+        lines.append("")
+    top = sorted(
+        (f for f in insights.findings if f.query != ANOMALY_QUERY),
+        key=lambda f: f.monthly_savings_usd,
+        reverse=True,
+    )
     if top:
         lines += ["## Top findings", ""]
         for finding in top[:TOP_FINDINGS]:
@@ -114,7 +144,7 @@ def publish_report_artifacts(summary: ReportSummary, insights: Insights, report:
         create_table_artifact,
     )
 
-    description = f"{summary.metrics.analysis_type} · {summary.window.label}"
+    description = f"{summary.metrics.analysis_type} · {summary.window.period}"
     rows = findings_table(insights) or [{"finding": "no findings", "monthly_savings_usd": 0.0}]
     attempts = [
         (

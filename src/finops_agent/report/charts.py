@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -16,6 +19,9 @@ _TEMPLATE = "plotly_white"
 ACCENT = "#0b6bcb"
 _ANOMALY = "#d92d20"
 _Z_ANOMALY = 3.0
+_CENTS_BELOW = 10.0
+_ID_CHARS = 28
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}( 00:00:00)?$")
 # Axes whose labels recur across charts and so keep one colour each.
 LABEL_AXES = {
     "service_name",
@@ -51,6 +57,37 @@ def axis_title(column: str, unit: str | None = None) -> str:
     return f"{text} ({symbol})" if symbol and symbol not in text else text
 
 
+def _largest(fig: go.Figure) -> float:
+    """The largest absolute y value of a figure's traces (0.0 for none)."""
+    largest = 0.0
+    for trace in fig.data:
+        y = getattr(trace, "y", None)
+        if y is None:
+            continue
+        values = pd.to_numeric(pd.Series(list(y)), errors="coerce")
+        if not values.empty and values.notna().any():
+            largest = max(largest, float(values.abs().max()))
+    return largest
+
+
+def month_label(value: object) -> str:
+    """A legend label: a month's first day as `2026-11`, other values as text."""
+    stamp = pd.Timestamp(value) if isinstance(value, (pd.Timestamp, dt.date)) else None
+    if stamp is None and isinstance(value, str) and _DAY.match(value):
+        stamp = pd.Timestamp(value)
+    if stamp is not None and stamp.day == 1 and stamp == stamp.normalize():
+        return f"{stamp:%Y-%m}"
+    return str(value)
+
+
+def short_id(resource_id: str, limit: int = _ID_CHARS) -> str:
+    """An axis label for a long id: the part after the ARN's last `/` or `:`, cut to `limit`."""
+    text = str(resource_id)
+    if text.startswith("arn:"):
+        text = re.split(r"[/:]", text)[-1] or text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _layout(
     fig: go.Figure,
     title: str,
@@ -67,7 +104,9 @@ def _layout(
     )
     prefix = _UNIT_PREFIX.get(y_unit or "")
     if prefix:
-        fig.update_yaxes(tickprefix=prefix, tickformat=",.2f" if y_unit == "USD/day" else ",.0f")
+        # whole dollars hide everything on a small bill: cents below $10, and on any daily rate
+        cents = y_unit == "USD/day" or _largest(fig) < _CENTS_BELOW
+        fig.update_yaxes(tickprefix=prefix, tickformat=",.2f" if cents else ",.0f")
     elif y_unit:
         # separators without SI suffixes: 1,200 GB rather than 1.2k GB
         fig.update_yaxes(tickformat=",.4~g", ticksuffix=f" {y_unit}" if y_unit != "%" else "%")
@@ -79,7 +118,8 @@ def _layout(
 
 
 def _top_n_with_other(frame: pd.DataFrame, x: str, y: str, n: int) -> pd.DataFrame:
-    grouped = frame.groupby(x, dropna=False)[y].sum().sort_values(ascending=False)
+    # ranked by size whatever the sign: a service that shrank most is never hidden in Other
+    grouped = frame.groupby(x, dropna=False)[y].sum().sort_values(ascending=False, key=abs)
     head = grouped.head(n)
     rest = grouped.iloc[n:].sum()
     out = head.reset_index()
@@ -110,7 +150,11 @@ def figure_for(
     unit = units.get(y)
     money = unit in _UNIT_PREFIX
     value_fmt = "$%{y:,.2f}" if money else "%{y:,.2f}"
-    if hint.kind == "pie":
+    kind = hint.kind
+    if kind == "pie" and (_top_n_with_other(frame, x, y, top_n)[y] <= 0).any():
+        # a pie of negative or zero slices draws nonsense: credits and refunds become bars
+        kind = "bar"
+    if kind == "pie":
         data = _top_n_with_other(frame, x, y, top_n)
         fig = go.Figure(
             go.Pie(
@@ -125,21 +169,23 @@ def figure_for(
             )
         )
         return _layout(fig, title, None)
-    if hint.kind == "bar":
+    if kind == "bar":
         if color and color in frame.columns and color != x:
             keep = _top_n_with_other(frame, x, y, top_n)[x].tolist()
             data = frame[frame[x].astype(str).isin(keep)]
             fig = go.Figure()
             for label, part in data.groupby(color, dropna=False, sort=True):
                 part_sum = part.groupby(x)[y].sum().reindex(keep).dropna()
+                name = month_label(label)
                 fig.add_bar(
                     x=part_sum.index.astype(str),
                     y=part_sum.values,
-                    name=str(label),
-                    marker_color=colours[str(label)],
-                    hovertemplate="%{x}<br>" + str(label) + ": " + value_fmt + "<extra></extra>",
+                    name=name,
+                    marker_color=colours[name],
+                    hovertemplate="%{x}<br>" + name + ": " + value_fmt + "<extra></extra>",
                 )
-            fig.update_layout(barmode="stack")
+            # percentages of different keys do not add up: side by side, never stacked
+            fig.update_layout(barmode="group" if unit == "%" else "stack")
         else:
             data = _top_n_with_other(frame, x, y, top_n)
             fig = go.Figure(
@@ -151,6 +197,8 @@ def figure_for(
                 )
             )
         fig.update_xaxes(type="category")
+        if x == "resource_id":
+            _shorten_ids(fig)
         return _layout(fig, title, unit, axis_title(x), axis_title(y, unit))
     # line / area: one trace per colour group, the top groups and the rest as Other
     data = frame.copy()
@@ -182,6 +230,14 @@ def figure_for(
         # markers sit on each series' own value, which a stacked area would misplace
         _add_anomalies(fig, data, x, y, value_fmt)
     return _layout(fig, title, unit, None, axis_title(y, unit))
+
+
+def _shorten_ids(fig: go.Figure) -> None:
+    """Short resource ids on the axis; the hover keeps the full id (the table has it too)."""
+    ids = list(dict.fromkeys(str(v) for trace in fig.data if trace.x is not None for v in trace.x))
+    if not any(len(i) > _ID_CHARS or i.startswith("arn:") for i in ids):
+        return
+    fig.update_xaxes(tickmode="array", tickvals=ids, ticktext=[short_id(i) for i in ids])
 
 
 def _anomaly_rows(frame: pd.DataFrame) -> pd.Series:

@@ -16,7 +16,8 @@ import css_inline
 
 from finops_agent.email_addresses import check_address, check_header
 from finops_agent.errors import UserError
-from finops_agent.formatting import signed_pct, usd
+from finops_agent.formatting import change_pct, money, signed_pct, usd
+from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
 from finops_agent.reports.document import (
@@ -26,6 +27,7 @@ from finops_agent.reports.document import (
     load,
 )
 from finops_agent.reports.folder import CHARTS_JSON, REPORT_HTML, REPORT_JSON
+from finops_agent.window import period_text
 
 log = logging.getLogger(__name__)
 # Charts most worth a glance in an inbox, in this order; other charts follow in report order.
@@ -56,13 +58,7 @@ class ComposedEmail:
 
 def period_label(start: dt.date, end: dt.date) -> str:
     """'2026-10' for one whole month, '2026-09 to 2026-10' for whole months, else the dates."""
-    last = end - dt.timedelta(days=1)
-    whole_months = start.day == 1 and end.day == 1
-    if whole_months and (start.year, start.month) == (last.year, last.month):
-        return f"{start:%Y-%m}"
-    if whole_months:
-        return f"{start:%Y-%m} to {last:%Y-%m}"
-    return f"{start.isoformat()} to {last.isoformat()}"
+    return period_text(start, end)
 
 
 def _window(report: ReportDocument) -> ReportWindow:
@@ -130,6 +126,38 @@ def render_images(
     return images, notes
 
 
+_MOVERS_SHOWN = 8
+
+
+def _movers(report: ReportDocument) -> dict[str, Any]:
+    """Month over month per service for the text part: previous, current, change and % change."""
+    result = report.results.get("month_over_month_by_service")
+    rows = result.rows if result is not None else []
+    movers = []
+    for r in rows[:_MOVERS_SHOWN]:
+        if "change_usd" not in r:
+            continue
+        current, previous = r.get("usage_cost"), r.get("previous_usage_cost")
+        change = (
+            change_pct(float(current), float(previous))
+            if current is not None and previous is not None
+            else None
+        )
+        movers.append(
+            {
+                "service": str(r.get("service_name") or r.get("service_code") or ""),
+                "previous": money(previous),
+                "current": money(current),
+                "change": money(r.get("change_usd")),
+                "pct": signed_pct(change),
+            }
+        )
+    period = ""
+    if rows and rows[0].get("billing_period") and rows[0].get("previous_period"):
+        period = f"{str(rows[0]['previous_period'])[:7]} to {str(rows[0]['billing_period'])[:7]}"
+    return {"movers": movers, "movers_period": period}
+
+
 def _context(
     report: ReportDocument,
     charts: list[dict[str, Any]],
@@ -138,13 +166,19 @@ def _context(
     attached: bool,
     report_url: str | None,
 ) -> dict[str, Any]:
-    findings = sorted(report.findings, key=lambda f: -f.monthly_savings_usd)
+    anomalies = [f for f in report.findings if f.query == ANOMALY_QUERY]
+    findings = sorted(
+        (f for f in report.findings if f.query != ANOMALY_QUERY),
+        key=lambda f: -f.monthly_savings_usd,
+    )
     failed = [q for q in report.queries.values() if q.status == "failed"]
     window = _window(report)
     return {
         "r": report,
         "m": report.metrics,
         "period": period_label(window.start, window.end),
+        "anomalies": anomalies,
+        **_movers(report),
         "findings": findings[:10],
         "more_findings": max(0, len(findings) - 10),
         "failed": failed,
@@ -211,8 +245,10 @@ def compose_email(
     with_images: bool = True,
     chromium: str | None = None,
     report_url: str | None = None,
+    attach: bool = False,
 ) -> ComposedEmail:
-    """The report email, kept under max_bytes: attachment, else link, else bars instead of PNGs."""
+    """The report email, kept under max_bytes: the report linked (attached only when `attach`
+    and it fits), PNG charts, else HTML bars instead of PNGs."""
     sender = check_address(sender, what="sender")
     report, all_charts = load_report(report_dir)
     charts = key_charts(all_charts, charts_limit)
@@ -220,7 +256,9 @@ def compose_email(
     images, warnings = render_images(charts, browser) if with_images else ({}, [])
     report_html = (report_dir / REPORT_HTML).read_bytes()
     # try the richest message first, then drop what pushes it over the limit
-    attempts = [(report_html, images), (None, images), (None, {})]
+    attempts: list[tuple[bytes | None, dict[str, bytes]]] = [(None, images), (None, {})]
+    if attach:
+        attempts.insert(0, (report_html, images))
     for attachment, pngs in attempts:
         message = _build(
             report,
@@ -235,7 +273,7 @@ def compose_email(
         if size <= max_bytes:
             break
     notes = list(warnings)
-    if attachment is None:
+    if attachment is None and attach:
         where = "linked" if report_url else f"kept at {report_dir / REPORT_HTML}"
         notes.append(
             f"report.html ({len(report_html):,} bytes) not attached: over the {max_bytes:,}-byte "

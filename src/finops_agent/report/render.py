@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,9 +21,11 @@ from finops_agent.catalog import load_catalog
 from finops_agent.formatting import money, number, pct, signed_pct, usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
+from finops_agent.insights.query_rules import usage_by_service
 from finops_agent.report.charts import ColourMap, figure_for
 from finops_agent.report.images import Bar, bar_rows
 from finops_agent.reports.document import (
+    BillRecord,
     FileMeta,
     FindingRecord,
     InsightsRecord,
@@ -47,9 +50,12 @@ from finops_agent.reports.folder import (
 from finops_agent.reports.folder import write_index as folder_write_index
 from finops_agent.resources import templates_dir
 from finops_agent.summarise import ReportSummary, json_value, records, top_by
+from finops_agent.waterfall import BASIS, basis_of
 
 RESULT_ROWS_IN_JSON = 1000
 TABLE_ROWS = 15
+# shown at the top of the report (key figures, the bill) rather than as a section of their own
+HEADLINE_QUERIES = ("window_totals", "bill_waterfall")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
@@ -74,6 +80,25 @@ def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> 
                 token.tag = f"h{min(6, max(1, int(token.tag[1]) + shift))}"
     html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
     return Markup(unwrap_marks(nh3.clean(html)))
+
+
+_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as text a mail client shows as is: headings in capitals, no ** or backticks,
+    links as `text (url)`; a line never starts with `From ` (mail systems rewrite it `>From`)."""
+    lines = []
+    for line in (markdown or "").splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            line = heading.group(1).upper()
+        line = _LINK.sub(r"\1 (\2)", line).replace("**", "").replace("`", "")
+        if line.startswith("From "):
+            line = "from " + line[5:]
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _cell(value: Any, unit: str | None = None) -> str:
@@ -109,16 +134,13 @@ def environment() -> Environment:
         percent=pct,
         cell=_cell,
         markdown=markdown_html,
+        plaintext=plain_text,
     )
     return env
 
 
 def _colour_map(summary: ReportSummary) -> ColourMap:
-    daily = summary.frame("spend_by_service_daily")
-    if daily.empty:
-        return ColourMap()
-    ranked = daily.groupby("service_name")["unblended_cost"].sum().sort_values(ascending=False)
-    return ColourMap([str(s) for s in ranked.index])
+    return ColourMap([str(s) for s in usage_by_service(summary)[0].index])
 
 
 @dataclass(frozen=True)
@@ -165,7 +187,7 @@ def report_charts(summary: ReportSummary, top_n: int = 10) -> dict[str, Chart]:
     charts: dict[str, Chart] = {}
     for family in summary.families:
         for name, query in summary.queries.items():
-            if query.family != family or name == "window_totals" or query.status != "ok":
+            if query.family != family or name in HEADLINE_QUERIES or query.status != "ok":
                 continue
             frame = summary.frame(name)
             figure = figure_for(frame, query.chart, query.title, query.units, colours, top_n)
@@ -191,7 +213,7 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
     for family in summary.families:
         queries = []
         for name, query in summary.queries.items():
-            if query.family != family or name == "window_totals":
+            if query.family != family or name in HEADLINE_QUERIES:
                 continue
             frame = summary.frame(name)
             chart = charts.get(name)
@@ -213,9 +235,11 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
                 "monthly_savings" if "monthly_savings" in frame.columns else query.cost_column,
                 TABLE_ROWS,
             )
+            basis = basis_of(name, query.chart.y or query.cost_column)
             queries.append(
                 {
                     "q": query,
+                    "basis": BASIS[basis] if basis else None,
                     "chart": chart_html,
                     "caption": chart.caption if chart is not None else "",
                     "table": records(ranked),
@@ -249,6 +273,9 @@ def render_html(
             sections=_sections(summary, charts),
             appendix=[r for r in summary.results.values()],
             plotly_js=Markup(get_plotlyjs()),
+            bill=summary.waterfall,
+            basis=BASIS,
+            coverage=summary.coverage,
             chat=chat or [],
         )
     )
@@ -265,6 +292,7 @@ def report_document(
 ) -> ReportDocument:
     """Everything chat and later tools need about a report, as the typed report.json."""
     m = summary.metrics
+    bill = summary.waterfall
     return ReportDocument(
         report_id=summary.report_id,
         kind=kind,
@@ -294,6 +322,9 @@ def report_document(
             findings=m.findings,
             monthly_savings_usd=m.monthly_savings_usd,
         ),
+        bill=BillRecord.model_validate(bill.to_json()) if bill is not None else None,
+        coverage=summary.coverage,
+        basis=BASIS,
         queries={name: QueryMeta.model_validate(r.meta()) for name, r in summary.results.items()},
         results={
             name: QueryRows(

@@ -11,9 +11,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from finops_agent.errors import UserError
+from finops_agent.window import period_text
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BillLineRecord",
+    "BillRecord",
     "ChatTurnRecord",
     "DatasetRecord",
     "FileMeta",
@@ -59,6 +62,11 @@ class ReportWindow(_Record):
 
     start: dt.date
     end: dt.date
+
+    @property
+    def period(self) -> str:
+        """The period text of the report (see `window.period_text`)."""
+        return period_text(self.start, self.end)
 
     @property
     def label(self) -> str:
@@ -239,6 +247,25 @@ class FileMeta(_Record):
     datasets: list[DatasetRecord] = Field(default_factory=list)
 
 
+class BillLineRecord(_Record):
+    """One line of the bill waterfall."""
+
+    key: str
+    label: str
+    amount: float
+
+
+class BillRecord(_Record):
+    """The bill from usage to net in one currency: its lines sum to the net total."""
+
+    currency: str = "USD"
+    lines: list[BillLineRecord] = Field(default_factory=list)
+    usage_total: float = 0.0
+    net_total: float = 0.0
+    amortized_total: float = 0.0
+    other_currencies: list[str] = Field(default_factory=list)
+
+
 class ReportDocument(_Record):
     """The whole report.json: written and read only through this model."""
 
@@ -257,6 +284,11 @@ class ReportDocument(_Record):
     tag_keys: dict[str, list[str]] | None = None
     totals: Totals = Field(default_factory=Totals)
     metrics: Metrics = Field(default_factory=Metrics)
+    # the bill waterfall (absent in reports written before it) and what each basis means
+    bill: BillRecord | None = None
+    basis: dict[str, str] = Field(default_factory=dict)
+    # first to last day with data, when shorter than the window asked for
+    coverage: str | None = None
     queries: dict[str, QueryMeta] = Field(default_factory=dict)
     results: dict[str, QueryRows] = Field(default_factory=dict)
     findings: list[FindingRecord] = Field(default_factory=list)

@@ -316,7 +316,7 @@ class ReportEntry:
         metrics = document.metrics
         return ListingRow(
             report_id=self.report_id,
-            window=document.window.label if document.window else "",
+            window=document.window.period if document.window else "",
             kind=document.kind,
             total=usd(metrics.unblended_cost),
             change=signed_pct(metrics.change_pct),

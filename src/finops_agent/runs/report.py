@@ -5,12 +5,20 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.comparison import apply_previous_period, previous_period_totals
+from finops_agent.comparison import (
+    MONTH_OVER_MONTH,
+    apply_month_over_month,
+    apply_month_to_date,
+    apply_previous_period,
+    month_over_month,
+    month_to_date,
+    previous_period_totals,
+)
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.report_mail import email_report, resend_pending
 from finops_agent.execution import QueryResult, batch_deadline, failed_result, run_query
@@ -93,16 +101,35 @@ def run_query_with_retries(
 def run_queries_in_process(run: PreparedRun, request: ReportRequest) -> list[QueryResult]:
     """Every stored query on a thread pool, in catalog order; late or crashed ones come back failed."""
     deadline, deadline_from = batch_deadline(run.settings, len(run.specs), QUERY_WORKERS)
-    by_name: dict[str, QueryResult] = {}
     pool = concurrent.futures.ThreadPoolExecutor(QUERY_WORKERS, thread_name_prefix="finops-query")
     futures = {pool.submit(run_query_with_retries, run, spec): spec for spec in run.specs}
-    try:
+
+    def finished() -> Iterator[tuple[QuerySpec, QueryResult]]:
         for future in concurrent.futures.as_completed(futures, timeout=deadline):
             spec = futures[future]
             try:
-                result = future.result()
+                yield spec, future.result()
             except Exception as exc:  # a crash in one query fails its section, not the report
-                result = failed_result(spec, run.params, exc)
+                yield spec, failed_result(spec, run.params, exc)
+
+    try:
+        return in_catalog_order(run, finished(), deadline_from)
+    finally:
+        # queries still running finish in the background; the engine is closed by the caller
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def in_catalog_order(
+    run: PreparedRun, finished: Iterator[tuple[QuerySpec, QueryResult]], deadline_from: str
+) -> list[QueryResult]:
+    """Results as they finish, told to the listeners, returned in catalog order.
+
+    `finished` raises TimeoutError at the batch deadline: every query without a result by then
+    comes back failed, naming `deadline_from`.
+    """
+    by_name: dict[str, QueryResult] = {}
+    try:
+        for spec, result in finished:
             by_name[spec.name] = result
             notify_query_done(result)
     except TimeoutError:
@@ -111,9 +138,6 @@ def run_queries_in_process(run: PreparedRun, request: ReportRequest) -> list[Que
             if spec.name not in by_name:
                 by_name[spec.name] = failed_result(spec, run.params, late)
                 notify_query_done(by_name[spec.name])
-    finally:
-        # queries still running finish in the background; the engine is closed by the caller
-        pool.shutdown(wait=False, cancel_futures=True)
     return [by_name[spec.name] for spec in run.specs]
 
 
@@ -190,6 +214,18 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
     try:
         results = steps.run_queries(run, request)
         previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+        # month over month reads the two complete months, wherever the window ends
+        mom_spec = next((s for s in run.specs if s.name == MONTH_OVER_MONTH), None)
+        mom = (
+            month_over_month(run.engine, run.schema, run.window, settings.tag_keys, mom_spec)  # type: ignore[arg-type]
+            if mom_spec is not None
+            else None
+        )
+        mtd = (
+            month_to_date(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+            if "cost" in run.families
+            else None
+        )
     finally:
         run.engine.close()
     failed = [r.name for r in results if not r.ok]
@@ -203,6 +239,10 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         f"(end exclusive), net cost {usd(summary.metrics.unblended_cost)}"
     )
     comparison_warning = apply_previous_period(summary, previous)
+    if mom is not None and mom_spec is not None:
+        apply_month_over_month(summary, mom, mom_spec, settings.top_n)
+    if mtd is not None:
+        apply_month_to_date(summary, mtd, settings.top_n)
     found = generate_insights(build_insights(settings), summary)
     store, store_warning = open_store(settings)
     log_warning = log_interaction(store, insight_interaction(summary, found))

@@ -139,11 +139,14 @@ def generate(
     fmt: Literal["parquet", "csv"] = "parquet",
     end: dt.date | None = None,
     focus_version: Literal["1.0", "1.2"] = "1.0",
+    credits_cover_usage: bool = False,
 ) -> dict[str, Any]:
     """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth.
 
     FOCUS is written as AWS exports version `focus_version`: 1.0 with x_UsageType and JSON-text
     maps, 1.2 with SkuMeter and map-typed SkuPriceDetails/Tags (JSON text in CSV).
+    `credits_cover_usage` adds a credit each month that nets the month's bill to exactly zero,
+    as promotional credits do for a new or startup account.
     """
     if schema not in ("cur", "cur2", "focus"):
         raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
@@ -189,6 +192,7 @@ def generate(
             _pseudo("ri", ri_product, 0),
             *[_pseudo("tax", tax_product, a) for a in range(len(ACCOUNTS))],
             _pseudo("credit", tax_product, 2),
+            _pseudo("refund", tax_product, 1),
         ]
     )
     resources = pd.concat([bg, planted_rt, pseudo], ignore_index=True)
@@ -226,7 +230,10 @@ def generate(
     credit = L.monthly_lines(
         int(rt.index[rt["label"] == "pseudo:credit"][0]), L.CREDIT, days, np.array([-50.0])
     )
-    all_lines = L.Lines.concat([usage, sp_fees, ri_fees, *tax, credit])
+    refund = _refund(rt, days, last_full_start)
+    all_lines = L.Lines.concat([usage, sp_fees, ri_fees, *tax, credit, refund])
+    if credits_cover_usage:
+        all_lines = L.Lines.concat([all_lines, _covering_credits(all_lines, rt)])
     order = np.argsort(all_lines.start, kind="stable")
     all_lines = L.Lines(
         all_lines.res[order],
@@ -265,10 +272,84 @@ def generate(
         spike_day,
         baseline,
     )
+    truth["waterfall"] = waterfall_truth(all_lines)
+    truth["planted"]["refund"] = {
+        "date": str(refund.start[0].astype("datetime64[D]")),
+        "amount": _round(refund.values["unblended"][0]),
+    }
+    truth["planted"]["movers"] = _movers_truth(all_lines, rt, days)
+    truth["credits_cover_usage"] = credits_cover_usage
     if schema == "focus":
         truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
+
+
+_REFUND_USD = -123.45
+_REFUND_DAY = 10  # day of the last full month the refund lands on
+
+
+def _refund(rt: pd.DataFrame, days: pd.DatetimeIndex, last_full_start: int) -> L.Lines:
+    """One refund in the last full month, as AWS issues for a billing error."""
+    res = int(rt.index[rt["label"] == "pseudo:refund"][0])
+    day = days.values[min(len(days) - 1, last_full_start + _REFUND_DAY)]
+    return L.single_line(res, L.REFUND, day, _REFUND_USD)
+
+
+def _covering_credits(lines: L.Lines, rt: pd.DataFrame) -> L.Lines:
+    """A credit on each month's first line day equal to minus that month's net bill."""
+    res = int(rt.index[rt["label"] == "pseudo:credit"][0])
+    month = lines.start.astype("datetime64[M]")
+    parts = []
+    for m in np.unique(month):
+        mine = month == m
+        net = float(lines.values["unblended"][mine].sum())
+        parts.append(L.single_line(res, L.CREDIT, lines.start[mine].min(), -net))
+    return L.Lines.concat(parts)
+
+
+def waterfall_truth(lines: L.Lines) -> dict[str, float]:
+    """The bill from usage to net by charge type, as the generator wrote it (the test oracle)."""
+    t, v = lines.ltype, lines.values
+    covered = np.isin(t, [L.SP_COVERED, L.RI_USAGE])
+
+    def billed(*types: int) -> float:
+        return float(v["unblended"][np.isin(t, types)].sum())
+
+    # covered usage is shown at on-demand rates, then taken back by what commitments paid
+    covered_on_demand = float(v["public"][covered].sum())
+    out = {
+        "usage_on_demand": billed(L.USAGE),
+        "usage_covered": covered_on_demand,
+        "commitment_offset": billed(L.SP_COVERED, L.RI_USAGE, L.SP_NEGATION) - covered_on_demand,
+        "commitment_fees": billed(L.SP_FEE, L.RI_FEE),
+        "upfront_purchases": billed(L.FEE),
+        "credits": billed(L.CREDIT),
+        "refunds": billed(L.REFUND),
+        "discounts": 0.0,
+        "tax": billed(L.TAX),
+        "other": 0.0,
+        "net_total": float(v["unblended"].sum()),
+        "amortized_total": float(lines.amortized().sum()),
+    }
+    return {k: _round(x) for k, x in out.items()}
+
+
+def _movers_truth(lines: L.Lines, rt: pd.DataFrame, days: pd.DatetimeIndex) -> dict[str, Any]:
+    """Usage cost by month of the planted growing and shrinking services."""
+    month = np.datetime_as_string(lines.start.astype("datetime64[M]"))
+    code = rt["code"].to_numpy()[lines.res]
+    usage = np.isin(lines.ltype, [L.USAGE, L.SP_COVERED, L.RI_USAGE])
+    out: dict[str, Any] = {}
+    for role, service in (("grows", "AmazonRDS"), ("shrinks", "AmazonAthena")):
+        mine = usage & (code == service)
+        by_month = pd.Series(lines.values["public"][mine]).groupby(month[mine]).sum()
+        out[role] = {
+            "service_code": service,
+            "monthly_factor": L.MONTHLY_TRENDS[service],
+            "usage_cost_by_month": {str(m): _round(c) for m, c in by_month.items()},
+        }
+    return out
 
 
 def _ground_truth(

@@ -19,12 +19,19 @@ LINE_TYPES = [
     "DiscountedUsage",
     "RIFee",
     "Fee",
+    "Refund",
 ]
-USAGE, TAX, CREDIT, SP_COVERED, SP_NEGATION, SP_FEE, RI_USAGE, RI_FEE, FEE = range(9)
+USAGE, TAX, CREDIT, SP_COVERED, SP_NEGATION, SP_FEE, RI_USAGE, RI_FEE, FEE, REFUND = range(10)
 SP_DISCOUNT = 0.28  # Compute Savings Plan rate vs on-demand
 RI_RECURRING_PER_HOUR = 0.08  # partial-upfront reserved cache node
 RI_UPFRONT_PER_HOUR = 0.05
 RDS_MONTHLY_GROWTH = 0.15
+ATHENA_MONTHLY_SHRINK = 0.4
+# planted movers: cost factor per month since the first month (one grows, one shrinks)
+MONTHLY_TRENDS: dict[str, float] = {
+    "AmazonRDS": 1 + RDS_MONTHLY_GROWTH,
+    "AmazonAthena": 1 - ATHENA_MONTHLY_SHRINK,
+}
 NUMERIC = (
     "qty",
     "unblended",
@@ -109,8 +116,7 @@ def usage_lines(
     code = np.array([p.code for p in products])[product]
     month_index = (days.year * 12 + days.month).to_numpy()[day]
     month_index = month_index - month_index.min()
-    growth = np.where(code == "AmazonRDS", (1 + RDS_MONTHLY_GROWTH) ** month_index, 1.0)
-    cost = qty * price * growth
+    cost = qty * price * monthly_trend(code, month_index)
     purchase = resources["purchase"].to_numpy()[res]
     ltype = np.where(purchase == "sp", SP_COVERED, np.where(purchase == "ri", RI_USAGE, USAGE))
     hours = np.where(kind == "hours", qty, 0.0)
@@ -131,6 +137,25 @@ def usage_lines(
         res[covered], SP_NEGATION, start[covered], qty=qty[covered], unblended=-cost[covered]
     )
     return Lines.concat([lines, negation])
+
+
+def monthly_trend(code: np.ndarray, month_index: np.ndarray) -> np.ndarray:
+    """Cost factor of each line from the planted movers: 1.0 for services without a trend."""
+    factor = np.ones(len(code))
+    for service, per_month in MONTHLY_TRENDS.items():
+        mine = code == service
+        factor[mine] = per_month ** month_index[mine]
+    return factor
+
+
+def single_line(res: int, ltype: int, day: np.datetime64, amount: float) -> Lines:
+    """One line of `amount` on `day` (a refund, a one-off credit)."""
+    return _lines(
+        np.array([res]),
+        ltype,
+        np.array([day], dtype="datetime64[s]"),
+        unblended=np.array([amount]),
+    )
 
 
 def savings_plan_fees(lines: Lines, fee_res: int, days: pd.DatetimeIndex) -> Lines:

@@ -17,6 +17,7 @@ from finops_agent.sample_data.lines import (
     CREDIT,
     FEE,
     LINE_TYPES,
+    REFUND,
     RI_FEE,
     RI_USAGE,
     SP_COVERED,
@@ -246,14 +247,16 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
     billed = np.where(committed_use, 0.0, unblended)
     sp_kind = np.isin(lt, [SP_COVERED, SP_FEE])
     ri_kind = np.isin(lt, [RI_USAGE, RI_FEE, FEE])
+    # FOCUS has no refund category: a refund is a credit that corrects an earlier charge
     category = np.select(
-        [is_unused, np.isin(lt, [SP_FEE, RI_FEE, FEE]), lt == TAX, lt == CREDIT],
+        [is_unused, np.isin(lt, [SP_FEE, RI_FEE, FEE]), lt == TAX, np.isin(lt, [CREDIT, REFUND])],
         ["Usage", "Purchase", "Tax", "Credit"],
         "Usage",
     )
+    charge_class = np.where(lt == REFUND, "Correction", "")
     frequency = np.select(
-        [is_unused, lt == FEE, np.isin(lt, [SP_FEE, RI_FEE, TAX]), lt == CREDIT],
-        ["Usage-Based", "One-Time", "Recurring", "One-Time"],
+        [is_unused, np.isin(lt, [FEE, CREDIT, REFUND]), np.isin(lt, [SP_FEE, RI_FEE, TAX])],
+        ["Usage-Based", "One-Time", "Recurring"],
         "Usage-Based",
     )
     status = np.select([is_unused, committed_use], ["Unused", "Used"], "")
@@ -263,7 +266,7 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         [
             sp_kind | ri_kind,
             pd.Series(usage_type).str.contains("SpotUsage").to_numpy(),
-            np.isin(lt, [TAX, CREDIT]),
+            np.isin(lt, [TAX, CREDIT, REFUND]),
         ],
         ["Committed", "Dynamic", ""],
         "Standard",
@@ -304,7 +307,7 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "ChargePeriodStart": _ts(start_all),
         "ChargePeriodEnd": _ts((day + 1).astype("datetime64[s]")),
         "ChargeCategory": text(category),
-        "ChargeClass": text(np.full(len(res_all), "")),
+        "ChargeClass": text(charge_class),
         "ChargeDescription": _dict(rt["description"], res_all),
         "ChargeFrequency": text(frequency),
         "CommitmentDiscountCategory": text(np.where(ctype != "", "Spend", "")),
