@@ -31,7 +31,12 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
 from finops_agent.catalog import load_catalog
-from finops_agent.comparison import PREVIOUS_TOTALS, previous_period_totals
+from finops_agent.comparison import (
+    MONTH_OVER_MONTH,
+    month_over_month,
+    month_to_date,
+    previous_period_totals,
+)
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.base import EngineResult
 from finops_agent.execution import bound_params
@@ -164,7 +169,12 @@ def report_statements(root: Path, window: Window) -> list[Statement]:
         statements.append(Statement(name, text, values, window))
     # the statements the report runs beside the stored queries, through their own functions
     recorder = _Recorder(engine, types)
-    for result in (previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES),):
+    mom = catalog.queries[MONTH_OVER_MONTH]
+    for result in (
+        previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES),
+        month_over_month(recorder, schema, window, DEFAULT_TAG_ALIASES, mom, run_params),
+        month_to_date(recorder, schema, window, DEFAULT_TAG_ALIASES),
+    ):
         if not result.ok:
             raise ScanError(f"cannot render {result.name}: {result.error}")
     statements.extend(recorder.sent)
@@ -207,7 +217,9 @@ class _Recorder:
         start, end = params["start_date"], params["end_date"]
         if not isinstance(start, dt.date) or not isinstance(end, dt.date):
             raise ScanError(f"{name}: start_date/end_date are not dates: {start!r}, {end!r}")
-        self.sent.append(Statement(name, text, values, Window(start, end)))
+        # the stored month-over-month query also runs in the report window under the same name
+        label = f"{name} (complete months)" if name == MONTH_OVER_MONTH else name
+        self.sent.append(Statement(label, text, values, Window(start, end)))
         return EngineResult(frame=pd.DataFrame(), sql=text)
 
     def close(self) -> None:
@@ -404,10 +416,12 @@ def run(schema: Schema, rows: int, cur_gb: float, data: Path) -> str:
     window = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
     types = table_types(root)
     usage_start = _USAGE_START[schema]
-    results = estimate(root, report_statements(root, window), types, usage_start)
+    statements = report_statements(root, window)
+    results = estimate(root, statements, types, usage_start)
+    in_window = {s.name for s in statements if s.window == window}
     index = window_chunks(root, window, usage_start)
     one_pass = one_pass_bytes(
-        root, [r for r in results if r.name != PREVIOUS_TOTALS], window, usage_start
+        root, [r for r in results if r.name in in_window], window, usage_start
     )
     window_bytes = sum(index.bytes_by_column.values())
     return (
