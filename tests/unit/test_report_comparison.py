@@ -85,6 +85,6 @@ def test_athena_sends_the_previous_period_statement_without_the_report_adapter(
     text, values = engine.prepare(PREVIOUS_TOTALS, previous_totals_sql(before.sql), before.params)
     tree = sqlglot.parse_one(text, read="athena")
     assert list(tree.find_all(exp.CTE)) == []
-    # the 31 days before October, bound once: no second copy for an adapter CTE
-    assert [v for v in values if v.startswith("DATE")] == ["DATE '2026-08-31'", "DATE '2026-10-01'"]
+    # September (the month before October), bound once: no second copy for an adapter CTE
+    assert [v for v in values if v.startswith("DATE")] == ["DATE '2026-09-01'", "DATE '2026-10-01'"]
     assert check_statement(text, values, table) == []
