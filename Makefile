@@ -55,6 +55,7 @@ fix: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/athena_scan.py --schema cur2 --schema cur --schema focus
 
 # empty each stored query in turn; a query whose tests still pass has no test of its rows
 mutation: $(STAMP)

@@ -12,32 +12,42 @@ with resources as (
     group by resource_id
 ),
 
-distribution as (
-    -- spend of each tag value among tagged resources of an account and service
+valued as (
+    -- window functions instead of a self-join, so the source is scanned once: the spend of
+    -- each resource's tag value and of all tagged resources of its account and service
     select
-        account_id,
-        service_code,
-        tag_value,
-        sum(amortized_cost) as value_cost,
-        sum(sum(amortized_cost)) over (partition by account_id, service_code) as tagged_cost,
-        row_number() over (partition by account_id, service_code order by sum(amortized_cost) desc, tag_value)
-            as choice
+        resources.*,
+        sum(amortized_cost) over (partition by account_id, service_code, tag_value) as value_cost,
+        sum(case when tag_value <> '' then amortized_cost end)
+            over (partition by account_id, service_code) as tagged_cost
     from resources
-    where tag_value <> ''
-    group by account_id, service_code, tag_value
+),
+
+distribution as (
+    -- the most spent-on tag value of the account and service: tagged rows first, then by spend
+    select
+        valued.*,
+        first_value(tag_value) over (
+            partition by account_id, service_code
+            order by case when tag_value <> '' then 0 else 1 end, value_cost desc, tag_value
+        ) as likely_value,
+        first_value(value_cost) over (
+            partition by account_id, service_code
+            order by case when tag_value <> '' then 0 else 1 end, value_cost desc, tag_value
+        ) as likely_cost
+    from valued
 )
 
 select
-    resources.resource_id,
-    resources.account_id,
-    resources.service_code,
-    distribution.tag_value as likely_value,
-    case when distribution.tagged_cost > 0 then distribution.value_cost / distribution.tagged_cost end as probability,
-    resources.amortized_cost
-from resources
-inner join distribution
-    on resources.account_id = distribution.account_id
-    and resources.service_code = distribution.service_code
-    and distribution.choice = 1
-where resources.tag_value = ''
-order by resources.amortized_cost desc
+    resource_id,
+    account_id,
+    service_code,
+    likely_value,
+    case when tagged_cost > 0 then likely_cost / tagged_cost end as probability,
+    amortized_cost
+from distribution
+where tag_value = ''
+    and likely_value <> ''
+    and account_id is not null
+    and service_code is not null
+order by amortized_cost desc

@@ -14,62 +14,48 @@ with resources as (
     group by resource_id
 ),
 
-untagged as (
-    -- resources already running when the window opens say nothing about each other; they are
-    -- dropped before the join (a window function, so no plan can pair them first)
+counted as (
+    -- window functions instead of a self-join, so the source is scanned once: how many
+    -- resources of the same account, region and first hour carry each tag value
     select
-        resource_id,
-        account_id,
-        region,
-        first_hour,
-        amortized_cost
-    from (
-        select
-            resources.*,
-            min(resources.first_hour) over () as window_first_hour
-        from resources
-    ) as timed
-    where tag_value = ''
-        and first_hour > window_first_hour
-),
-
-neighbours as (
-    select
-        untagged.resource_id,
-        untagged.account_id,
-        untagged.region,
-        untagged.first_hour,
-        untagged.amortized_cost,
-        tagged.tag_value,
-        count(*) as votes
-    from untagged
-    inner join resources as tagged
-        on untagged.account_id = tagged.account_id
-        and untagged.region = tagged.region
-        and untagged.first_hour = tagged.first_hour
-        and tagged.tag_value <> ''
-    group by untagged.resource_id, untagged.account_id, untagged.region, untagged.first_hour,
-        untagged.amortized_cost, tagged.tag_value
+        resources.*,
+        min(first_hour) over () as window_first_hour,
+        count(*) over (partition by account_id, region, first_hour, tag_value) as value_count,
+        count(case when tag_value <> '' then 1 end)
+            over (partition by account_id, region, first_hour) as neighbour_count
+    from resources
 ),
 
 ranked as (
+    -- the tag value most neighbours carry: tagged rows first, then by count, then by value
     select
-        neighbours.*,
-        sum(votes) over (partition by resource_id) as neighbour_count,
-        row_number() over (partition by resource_id order by votes desc, tag_value) as choice
-    from neighbours
+        counted.*,
+        first_value(tag_value) over (
+            partition by account_id, region, first_hour
+            order by case when tag_value <> '' then 0 else 1 end, value_count desc, tag_value
+        ) as likely_value,
+        first_value(value_count) over (
+            partition by account_id, region, first_hour
+            order by case when tag_value <> '' then 0 else 1 end, value_count desc, tag_value
+        ) as votes
+    from counted
 )
 
+-- resources already running when the window opens say nothing about each other
 select
     resource_id,
     account_id,
     region,
     first_hour,
-    tag_value as likely_value,
+    likely_value,
     votes,
     neighbour_count,
     cast(votes as double) / neighbour_count as confidence,
     amortized_cost
 from ranked
-where choice = 1
+where tag_value = ''
+    and first_hour > window_first_hour
+    and neighbour_count > 0
+    and account_id is not null
+    and region is not null
 order by confidence desc, neighbour_count desc, amortized_cost desc

@@ -72,3 +72,37 @@ def test_a_previous_period_with_data_on_a_few_days_gives_no_change() -> None:
 )
 def test_period_label_names_whole_months(start: dt.date, end: dt.date, label: str) -> None:
     assert period_label(start, end) == label
+
+
+@pytest.mark.parametrize("flavour", ["cur", "cur2", "focus_1_2"])
+def test_athena_sends_the_previous_period_statement_without_the_report_adapter(
+    flavour: str,
+) -> None:
+    import boto3
+    import sqlglot
+    from sqlglot import exp
+
+    from finops_agent.comparison import PREVIOUS_TOTALS, previous_totals_sql
+    from finops_agent.engines.athena import AthenaEngine
+    from finops_agent.sources import cost_sql, detect_schema
+    from tests.support.conformance import DATABASE, check_statement, glue_table
+
+    table = glue_table(flavour)
+    types = table.types()
+    schema = detect_schema(list(types))
+    session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    engine = AthenaEngine(DATABASE, table.table, session=session)
+    report = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    adapter = cost_sql(schema, engine.source_relation(), types, report, DEFAULT_TAG_ALIASES)
+    engine.bind_cost(adapter.sql, adapter.params)
+    before = cost_sql(
+        schema, engine.source_relation(), types, report.previous(), DEFAULT_TAG_ALIASES
+    )
+    text, values = engine.prepare(PREVIOUS_TOTALS, previous_totals_sql(before.sql), before.params)
+    tree = sqlglot.parse_one(text, read="athena")
+    assert list(tree.find_all(exp.CTE)) == []
+    # September (the month before October), bound once: no second copy for an adapter CTE
+    assert [v for v in values if v.startswith("DATE")] == ["DATE '2026-09-01'", "DATE '2026-10-01'"]
+    assert check_statement(text, values, table) == []

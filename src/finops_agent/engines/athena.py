@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from finops_agent.engines.athena_params import to_qmark
 from finops_agent.engines.athena_run import AthenaQueries, client_error_reason
 from finops_agent.engines.base import EngineResult, QueryError
-from finops_agent.engines.sql import with_cost
+from finops_agent.engines.sql import reads_cost, with_cost
 from finops_agent.identifiers import check_identifier
 from finops_agent.settings import Settings
 from finops_agent.sources import SourceError
@@ -106,6 +106,10 @@ class AthenaEngine:
         if self._cost_sql is None:
             raise QueryError(f"query {name!r}: bind_cost was not called")
         try:
+            # a statement with its own source (the previous-period totals) carries no adapter
+            # CTE: Trino would not scan it, but its placeholders would share the statement's names
+            if not reads_cost(sql):
+                return to_qmark(sql, params)
             full = with_cost(self._cost_sql, sql)
             return to_qmark(full, {**self._cost_params, **params})
         except (sqlglot.errors.SqlglotError, KeyError, TypeError, ValueError) as exc:

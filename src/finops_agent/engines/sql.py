@@ -27,6 +27,16 @@ def used_params(
     return {name: params[name] for name in names}
 
 
+def reads_cost(query_sql: str) -> bool:
+    """True when the statement reads a relation named `cost` that it does not define itself."""
+    query = sqlglot.parse_one(query_sql, read="athena")
+    own = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    return any(
+        not t.db and t.name.lower() == "cost" and "cost" not in own
+        for t in query.find_all(exp.Table)
+    )
+
+
 def with_cost(cost_sql: str, query_sql: str) -> str:
     """Athena SQL of `query_sql` with the adapter as its first CTE, named `cost` (merged into any WITH)."""
     query = sqlglot.parse_one(query_sql, read="athena")

@@ -1,0 +1,451 @@
+"""What the report costs on Athena, estimated offline from Parquet footers.
+
+For a hive-partitioned Parquet sample, take the exact statements the Athena engine sends
+(`AthenaEngine.prepare`: every stored query and the previous-period totals), count the scans
+of the source per statement (every reference to a CTE inlined, as Trino plans it), find the
+source columns each scan needs (projections nobody reads are pruned through the adapter) and
+sum the compressed column-chunk bytes of the partitions and row groups the window keeps.
+Athena bills at least 10 MB per statement.
+
+    python benchmarks/athena_scan.py [--schema cur2] [--rows N] [--cur-gb 50] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
+
+from finops_agent.catalog import load_catalog
+from finops_agent.comparison import (
+    MONTH_OVER_MONTH,
+    month_over_month,
+    month_to_date,
+    previous_period_totals,
+)
+from finops_agent.engines.athena import AthenaEngine
+from finops_agent.engines.base import EngineResult
+from finops_agent.execution import bound_params
+from finops_agent.settings import DEFAULT_TAG_ALIASES
+from finops_agent.sources import Schema, cost_sql, detect_schema
+from finops_agent.window import Window
+
+MIN_BILLED_BYTES = 10 * 1024 * 1024
+USD_PER_TB = 5.0
+_BYTES_PER_TB = 1e12
+_DATABASE = "cur"
+_TABLE = "cost_and_usage"
+_USAGE_START = {
+    "cur": "line_item_usage_start_date",
+    "cur2": "line_item_usage_start_date",
+    "focus": "chargeperiodstart",
+}
+_MARKERS = ("<!-- athena-scan -->", "<!-- /athena-scan -->")
+# inlining stops here: a CTE chain deeper than this is a cycle, not a query
+_MAX_INLINE_ROUNDS = 64
+
+
+class ScanError(ValueError):
+    """A statement or a sample the estimator cannot read."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement as Athena receives it, and the window its partition filter keeps."""
+
+    name: str
+    text: str
+    values: list[str]
+    window: Window
+
+
+@dataclass
+class StatementScan:
+    """The scans of the source one statement makes and the bytes they read."""
+
+    name: str
+    scans: list[frozenset[str]]
+    scanned_bytes: int = 0
+    columns: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def billed_bytes(self) -> int:
+        """Bytes Athena bills: what the statement scans, at least 10 MB."""
+        return max(self.scanned_bytes, MIN_BILLED_BYTES)
+
+
+def glue_type(kind: pa.DataType) -> str:
+    """The Glue type name the Athena catalog would give a Parquet column of this Arrow type."""
+    if pa.types.is_dictionary(kind):
+        return glue_type(kind.value_type)
+    if pa.types.is_map(kind):
+        return f"map<{glue_type(kind.key_type)},{glue_type(kind.item_type)}>"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "string"
+    if pa.types.is_timestamp(kind):
+        return "timestamp"
+    if pa.types.is_date(kind):
+        return "date"
+    if pa.types.is_floating(kind):
+        return "double"
+    if pa.types.is_decimal(kind):
+        return f"decimal({kind.precision},{kind.scale})"
+    if pa.types.is_integer(kind):
+        return "bigint"
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    raise ScanError(f"no Glue type for a Parquet column of type {kind}")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One hive partition directory: its key values and its Parquet files."""
+
+    keys: dict[str, str]
+    files: tuple[Path, ...]
+
+
+def partitions(root: Path) -> list[Partition]:
+    """The hive partitions under `root` (`key=value` directories), each with its Parquet files."""
+    found: dict[Path, list[Path]] = {}
+    for path in sorted(root.rglob("*.parquet")):
+        found.setdefault(path.parent, []).append(path)
+    if not found:
+        raise ScanError(f"{root}: no Parquet files")
+    result = []
+    for folder, files in found.items():
+        keys = {}
+        for part in folder.relative_to(root).parts:
+            key, sep, value = part.partition("=")
+            if sep:
+                keys[key.lower()] = value
+        result.append(Partition(keys, tuple(files)))
+    return result
+
+
+def table_types(root: Path) -> dict[str, str]:
+    """Columns and Glue types of the sample as the Glue catalog would list them, partitions last."""
+    parts = partitions(root)
+    arrow = pq.ParquetFile(parts[0].files[0]).schema_arrow
+    types = {f.name.lower(): glue_type(f.type) for f in arrow}
+    for key in parts[0].keys:
+        types[key] = "string"
+    return types
+
+
+def report_statements(root: Path, window: Window) -> list[Statement]:
+    """Every stored query and the previous-period totals, as `AthenaEngine.prepare` renders them."""
+    types = table_types(root)
+    schema: Schema = detect_schema(list(types))
+    # made-up keys: building the engine's clients sends no request, and nothing is executed
+    session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    engine = AthenaEngine(_DATABASE, _TABLE, session=session)
+    adapter = cost_sql(schema, engine.source_relation(), types, window, DEFAULT_TAG_ALIASES)
+    engine.bind_cost(adapter.sql, adapter.params)
+    run_params: dict[str, object] = {"start_date": window.start, "end_date": window.end}
+    statements = []
+    catalog = load_catalog()
+    for name in sorted(catalog.queries):
+        spec = catalog.queries[name]
+        text, values = engine.prepare(
+            name, spec.sql, {**run_params, **bound_params(spec, run_params)}
+        )
+        statements.append(Statement(name, text, values, window))
+    # the statements the report runs beside the stored queries, through their own functions
+    recorder = _Recorder(engine, types)
+    mom = catalog.queries[MONTH_OVER_MONTH]
+    for result in (
+        previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES),
+        month_over_month(recorder, schema, window, DEFAULT_TAG_ALIASES, mom, run_params),
+        month_to_date(recorder, schema, window, DEFAULT_TAG_ALIASES),
+    ):
+        if not result.ok:
+            raise ScanError(f"cannot render {result.name}: {result.error}")
+    statements.extend(recorder.sent)
+    return statements
+
+
+class _Recorder:
+    """Stands in for the engine: keeps what `AthenaEngine.prepare` renders for each statement."""
+
+    name = "athena"
+
+    def __init__(self, engine: AthenaEngine, types: Mapping[str, str]) -> None:
+        self.source_label = engine.source_label
+        self._engine = engine
+        self._types = dict(types)
+        self.sent: list[Statement] = []
+
+    def source_columns(self) -> dict[str, str]:
+        """The sample's columns as Glue would list them."""
+        return dict(self._types)
+
+    def source_relation(self) -> str:
+        """The Athena engine's quoted table."""
+        return self._engine.source_relation()
+
+    def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
+        """Bind the adapter on the Athena engine."""
+        self._engine.bind_cost(cost_sql, params)
+
+    def execute(
+        self,
+        name: str,
+        sql: str,
+        params: Mapping[str, object],
+        *,
+        max_scan_bytes: int | None = None,
+    ) -> EngineResult:
+        """Record the statement (its window from the adapter's bound dates); return no rows."""
+        text, values = self._engine.prepare(name, sql, params)
+        start, end = params["start_date"], params["end_date"]
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+            raise ScanError(f"{name}: start_date/end_date are not dates: {start!r}, {end!r}")
+        # the stored month-over-month query also runs in the report window under the same name
+        label = f"{name} (complete months)" if name == MONTH_OVER_MONTH else name
+        self.sent.append(Statement(label, text, values, Window(start, end)))
+        return EngineResult(frame=pd.DataFrame(), sql=text)
+
+    def close(self) -> None:
+        """Nothing runs, so nothing to stop."""
+
+
+def _is_source(table: exp.Table, database: str, name: str) -> bool:
+    return table.name.lower() == name and table.db.lower() == database
+
+
+def _inline_ctes(tree: exp.Expression) -> exp.Expression:
+    """`tree` with every reference to a CTE replaced by a copy of its body, as Trino plans it."""
+    bodies: dict[str, exp.Expression] = {}
+    for cte in tree.find_all(exp.CTE):
+        bodies[cte.alias_or_name.lower()] = cte.this.copy()
+    for with_ in list(tree.find_all(exp.With)):
+        with_.pop()
+    for _ in range(_MAX_INLINE_ROUNDS):
+        refs = [t for t in tree.find_all(exp.Table) if not t.db and t.name.lower() in bodies]
+        if not refs:
+            return tree
+        for ref in refs:
+            alias = ref.alias_or_name
+            ref.replace(
+                exp.Subquery(
+                    this=bodies[ref.name.lower()].copy(),
+                    alias=exp.TableAlias(this=exp.to_identifier(alias)),
+                )
+            )
+    raise ScanError("CTEs reference each other in a cycle")
+
+
+def statement_scans(
+    text: str, types: Mapping[str, str], *, database: str = _DATABASE, table: str = _TABLE
+) -> list[frozenset[str]]:
+    """Per scan of `database.table` in the statement, the (top-level) source columns it reads."""
+    # `?` is where Athena binds a value; any literal parses the same for scoping
+    tree = sqlglot.parse_one(text.replace("?", "NULL"), read="athena")
+    tree = _inline_ctes(tree)
+    schema = {database: {table: dict(types)}}
+    tree = qualify(tree, schema=schema, dialect="athena", validate_qualify_columns=False)
+    tree = pushdown_projections(tree)
+    scans: list[frozenset[str]] = []
+    for scope in traverse_scope(tree):
+        for alias, (_, source) in scope.selected_sources.items():
+            if not isinstance(source, exp.Table) or not _is_source(source, database, table):
+                continue
+            named = {c.name.lower() for c in scope.columns if c.table.lower() == alias.lower()}
+            if any(isinstance(s, exp.Star) for s in scope.expression.selects):
+                named = set(types)
+            scans.append(frozenset(named))
+    return scans
+
+
+def _overlaps(stats: pq.Statistics | None, start: dt.datetime, end: dt.datetime) -> bool:
+    """False only when the row group's min/max prove it holds no row in [start, end)."""
+    if stats is None or not stats.has_min_max:
+        return True
+    low, high = stats.min, stats.max
+    if isinstance(low, dt.datetime) and isinstance(high, dt.datetime):
+        return not (high < start or low >= end)
+    return True
+
+
+@dataclass(frozen=True)
+class ChunkIndex:
+    """Compressed bytes per top-level column of the row groups a window keeps."""
+
+    bytes_by_column: dict[str, int]
+    rows: int
+
+
+def window_chunks(root: Path, window: Window, usage_start: str) -> ChunkIndex:
+    """Sum column chunks per top-level column over the partitions and row groups `window` keeps."""
+    periods = {m.strftime("%Y-%m") for m in window.months()}
+    start = dt.datetime.combine(window.start, dt.time())
+    end = dt.datetime.combine(window.end, dt.time())
+    totals: dict[str, int] = {}
+    rows = 0
+    for part in partitions(root):
+        period = part.keys.get("billing_period")
+        if period is not None and period not in periods:
+            continue
+        for path in part.files:
+            meta = pq.ParquetFile(path).metadata
+            for i in range(meta.num_row_groups):
+                group = meta.row_group(i)
+                index = {
+                    group.column(j).path_in_schema.split(".")[0].lower(): j
+                    for j in range(group.num_columns)
+                }
+                if usage_start in index and not _overlaps(
+                    group.column(index[usage_start]).statistics, start, end
+                ):
+                    continue
+                rows += group.num_rows
+                for j in range(group.num_columns):
+                    chunk = group.column(j)
+                    # a map is one column group: every leaf (key, value) chunk is read
+                    top = chunk.path_in_schema.split(".")[0].lower()
+                    totals[top] = totals.get(top, 0) + chunk.total_compressed_size
+    return ChunkIndex(totals, rows)
+
+
+def estimate(
+    root: Path, statements: Iterable[Statement], types: Mapping[str, str], usage_start: str
+) -> list[StatementScan]:
+    """Scans, columns and compressed bytes of each statement on the sample under `root`."""
+    cache: dict[Window, ChunkIndex] = {}
+    results = []
+    for statement in statements:
+        scans = statement_scans(statement.text, types)
+        if statement.window not in cache:
+            cache[statement.window] = window_chunks(root, statement.window, usage_start)
+        chunks = cache[statement.window].bytes_by_column
+        scanned = sum(chunks.get(c, 0) for scan in scans for c in scan)
+        columns = frozenset().union(*scans) if scans else frozenset()
+        results.append(StatementScan(statement.name, scans, scanned, columns))
+    return results
+
+
+def one_pass_bytes(
+    root: Path, results: Iterable[StatementScan], window: Window, usage_start: str
+) -> int:
+    """Bytes of reading the union of every column the report window's statements need, once."""
+    needed: set[str] = set()
+    for result in results:
+        needed |= result.columns
+    chunks = window_chunks(root, window, usage_start).bytes_by_column
+    return sum(chunks.get(c, 0) for c in needed)
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f}"
+
+
+def table(
+    results: list[StatementScan], one_pass: int, window_bytes: int, rows: int, cur_gb: float
+) -> str:
+    """The Markdown table: per statement scans, columns, MB scanned and billed, and the total."""
+    # scaling rule: bytes grow with the window's rows, so a statement's scan at a CUR of
+    # `cur_gb` per month is its sample bytes x cur_gb / (all columns of the sample's window)
+    scale = cur_gb * 1e9 / window_bytes
+    lines = [
+        f"Sample: {rows:,} rows in the window, {_mb(window_bytes)} MB of Parquet (all columns). "
+        f"Dollars at a CUR of {cur_gb:g} GB per month (${USD_PER_TB:g} per TB scanned; every byte "
+        f"figure scaled by {cur_gb:g} GB / the sample window's size, then the 10 MB minimum applied).",
+        "",
+        "| statement | scans | columns | MB scanned | MB billed | $ at scale |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    total = billed = dollars = 0.0
+    for r in results:
+        at_scale = max(r.scanned_bytes * scale, MIN_BILLED_BYTES)
+        usd = at_scale / _BYTES_PER_TB * USD_PER_TB
+        total += r.scanned_bytes
+        billed += r.billed_bytes
+        dollars += usd
+        lines.append(
+            f"| {r.name} | {len(r.scans)} | {len(r.columns)} | {_mb(r.scanned_bytes)} | "
+            f"{_mb(r.billed_bytes)} | {usd:.4f} |"
+        )
+    pass_usd = max(one_pass * scale, MIN_BILLED_BYTES) / _BYTES_PER_TB * USD_PER_TB
+    lines += [
+        f"| **total ({len(results)} statements)** | {sum(len(r.scans) for r in results)} | | "
+        f"{_mb(total)} | {_mb(billed)} | {dollars:.2f} |",
+        f"| **one pass** (needed columns read once) | 1 | | {_mb(one_pass)} | "
+        f"{_mb(max(one_pass, MIN_BILLED_BYTES))} | {pass_usd:.2f} |",
+        "",
+        f"Per-query mode scans **{total / one_pass:.1f}x** one pass "
+        f"({dollars / pass_usd:.1f}x in dollars at {cur_gb:g} GB/month).",
+    ]
+    return "\n".join(lines)
+
+
+def record(readme: Path, text: str) -> None:
+    """Replace the text between the estimator's markers in benchmarks/README.md."""
+    body = readme.read_text(encoding="utf-8")
+    start, end = _MARKERS
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(body):
+        raise ScanError(f"{readme}: markers {start} … {end} not found")
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", body), encoding="utf-8")
+
+
+def run(schema: Schema, rows: int, cur_gb: float, data: Path) -> str:
+    """Generate (or reuse) a sample of `schema`, estimate the October report on it, return the table."""
+    from finops_agent.sample_data import generate
+
+    out = data / f"athena_scan_{schema}_{rows}"
+    if not (out / "data").exists():
+        generate(schema, out, rows=rows, months=2, end=dt.date(2026, 10, 31))
+    root = out / "data"
+    window = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    types = table_types(root)
+    usage_start = _USAGE_START[schema]
+    statements = report_statements(root, window)
+    results = estimate(root, statements, types, usage_start)
+    in_window = {s.name for s in statements if s.window == window}
+    index = window_chunks(root, window, usage_start)
+    one_pass = one_pass_bytes(
+        root, [r for r in results if r.name in in_window], window, usage_start
+    )
+    window_bytes = sum(index.bytes_by_column.values())
+    return (
+        f"**{schema}**, {rows:,} rows generated over two months; report window October 2026.\n\n"
+        + table(results, one_pass, window_bytes, index.rows, cur_gb)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Estimate each schema's report scans and print (and record) the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--schema", action="append", choices=["cur", "cur2", "focus"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--cur-gb", type=float, default=50.0)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    here = Path(__file__).resolve().parent
+    tables = [run(s, args.rows, args.cur_gb, here / "data") for s in args.schema or ["cur2"]]
+    text = "\n\n".join(tables)
+    print(text)
+    if not args.no_record:
+        record(here / "README.md", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The Athena scan estimator on a tiny hive-partitioned sample whose chunk sizes the tests add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from benchmarks.athena_scan import (
+    MIN_BILLED_BYTES,
+    Statement,
+    estimate,
+    statement_scans,
+    table_types,
+)
+
+from finops_agent.window import Window
+
+USAGE_START = "line_item_usage_start_date"
+# the first half of October: the sample's last October row group (days 16-20) lies outside
+HALF_OCTOBER = Window(dt.date(2026, 10, 1), dt.date(2026, 10, 16))
+# column order in the files written below
+START, COST, RESOURCE, NOTE = 0, 1, 2, 3
+
+ADAPTER = (
+    "select src.line_item_unblended_cost as unblended_cost, "
+    "src.line_item_resource_id as resource_id, src.note as note "
+    'from "cur"."cost_and_usage" as src '
+    "where src.billing_period = ? and src.line_item_usage_start_date >= ? "
+    "and src.line_item_usage_start_date < ?"
+)
+ONE_SCAN = f"with cost as ({ADAPTER}) select sum(unblended_cost) as total from cost"
+TWO_SCANS = (
+    f"with cost as ({ADAPTER}), "
+    "per_resource as (select resource_id, sum(unblended_cost) as c from cost group by 1) "
+    "select a.resource_id, a.c, b.unblended_cost "
+    "from per_resource as a join cost as b on a.resource_id = b.resource_id"
+)
+
+
+def _write_month(folder: Path, month: int, days: list[list[int]]) -> Path:
+    """One file per month, one row group per list of days (five rows a day)."""
+    folder.mkdir(parents=True)
+    path = folder / "part-00000.parquet"
+    schema = pa.schema(
+        [
+            (USAGE_START, pa.timestamp("ms")),
+            ("line_item_unblended_cost", pa.float64()),
+            ("line_item_resource_id", pa.string()),
+            ("note", pa.string()),
+        ]
+    )
+    with pq.ParquetWriter(path, schema) as writer:
+        for group in days:
+            starts = [dt.datetime(2026, month, d, h) for d in group for h in range(5)]
+            n = len(starts)
+            writer.write_table(
+                pa.table(
+                    {
+                        USAGE_START: starts,
+                        "line_item_unblended_cost": [0.25 * i for i in range(n)],
+                        "line_item_resource_id": [f"i-{month}{i:04d}" for i in range(n)],
+                        "note": [f"note number {i} of month {month}" for i in range(n)],
+                    },
+                    schema=schema,
+                )
+            )
+    return path
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """billing_period=2026-09 (one row group) and =2026-10 (four row groups of five days)."""
+    root = tmp_path / "data"
+    september = _write_month(root / "billing_period=2026-09", 9, [[1, 2, 3]])
+    october = _write_month(
+        root / "billing_period=2026-10",
+        10,
+        [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15], [16, 17, 18, 19, 20]],
+    )
+    return root, september, october
+
+
+def _chunk(path: Path, group: int, column: int) -> int:
+    return int(pq.ParquetFile(path).metadata.row_group(group).column(column).total_compressed_size)
+
+
+def _run(root: Path, text: str) -> int:
+    statement = Statement("q", text, [], HALF_OCTOBER)
+    (result,) = estimate(root, [statement], table_types(root), USAGE_START)
+    return result.scanned_bytes
+
+
+def test_a_statement_reading_cost_once_scans_the_kept_chunks_of_its_columns(
+    sample: tuple[Path, Path, Path],
+) -> None:
+    root, _, october = sample
+    # cost for the sum, usage start for the window filter; the note and resource id unread
+    expected = sum(_chunk(october, g, c) for g in (0, 1, 2) for c in (START, COST))
+    assert _run(root, ONE_SCAN) == expected
+
+
+def test_a_statement_referencing_cost_twice_counts_two_scans(
+    sample: tuple[Path, Path, Path],
+) -> None:
+    root, _, october = sample
+    assert len(statement_scans(TWO_SCANS, table_types(root))) == 2
+    # both scans read start, cost and resource id (the aggregate and the join key)
+    expected = 2 * sum(_chunk(october, g, c) for g in (0, 1, 2) for c in (START, COST, RESOURCE))
+    assert _run(root, TWO_SCANS) == expected
+
+
+def test_a_column_no_query_uses_is_not_counted(sample: tuple[Path, Path, Path]) -> None:
+    root, _, _ = sample
+    (scan,) = statement_scans(ONE_SCAN, table_types(root))
+    assert scan == frozenset({USAGE_START, "line_item_unblended_cost", "billing_period"})
+
+
+def test_a_partition_outside_the_window_is_not_counted(sample: tuple[Path, Path, Path]) -> None:
+    root, september, october = sample
+    both = Window(dt.date(2026, 9, 1), dt.date(2026, 10, 16))
+    statement = Statement("q", ONE_SCAN, [], both)
+    (result,) = estimate(root, [statement], table_types(root), USAGE_START)
+    in_october = sum(_chunk(october, g, c) for g in (0, 1, 2) for c in (START, COST))
+    in_september = sum(_chunk(september, 0, c) for c in (START, COST))
+    assert result.scanned_bytes == in_october + in_september
+    # the report window alone leaves September's partition unread
+    assert _run(root, ONE_SCAN) == in_october
+
+
+def test_the_ten_megabyte_minimum_applies(sample: tuple[Path, Path, Path]) -> None:
+    root, _, _ = sample
+    (result,) = estimate(
+        root, [Statement("q", ONE_SCAN, [], HALF_OCTOBER)], table_types(root), USAGE_START
+    )
+    assert result.scanned_bytes < 10 * 1024 * 1024
+    assert result.billed_bytes == 10 * 1024 * 1024 == MIN_BILLED_BYTES
