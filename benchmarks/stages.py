@@ -40,17 +40,11 @@ def report(source: str, start: str, end: str) -> dict[str, Any]:
     """The report flow's steps without Prefect, in its order, each stage timed."""
     from finops_agent.comparison import apply_previous_period, previous_period_totals
     from finops_agent.execution import run_query
+    from finops_agent.insights.generate import generate_insights
     from finops_agent.insights.query_rules import RuleInsights
-    from finops_agent.pipeline import (
-        generate_insights,
-        insight_interaction,
-        log_interaction,
-        open_store,
-        prepare_run,
-        render_report,
-        summarise_run,
-    )
+    from finops_agent.pipeline import insight_interaction, prepare_run, render_report, summarise_run
     from finops_agent.settings import load_settings
+    from finops_agent.store.recording import log_interaction, open_store
 
     scratch = Path(tempfile.mkdtemp(prefix="finops-bench-"))
     clock = _Clock()

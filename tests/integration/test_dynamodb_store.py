@@ -172,16 +172,11 @@ def test_a_report_run_logs_its_insight_to_dynamodb(
     dynalite: Dynalite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from finops_agent.execution import run_query
+    from finops_agent.insights.generate import generate_insights
     from finops_agent.insights.query_rules import RuleInsights
-    from finops_agent.pipeline import (
-        generate_insights,
-        insight_interaction,
-        log_interaction,
-        open_store,
-        prepare_run,
-        summarise_run,
-    )
+    from finops_agent.pipeline import insight_interaction, prepare_run, summarise_run
     from finops_agent.settings import load_settings
+    from finops_agent.store.recording import log_interaction, open_store
     from tests import tiny
 
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
