@@ -17,11 +17,18 @@ PREFLIGHT_ROWS = 1000
 
 
 def preflight(
-    files: list[str], analysis_type: str, overrides: Overrides, settings: Settings | None = None
+    files: list[str],
+    analysis_type: str,
+    overrides: Overrides,
+    settings: Settings | None = None,
+    *,
+    read_heads: bool = True,
 ) -> None:
     """Reject a bad type, file, column choice, output folder or missing AWS credentials early.
 
     All of it takes about a second and runs before Prefect starts or any file is analysed.
+    `read_heads=False` skips reading the files' first rows: an in-process run reads the files
+    next anyway and fails on a bad one just as early, without profiling them twice.
     """
     from finops_agent.analyze.analysis import ANALYSIS_TYPES
     from finops_agent.analyze.dataset import open_workspace
@@ -43,7 +50,7 @@ def preflight(
             needed.insert(0, "an s3:// file")
         check_aws_credentials(settings, needed)
     local = [path for path in files if not is_s3(path)]
-    if local:
+    if local and read_heads:
         # the head of each file is enough to find a bad file, an empty one or a wrong column
         open_workspace(local, overrides, head_rows=PREFLIGHT_ROWS).close()
 
@@ -68,13 +75,18 @@ def analyze_command(
     """Analyse Athena result files and write DIR/<report_id>/report.html; print its path last."""
     from finops_agent.analyze.dataset import Overrides
     from finops_agent.analyze.fetch import is_s3
+    from finops_agent.prefect_env import prefect_server_url
 
     overrides = Overrides(cost_col, group_col, date_col)
+    settings = load_settings(output_dir=out)
+    server = prefect_server_url(settings.serve_port)
+    in_process = server is None and not prefect
     preflight(
         files,
         type,
         overrides if all(not is_s3(f) for f in files) else Overrides(),
-        load_settings(output_dir=out),
+        settings,
+        read_heads=not in_process,
     )
     path = run_analysis(
         ctx,
@@ -82,7 +94,8 @@ def analyze_command(
         analysis_type=type,
         output_dir=str(out) if out else None,
         overrides=overrides,
-        prefect=prefect,
+        server=server,
+        in_process=in_process,
     )
     for note in export_notes(Path(path).parent / "report.json"):
         typer.echo(note, err=True)  # plain: Rich would wrap a long command
@@ -116,13 +129,11 @@ def run_analysis(
     analysis_type: str,
     output_dir: str | None,
     overrides: Overrides,
-    prefect: bool,
+    server: str | None,
+    in_process: bool,
 ) -> str:
-    """Analyse in-process, or as a Prefect flow run when a server records it (or --prefect)."""
-    from finops_agent.prefect_env import prefect_server_url
-
-    server = prefect_server_url(load_settings(output_dir=output_dir).serve_port)
-    if server is None and not prefect:
+    """Analyse in-process, or as a Prefect flow run on `server` (Prefect's temporary one if None)."""
+    if in_process:
         from finops_agent.runs.analyze import analyze_files
 
         return str(analyze_files(files, analysis_type, output_dir, overrides))
