@@ -121,7 +121,7 @@ def test_artifact_api_failure_returns_warnings_instead_of_raising(
     summary: Any = SimpleNamespace(
         report_id="r1",
         metrics=SimpleNamespace(analysis_type="cost"),
-        window=SimpleNamespace(label="Oct"),
+        window=SimpleNamespace(label="Oct", period="2026-10"),
     )
     warnings = artifacts.publish_report_artifacts(
         summary, Insights(provider="rules", markdown=""), tmp_path / "report.html"
