@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from finops_agent.insights.base import ModelUsage
-from finops_agent.insights.bedrock import BedrockClient, add_usage, assistant, user
+from finops_agent.insights.base import ModelUsage, add_usage
 from finops_agent.insights.prompts import (
     SYSTEM_ROLE,
     Prompt,
@@ -22,6 +21,10 @@ from finops_agent.insights.schema import ContractError, parse_json_object
 from finops_agent.reports.document import ReportDocument
 from finops_agent.settings import Settings
 from finops_agent.summarise import records
+
+if TYPE_CHECKING:
+    # boto3 loads only when a model is configured: offline chat never pays for it
+    from finops_agent.insights.bedrock import BedrockClient
 
 __all__ = ["BedrockChat", "HistoryTurn", "SqlPlan", "SqlReplyError", "TableSpec"]
 
@@ -93,6 +96,8 @@ class BedrockChat:
     @classmethod
     def from_settings(cls, settings: Settings) -> BedrockChat:
         """Chat on the configured Bedrock model and prompt budget."""
+        from finops_agent.insights.bedrock import BedrockClient
+
         return cls(
             BedrockClient.from_settings(settings),
             token_budget=settings.prompt_token_budget,
@@ -151,6 +156,8 @@ class BedrockChat:
         hint: str = "",
     ) -> tuple[SqlPlan, ModelUsage]:
         """Ask for SQL; `previous` (reply, error) turns the call into the one repair attempt."""
+        from finops_agent.insights.bedrock import assistant, user
+
         prompt = self.sql_prompt(report, question, history, tables, hint)
         messages = [user(prompt.user)]
         if previous is not None:
@@ -215,6 +222,8 @@ class BedrockChat:
         usage: ModelUsage | None = None,
     ) -> tuple[str, Any, ModelUsage]:
         """The model's markdown answer, the result context it saw, and the usage so far."""
+        from finops_agent.insights.bedrock import user
+
         prompt = self.answer_prompt(question, sql, frame, history)
         reply = self.client.converse(prompt.system, [user(prompt.user)])
         return reply.text.strip(), prompt.context, add_usage(usage, reply.usage)

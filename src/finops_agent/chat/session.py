@@ -29,8 +29,7 @@ from finops_agent.chat.transcript import append_turn, load_report, load_transcri
 from finops_agent.chat.vocabulary import Vocabulary, load_vocabulary
 from finops_agent.engines.base import QueryError
 from finops_agent.formatting import number, usd
-from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded
-from finops_agent.insights.bedrock import add_usage
+from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded, add_usage
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.reports.document import ChatTurnRecord
 from finops_agent.settings import Settings

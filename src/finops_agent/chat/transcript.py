@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from finops_agent.report.render import environment
 from finops_agent.reports.document import ChatTurnRecord, ReportDocument
 from finops_agent.reports.folder import ReportFolder
 
@@ -20,6 +19,8 @@ def load_report(output_dir: Path, report_id: str) -> ReportDocument:
 
 def chat_html(turns: Sequence[ChatTurnRecord]) -> str:
     """The transcript as an HTML section (for an email that asks for the chat)."""
+    from finops_agent.report.render import environment  # Plotly: only when a transcript is shown
+
     return environment().get_template("partials/chat.html.j2").render(chat=turns)
 
 

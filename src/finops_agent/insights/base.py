@@ -90,3 +90,16 @@ class InsightProvider(Protocol):
     def generate(self, summary: ReportSummary) -> Insights:
         """Findings, narrative and suggested prompts for one report."""
         ...
+
+
+def add_usage(first: ModelUsage | None, second: ModelUsage) -> ModelUsage:
+    """Token counts, latency and cost of two calls to the same model added up."""
+    if first is None:
+        return second
+    return ModelUsage(
+        model=second.model,
+        input_tokens=first.input_tokens + second.input_tokens,
+        output_tokens=first.output_tokens + second.output_tokens,
+        latency_ms=first.latency_ms + second.latency_ms,
+        cost_usd=round(first.cost_usd + second.cost_usd, 6),
+    )

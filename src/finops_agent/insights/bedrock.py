@@ -22,7 +22,14 @@ from botocore.exceptions import (
 
 from finops_agent.catalog import load_catalog
 from finops_agent.formatting import usd
-from finops_agent.insights.base import Finding, Insights, ModelUsage, SuggestedPrompt, Ungrounded
+from finops_agent.insights.base import (
+    Finding,
+    Insights,
+    ModelUsage,
+    SuggestedPrompt,
+    Ungrounded,
+    add_usage,
+)
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.insights.prompts import insight_prompt
 from finops_agent.insights.query_rules import RuleInsights, suggested_prompts
@@ -76,19 +83,6 @@ def price_for(model_id: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | N
         return prices[model_id]
     keys = [k for k in prices if k in model_id]
     return prices[max(keys, key=len)] if keys else None
-
-
-def add_usage(first: ModelUsage | None, second: ModelUsage) -> ModelUsage:
-    """Token counts, latency and cost of two calls to the same model added up."""
-    if first is None:
-        return second
-    return ModelUsage(
-        model=second.model,
-        input_tokens=first.input_tokens + second.input_tokens,
-        output_tokens=first.output_tokens + second.output_tokens,
-        latency_ms=first.latency_ms + second.latency_ms,
-        cost_usd=round(first.cost_usd + second.cost_usd, 6),
-    )
 
 
 def _retryable(exc: Exception) -> bool:
