@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from finops_agent.catalog import QuerySpec
 from finops_agent.engines.base import QueryEngine, QueryError
-from finops_agent.execution import QueryResult
+from finops_agent.execution import QueryResult, engine_result
 from finops_agent.formatting import change_pct
 from finops_agent.sources import Schema, cost_sql
 from finops_agent.summarise import ReportSummary, summarise_query
@@ -26,6 +26,13 @@ from finops_agent.window import Window, shift_months
 
 PREVIOUS_TOTALS = "previous_period_totals"
 _TITLE = "Previous period totals"
+PREVIOUS_TOTALS_SPEC = QuerySpec(
+    name=PREVIOUS_TOTALS,
+    family="cost",
+    title=_TITLE,
+    description="Net and amortised totals and days with data of the period before the window.",
+    path=Path(PREVIOUS_TOTALS),
+)
 MONTH_OVER_MONTH = "month_over_month_by_service"
 _COMPARED = "compared_cost"
 
@@ -43,6 +50,41 @@ def previous_totals_sql(adapter_sql: str) -> str:
     )
 
 
+def _over_own_window(
+    engine: QueryEngine,
+    schema: Schema,
+    tag_keys: Mapping[str, list[str]],
+    spec: QuerySpec,
+    reach: Window,
+    build_sql: Callable[[str], str],
+    params: dict[str, object],
+    shape: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame,
+) -> QueryResult:
+    """Run a statement over the adapter bound to `reach` (not the report window's `cost`).
+
+    A failure comes back as a failed result naming the statement and its window.
+    """
+    started = time.perf_counter()
+    bound = dict(params)
+    try:
+        adapter = cost_sql(
+            schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
+        )
+        bound.update(adapter.params)
+        sql = build_sql(adapter.sql)
+        result = engine.execute(spec.name, sql, bound)
+    except (QueryError, ValueError, KeyError) as exc:
+        # the built-in statements have no file of their own; a stored query shows its SQL
+        text = spec.sql if spec.path.is_file() else ""
+        failed = QueryResult(spec.name, spec.family, spec.title, "failed", text, params)
+        failed.error = f"{spec.name} ({reach.label}): {exc}"
+        failed.runtime_s = time.perf_counter() - started
+        return failed
+    done = engine_result(spec, sql, bound, result, time.perf_counter() - started)
+    done.frame = shape(result.frame)
+    return done
+
+
 def previous_period_totals(
     engine: QueryEngine,
     schema: Schema,
@@ -51,37 +93,14 @@ def previous_period_totals(
 ) -> QueryResult:
     """Run the totals of `window.previous()`; a failure comes back as a failed result."""
     previous = window.previous()
-    started = time.perf_counter()
-    try:
-        adapter = cost_sql(
-            schema, engine.source_relation(), engine.source_columns(), previous, tag_keys
-        )
-        sql = previous_totals_sql(adapter.sql)
-        result = engine.execute(PREVIOUS_TOTALS, sql, adapter.params)
-    except (QueryError, ValueError, KeyError) as exc:
-        return QueryResult(
-            PREVIOUS_TOTALS,
-            "cost",
-            _TITLE,
-            "failed",
-            "",
-            {"start_date": previous.start, "end_date": previous.end},
-            error=f"{PREVIOUS_TOTALS} ({previous.label}): {exc}",
-            runtime_s=time.perf_counter() - started,
-        )
-    return QueryResult(
-        PREVIOUS_TOTALS,
-        "cost",
-        _TITLE,
-        "ok",
-        sql,
+    return _over_own_window(
+        engine,
+        schema,
+        tag_keys,
+        PREVIOUS_TOTALS_SPEC,
+        previous,
+        previous_totals_sql,
         {"start_date": previous.start, "end_date": previous.end},
-        frame=result.frame,
-        runtime_s=time.perf_counter() - started,
-        query_id=result.query_id,
-        bytes_scanned=result.bytes_scanned,
-        scan_cost_usd=result.scan_cost_usd,
-        engine_time_s=result.engine_time_s,
     )
 
 
@@ -155,39 +174,14 @@ def month_over_month(
     date with a whole month is unfair, so this reads the two complete months on its own.
     """
     months = complete_months(window)
-    started = time.perf_counter()
-    bound: dict[str, object] = {**spec.bind(dict(params or {}))}
-    try:
-        adapter = cost_sql(
-            schema, engine.source_relation(), engine.source_columns(), months, tag_keys
-        )
-        bound.update(adapter.params)
-        sql = over_relation(spec.sql, adapter.sql)
-        result = engine.execute(spec.name, sql, bound)
-    except (QueryError, ValueError, KeyError) as exc:
-        return QueryResult(
-            spec.name,
-            spec.family,
-            spec.title,
-            "failed",
-            spec.sql,
-            bound,
-            error=f"{spec.name} ({months.label}): {exc}",
-            runtime_s=time.perf_counter() - started,
-        )
-    return QueryResult(
-        spec.name,
-        spec.family,
-        spec.title,
-        "ok",
-        sql,
-        bound,
-        frame=result.frame,
-        runtime_s=time.perf_counter() - started,
-        query_id=result.query_id,
-        bytes_scanned=result.bytes_scanned,
-        scan_cost_usd=result.scan_cost_usd,
-        engine_time_s=result.engine_time_s,
+    return _over_own_window(
+        engine,
+        schema,
+        tag_keys,
+        spec,
+        months,
+        lambda adapter: over_relation(spec.sql, adapter),
+        spec.bind(dict(params or {})),
     )
 
 
@@ -302,39 +296,15 @@ def month_to_date(
 ) -> QueryResult:
     """The month-to-date comparison; it reads the month before even when the window does not."""
     reach = month_to_date_reach(window)
-    started = time.perf_counter()
-    params: dict[str, object] = {"start_date": reach.start, "end_date": reach.end}
-    spec = MONTH_TO_DATE_SPEC
-    try:
-        adapter = cost_sql(
-            schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
-        )
-        sql = month_to_date_sql(adapter.sql)
-        result = engine.execute(spec.name, sql, adapter.params)
-    except (QueryError, ValueError, KeyError) as exc:
-        return QueryResult(
-            spec.name,
-            spec.family,
-            spec.title,
-            "failed",
-            "",
-            params,
-            error=f"{spec.name} ({reach.label}): {exc}",
-            runtime_s=time.perf_counter() - started,
-        )
-    return QueryResult(
-        spec.name,
-        spec.family,
-        spec.title,
-        "ok",
-        sql,
-        params,
-        frame=month_to_date_frame(result.frame, window),
-        runtime_s=time.perf_counter() - started,
-        query_id=result.query_id,
-        bytes_scanned=result.bytes_scanned,
-        scan_cost_usd=result.scan_cost_usd,
-        engine_time_s=result.engine_time_s,
+    return _over_own_window(
+        engine,
+        schema,
+        tag_keys,
+        MONTH_TO_DATE_SPEC,
+        reach,
+        month_to_date_sql,
+        {"start_date": reach.start, "end_date": reach.end},
+        shape=lambda daily: month_to_date_frame(daily, window),
     )
 
 

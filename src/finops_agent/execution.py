@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.engines.base import QueryEngine, QueryError
+from finops_agent.engines.base import EngineResult, QueryEngine, QueryError
 from finops_agent.settings import Settings
 
 QueryStatus = Literal["ok", "failed"]
@@ -93,15 +93,22 @@ def run_query(engine: QueryEngine, spec: QuerySpec, params: dict[str, Any]) -> Q
             runtime_s=time.perf_counter() - started,
             transient=exc.transient,
         )
+    return engine_result(spec, result.sql, bound, result, time.perf_counter() - started)
+
+
+def engine_result(
+    spec: QuerySpec, sql: str, params: dict[str, Any], result: EngineResult, runtime_s: float
+) -> QueryResult:
+    """The ok QueryResult of one statement the engine answered, with what it cost."""
     return QueryResult(
         spec.name,
         spec.family,
         spec.title,
         "ok",
-        result.sql,
-        bound,
+        sql,
+        params,
         frame=result.frame,
-        runtime_s=time.perf_counter() - started,
+        runtime_s=runtime_s,
         query_id=result.query_id,
         bytes_scanned=result.bytes_scanned,
         scan_cost_usd=result.scan_cost_usd,
