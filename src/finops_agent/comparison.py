@@ -26,6 +26,8 @@ from finops_agent.window import Window, shift_months
 
 PREVIOUS_TOTALS = "previous_period_totals"
 _TITLE = "Previous period totals"
+# days of data the previous period needs for its daily run rate to be compared (a week)
+_MIN_PREVIOUS_DAYS = 7
 PREVIOUS_TOTALS_SPEC = QuerySpec(
     name=PREVIOUS_TOTALS,
     family="cost",
@@ -121,7 +123,7 @@ def apply_previous_period(summary: ReportSummary, result: QueryResult) -> str | 
     if pd.isna(cost) or pd.isna(days) or int(days) == 0:
         return None
     current_days = summary.metrics.days
-    if current_days and int(days) * 2 < current_days:
+    if current_days and int(days) < min(_MIN_PREVIOUS_DAYS, current_days):
         # a run rate over a day or two (often the 1st, when monthly fees post) is no comparison
         return (
             f"change against the previous period not shown: it has data on {int(days)} "

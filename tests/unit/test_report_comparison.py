@@ -44,7 +44,7 @@ def test_change_compares_cost_per_day_and_failure_is_a_warning() -> None:
     assert "boom" in (apply_previous_period(summary, previous) or "")
 
 
-def test_a_previous_period_with_data_on_a_few_days_gives_no_change() -> None:
+def test_a_previous_period_with_less_than_a_week_of_data_gives_no_change() -> None:
     # one day of data (the 1st, with the month's fees) against a whole month is no run rate
     summary, _ = rich_report()
     summary.metrics = Metrics(10, 3100.0, 3100.0, 24, "cost", days=31)
@@ -56,8 +56,8 @@ def test_a_previous_period_with_data_on_a_few_days_gives_no_change() -> None:
         "in this window"
     )
     assert summary.metrics.change_pct is None
-    # half the days is still a fair run rate
-    previous.frame = previous.frame.assign(unblended_cost=[1600.0], days=[16])
+    # a week of data is a fair run rate
+    previous.frame = previous.frame.assign(unblended_cost=[700.0], days=[7])
     assert apply_previous_period(summary, previous) is None
     assert summary.metrics.change_pct == pytest.approx(0.0)
 
