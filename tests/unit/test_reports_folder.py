@@ -27,6 +27,7 @@ from finops_agent.reports.folder import (
     ReportFolder,
     ReportNotFoundError,
     check_report_id,
+    latest_report_id,
     list_reports,
     new_report_id,
 )
@@ -300,3 +301,13 @@ def test_index_writers_take_turns_under_the_lock(tmp_path: Path) -> None:
     assert most_inside == 1 and len(seen) == 2
     # both reports existed before either writer listed: the last index written has both
     assert (out / "index.html").read_text() == "<html>r2 r1</html>"
+
+
+def test_the_latest_report_is_the_newest_complete_one(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    with pytest.raises(ReportNotFoundError, match=r"no report in .* yet: run a report first"):
+        latest_report_id(out)
+    _two_reports_and_a_broken_one(out)
+    # the newest folder is still being written (no report.html) and one is broken: skipped
+    _write(out, "20261104T000000Z-aaaaaa", "report", "2026-11-04T00:00:00+00:00", html=False)
+    assert latest_report_id(out) == "20261103T070000Z-f0f0f0"

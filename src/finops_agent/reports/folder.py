@@ -380,6 +380,17 @@ def _entry(folder: Path) -> ReportEntry:
     return ReportEntry(folder.name, folder, document)
 
 
+def latest_report_id(output_dir: Path) -> str:
+    """The newest complete report's id; a UserError when there is none yet."""
+    for entry in list_reports(output_dir):
+        if entry.complete:
+            return entry.report_id
+    raise ReportNotFoundError(
+        f"no report in {output_dir} yet: run a report first (finops report, or the "
+        "ad-hoc-report deployment)"
+    )
+
+
 def list_reports(output_dir: Path) -> list[ReportEntry]:
     """Every report folder under output_dir, newest first, unreadable ones with their problem."""
     if not output_dir.is_dir():
