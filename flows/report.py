@@ -30,6 +30,7 @@ from finops_agent.period import Period, run_name
 from finops_agent.pipeline import PreparedRun
 from finops_agent.runs.report import (
     QUERY_WORKERS,
+    RETRY_DELAYS_S,
     ReportRequest,
     ReportSteps,
     build_report,
@@ -71,8 +72,9 @@ def publish_report(settings: Settings, report_dir: Path) -> str:
 @task(
     name="run-query",
     task_run_name="query-{spec.name}",
-    retries=2,
-    retry_delay_seconds=[2, 5],
+    # the same policy as an in-process run: retried only when the engine says it can pass
+    retries=len(RETRY_DELAYS_S),
+    retry_delay_seconds=list(RETRY_DELAYS_S),
     retry_condition_fn=retry_if_transient,
     cache_key_fn=task_cache_key,
     persist_result=True,

@@ -416,6 +416,11 @@ def narrative(summary: FileReportSummary, findings: list[Finding]) -> str:
     return "\n".join(lines + narrative_tail(summary, findings))
 
 
+def _top_ten(column: str, cost: str, view: str) -> str:
+    """The ten values of a (quoted) column with the largest total (quoted) cost."""
+    return f"select {column}, sum({cost}) as {cost} from {view} group by 1 order by 2 desc limit 10"
+
+
 def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:
     """Five follow-up questions, each with DuckDB SQL over the `results` views."""
     d = summary.datasets[0]
@@ -429,7 +434,7 @@ def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:
         prompts.append(
             SuggestedPrompt(
                 text=f"Which {p.group} values cost the most?",
-                sql=f"select {g}, sum({c}) as {c} from {view} group by 1 order by 2 desc limit 10",
+                sql=_top_ten(g, c, view),
             )
         )
     if p.date:
@@ -472,7 +477,7 @@ def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:
             prompts.append(
                 SuggestedPrompt(
                     text=f"What is the {p.cost} per {other}?",
-                    sql=f"select {o}, sum({c}) as {c} from {view} group by 1 order by 2 desc limit 10",
+                    sql=_top_ten(o, c, view),
                 )
             )
     for ident in p.ids[:1]:
@@ -480,7 +485,7 @@ def suggested_prompts(summary: FileReportSummary) -> list[SuggestedPrompt]:
         prompts.append(
             SuggestedPrompt(
                 text=f"Which ten {ident} values cost the most?",
-                sql=f"select {i}, sum({c}) as {c} from {view} group by 1 order by 2 desc limit 10",
+                sql=_top_ten(i, c, view),
             )
         )
     if p.date:

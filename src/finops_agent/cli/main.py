@@ -239,11 +239,9 @@ def demo(
     settings = load_settings(output_dir=out)
     # generating the data takes a while: a folder the report cannot be written to fails first
     check_output_folder(Path(settings.output_dir))
-    if not (demo_folder(settings, rows, schema) / "ground_truth.json").is_file():
-        err.print(
-            f"generating {rows:,} rows of {schema} sample data in "
-            f"{escape(str(demo_folder(settings, rows, schema)))}"
-        )
+    folder = demo_folder(settings, rows, schema)
+    if not (folder / "ground_truth.json").is_file():
+        err.print(f"generating {rows:,} rows of {schema} sample data in {escape(str(folder))}")
     data, _ = demo_source(settings, rows, schema)
     path = _run_report(source=str(data), schema=schema, output_dir=str(out) if out else None)
     typer.echo(path)
