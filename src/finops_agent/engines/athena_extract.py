@@ -259,6 +259,8 @@ class AthenaExtractEngine:
         if self._local is not None:
             raise QueryError("the extract engine's window is already bound")
         canonical = adapter_columns(cost_sql)
+        # the comparisons over other months still go to Athena through the per-query engine
+        self._athena.bind_cost(cost_sql, params)
         query_sqls = self._query_sqls if self._query_sqls is not None else ["select * from cost"]
         try:
             location = extract_location(self._athena.results_location(), self._run_id)
