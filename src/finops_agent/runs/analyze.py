@@ -22,7 +22,6 @@ from finops_agent.settings import Settings, load_settings
 from finops_agent.store.recording import log_interaction, open_store
 from finops_agent.wiring import build_insights
 
-
 _DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 
