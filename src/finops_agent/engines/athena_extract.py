@@ -31,7 +31,7 @@ from sqlglot.schema import MappingSchema
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.athena_params import to_qmark
 from finops_agent.engines.athena_run import client_error_reason
-from finops_agent.engines.base import EXTRACT_QUERY, EngineResult, QueryError
+from finops_agent.engines.base import EXTRACT_FOLDER, EXTRACT_QUERY, EngineResult, QueryError
 from finops_agent.engines.duckdb import DuckDBEngine
 from finops_agent.engines.sql import reads_cost
 from finops_agent.settings import Settings
@@ -51,7 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EXTRACT_FOLDER = "finops-extract"
 # S3 DeleteObjects takes at most this many keys per request
 _DELETE_BATCH = 1000
 _COST = "cost"

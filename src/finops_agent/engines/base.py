@@ -79,6 +79,8 @@ class QueryEngine(Protocol):
 
 # the name an engine's window copy carries in errors, logs and the report's query appendix
 EXTRACT_QUERY = "athena_extract"
+# the folder under the Athena results location that holds each run's copy while it downloads
+EXTRACT_FOLDER = "finops-extract"
 
 
 @runtime_checkable
