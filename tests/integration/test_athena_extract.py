@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 
 from finops_agent.catalog import load_catalog
-from finops_agent.engines.athena_extract import AthenaExtractEngine
+from finops_agent.engines.athena_extract import AthenaExtractEngine, adapter_columns
 from finops_agent.engines.base import QueryError
 from finops_agent.execution import run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
+from finops_agent.sources import COST_COLUMNS
 from tests import tiny
 from tests.integration.test_athena_runs import answers, moto_athena  # noqa: F401
 from tests.support.athena import REGION, WINDOW, AthenaPlan, Behaviour, marker
@@ -187,3 +188,23 @@ def test_a_whole_report_in_extract_mode_shows_the_unloads_scan_and_download(
     assert f"{UNLOAD_SCANNED / 1048576:,.1f} MB, {downloaded}" in html
     assert "$34.00" in html
     assert _left_in_s3() == []
+
+
+def test_the_chat_scan_cap_stops_the_extract_of_a_chat(
+    unload: UnloadEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+) -> None:
+    """Chat extracts every canonical column (its SQL may read any) under FINOPS_CHAT_MAX_SCAN_BYTES."""
+    moto_athena.first("UNLOAD", Behaviour(hang=True, scan_per_poll=4_000_000_000))
+    settings = load_settings(chat_max_scan_bytes=10_000_000_000)
+    with pytest.raises(
+        QueryError,
+        match=r"^query 'athena_extract' was stopped on Athena after scanning 12\.00 GB, over the "
+        r"cap of 10\.00 GB \(FINOPS_CHAT_MAX_SCAN_BYTES; execution ",
+    ):
+        prepare_run(settings, start=WINDOW[0], end=WINDOW[1], ad_hoc_sql=True)
+    (unloaded,) = unload.unloads
+    assert moto_athena.stopped == [unloaded["id"]]
+    select = unloaded["QueryString"].split(") TO '")[0].removeprefix("UNLOAD (")
+    assert adapter_columns(select) == [name for name, _, _ in COST_COLUMNS]
+    assert _extract_files_left() == []

@@ -4,7 +4,7 @@ Parquet it writes lands in moto's S3 at the TO location, as Athena's UNLOAD woul
 moto runs no SQL. An UNLOAD started on it is split into its SELECT and its location, the `?`s
 take their execution parameters, sqlglot carries the SELECT from Trino to DuckDB, and DuckDB
 runs it over the tiny CUR 2.0 files exposed as "cur"."cost_and_usage". Its executions report a
-chosen DataScannedInBytes and a DataManifestLocation (the manifest is written too). S3
+chosen DataScannedInBytes and a DataManifestLocation once succeeded (the manifest is written too). S3
 deletes are recorded.
 """
 
@@ -59,7 +59,9 @@ class UnloadEmulator:
         def get_query_execution(self: AthenaResponse) -> str:
             described = json.loads(describe(self))
             execution = described["QueryExecution"]
-            if any(u["id"] == execution["QueryExecutionId"] for u in emulator.unloads):
+            ours = any(u["id"] == execution["QueryExecutionId"] for u in emulator.unloads)
+            # while it runs, the scan is whatever the AthenaPlan behaviour says
+            if ours and execution["Status"]["State"] == "SUCCEEDED":
                 execution["Statistics"]["DataScannedInBytes"] = UNLOAD_SCANNED
                 execution["Statistics"]["DataManifestLocation"] = emulator.manifest(
                     execution["QueryExecutionId"]
