@@ -360,3 +360,25 @@ def test_an_unknown_second_currency_is_refused(tmp_path: Path) -> None:
         SampleDataError, match=r"^second currency must be one of EUR, GBP, not 'USD'$"
     ):
         generate("focus", tmp_path, rows=100, second_currency="USD")
+
+
+def test_the_cli_writes_a_mixed_bill(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from finops_agent.cli import app
+
+    out = tmp_path / "mixed"
+    result = CliRunner().invoke(
+        app,
+        [
+            "sample-data", "--out", str(out), "--schema", "focus", "--rows", "1000",
+            "--end", "2026-11-24", "--second-provider", "--second-currency", "GBP",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    truth = json.loads((out / "ground_truth.json").read_text())
+    assert sorted(truth["by_currency"]) == ["GBP", "USD"]
+    assert sorted(truth["by_provider"]) == ["AWS", "Microsoft"]
+    assert (truth["second_provider"], truth["second_currency"]) == (True, "GBP")
