@@ -4,6 +4,7 @@ reconcile with the files to the cent in every flavour and format, and the plante
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from finops_agent.execution import run_query
 from finops_agent.pipeline import PreparedRun, prepare_run
 from finops_agent.sample_data import SampleDataError, generate
 from finops_agent.settings import load_settings
+from finops_agent.waterfall import LINES, waterfall_from_frame
 from tests.conftest import SAMPLE_END
 
 # tighter than a cent (and no relative slack), so an amount off by one cent fails
@@ -177,6 +179,29 @@ def test_charge_types_per_currency_equal_the_ground_truth(
                 assert mine.loc[charge_type, column] == pytest.approx(
                     amounts[column], abs=HALF_CENT, rel=0
                 ), (currency, charge_type, column)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_each_currency_has_its_own_waterfall(
+    mixed: dict[tuple[str, str, str], Mixed], case: tuple[str, str, str]
+) -> None:
+    bill = mixed[case]
+    rows = bill.query("bill_waterfall")
+    for currency, truth in bill.truth["by_currency"].items():
+        waterfall = waterfall_from_frame(rows[rows["currency"] == currency])
+        assert waterfall is not None and waterfall.currency == currency
+        assert waterfall.other_currencies == []
+        for key, _label in LINES:
+            assert waterfall.amount(key) == pytest.approx(
+                truth["waterfall"][key], abs=HALF_CENT, rel=0
+            ), (currency, key)
+        assert waterfall.net_total == pytest.approx(
+            truth["waterfall"]["net_total"], abs=HALF_CENT, rel=0
+        )
+    # the EUR bill is usage, VAT and a credit: no commitments, refunds or upfront fees
+    eur = bill.truth["by_currency"]["EUR"]["waterfall"]
+    assert eur["tax"] == pytest.approx(178.5) and eur["credits"] == pytest.approx(-45.0)
+    assert eur["commitment_fees"] == eur["refunds"] == eur["upfront_purchases"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -363,8 +388,6 @@ def test_an_unknown_second_currency_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_cli_writes_a_mixed_bill(tmp_path: Path) -> None:
-    import json
-
     from typer.testing import CliRunner
 
     from finops_agent.cli import app
@@ -382,3 +405,39 @@ def test_the_cli_writes_a_mixed_bill(tmp_path: Path) -> None:
     assert sorted(truth["by_currency"]) == ["GBP", "USD"]
     assert sorted(truth["by_provider"]) == ["AWS", "Microsoft"]
     assert (truth["second_provider"], truth["second_currency"]) == (True, "GBP")
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.2"])
+def test_microsoft_rows_look_like_microsofts_export(tmp_path: Path, version: str) -> None:
+    generate(
+        "focus",
+        tmp_path,
+        rows=1_000,
+        end=SAMPLE_END,
+        focus_version=version,  # type: ignore[arg-type]
+        second_provider=True,
+    )
+    table = pq.ParquetDataset(tmp_path / "data").read().to_pandas()
+    azure = table[table["ProviderName"] == "Microsoft"]
+    assert len(azure) == 5 * WINDOW_DAYS  # five resources, one line a day
+    assert set(azure["PublisherName"]) == set(azure["InvoiceIssuerName"]) == {"Microsoft"}
+    assert set(azure["BillingAccountId"]) == {
+        "/providers/Microsoft.Billing/billingAccounts/87654321"
+    }
+    assert all(s.startswith("/subscriptions/") for s in azure["SubAccountId"])
+    assert all(
+        r.startswith(s.lower() + "/resourcegroups/")
+        for r, s in zip(azure["ResourceId"], azure["SubAccountId"], strict=True)
+    )
+    assert set(azure["RegionId"]) == {"eastus", "westeurope"}
+    assert set(azure["ServiceName"]) == {"Virtual Machines", "Storage", "SQL Database"}
+    # AWS's own x_ columns stay empty on another provider's rows
+    assert azure["x_ServiceCode"].isna().all() and azure["x_Operation"].isna().all()
+    tags = azure["Tags"].iloc[0]
+    keys = {k for k, _ in tags} if version == "1.2" else set(json.loads(tags))
+    assert keys == {"owner", "project", "cost_center", "environment"}  # no AWS user: prefix
+    if version == "1.2":
+        assert set(azure["SubAccountType"]) == {"Subscription"}
+        assert set(table.loc[table["ProviderName"] == "AWS", "SubAccountType"]) == {
+            "Linked Account"
+        }

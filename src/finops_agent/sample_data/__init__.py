@@ -293,6 +293,9 @@ def generate(
         month_key = np.datetime_as_string(all_lines.start.astype("datetime64[M]"))
     rows_by_month = write(schema, columns, month_key, out, fmt)
     money = mixed.money_truth(all_lines, rt, schema)
+    line_currency = rt["currency"].to_numpy()[all_lines.res]
+    for currency, part in money["by_currency"].items():
+        part["waterfall"] = waterfall_truth(all_lines.subset(line_currency == currency))
     main_lines = all_lines.subset(all_lines.res < n_main)
     rt = rt.iloc[:n_main]
     truth = _ground_truth(

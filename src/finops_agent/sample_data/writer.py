@@ -296,10 +296,14 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
             pa.array(codes.astype(np.int32), mask=mask), pa.array(uniques.astype(str))
         )
 
+    # AWS writes user tags as user:<key>; other providers' exports carry the bare key
+    prefixes = (
+        np.where(rt["provider"] == "AWS", "user:", "") if "provider" in rt else ["user:"] * len(rt)
+    )
     tags = pd.Series(
         [
-            json.dumps({f"user:{k}": val for k, val in t.items()}, sort_keys=True)
-            for t in _tags_per_resource(rt)
+            json.dumps({f"{prefix}{k}": val for k, val in t.items()}, sort_keys=True)
+            for prefix, t in zip(prefixes, _tags_per_resource(rt), strict=True)
         ]
     )
 
@@ -400,6 +404,14 @@ def focus_1_2_columns(columns: dict[str, pa.Array], *, as_json: bool) -> dict[st
         out["Tags"] = _json_to_map(columns["Tags"])
     out["BillingAccountType"] = constant("Billing Account")
     out["SubAccountType"] = constant("Linked Account")
+    aws = pc.equal(columns["ProviderName"].cast(pa.string()), "AWS")
+    if not pc.all(aws).as_py():
+        # Microsoft's export names its billing profile and subscriptions
+        for name, other in (
+            ("BillingAccountType", "Billing Profile"),
+            ("SubAccountType", "Subscription"),
+        ):
+            out[name] = pc.if_else(aws, out[name].cast(pa.string()), other).dictionary_encode()
     out["ServiceSubcategory"] = constant(None)
     out["CapacityReservationId"] = constant(None)
     out["CapacityReservationStatus"] = constant(None)
