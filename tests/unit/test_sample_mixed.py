@@ -311,6 +311,29 @@ def test_aws_detectors_see_aws_rows_only(
             assert not any(str(r).startswith("/subscriptions/") for r in frame["resource_id"]), name
 
 
+def test_the_extras_flag_nothing_the_main_estate_did_not(
+    mixed: dict[tuple[str, str, str], Mixed], tmp_path: Path
+) -> None:
+    bill = mixed[("focus", "1.2", "parquet")]
+    truth = generate("focus", tmp_path, rows=3_000, end=SAMPLE_END, focus_version="1.2")
+    run = prepare_run(
+        load_settings(), source=str(tmp_path / "data"), start=truth["start"], end=truth["end"]
+    )
+    try:
+        for name in PLANTED:
+            spec = load_catalog().queries[name]
+            plain = run_query(run.engine, spec, run.params)
+            assert plain.ok, plain.error
+            assert set(bill.query(name)["resource_id"]) == set(plain.frame["resource_id"]), name
+        # only the EUR accounts' x86 instances join the Graviton candidates
+        spec = load_catalog().queries["graviton_candidates"]
+        plain_accounts = set(run_query(run.engine, spec, run.params).frame["account_id"])
+        mixed_accounts = set(bill.query("graviton_candidates")["account_id"])
+        assert mixed_accounts - plain_accounts == {"555566667777", "666677778888"}
+    finally:
+        run.engine.close()
+
+
 def test_the_extras_leave_the_main_estate_and_its_truth_unchanged(tmp_path: Path) -> None:
     plain = generate("focus", tmp_path / "plain", rows=3_000, end=SAMPLE_END)
     extra = generate(
