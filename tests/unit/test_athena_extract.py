@@ -16,7 +16,7 @@ from finops_agent.engines.athena_extract import (
     unload_statement,
 )
 from finops_agent.settings import DEFAULT_TAG_ALIASES
-from finops_agent.sources import cost_sql, detect_schema
+from finops_agent.sources import COST_COLUMNS, cost_sql, detect_schema
 from finops_agent.window import Window
 from tests.support.conformance import DATABASE, FLAVOURS, check_statement, glue_table
 
@@ -108,6 +108,22 @@ def test_extract_location_refuses_what_cannot_be_quoted_safely(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         extract_location(results, run_id)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_chats_unload_of_every_canonical_column_conforms_to_athena(flavour: str) -> None:
+    table = glue_table(flavour)
+    types = table.types()
+    adapter = cost_sql(
+        detect_schema(list(types)),
+        f'"{DATABASE}"."{table.table}"',
+        types,
+        OCTOBER,
+        DEFAULT_TAG_ALIASES,
+    )
+    statement = unload_statement(adapter.sql, adapter.params, ["select * from cost"], LOCATION)
+    assert list(statement.columns) == [name for name, _, _ in COST_COLUMNS]
+    assert check_statement(statement.select, statement.params, table) == []
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
