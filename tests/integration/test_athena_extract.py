@@ -208,3 +208,34 @@ def test_the_chat_scan_cap_stops_the_extract_of_a_chat(
     select = unloaded["QueryString"].split(") TO '")[0].removeprefix("UNLOAD (")
     assert adapter_columns(select) == [name for name, _, _ in COST_COLUMNS]
     assert _extract_files_left() == []
+
+
+def test_an_empty_window_writes_no_file_and_every_query_still_matches_duckdb(
+    unload: UnloadEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """UNLOAD of no rows writes no Parquet; the local `cost` is empty with the canonical types."""
+    june = ("2026-06-01", "2026-07-01")
+    local = prepare_run(
+        load_settings(engine="duckdb"),
+        source=str(tiny.write("cur2", tmp_path / "local")),
+        start=june[0],
+        end=june[1],
+    )
+    remote = prepare_run(load_settings(), start=june[0], end=june[1])
+    try:
+        assert isinstance(remote.engine, AthenaExtractEngine)
+        assert remote.engine.extract is not None and remote.engine.extract.files == 0
+        for spec in local.specs:
+            mine = run_query(remote.engine, spec, remote.params)
+            theirs = run_query(local.engine, spec, local.params)
+            assert mine.ok and theirs.ok, (spec.name, mine.error, theirs.error)
+            pd.testing.assert_frame_equal(_sorted(mine.frame), _sorted(theirs.frame), obj=spec.name)
+        totals = run_query(remote.engine, local.specs[0], remote.params).frame
+        assert totals["rows"].tolist() == [0]
+    finally:
+        local.engine.close()
+        remote.engine.close()
+    assert _parquet_written(unload) == set()
+    assert _left_in_s3() == []
