@@ -172,7 +172,7 @@ class Extract:
     download_bytes: int
 
     def result(self) -> EngineResult:
-        """The UNLOAD as an engine result (no rows), for the report's query appendix."""
+        """The UNLOAD as an engine result for the query appendix: one row, its files and bytes."""
         return EngineResult(
             frame=pd.DataFrame({"files": [self.files], "download_bytes": [self.download_bytes]}),
             sql=self.statement.sql,
@@ -192,8 +192,10 @@ class AthenaExtractEngine:
     """Reads the window once with UNLOAD and answers the stored queries with DuckDB.
 
     A statement that reads `cost` runs on the local copy; one with its own source (the
-    previous-period and month-over-month comparisons, which read other months) runs on
-    Athena as in per-query mode.
+    previous-period, month-over-month and month-to-date comparisons, which read other months)
+    runs on Athena as in per-query mode. Extending the copy to their months was measured: it
+    saves 7-24% of the scan on generated CUR 2.0 / FOCUS data but downloads twice the rows
+    and would need a second, local path for the comparisons.
     """
 
     name = "athena"
