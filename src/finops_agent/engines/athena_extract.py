@@ -5,6 +5,10 @@ the source again for every statement (and every reference to `cost`). Extract mo
 once: the adapter's window, cut to the canonical columns the selected queries read, is
 unloaded to Parquet under the results location, downloaded, and materialised as `cost` in
 the DuckDB engine. The S3 objects are removed when the run ends, whether it succeeded or not.
+
+The UNLOAD runs through the engine's own start/poll/stop loop, not awswrangler's
+`wr.athena.unload` (3.17), which waits without a deadline or a scan cap and cannot be stopped
+when the run is cancelled.
 """
 
 from __future__ import annotations
