@@ -2,7 +2,9 @@
 
 The engine's `cost` relation holds only the report window, so this runs the source
 adapter for the previous window of equal length as a subquery. It binds nothing on
-the engine and reads only what the adapter's partition filter lets through.
+the engine and reads only what the adapter's partition filter lets through. An engine
+that copied those days (Athena extract mode) gives a local SELECT of them instead of the
+adapter; the statement around it is the same text either way.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import sqlglot
 from sqlglot import exp
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.engines.base import QueryEngine, QueryError
+from finops_agent.engines.base import ComparisonExtract, ExtractsWindow, QueryEngine, QueryError
 from finops_agent.execution import QueryResult, engine_result
 from finops_agent.formatting import change_pct
-from finops_agent.sources import Schema, cost_sql
+from finops_agent.sources import CostSql, Schema, cost_sql
 from finops_agent.summarise import ReportSummary, summarise_query
 from finops_agent.window import Window, shift_months
 
@@ -69,11 +71,20 @@ def _over_own_window(
     started = time.perf_counter()
     bound = dict(params)
     try:
-        adapter = cost_sql(
-            schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
+        local = (
+            engine.comparison_source(reach.start, reach.end)
+            if isinstance(engine, ExtractsWindow)
+            else None
         )
-        bound.update(adapter.params)
-        sql = build_sql(adapter.sql)
+        if local is not None:
+            bound.update(start_date=reach.start, end_date=reach.end)
+            sql = build_sql(local)
+        else:
+            adapter = cost_sql(
+                schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
+            )
+            bound.update(adapter.params)
+            sql = build_sql(adapter.sql)
         result = engine.execute(spec.name, sql, bound)
     except (QueryError, ValueError, KeyError) as exc:
         # the built-in statements have no file of their own; a stored query shows its SQL
@@ -314,3 +325,43 @@ def apply_month_to_date(summary: ReportSummary, result: QueryResult, top_n: int)
     """Add the month-to-date section to the report."""
     summary.results[result.name] = result
     summary.queries[result.name] = summarise_query(MONTH_TO_DATE_SPEC, result, top_n)
+
+
+# what a comparison's statement is written around when only its columns are wanted
+_STAND_IN = "select * from cost"
+
+
+def comparison_extract(
+    schema: Schema,
+    relation: str,
+    columns: Mapping[str, str],
+    window: Window,
+    tag_keys: Mapping[str, list[str]],
+    *,
+    month_over_month_sql: str | None,
+    with_month_to_date: bool,
+) -> ComparisonExtract:
+    """What a report's comparisons read: their statements, and the adapter over the days before the window.
+
+    The reaches are those `previous_period_totals`, `month_over_month` (when its stored SQL is
+    given) and `month_to_date` (when asked) read; the adapter covers the earliest day any of
+    them reads up to the window's start, or is None when none reads before the window.
+    """
+    sqls = [previous_totals_sql(_STAND_IN)]
+    reaches = [window.previous()]
+    if month_over_month_sql is not None:
+        sqls.append(over_relation(month_over_month_sql, _STAND_IN))
+        reaches.append(complete_months(window))
+    if with_month_to_date:
+        sqls.append(month_to_date_sql(_STAND_IN))
+        reaches.append(month_to_date_reach(window))
+    start = min(r.start for r in reaches)
+    adapter: CostSql | None = None
+    if start < window.start:
+        adapter = cost_sql(schema, relation, columns, Window(start, window.start), tag_keys)
+    return ComparisonExtract(
+        sqls=tuple(sqls),
+        start=start,
+        adapter_sql=adapter.sql if adapter else None,
+        adapter_params=dict(adapter.params) if adapter else {},
+    )

@@ -15,6 +15,7 @@ import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
+from finops_agent.comparison import MONTH_OVER_MONTH, comparison_extract
 from finops_agent.engines.base import ExtractsWindow, QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
@@ -112,12 +113,14 @@ def prepare_run(
     engine: QueryEngine | None = None,
     kind: ReportKind = "report",
     ad_hoc_sql: bool = False,
+    comparisons: bool = False,
 ) -> PreparedRun:
     """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
 
     `kind` says what the report is for (a full report or a daily digest) in report.json.
     `ad_hoc_sql` says SQL beyond the stored queries will run (chat): an engine that copies
-    the window copies every canonical column, under the chat scan cap.
+    the window copies every canonical column, under the chat scan cap. `comparisons` says the
+    report's comparisons will run: such an engine copies what they read too.
     """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
@@ -141,7 +144,21 @@ def prepare_run(
             if ad_hoc_sql:
                 engine.plan_extract(None, max_scan_bytes=settings.chat_max_scan_bytes or None)
             else:
-                engine.plan_extract([spec.sql for spec in specs])
+                mom = next((s for s in specs if s.name == MONTH_OVER_MONTH), None)
+                planned = (
+                    comparison_extract(
+                        detected,
+                        engine.source_relation(),
+                        columns,
+                        window,
+                        settings.tag_keys,
+                        month_over_month_sql=mom.sql if mom is not None else None,
+                        with_month_to_date="cost" in chosen,
+                    )
+                    if comparisons
+                    else None
+                )
+                engine.plan_extract([spec.sql for spec in specs], comparisons=planned)
         engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -81,6 +82,25 @@ class QueryEngine(Protocol):
 EXTRACT_QUERY = "athena_extract"
 # the folder under the Athena results location that holds each run's copy while it downloads
 EXTRACT_FOLDER = "finops-extract"
+# the second copy: the months the comparisons read outside the window, their columns only
+EXTRACT_COMPARISONS_QUERY = "athena_extract_comparisons"
+# the local relation the comparisons read in extract mode: the window's rows and those months'
+COMPARISON_SOURCE = "comparison_cost"
+
+
+@dataclass(frozen=True)
+class ComparisonExtract:
+    """What the comparisons need copied: their statements and the days before the window they read.
+
+    `sqls` are the comparison statements over a stand-in `cost`, for the columns they read;
+    `adapter_sql`/`adapter_params` the adapter over `start` to the window's start (None when
+    every comparison stays inside the window).
+    """
+
+    sqls: tuple[str, ...]
+    start: dt.date
+    adapter_sql: str | None
+    adapter_params: Mapping[str, object]
 
 
 @runtime_checkable
@@ -88,11 +108,23 @@ class ExtractsWindow(Protocol):
     """An engine that copies the window once when `cost` is bound (Athena extract mode)."""
 
     def plan_extract(
-        self, query_sqls: Sequence[str] | None, *, max_scan_bytes: int | None = None
+        self,
+        query_sqls: Sequence[str] | None,
+        *,
+        max_scan_bytes: int | None = None,
+        comparisons: ComparisonExtract | None = None,
     ) -> None:
-        """Copy only the columns these statements read (None: all), stopping past the cap."""
+        """Copy only the columns these statements read (None: all), and what the comparisons read."""
         ...
 
     def extract_result(self) -> EngineResult | None:
         """The copy's statement as a result (bytes scanned, cost, download size); None before it."""
+        ...
+
+    def extract_results(self) -> dict[str, EngineResult]:
+        """Every copy's statement as a result by name, the window's first."""
+        ...
+
+    def comparison_source(self, start: dt.date, end: dt.date) -> str | None:
+        """A SELECT of the local canonical rows from `:start_date` to `:end_date`; None if not copied."""
         ...
