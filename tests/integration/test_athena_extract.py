@@ -14,8 +14,12 @@ from pathlib import Path
 
 import boto3
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
+from finops_agent.catalog import load_catalog
+from finops_agent.comparison import month_over_month, month_to_date, previous_period_totals
 from finops_agent.engines.athena_extract import AthenaExtractEngine, adapter_columns
 from finops_agent.engines.base import QueryError
 from finops_agent.execution import run_query
@@ -237,4 +241,80 @@ def test_an_empty_window_writes_no_file_and_every_query_still_matches_duckdb(
         local.engine.close()
         remote.engine.close()
     assert _parquet_written(unload) == set()
+    assert _left_in_s3() == []
+
+
+def _with_september(folder: Path) -> Path:
+    """Add the tiny October line items again as September's partition (usage on 3 September)."""
+    october = pq.read_table(folder / "billing_period=2026-10" / "part-00000.parquet")
+    for name in ("bill_billing_period_start_date", "line_item_usage_start_date"):
+        shifted = pc.subtract(october.column(name), pd.Timedelta(days=30).to_pytimedelta())
+        october = october.set_column(october.schema.get_field_index(name), name, shifted)
+    part = folder / "billing_period=2026-09"
+    part.mkdir()
+    pq.write_table(october, part / "part-00000.parquet")
+    return folder
+
+
+def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
+    unload: UnloadEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Previous period, complete months and month to date read September, before the window."""
+    _with_september(tmp_path / "unload-source")
+    source = _with_september(tiny.write("cur2", tmp_path / "local"))
+    settings = load_settings()
+    local = prepare_run(
+        load_settings(engine="duckdb"),
+        source=str(source),
+        start=WINDOW[0],
+        end=WINDOW[1],
+        comparisons=True,
+    )
+    remote = prepare_run(settings, start=WINDOW[0], end=WINDOW[1], comparisons=True)
+    mom = load_catalog().queries["month_over_month_by_service"]
+    try:
+        assert isinstance(remote.engine, AthenaExtractEngine)
+        frames = []
+        for run in (remote, local):
+            tags = settings.tag_keys
+            frames.append(
+                [
+                    previous_period_totals(run.engine, run.schema, run.window, tags),  # type: ignore[arg-type]
+                    month_over_month(run.engine, run.schema, run.window, tags, mom),  # type: ignore[arg-type]
+                    month_to_date(run.engine, run.schema, run.window, tags),  # type: ignore[arg-type]
+                ]
+            )
+        for mine, theirs in zip(*frames, strict=True):
+            assert mine.ok and theirs.ok, (mine.name, mine.error, theirs.error)
+            pd.testing.assert_frame_equal(_sorted(mine.frame), _sorted(theirs.frame), obj=mine.name)
+        previous = frames[0][0].frame
+        # September holds the six tiny line items again: one day, $34.00 net and amortised
+        assert previous[["rows", "days", "unblended_cost", "amortized_cost"]].values.tolist() == [
+            [6, 1, 34.0, 34.0]
+        ]
+        # the comparisons read the local copy: their SQL names it, not the Glue table
+        assert "comparison_cost" in frames[0][0].sql
+        assert "cost_and_usage" not in frames[0][0].sql
+        extract = remote.engine.comparison_extract
+        assert extract is not None and extract.files == 2
+    finally:
+        local.engine.close()
+        remote.engine.close()
+    window, months = unload.unloads
+    assert [s["id"] for s in moto_athena.starts] == [window["id"], months["id"]]
+    # only September's partition and days, and only the columns the comparisons read
+    assert months["ExecutionParameters"] == ["'2026-09'", "DATE '2026-09-01'", "DATE '2026-10-01'"]
+    select = months["QueryString"].split(") TO '")[0].removeprefix("UNLOAD (")
+    assert adapter_columns(select) == [
+        "billing_period",
+        "usage_date",
+        "charge_type",
+        "service_code",
+        "service_name",
+        "unblended_cost",
+        "amortized_cost",
+        "public_cost",
+    ]
     assert _left_in_s3() == []

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from finops_agent.catalog import load_catalog
+from finops_agent.comparison import MONTH_OVER_MONTH, comparison_extract, previous_totals_sql
 from finops_agent.engines.athena_extract import (
     adapter_columns,
     extract_location,
@@ -151,3 +152,72 @@ def test_full_report_unload_conforms_to_athena(flavour: str) -> None:
         "pricing_unit",
         "service_category",
     }
+
+
+def test_a_comparison_around_select_star_needs_only_the_columns_it_reads() -> None:
+    canonical = [name for name, _, _ in COST_COLUMNS]
+    totals = previous_totals_sql("select * from cost")
+    assert needed_columns([totals], canonical, prune=True) == [
+        "usage_date",
+        "unblended_cost",
+        "amortized_cost",
+    ]
+    # without pruning the star reads every column: the reason comparisons prune
+    assert needed_columns([totals], canonical) == canonical
+
+
+def test_the_comparisons_copy_reaches_from_their_earliest_day_to_the_windows_start() -> None:
+    types = glue_table("cur2").types()
+    mom = load_catalog().queries[MONTH_OVER_MONTH]
+    short = Window(dt.date(2026, 10, 10), dt.date(2026, 10, 20))
+    # 10 days: the previous period is 30 Sep to 10 Oct; complete months are Aug and Sep
+    planned = comparison_extract(
+        "cur2", "t", types, short, {}, month_over_month_sql=mom.sql, with_month_to_date=False
+    )
+    assert planned.start == dt.date(2026, 8, 1)
+    assert len(planned.sqls) == 2
+    assert planned.adapter_params["start_date"] == dt.date(2026, 8, 1)
+    assert planned.adapter_params["end_date"] == dt.date(2026, 10, 10)
+    periods = sorted(v for k, v in planned.adapter_params.items() if k.startswith("partition"))
+    assert periods == ["2026-08", "2026-09", "2026-10"]
+    # previous period alone: only its ten days before the window
+    alone = comparison_extract(
+        "cur2", "t", types, short, {}, month_over_month_sql=None, with_month_to_date=False
+    )
+    assert (alone.start, alone.adapter_params["end_date"]) == (
+        dt.date(2026, 9, 30),
+        dt.date(2026, 10, 10),
+    )
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_the_comparisons_unload_conforms_to_athena(flavour: str) -> None:
+    table = glue_table(flavour)
+    types = table.types()
+    schema = detect_schema(list(types))
+    mom = load_catalog().queries[MONTH_OVER_MONTH]
+    planned = comparison_extract(
+        schema,
+        f'"{DATABASE}"."{table.table}"',
+        types,
+        OCTOBER,
+        DEFAULT_TAG_ALIASES,
+        month_over_month_sql=mom.sql,
+        with_month_to_date=True,
+    )
+    assert planned.adapter_sql is not None and planned.start == dt.date(2026, 9, 1)
+    statement = unload_statement(
+        planned.adapter_sql, planned.adapter_params, planned.sqls, LOCATION, prune=True
+    )
+    assert UNLOAD_FORM.match(statement.sql) is not None, statement.sql[:200]
+    assert list(statement.columns) == [
+        "billing_period",
+        "usage_date",
+        "charge_type",
+        "service_code",
+        "service_name",
+        "unblended_cost",
+        "amortized_cost",
+        "public_cost",
+    ]
+    assert check_statement(statement.select, statement.params, table) == []
