@@ -30,6 +30,11 @@ pytestmark = pytest.mark.integration
 
 # the one figure the tiny scenario's narrative and answers invent
 INVENTED = "$123,456.78"
+# what the tiny data costs per service, most expensive first
+SERVICES = [
+    {"service_code": "AmazonEC2", "unblended_cost": 18.0},
+    {"service_code": "ComputeSavingsPlans", "unblended_cost": 16.0},
+]
 # a month as the stored queries scale it, over October's 31 days of data
 MONTH_OF_OCTOBER = 30.4375 / 31
 
@@ -171,10 +176,11 @@ def test_bedrock_report_on_the_tiny_data_flags_the_invented_figure(
         f'<mark class="ungrounded" title="not found in the report data">{INVENTED}</mark>' in html
     )
     assert "Numbers not found in the data" in html
-    # usage in the footer, priced for the configured Sonnet profile
+    # the scenario's 5,210 tokens in and 430 out, priced for Sonnet at $3 / $15 per million
     usage = data["insights"]["usage"]
-    assert usage["input_tokens"] > 0 and usage["cost_usd"] > 0
-    assert f"{usage['input_tokens']} in / {usage['output_tokens']} out tokens" in html
+    assert (usage["input_tokens"], usage["output_tokens"]) == (5210, 430)
+    assert usage["cost_usd"] == pytest.approx(5210 * 3e-6 + 430 * 15e-6, abs=1e-9)
+    assert "5210 in / 430 out tokens" in html
     # the request went to the configured inference profile with the budgeted prompt
     assert requests[0]["path"].startswith("/model/us.anthropic.claude-sonnet-4-6")
     assert data["suggested_prompts"][0]["text"] == "Which services cost the most?"
@@ -191,10 +197,7 @@ def test_chat_with_bedrock_answers_from_checked_sql(
     try:
         turn = chat.ask("Which service cost the most?")
         # EC2 carries every tiny line item but the Savings Plan fee: 10 + 20 - 20 + 5 + 3
-        assert turn.mode == "model" and turn.rows[0] == {
-            "service_code": "AmazonEC2",
-            "unblended_cost": 18.0,
-        }
+        assert turn.mode == "model" and turn.rows == SERVICES
         assert turn.answer.startswith("AmazonEC2 cost the most at $18.00.")
         assert [u.number for u in turn.ungrounded] == [INVENTED]
         assert turn.sql is not None and turn.sql.endswith("LIMIT 200")
@@ -208,7 +211,8 @@ def test_chat_with_bedrock_answers_from_checked_sql(
         assert "Its SQL: SELECT service_name, SUM(unblended_cost) AS cost" in sql_prompt
         # unsafe SQL from the model is refused, the guard's reason goes back once, then it runs
         repaired = chat.ask("Please drop the cost table")
-        assert repaired.mode == "model" and repaired.rows[0]["service_code"] == "AmazonEC2"
+        assert repaired.mode == "model" and repaired.rows == SERVICES
+        assert repaired.answer.startswith("Nothing was dropped; AmazonEC2 cost the most at $18.00.")
         repair_turn = requests[-2]["body"]["messages"]
         assert "only SELECT is allowed" in repair_turn[2]["content"][0]["text"]
         # the follow-up prompt carried the earlier turn
@@ -218,14 +222,28 @@ def test_chat_with_bedrock_answers_from_checked_sql(
         # a suggested prompt runs its stored query; the model answers from that result
         gp2 = next(i for i, p in enumerate(chat.prompts, 1) if p.query == "gp2_volumes")
         prompted = chat.ask(str(gp2))
-        assert prompted.mode == "prompt" and prompted.rows[0]["resource_id"].startswith("vol-")
+        # tiny's one gp2 volume: $3 on its one day, month-scaled, 20% saved on gp3
+        assert prompted.mode == "prompt" and prompted.rows == [
+            {
+                "account_id": "111111111111",
+                "region": "us-east-1",
+                "resource_id": "vol-0000000000000001",
+                "gb_months": 1.0,
+                "unblended_cost": 3.0,
+                "monthly_cost": 91.3125,
+                "monthly_savings": 18.2625,
+            }
+        ]
         assert "Result (1 rows" in requests[-1]["body"]["messages"][0]["content"][0]["text"]
         assert [u.number for u in prompted.ungrounded] == [INVENTED]
     finally:
         chat.close()
     logged = store.by_report(report_id)
     assert [i.kind for i in logged] == ["chat"] * 4
-    assert all(i.input_tokens > 0 and i.model.startswith("us.anthropic") for i in logged)
+    # each turn's calls at the scenario's token counts: SQL 900 + answer 700; SQL, its repair
+    # 950 and the answer; SQL alone (a refusal); the answer alone (a stored query ran)
+    assert [i.input_tokens for i in logged] == [1600, 2550, 900, 700]
+    assert {i.model for i in logged} == {"us.anthropic.claude-sonnet-4-6"}
 
 
 def test_report_chat_flow_writes_a_markdown_artifact(

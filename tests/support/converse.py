@@ -35,6 +35,8 @@ class Scenario:
     sql: dict[str, dict[str, Any]]
     sql_repair: dict[str, dict[str, Any]]
     answers: dict[str, str]
+    # token counts per kind of call, fixed so tests can price them exactly
+    usage: dict[str, tuple[int, int]]
 
 
 def load_scenario(name: str) -> Scenario:
@@ -46,6 +48,7 @@ def load_scenario(name: str) -> Scenario:
         sql=data.get("sql", {}),
         sql_repair=data.get("sql_repair", {}),
         answers=data.get("answers", {}),
+        usage={kind: (pair[0], pair[1]) for kind, pair in data["usage"].items()},
     )
 
 
@@ -67,19 +70,19 @@ def _pick(table: dict[str, Any], question: str, kind: str, scenario: str) -> Any
     return table[question]
 
 
-def route(scenario: Scenario, messages: list[dict[str, Any]]) -> str:
-    """The fixture reply for a Converse request, chosen by the kind of call and the question."""
+def route(scenario: Scenario, messages: list[dict[str, Any]]) -> tuple[str, str]:
+    """(kind, reply) for a Converse request: the fixture chosen by the call and the question."""
     prompt = _text(messages[0])
     if "SQL that ran over `cost`" in prompt:
-        return str(_pick(scenario.answers, _question(prompt), "answer", scenario.name))
+        return "answer", str(_pick(scenario.answers, _question(prompt), "answer", scenario.name))
     if "Table `cost`" in prompt:
         # a second user turn is the application sending the guard's refusal back
         repairing = len(messages) > 1
         table = scenario.sql_repair if repairing else scenario.sql
-        kind = "SQL repair" if repairing else "SQL"
-        return json.dumps(_pick(table, _question(prompt), kind, scenario.name))
+        kind = "sql_repair" if repairing else "sql"
+        return kind, json.dumps(_pick(table, _question(prompt), kind, scenario.name))
     if "Context (JSON" in prompt:
-        return json.dumps(scenario.insights)
+        return "insights", json.dumps(scenario.insights)
     raise LookupError(f"scenario {scenario.name}: not an insight, SQL or answer prompt")
 
 
@@ -106,8 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append({"path": self.path, "body": body})  # type: ignore[attr-defined]
         if not _MODEL_PATH.match(self.path):
             raise LookupError(f"{self.path} is not a Converse path (/model/<id>/converse)")
-        text = route(self.server.scenario, body["messages"])  # type: ignore[attr-defined]
-        sent, written = len(json.dumps(body)) // 4, len(text) // 4
+        scenario: Scenario = self.server.scenario  # type: ignore[attr-defined]
+        kind, text = route(scenario, body["messages"])
+        sent, written = scenario.usage[kind]
         # the Converse response shape: output.message, stopReason, usage, metrics
         self._send(
             200,
