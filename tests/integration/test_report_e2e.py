@@ -25,13 +25,15 @@ TIME_COLUMN = {
     "cur2": "line_item_usage_start_date",
     "focus": "ChargePeriodStart",
 }
-# planted finding -> the stored query that must report it
+# planted finding -> (the stored query that must report it, its catalog saving share)
 PRECISE = {
-    "gp2_volumes": "gp2_volumes",
-    "previous_generation": "previous_generation_instances",
-    "idle_eips": "idle_elastic_ips",
-    "cross_az": "cross_az_data_transfer",
+    "gp2_volumes": ("gp2_volumes", 0.2),
+    "previous_generation": ("previous_generation_instances", 0.1),
+    "idle_eips": ("idle_elastic_ips", 1.0),
+    "cross_az": ("cross_az_data_transfer", 0.5),
 }
+# October's 31 days and November's 23 (the data ends the day before END), as a 30.4375-day month
+MONTH_OF_WINDOW = 30.4375 / 54
 
 
 @pytest.mark.parametrize("schema", ["cur", "cur2", "focus"])
@@ -61,10 +63,17 @@ def test_report_flow_on_generated_data(
 
     # every planted finding the precise detectors see is reported with its resources
     findings = {f["query"]: f for f in data["findings"]}
-    for planted, query in PRECISE.items():
-        expected = {item["resource_id"] for item in truth["planted"][planted]}
+    for planted, (query, share) in PRECISE.items():
+        items = truth["planted"][planted]
+        expected = {item["resource_id"] for item in items}
         assert set(findings[query]["resource_ids"]) == expected, query
-        assert findings[query]["monthly_savings_usd"] > 0
+        # the planted resources' window cost from the ground truth, month-scaled, times the share
+        window_cost = sum(
+            i["cost_by_month"]["2026-10"] + i["cost_by_month"]["2026-11"] for i in items
+        )
+        assert findings[query]["monthly_savings_usd"] == pytest.approx(
+            window_cost * MONTH_OF_WINDOW * share, abs=0.005
+        ), query
     nat = {g["resource_id"] for g in truth["planted"]["nat_gateway"]["gateways"]}
     assert set(findings["nat_gateway_without_endpoints"]["resource_ids"]) == nat
 
