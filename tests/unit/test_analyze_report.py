@@ -230,7 +230,12 @@ def test_a_failing_model_falls_back_to_file_rules_with_a_warning(tmp_path: Path)
     insights = file_insights(Broken(), summary)
     assert insights.provider == "rules"
     assert "read timed out" in insights.warnings[0]
-    assert summary.metrics.findings == len(insights.findings) > 0
+    # the file rules' two findings on the EBS inventory, counted in the metrics
+    assert [(f.query, f.title) for f in insights.findings] == [
+        ("rows", "Migrate gp2 EBS volumes in ebs_volume_inventory.csv to gp3"),
+        ("top_by_group", "gp3 is 63% of monthly_cost in ebs_volume_inventory.csv"),
+    ]
+    assert summary.metrics.findings == 2
 
 
 @pytest.mark.fault
