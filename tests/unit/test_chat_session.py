@@ -309,18 +309,41 @@ def test_bedrock_outage_in_chat_is_an_answer_not_a_crash(reports: tuple[Settings
     chat.close()
 
 
-def test_concurrent_transcript_writers_lose_no_turns(reports: tuple[Settings, str]) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
+def test_concurrent_transcript_writers_lose_no_turns(
+    reports: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from finops_agent.chat.transcript import append_turn
+    from finops_agent.reports.folder import ReportFolder
+    from tests.support.bounded import join_all
 
     settings, report_id = reports
     before = len(_transcript(settings, report_id))
     turns = [
         ChatTurnRecord(question=f"q{i}", answer=f"a{i}", interaction_id=f"i{i}") for i in range(12)
     ]
-    with ThreadPoolExecutor(6) as pool:
-        list(pool.map(lambda t: append_turn(Path(settings.output_dir), report_id, t), turns))
+    start = threading.Barrier(len(turns), timeout=30)
+    called = threading.Semaphore(0)
+    contested: list[bool] = []
+    read_turns = ReportFolder._turns
+
+    def first_reader_waits(folder: ReportFolder) -> list[ChatTurnRecord]:
+        if not contested:
+            # the first writer holding the lock waits until another has called in: they overlap
+            contested.append(called.acquire(timeout=20) and called.acquire(timeout=20))
+        return read_turns(folder)
+
+    monkeypatch.setattr(ReportFolder, "_turns", first_reader_waits)
+
+    def write(turn: ChatTurnRecord) -> None:
+        start.wait()
+        called.release()
+        append_turn(Path(settings.output_dir), report_id, turn)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in turns]
+    for thread in threads:
+        thread.start()
+    join_all(threads, 60, "transcript writers")
+    assert contested == [True], "no second writer called in while the first held the lock"
     chat = _transcript(settings, report_id)
     assert len(chat) == before + 12
     assert {t["question"] for t in chat[before:]} == {f"q{i}" for i in range(12)}
