@@ -89,9 +89,20 @@ def test_report_flow_on_generated_data(
         and name != "window_totals"
     ]
     assert len(re.findall(r'id="chart-', html)) == len(charted)
-    # the change against the previous period is computed (its window lies inside the sample data)
+    # the change against the previous period (August 1 to September 24; the data starts on
+    # September 1): net cost per day with data, each side summed from the raw files
     assert data["queries"]["previous_period_totals"]["status"] == "ok"
-    assert data["metrics"]["change_pct"] is not None
+
+    def per_day(start: str, end: str) -> float:
+        ((cost, days),) = duckdb.sql(
+            f"select sum({COST_COLUMN[schema]}), count(distinct cast({TIME_COLUMN[schema]} as date)) "
+            f"from read_parquet('{glob}', hive_partitioning=true) "
+            f"where {TIME_COLUMN[schema]} >= '{start}' and {TIME_COLUMN[schema]} < '{end}'"
+        ).fetchall()
+        return float(cost) / int(days)
+
+    now, before = per_day(START, END), per_day("2026-08-01", "2026-09-24")
+    assert data["metrics"]["change_pct"] == pytest.approx((now - before) / before * 100, abs=1e-6)
     assert html.count("* plotly.js v") == 1
     for family in ("architecture", "tagging", "cost"):
         assert f'id="section-{family}"' in html
