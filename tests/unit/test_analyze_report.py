@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import open_workspace
@@ -287,7 +289,13 @@ def test_every_shape_renders_its_charts_roles_and_table(tmp_path: Path, shape_na
     for column in shape.header:
         assert f"<td>{column}</td>" in html  # a row of the Detected columns table
     assert 'id="query-rows"' in html
-    assert html.count("<li>") >= 5  # the five suggested questions
+    # the five suggested questions, as the Ask next list (a bare count of <li> would also
+    # count the metrics row)
+    asked = re.search(r'<h2 id="prompts-h">Ask next</h2>\s*<ol>(.*?)</ol>', html, re.S)
+    assert asked is not None
+    items = [re.sub(r" <span.*", "", item) for item in re.findall(r"<li>(.*?)</li>", asked[1])]
+    assert len(items) == 5
+    assert items == [str(escape(p.text)) for p in insights.suggested_prompts]
 
 
 @pytest.mark.hostile
