@@ -135,6 +135,10 @@ def test_bedrock_report_keeps_the_grounded_findings_and_drops_the_wrong_ones(
         51850.01, abs=0.005
     )
     assert truth["planted"]["spike"]["cost"] == pytest.approx(1761.15, abs=0.005)
+    # October amortised was $51,961.61, not the narrative's $58,150.01
+    assert truth["totals"]["by_month"]["2026-10"]["amortized_cost"] == pytest.approx(
+        51961.61, abs=0.005
+    )
     assert truth["planted"]["refund"]["amount"] == -123.45
     assert [(u["number"], u["where"]) for u in data["insights"]["ungrounded"]] == [
         ("$58,150.01", "narrative"),
