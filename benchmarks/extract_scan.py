@@ -29,9 +29,10 @@ from benchmarks.athena_scan import (
     table_types,
     window_chunks,
 )
+
 from finops_agent.catalog import FAMILIES, load_catalog
 from finops_agent.comparison import MONTH_OVER_MONTH, comparison_extract
-from finops_agent.engines.athena_extract import unload_statement
+from finops_agent.engines.athena_extract import adapter_columns, needed_columns, unload_statement
 from finops_agent.settings import DEFAULT_TAG_ALIASES
 from finops_agent.sources import Schema, cost_sql, detect_schema
 from finops_agent.window import Window
@@ -86,8 +87,6 @@ def measure(root: Path, label: str, window: Window, families: list[str]) -> Extr
         with_month_to_date="cost" in families,
     )
     # the engine's first UNLOAD: the stored queries' columns and the comparisons' (pruned)
-    from finops_agent.engines.athena_extract import adapter_columns, needed_columns
-
     canonical = adapter_columns(adapter.sql)
     wanted = set(needed_columns([s.sql for s in specs], canonical))
     wanted |= set(needed_columns(planned.sqls, canonical, prune=True))
@@ -144,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=300_000)
     args = parser.parse_args(argv)
     here = Path(__file__).resolve().parent
-    print("| | per-query scan | extract: window UNLOAD | extract: comparisons UNLOAD | extract total |")
+    print(
+        "| | per-query scan | extract: window UNLOAD | extract: comparisons UNLOAD | extract total |"
+    )
     print("|---|---:|---:|---:|---:|")
     for schema in args.schema or ["cur2", "focus"]:
         out = here / "data" / f"extract_scan_{schema}_{args.rows}"
