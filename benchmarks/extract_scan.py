@@ -91,12 +91,14 @@ def measure(root: Path, label: str, window: Window, families: list[str]) -> Extr
     wanted = set(needed_columns([s.sql for s in specs], canonical))
     wanted |= set(needed_columns(planned.sqls, canonical, prune=True))
     first = unload_statement(
-        adapter.sql,
-        adapter.params,
+        planned.window_sql or adapter.sql,
+        planned.window_params if planned.window_sql else adapter.params,
         [f"select {', '.join(c for c in canonical if c in wanted)} from cost"],
         _LOCATION,
     )
-    unloads = [Statement("athena_extract", first.select, first.params, window)]
+    # a comparison reaching back into the window's first month widens the first copy
+    reach = Window(max(planned.start, window.start.replace(day=1)), window.end)
+    unloads = [Statement("athena_extract", first.select, first.params, reach)]
     if planned.adapter_sql is not None:
         second = unload_statement(
             planned.adapter_sql, planned.adapter_params, planned.sqls, _LOCATION, prune=True
@@ -106,7 +108,7 @@ def measure(root: Path, label: str, window: Window, families: list[str]) -> Extr
                 "athena_extract_comparisons",
                 second.select,
                 second.params,
-                Window(planned.start, window.start),
+                Window(planned.start, window.start.replace(day=1)),
             )
         )
     scans = estimate(root, unloads, types, usage_start)

@@ -344,8 +344,8 @@ def comparison_extract(
     """What a report's comparisons read: their statements, and the adapter over the days before the window.
 
     The reaches are those `previous_period_totals`, `month_over_month` (when its stored SQL is
-    given) and `month_to_date` (when asked) read; the adapter covers the earliest day any of
-    them reads up to the window's start, or is None when none reads before the window.
+    given) and `month_to_date` (when asked) read. Their days in the window's first month widen
+    the window's copy (same partitions); their earlier months get an adapter of their own.
     """
     sqls = [previous_totals_sql(_STAND_IN)]
     reaches = [window.previous()]
@@ -356,12 +356,20 @@ def comparison_extract(
         sqls.append(month_to_date_sql(_STAND_IN))
         reaches.append(month_to_date_reach(window))
     start = min(r.start for r in reaches)
-    adapter: CostSql | None = None
-    if start < window.start:
-        adapter = cost_sql(schema, relation, columns, Window(start, window.start), tag_keys)
+    month_start = window.start.replace(day=1)
+    widened: CostSql | None = None
+    if start < window.start and window.start > month_start:
+        # the window's partitions are read anyway: their earlier days come with the first copy
+        reach = Window(max(start, month_start), window.end)
+        widened = cost_sql(schema, relation, columns, reach, tag_keys)
+    before: CostSql | None = None
+    if start < month_start:
+        before = cost_sql(schema, relation, columns, Window(start, month_start), tag_keys)
     return ComparisonExtract(
         sqls=tuple(sqls),
         start=start,
-        adapter_sql=adapter.sql if adapter else None,
-        adapter_params=dict(adapter.params) if adapter else {},
+        window_sql=widened.sql if widened else None,
+        window_params=dict(widened.params) if widened else {},
+        adapter_sql=before.sql if before else None,
+        adapter_params=dict(before.params) if before else {},
     )

@@ -245,21 +245,47 @@ def test_an_empty_window_writes_no_file_and_every_query_still_matches_duckdb(
 
 
 def _with_september(folder: Path) -> Path:
-    """Add the tiny October line items again as September's partition (usage on 3 September)."""
+    """Add the tiny October line items again on 1 October and as September's (3 September)."""
     october = pq.read_table(folder / "billing_period=2026-10" / "part-00000.parquet")
+    first = october.set_column(
+        october.schema.get_field_index("line_item_usage_start_date"),
+        "line_item_usage_start_date",
+        pc.subtract(
+            october.column("line_item_usage_start_date"), pd.Timedelta(days=2).to_pytimedelta()
+        ),
+    )
+    pq.write_table(first, folder / "billing_period=2026-10" / "part-00001.parquet")
+    september = october
     for name in ("bill_billing_period_start_date", "line_item_usage_start_date"):
-        shifted = pc.subtract(october.column(name), pd.Timedelta(days=30).to_pytimedelta())
-        october = october.set_column(october.schema.get_field_index(name), name, shifted)
+        shifted = pc.subtract(september.column(name), pd.Timedelta(days=30).to_pytimedelta())
+        september = september.set_column(september.schema.get_field_index(name), name, shifted)
     part = folder / "billing_period=2026-09"
     part.mkdir()
-    pq.write_table(october, part / "part-00000.parquet")
+    pq.write_table(september, part / "part-00000.parquet")
     return folder
 
 
+@pytest.mark.parametrize(
+    ("start", "previous_totals", "window_copy"),
+    [
+        # the previous period is September: the six line items of 3 September
+        (WINDOW[0], [6, 1, 34.0, 34.0], ["'2026-10'", "DATE '2026-10-01'", "DATE '2026-11-01'"]),
+        # the digest's 30 days: the previous period is 2 September to 1 October, and the
+        # window's copy reaches back to 1 October (its partition) for the comparisons
+        (
+            "2026-10-02",
+            [12, 2, 68.0, 68.0],
+            ["'2026-10'", "DATE '2026-10-01'", "DATE '2026-11-01'"],
+        ),
+    ],
+)
 def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
     unload: UnloadEmulator,
     moto_athena: AthenaPlan,  # noqa: F811
     tmp_path: Path,
+    start: str,
+    previous_totals: list[object],
+    window_copy: list[str],
 ) -> None:
     """Previous period, complete months and month to date read September, before the window."""
     _with_september(tmp_path / "unload-source")
@@ -268,14 +294,20 @@ def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
     local = prepare_run(
         load_settings(engine="duckdb"),
         source=str(source),
-        start=WINDOW[0],
+        start=start,
         end=WINDOW[1],
         comparisons=True,
     )
-    remote = prepare_run(settings, start=WINDOW[0], end=WINDOW[1], comparisons=True)
+    remote = prepare_run(settings, start=start, end=WINDOW[1], comparisons=True)
     mom = load_catalog().queries["month_over_month_by_service"]
     try:
         assert isinstance(remote.engine, AthenaExtractEngine)
+        # the stored queries see the window alone, also when the copy reaches before it
+        for spec in local.specs:
+            mine = run_query(remote.engine, spec, remote.params)
+            theirs = run_query(local.engine, spec, local.params)
+            assert mine.ok and theirs.ok, (spec.name, mine.error, theirs.error)
+            pd.testing.assert_frame_equal(_sorted(mine.frame), _sorted(theirs.frame), obj=spec.name)
         frames = []
         for run in (remote, local):
             tags = settings.tag_keys
@@ -290,9 +322,9 @@ def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
             assert mine.ok and theirs.ok, (mine.name, mine.error, theirs.error)
             pd.testing.assert_frame_equal(_sorted(mine.frame), _sorted(theirs.frame), obj=mine.name)
         previous = frames[0][0].frame
-        # September holds the six tiny line items again: one day, $34.00 net and amortised
+        # each day holds the six tiny line items: $34.00 net and amortised
         assert previous[["rows", "days", "unblended_cost", "amortized_cost"]].values.tolist() == [
-            [6, 1, 34.0, 34.0]
+            previous_totals
         ]
         # the comparisons read the local copy: their SQL names it, not the Glue table
         assert "comparison_cost" in frames[0][0].sql
@@ -304,6 +336,7 @@ def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
         remote.engine.close()
     window, months = unload.unloads
     assert [s["id"] for s in moto_athena.starts] == [window["id"], months["id"]]
+    assert window["ExecutionParameters"] == window_copy
     # only September's partition and days, and only the columns the comparisons read
     assert months["ExecutionParameters"] == ["'2026-09'", "DATE '2026-09-01'", "DATE '2026-10-01'"]
     select = months["QueryString"].split(") TO '")[0].removeprefix("UNLOAD (")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 import pytest
 
@@ -176,18 +177,32 @@ def test_the_comparisons_copy_reaches_from_their_earliest_day_to_the_windows_sta
     )
     assert planned.start == dt.date(2026, 8, 1)
     assert len(planned.sqls) == 2
+
+    def periods(params: Mapping[str, object]) -> list[object]:
+        return sorted(v for k, v in params.items() if k.startswith("partition"))
+
+    # the earlier months on their own; 1-9 October widen the window's copy (same partition)
     assert planned.adapter_params["start_date"] == dt.date(2026, 8, 1)
-    assert planned.adapter_params["end_date"] == dt.date(2026, 10, 10)
-    periods = sorted(v for k, v in planned.adapter_params.items() if k.startswith("partition"))
-    assert periods == ["2026-08", "2026-09", "2026-10"]
-    # previous period alone: only its ten days before the window
+    assert planned.adapter_params["end_date"] == dt.date(2026, 10, 1)
+    assert periods(planned.adapter_params) == ["2026-08", "2026-09"]
+    assert planned.window_params["start_date"] == dt.date(2026, 10, 1)
+    assert planned.window_params["end_date"] == dt.date(2026, 10, 20)
+    assert periods(planned.window_params) == ["2026-10"]
+    # previous period alone: 30 September, then 1-9 October in the window's copy
     alone = comparison_extract(
         "cur2", "t", types, short, {}, month_over_month_sql=None, with_month_to_date=False
     )
-    assert (alone.start, alone.adapter_params["end_date"]) == (
+    assert alone.start == dt.date(2026, 9, 30)
+    assert (alone.adapter_params["start_date"], alone.adapter_params["end_date"]) == (
         dt.date(2026, 9, 30),
-        dt.date(2026, 10, 10),
+        dt.date(2026, 10, 1),
     )
+    # a window from the 1st: nothing widens it
+    whole = comparison_extract(
+        "cur2", "t", types, OCTOBER, {}, month_over_month_sql=None, with_month_to_date=False
+    )
+    assert (whole.window_sql, dict(whole.window_params)) == (None, {})
+    assert periods(whole.adapter_params) == ["2026-09"]
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

@@ -327,10 +327,14 @@ class AthenaExtractEngine:
             statement = unload_statement(cost_sql, params, query_sqls, root + "window/")
             if planned is not None:
                 compared = needed_columns(planned.sqls, canonical, prune=True)
-                # the window's copy carries the comparisons' columns too: they read its days
+                # the window's copy carries the comparisons' columns too: they read its days,
+                # and the days before it in its first month when they reach back there
                 wider = [c for c in canonical if c in {*statement.columns, *compared}]
                 statement = unload_statement(
-                    cost_sql, params, [f"select {', '.join(wider)} from cost"], root + "window/"
+                    planned.window_sql or cost_sql,
+                    planned.window_params if planned.window_sql else params,
+                    [f"select {', '.join(wider)} from cost"],
+                    root + "window/",
                 )
             history = (
                 unload_statement(
@@ -360,7 +364,16 @@ class AthenaExtractEngine:
             str(work / "window"), threads=self._threads, memory_limit=self._memory_limit
         )
         names = ", ".join(f'src."{c}" as "{c}"' for c in statement.columns)
-        self._local.bind_cost(f"select {names} from {self._local.source_relation()} as src", {})
+        relation = f"select {names} from {self._local.source_relation()} as src"
+        if planned is not None and planned.window_sql is not None:
+            # the copy starts before the window; `cost` is the window's days alone, cut by the
+            # date of the usage start the adapter filtered on
+            self._local.bind_cost(
+                f"{relation} where src.usage_date >= :start_date and src.usage_date < :end_date",
+                params,
+            )
+        else:
+            self._local.bind_cost(relation, {})
         if planned is not None:
             self._bind_comparisons(
                 needed_columns(planned.sqls, canonical, prune=True),
@@ -421,7 +434,10 @@ class AthenaExtractEngine:
                 f"must be dates, not {window_start!r} and {window_end!r}"
             )
         names = ", ".join(f'"{c}"' for c in columns)
-        parts = [f"select {names} from cost"]
+        widened = self._comparisons is not None and self._comparisons.window_sql is not None
+        # a widened copy holds days before the window that `cost` leaves out: read the files
+        copy = self._local.source_relation() if widened else "cost"
+        parts = [f"select {names} from {copy}"]
         if history is not None:
             files = sorted(str(f) for f in history.glob("*.parquet"))
             self._local.raw_sql(

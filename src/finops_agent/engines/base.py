@@ -92,13 +92,17 @@ COMPARISON_SOURCE = "comparison_cost"
 class ComparisonExtract:
     """What the comparisons need copied: their statements and the days before the window they read.
 
-    `sqls` are the comparison statements over a stand-in `cost`, for the columns they read;
-    `adapter_sql`/`adapter_params` the adapter over `start` to the window's start (None when
-    every comparison stays inside the window).
+    `sqls` are the comparison statements over a stand-in `cost`, for the columns they read.
+    Days they read in the window's own months cost no extra partition, so the window's copy
+    reaches back to them: `window_sql`/`window_params` is the adapter from the first such day
+    to the window's end (None: no such day). `adapter_sql`/`adapter_params` is the adapter
+    over the earlier months, from `start` (None: the comparisons read no earlier month).
     """
 
     sqls: tuple[str, ...]
     start: dt.date
+    window_sql: str | None
+    window_params: Mapping[str, object]
     adapter_sql: str | None
     adapter_params: Mapping[str, object]
 
