@@ -806,7 +806,6 @@ def previous_period_totals(c: Frame, p: dict[str, Any]) -> Frame:
             "rows": [len(c)],
             "days": _days(c),
             "unblended_cost": c["unblended_cost"].sum(),
-            "amortized_cost": c["amortized_cost"].sum(),
         }
     )
 

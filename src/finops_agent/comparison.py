@@ -34,7 +34,7 @@ PREVIOUS_TOTALS_SPEC = QuerySpec(
     name=PREVIOUS_TOTALS,
     family="cost",
     title=_TITLE,
-    description="Net and amortised totals and days with data of the period before the window.",
+    description="Net total and days with data of the period before the window.",
     path=Path(PREVIOUS_TOTALS),
 )
 MONTH_OVER_MONTH = "month_over_month_by_service"
@@ -42,14 +42,18 @@ _COMPARED = "compared_cost"
 
 
 def previous_totals_sql(adapter_sql: str) -> str:
-    """Totals over the adapter's rows for a window: line items, days with data and cost."""
+    """Totals over the adapter's rows for a window: line items, days with data and net cost.
+
+    The change against the previous period compares net cost per day; an amortised total here
+    would read every amortisation input column of the previous window for a figure no part of
+    the report shows.
+    """
     return (
         "-- What did the window of equal length before this report cost?\n"
         "select\n"
         "    count(*) as rows,\n"
         "    count(distinct usage_date) as days,\n"
-        "    sum(unblended_cost) as unblended_cost,\n"
-        "    sum(amortized_cost) as amortized_cost\n"
+        "    sum(unblended_cost) as unblended_cost\n"
         f"from (\n{adapter_sql}\n) as previous_cost"
     )
 

@@ -269,12 +269,12 @@ def _with_september(folder: Path) -> Path:
     ("start", "previous_totals", "window_copy"),
     [
         # the previous period is September: the six line items of 3 September
-        (WINDOW[0], [6, 1, 34.0, 34.0], ["'2026-10'", "DATE '2026-10-01'", "DATE '2026-11-01'"]),
+        (WINDOW[0], [6, 1, 34.0], ["'2026-10'", "DATE '2026-10-01'", "DATE '2026-11-01'"]),
         # the digest's 30 days: the previous period is 2 September to 1 October, and the
         # window's copy reaches back to 1 October (its partition) for the comparisons
         (
             "2026-10-02",
-            [12, 2, 68.0, 68.0],
+            [12, 2, 68.0],
             ["'2026-10'", "DATE '2026-10-01'", "DATE '2026-11-01'"],
         ),
     ],
@@ -322,10 +322,8 @@ def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
             assert mine.ok and theirs.ok, (mine.name, mine.error, theirs.error)
             pd.testing.assert_frame_equal(_sorted(mine.frame), _sorted(theirs.frame), obj=mine.name)
         previous = frames[0][0].frame
-        # each day holds the six tiny line items: $34.00 net and amortised
-        assert previous[["rows", "days", "unblended_cost", "amortized_cost"]].values.tolist() == [
-            previous_totals
-        ]
+        # each day holds the six tiny line items: $34.00 net
+        assert previous[["rows", "days", "unblended_cost"]].values.tolist() == [previous_totals]
         # the comparisons read the local copy: their SQL names it, not the Glue table
         assert "comparison_cost" in frames[0][0].sql
         assert "cost_and_usage" not in frames[0][0].sql
@@ -347,7 +345,6 @@ def test_the_comparisons_return_duckdbs_rows_from_a_second_narrow_unload(
         "service_code",
         "service_name",
         "unblended_cost",
-        "amortized_cost",
         "public_cost",
     ]
     assert _left_in_s3() == []

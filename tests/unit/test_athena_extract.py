@@ -158,11 +158,7 @@ def test_full_report_unload_conforms_to_athena(flavour: str) -> None:
 def test_a_comparison_around_select_star_needs_only_the_columns_it_reads() -> None:
     canonical = [name for name, _, _ in COST_COLUMNS]
     totals = previous_totals_sql("select * from cost")
-    assert needed_columns([totals], canonical, prune=True) == [
-        "usage_date",
-        "unblended_cost",
-        "amortized_cost",
-    ]
+    assert needed_columns([totals], canonical, prune=True) == ["usage_date", "unblended_cost"]
     # without pruning the star reads every column: the reason comparisons prune
     assert needed_columns([totals], canonical) == canonical
 
@@ -232,7 +228,6 @@ def test_the_comparisons_unload_conforms_to_athena(flavour: str) -> None:
         "service_code",
         "service_name",
         "unblended_cost",
-        "amortized_cost",
         "public_cost",
     ]
     assert check_statement(statement.select, statement.params, table) == []
