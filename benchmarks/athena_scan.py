@@ -7,7 +7,11 @@ source columns each scan needs (projections nobody reads are pruned through the 
 sum the compressed column-chunk bytes of the partitions and row groups the window keeps.
 Athena bills at least 10 MB per statement.
 
-    python benchmarks/athena_scan.py [--schema cur2] [--rows N] [--cur-gb 50] [--no-record]
+    python benchmarks/athena_scan.py [--schema cur2] [--kind report] [--rows N] [--cur-gb 50]
+        [--no-record]
+
+Two kinds of run are estimated: the full report (every family, October 2026) and the daily
+digest (the cost family over the last 30 days, as the `daily-anomaly-digest` deployment runs it).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import argparse
 import datetime as dt
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +44,8 @@ from finops_agent.comparison import (
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.base import EngineResult
 from finops_agent.execution import bound_params
+from finops_agent.period import period_window
+from finops_agent.pipeline import resolve_specs
 from finops_agent.settings import DEFAULT_TAG_ALIASES
 from finops_agent.sources import Schema, cost_sql, detect_schema
 from finops_agent.window import Window
@@ -55,6 +61,31 @@ _USAGE_START = {
     "focus": "chargeperiodstart",
 }
 _MARKERS = ("<!-- athena-scan -->", "<!-- /athena-scan -->")
+# the sample's data ends on 2026-10-31: a run on 1 November sees every day of it
+_RUN_DAY = dt.date(2026, 11, 1)
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """What one scheduled run asks for: its families (None: every family) and its window."""
+
+    name: str
+    label: str
+    families: tuple[str, ...] | None
+    window: Window
+
+
+KINDS: dict[str, RunKind] = {
+    "report": RunKind(
+        "report", "full report, every family", None, period_window("last_full_month", _RUN_DAY)
+    ),
+    "digest": RunKind(
+        "digest",
+        "daily digest, cost family, last 30 days",
+        ("cost",),
+        period_window("last_30_days", _RUN_DAY),
+    ),
+}
 # inlining stops here: a CTE chain deeper than this is a cycle, not a query
 _MAX_INLINE_ROUNDS = 64
 
@@ -147,8 +178,14 @@ def table_types(root: Path) -> dict[str, str]:
     return types
 
 
-def report_statements(root: Path, window: Window) -> list[Statement]:
-    """Every stored query and the previous-period totals, as `AthenaEngine.prepare` renders them."""
+def report_statements(
+    root: Path, window: Window, families: Sequence[str] | None = None
+) -> list[Statement]:
+    """The statements one run of `families` sends, as `AthenaEngine.prepare` renders them.
+
+    As `runs.report` runs them: the stored queries of the families except month over month,
+    which runs over the two complete months only, then the comparison statements.
+    """
     types = table_types(root)
     schema: Schema = detect_schema(list(types))
     # made-up keys: building the engine's clients sends no request, and nothing is executed
@@ -161,20 +198,26 @@ def report_statements(root: Path, window: Window) -> list[Statement]:
     run_params: dict[str, object] = {"start_date": window.start, "end_date": window.end}
     statements = []
     catalog = load_catalog()
-    for name in sorted(catalog.queries):
-        spec = catalog.queries[name]
+    chosen, specs = resolve_specs(list(families) if families else None)
+    for spec in sorted(specs, key=lambda s: s.name):
+        if spec.name == MONTH_OVER_MONTH:
+            continue
+        name = spec.name
         text, values = engine.prepare(
             name, spec.sql, {**run_params, **bound_params(spec, run_params)}
         )
         statements.append(Statement(name, text, values, window))
     # the statements the report runs beside the stored queries, through their own functions
     recorder = _Recorder(engine, types)
-    mom = catalog.queries[MONTH_OVER_MONTH]
-    for result in (
-        previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES),
-        month_over_month(recorder, schema, window, DEFAULT_TAG_ALIASES, mom, run_params),
-        month_to_date(recorder, schema, window, DEFAULT_TAG_ALIASES),
-    ):
+    results = [previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES)]
+    if any(s.name == MONTH_OVER_MONTH for s in specs):
+        mom = catalog.queries[MONTH_OVER_MONTH]
+        results.append(
+            month_over_month(recorder, schema, window, DEFAULT_TAG_ALIASES, mom, run_params)
+        )
+    if "cost" in chosen:
+        results.append(month_to_date(recorder, schema, window, DEFAULT_TAG_ALIASES))
+    for result in results:
         if not result.ok:
             raise ScanError(f"cannot render {result.name}: {result.error}")
     statements.extend(recorder.sent)
@@ -405,18 +448,24 @@ def record(readme: Path, text: str) -> None:
     readme.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", body), encoding="utf-8")
 
 
-def run(schema: Schema, rows: int, cur_gb: float, data: Path) -> str:
-    """Generate (or reuse) a sample of `schema`, estimate the October report on it, return the table."""
+def sample_root(schema: Schema, rows: int, data: Path) -> Path:
+    """The hive-partitioned Parquet sample of `schema` (generated on first use): Sep-Oct 2026."""
     from finops_agent.sample_data import generate
 
     out = data / f"athena_scan_{schema}_{rows}"
     if not (out / "data").exists():
         generate(schema, out, rows=rows, months=2, end=dt.date(2026, 10, 31))
-    root = out / "data"
-    window = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    return out / "data"
+
+
+def run(schema: Schema, rows: int, cur_gb: float, data: Path, kind: str = "report") -> str:
+    """Estimate one kind of run (full report or daily digest) on a sample; return the table."""
+    plan = KINDS[kind]
+    root = sample_root(schema, rows, data)
+    window = plan.window
     types = table_types(root)
     usage_start = _USAGE_START[schema]
-    statements = report_statements(root, window)
+    statements = report_statements(root, window, plan.families)
     results = estimate(root, statements, types, usage_start)
     in_window = {s.name for s in statements if s.window == window}
     index = window_chunks(root, window, usage_start)
@@ -424,22 +473,29 @@ def run(schema: Schema, rows: int, cur_gb: float, data: Path) -> str:
         root, [r for r in results if r.name in in_window], window, usage_start
     )
     window_bytes = sum(index.bytes_by_column.values())
+    last = window.end - dt.timedelta(days=1)
     return (
-        f"**{schema}**, {rows:,} rows generated over two months; report window October 2026.\n\n"
+        f"**{schema}, {plan.label}**: {rows:,} rows generated over two months; window "
+        f"{window.start.isoformat()} to {last.isoformat()}.\n\n"
         + table(results, one_pass, window_bytes, index.rows, cur_gb)
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Estimate each schema's report scans and print (and record) the tables."""
+    """Estimate each schema's report and digest scans and print (and record) the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--schema", action="append", choices=["cur", "cur2", "focus"])
+    parser.add_argument("--kind", action="append", choices=sorted(KINDS))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cur-gb", type=float, default=50.0)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     here = Path(__file__).resolve().parent
-    tables = [run(s, args.rows, args.cur_gb, here / "data") for s in args.schema or ["cur2"]]
+    tables = [
+        run(s, args.rows, args.cur_gb, here / "data", k)
+        for s in args.schema or ["cur2"]
+        for k in args.kind or ["report", "digest"]
+    ]
     text = "\n\n".join(tables)
     print(text)
     if not args.no_record:

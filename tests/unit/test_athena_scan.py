@@ -9,13 +9,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from benchmarks.athena_scan import (
+    KINDS,
     MIN_BILLED_BYTES,
     Statement,
     estimate,
+    report_statements,
     statement_scans,
     table_types,
 )
 
+from finops_agent.sample_data import generate
 from finops_agent.window import Window
 
 USAGE_START = "line_item_usage_start_date"
@@ -137,3 +140,35 @@ def test_the_ten_megabyte_minimum_applies(sample: tuple[Path, Path, Path]) -> No
     )
     assert result.scanned_bytes < 10 * 1024 * 1024
     assert result.billed_bytes == 10 * 1024 * 1024 == MIN_BILLED_BYTES
+
+
+@pytest.fixture(scope="module")
+def cur2_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated CUR 2.0 export, partitioned by billing period, September-October 2026."""
+    out = tmp_path_factory.mktemp("cur2")
+    generate("cur2", out, rows=3_000, months=2, end=dt.date(2026, 10, 31))
+    return out / "data"
+
+
+def test_the_report_sends_month_over_month_over_the_complete_months_only(
+    cur2_sample: Path,
+) -> None:
+    plan = KINDS["report"]
+    names = [s.name for s in report_statements(cur2_sample, plan.window, plan.families)]
+    # runs.report drops the in-window month over month: it would scan the source for nothing
+    assert "month_over_month_by_service" not in names
+    assert names.count("month_over_month_by_service (complete months)") == 1
+    assert {"gp2_volumes", "untagged_spend", "window_totals", "month_to_date"} <= set(names)
+
+
+def test_the_digest_sends_the_cost_family_over_the_last_thirty_days(cur2_sample: Path) -> None:
+    plan = KINDS["digest"]
+    assert plan.window == Window(dt.date(2026, 10, 2), dt.date(2026, 11, 1))
+    statements = report_statements(cur2_sample, plan.window, plan.families)
+    names = {s.name for s in statements}
+    # no architecture or tagging query; the totals, the bill and the comparisons still run
+    assert not names & {"gp2_volumes", "idle_elastic_ips", "untagged_spend", "tag_coverage"}
+    assert {"window_totals", "bill_waterfall", "daily_anomalies", "previous_period_totals"} <= names
+    assert {"month_to_date", "month_over_month_by_service (complete months)"} <= names
+    stored = next(s for s in statements if s.name == "daily_anomalies")
+    assert stored.window == plan.window
