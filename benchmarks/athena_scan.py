@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,11 +29,6 @@ import boto3
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlglot
-from sqlglot import exp
-from sqlglot.optimizer.pushdown_projections import pushdown_projections
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import traverse_scope
 
 from finops_agent.catalog import load_catalog
 from finops_agent.comparison import (
@@ -41,6 +37,7 @@ from finops_agent.comparison import (
     month_to_date,
     previous_period_totals,
 )
+from finops_agent.engines import athena_scan as scan_model
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.base import EngineResult
 from finops_agent.execution import bound_params
@@ -86,8 +83,6 @@ KINDS: dict[str, RunKind] = {
         period_window("last_30_days", _RUN_DAY),
     ),
 }
-# inlining stops here: a CTE chain deeper than this is a cycle, not a query
-_MAX_INLINE_ROUNDS = 64
 
 
 class ScanError(ValueError):
@@ -269,52 +264,14 @@ class _Recorder:
         """Nothing runs, so nothing to stop."""
 
 
-def _is_source(table: exp.Table, database: str, name: str) -> bool:
-    return table.name.lower() == name and table.db.lower() == database
-
-
-def _inline_ctes(tree: exp.Expression) -> exp.Expression:
-    """`tree` with every reference to a CTE replaced by a copy of its body, as Trino plans it."""
-    bodies: dict[str, exp.Expression] = {}
-    for cte in tree.find_all(exp.CTE):
-        bodies[cte.alias_or_name.lower()] = cte.this.copy()
-    for with_ in list(tree.find_all(exp.With)):
-        with_.pop()
-    for _ in range(_MAX_INLINE_ROUNDS):
-        refs = [t for t in tree.find_all(exp.Table) if not t.db and t.name.lower() in bodies]
-        if not refs:
-            return tree
-        for ref in refs:
-            alias = ref.alias_or_name
-            ref.replace(
-                exp.Subquery(
-                    this=bodies[ref.name.lower()].copy(),
-                    alias=exp.TableAlias(this=exp.to_identifier(alias)),
-                )
-            )
-    raise ScanError("CTEs reference each other in a cycle")
-
-
 def statement_scans(
     text: str, types: Mapping[str, str], *, database: str = _DATABASE, table: str = _TABLE
 ) -> list[frozenset[str]]:
     """Per scan of `database.table` in the statement, the (top-level) source columns it reads."""
-    # `?` is where Athena binds a value; any literal parses the same for scoping
-    tree = sqlglot.parse_one(text.replace("?", "NULL"), read="athena")
-    tree = _inline_ctes(tree)
-    schema = {database: {table: dict(types)}}
-    tree = qualify(tree, schema=schema, dialect="athena", validate_qualify_columns=False)
-    tree = pushdown_projections(tree)
-    scans: list[frozenset[str]] = []
-    for scope in traverse_scope(tree):
-        for alias, (_, source) in scope.selected_sources.items():
-            if not isinstance(source, exp.Table) or not _is_source(source, database, table):
-                continue
-            named = {c.name.lower() for c in scope.columns if c.table.lower() == alias.lower()}
-            if any(isinstance(s, exp.Star) for s in scope.expression.selects):
-                named = set(types)
-            scans.append(frozenset(named))
-    return scans
+    try:
+        return scan_model.statement_scans(text, types, database=database, table=table)
+    except scan_model.ScanModelError as exc:
+        raise ScanError(str(exc)) from None
 
 
 def _overlaps(stats: pq.Statistics | None, start: dt.datetime, end: dt.datetime) -> bool:
@@ -438,6 +395,27 @@ def table(
     return "\n".join(lines)
 
 
+def bytes_per_row(root: Path, schema: Schema) -> dict[str, float]:
+    """Compressed bytes per row of each column in the full report's window: the report's model."""
+    index = window_chunks(root, KINDS["report"].window, _USAGE_START[schema])
+    if not index.rows:
+        raise ScanError(f"{root}: no rows in the report window")
+    return {c: round(b / index.rows, 4) for c, b in sorted(index.bytes_by_column.items())}
+
+
+def record_profile(path: Path, profiles: Mapping[str, Mapping[str, float]]) -> None:
+    """Merge the measured bytes per row of each schema into the profile the report reads."""
+    current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    merged = {**current.get("bytes_per_row", {}), **{k: dict(v) for k, v in profiles.items()}}
+    body = {
+        "about": "Compressed Parquet bytes per row of each source column, measured by "
+        "benchmarks/athena_scan.py on generated samples; the report's Athena appendix weighs "
+        "statements by them.",
+        "bytes_per_row": dict(sorted(merged.items())),
+    }
+    path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+
+
 def record(readme: Path, text: str) -> None:
     """Replace the text between the estimator's markers in benchmarks/README.md."""
     body = readme.read_text(encoding="utf-8")
@@ -500,6 +478,11 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_record:
         record(here / "README.md", text)
+        schemas = args.schema or ["cur2"]
+        record_profile(
+            scan_model.PROFILE_PATH,
+            {s: bytes_per_row(sample_root(s, args.rows, here / "data"), s) for s in schemas},
+        )
     return 0
 
 
