@@ -38,6 +38,15 @@ def test_each_reference_to_the_source_is_a_scan_of_the_columns_it_needs() -> Non
     assert statement_scans(TWO_SCANS) == [frozenset({"a", "b", "s"}), frozenset({"a", "s"})]
 
 
+def test_an_unload_scans_what_its_select_reads() -> None:
+    # the extract mode's one statement: the adapter's window, unloaded to Parquet
+    unload = (
+        f"UNLOAD ({ADAPTER}) TO 's3://results/finops-extract/run-1/' "
+        "WITH (format = 'PARQUET', compression = 'SNAPPY')"
+    )
+    assert statement_scans(unload) == [frozenset({"a", "b", "c", "s"})]
+
+
 def test_a_statement_that_does_not_parse_is_named_as_such() -> None:
     with pytest.raises(ScanModelError, match="cannot parse the statement"):
         statement_scans("select from where")
@@ -137,7 +146,7 @@ def test_the_appendix_shows_the_estimate_beside_athenas_bytes(
     note = re.search(r'<p id="athena-scan">(.*?)<span', html, re.DOTALL)
     assert note is not None
     assert "The 2 statements that read the source table scanned 105.0 MB" in note.group(1)
-    assert "would read about 63.0 MB: per-query mode read 1.7x that" in note.group(1)
+    assert "would read about 63.0 MB: this run read 1.7x that" in note.group(1)
 
 
 def test_a_run_without_athena_bytes_has_no_estimate_column() -> None:

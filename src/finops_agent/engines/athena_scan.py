@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ __all__ = [
 PROFILE_PATH = Path(__file__).with_name("athena_scan_profile.json")
 # inlining stops here: a CTE chain deeper than this is a cycle, not a query
 _MAX_INLINE_ROUNDS = 64
+# Athena's UNLOAD wraps one SELECT; sqlglot has no UNLOAD, and what it scans is that SELECT's
+_UNLOAD = re.compile(
+    r"^\s*unload\s*\((?P<select>.*)\)\s*to\s*'[^']*'\s*with\s*\(.*\)\s*$", re.I | re.S
+)
 
 
 class ScanModelError(ValueError):
@@ -87,6 +92,9 @@ def statement_scans(
     Without `types` the adapter's `src.`-qualified columns are enough; the table's column list
     is needed only to expand a `select *` from the source.
     """
+    unload = _UNLOAD.match(text)
+    if unload:
+        text = unload.group("select")
     # `?` is where Athena binds a value; any literal parses the same for scoping
     try:
         parsed = sqlglot.parse_one(text.replace("?", "NULL"), read="athena")
