@@ -107,6 +107,8 @@ class StatementScan:
     scans: list[frozenset[str]]
     scanned_bytes: int = 0
     columns: frozenset[str] = field(default_factory=frozenset)
+    # bytes per source column over all the statement's scans (a column read twice counts twice)
+    by_column: dict[str, int] = field(default_factory=dict)
 
     @property
     def billed_bytes(self) -> int:
@@ -335,10 +337,40 @@ def estimate(
         if statement.window not in cache:
             cache[statement.window] = window_chunks(root, statement.window, usage_start)
         chunks = cache[statement.window].bytes_by_column
-        scanned = sum(chunks.get(c, 0) for scan in scans for c in scan)
+        by_column: dict[str, int] = {}
+        for scan in scans:
+            for c in scan:
+                by_column[c] = by_column.get(c, 0) + chunks.get(c, 0)
         columns = frozenset().union(*scans) if scans else frozenset()
-        results.append(StatementScan(statement.name, scans, scanned, columns))
+        results.append(
+            StatementScan(statement.name, scans, sum(by_column.values()), columns, by_column)
+        )
     return results
+
+
+def column_table(results: list[StatementScan], top: int = 8) -> str:
+    """Where the bytes go: the columns that add most to the run's scans, and how often read."""
+    total = sum(r.scanned_bytes for r in results)
+    bytes_in_all: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    for r in results:
+        for c, n in r.by_column.items():
+            bytes_in_all[c] = bytes_in_all.get(c, 0) + n
+        for scan in r.scans:
+            for c in scan:
+                reads[c] = reads.get(c, 0) + 1
+    # partition keys live in the path, not in the files: they cost nothing
+    read = [c for c in bytes_in_all if bytes_in_all[c] > 0]
+    ranked = sorted(read, key=lambda c: (-bytes_in_all[c], c))[:top]
+    lines = [
+        "| column | scans reading it | MB in all | share of the run |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| `{c}` | {reads[c]} | {_mb(bytes_in_all[c])} | {bytes_in_all[c] / total:.0%} |"
+        for c in ranked
+    ]
+    return "\n".join(lines)
 
 
 def one_pass_bytes(
@@ -456,6 +488,8 @@ def run(schema: Schema, rows: int, cur_gb: float, data: Path, kind: str = "repor
         f"**{schema}, {plan.label}**: {rows:,} rows generated over two months; window "
         f"{window.start.isoformat()} to {last.isoformat()}.\n\n"
         + table(results, one_pass, window_bytes, index.rows, cur_gb)
+        + "\n\nWhere the bytes go (the columns that add most):\n\n"
+        + column_table(results)
     )
 
 

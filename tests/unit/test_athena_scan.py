@@ -12,6 +12,7 @@ from benchmarks.athena_scan import (
     KINDS,
     MIN_BILLED_BYTES,
     Statement,
+    column_table,
     estimate,
     report_statements,
     statement_scans,
@@ -172,3 +173,24 @@ def test_the_digest_sends_the_cost_family_over_the_last_thirty_days(cur2_sample:
     assert {"month_to_date", "month_over_month_by_service (complete months)"} <= names
     stored = next(s for s in statements if s.name == "daily_anomalies")
     assert stored.window == plan.window
+
+
+def test_the_column_table_counts_a_column_once_per_scan_that_reads_it(
+    sample: tuple[Path, Path, Path],
+) -> None:
+    root, _, october = sample
+    one = Statement("one", ONE_SCAN, [], HALF_OCTOBER)
+    two = Statement("two", TWO_SCANS, [], HALF_OCTOBER)
+    results = estimate(root, [one, two], table_types(root), USAGE_START)
+    cost = sum(_chunk(october, g, COST) for g in (0, 1, 2))
+    start = sum(_chunk(october, g, START) for g in (0, 1, 2))
+    resource = sum(_chunk(october, g, RESOURCE) for g in (0, 1, 2))
+    total = 3 * (cost + start) + 2 * resource
+    lines = column_table(results).splitlines()
+    # three scans read the cost and the usage start; the two of the self-join the resource id
+    rows = {line.split(" | ")[0].strip("| `"): line for line in lines[2:]}
+    assert set(rows) == {"line_item_unblended_cost", USAGE_START, "line_item_resource_id"}
+    assert rows["line_item_unblended_cost"] == (
+        f"| `line_item_unblended_cost` | 3 | {3 * cost / 1e6:,.1f} | {3 * cost / total:.0%} |"
+    )
+    assert rows["line_item_resource_id"].startswith("| `line_item_resource_id` | 2 |")
