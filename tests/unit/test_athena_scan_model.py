@@ -154,3 +154,31 @@ def test_a_run_without_athena_bytes_has_no_estimate_column() -> None:
     html = render.render_html(summary, insights)
     assert "Estimate</th>" not in html
     assert 'id="athena-scan"' not in html
+
+
+def test_the_extract_unload_without_window_params_is_weighed_over_the_report_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary, _ = rich_report(fail=False)
+    unload = (
+        f"UNLOAD ({ADAPTER}) TO 's3://results/finops-extract/run-1/' "
+        "WITH (format = 'PARQUET', compression = 'SNAPPY')"
+    )
+    window = {"start_date": summary.window.start, "end_date": summary.window.end}
+    # extract mode: the UNLOAD carries no parameters of its own; a comparison stays on Athena
+    summary.results["athena_extract"] = QueryResult(
+        "athena_extract", "cost", "extract", "ok", unload, {}, bytes_scanned=55 * MB
+    )
+    summary.results["athena_one"] = QueryResult(
+        "athena_one", "cost", "one", "ok", ONE_SCAN, dict(window), bytes_scanned=5 * MB
+    )
+    monkeypatch.setattr(render, "load_profile", lambda schema: PROFILE)
+    scans = render.athena_scans(summary)
+    assert scans is not None
+    # a + b + c + s = 1.0 + 3.0 + 1.0 (c: the median) + 0.5 = 5.5 a day against one's 1.5
+    assert [(s.name, s.estimated_bytes) for s in scans.statements] == [
+        ("athena_extract", round(60 * MB * 5.5 / 7.0)),
+        ("athena_one", round(60 * MB * 1.5 / 7.0)),
+    ]
+    # one pass reads the UNLOAD's columns: all of a, b, c and s
+    assert scans.one_pass_bytes == round(60 * MB * 5.5 / 7.0)

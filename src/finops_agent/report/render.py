@@ -277,9 +277,10 @@ def athena_scans(summary: ReportSummary) -> RunScans | None:
     """Athena's bytes per statement beside the scan model's; None for a run Athena did not scan."""
     sent = []
     for result in summary.results.values():
-        start = _param_date(result.params.get("start_date"))
-        end = _param_date(result.params.get("end_date"))
-        if result.ok and result.bytes_scanned is not None and start and end:
+        # a statement bound to no window of its own (the extract's UNLOAD) reads the report's
+        start = _param_date(result.params.get("start_date")) or summary.window.start
+        end = _param_date(result.params.get("end_date")) or summary.window.end
+        if result.ok and result.bytes_scanned is not None:
             sent.append(Sent(result.name, result.sql, result.bytes_scanned, start, end))
     if not sent:
         return None
