@@ -39,7 +39,8 @@ from finops_agent.comparison import (
 )
 from finops_agent.engines import athena_scan as scan_model
 from finops_agent.engines.athena import AthenaEngine
-from finops_agent.engines.base import EngineResult
+from finops_agent.engines.athena_extract import extract_location, unload_statement
+from finops_agent.engines.base import EXTRACT_QUERY, EngineResult
 from finops_agent.execution import bound_params
 from finops_agent.period import period_window
 from finops_agent.pipeline import resolve_specs
@@ -58,6 +59,9 @@ _USAGE_START = {
     "focus": "chargeperiodstart",
 }
 _MARKERS = ("<!-- athena-scan -->", "<!-- /athena-scan -->")
+# where the extract mode's UNLOAD would write; the text is all the estimate needs of it
+_EXTRACT_LOCATION = extract_location("s3://finops-bench-results/athena/", "bench")
+MODES = ("per-query", "extract")
 # the sample's data ends on 2026-10-31: a run on 1 November sees every day of it
 _RUN_DAY = dt.date(2026, 11, 1)
 
@@ -176,12 +180,14 @@ def table_types(root: Path) -> dict[str, str]:
 
 
 def report_statements(
-    root: Path, window: Window, families: Sequence[str] | None = None
+    root: Path, window: Window, families: Sequence[str] | None = None, mode: str = "per-query"
 ) -> list[Statement]:
     """The statements one run of `families` sends, as `AthenaEngine.prepare` renders them.
 
-    As `runs.report` runs them: the stored queries of the families except month over month,
-    which runs over the two complete months only, then the comparison statements.
+    Per-query mode, as `runs.report` runs them: the stored queries of the families except month
+    over month, which runs over the two complete months only. Extract mode: one UNLOAD of the
+    window cut to the columns those stored queries read (as `pipeline.prepare_run` plans it),
+    the queries then run locally. Both send the comparison statements to Athena.
     """
     types = table_types(root)
     schema: Schema = detect_schema(list(types))
@@ -196,8 +202,13 @@ def report_statements(
     statements = []
     catalog = load_catalog()
     chosen, specs = resolve_specs(list(families) if families else None)
+    if mode == "extract":
+        unload = unload_statement(
+            adapter.sql, adapter.params, [s.sql for s in specs], _EXTRACT_LOCATION
+        )
+        statements.append(Statement(EXTRACT_QUERY, unload.sql, unload.params, window))
     for spec in sorted(specs, key=lambda s: s.name):
-        if spec.name == MONTH_OVER_MONTH:
+        if spec.name == MONTH_OVER_MONTH or mode == "extract":
             continue
         name = spec.name
         text, values = engine.prepare(
@@ -389,7 +400,12 @@ def _mb(n: float) -> str:
 
 
 def table(
-    results: list[StatementScan], one_pass: int, window_bytes: int, rows: int, cur_gb: float
+    results: list[StatementScan],
+    one_pass: int,
+    window_bytes: int,
+    rows: int,
+    cur_gb: float,
+    label: str = "Per-query mode",
 ) -> str:
     """The Markdown table: per statement scans, columns, MB scanned and billed, and the total."""
     # scaling rule: bytes grow with the window's rows, so a statement's scan at a CUR of
@@ -421,7 +437,7 @@ def table(
         f"| **one pass** (needed columns read once) | 1 | | {_mb(one_pass)} | "
         f"{_mb(max(one_pass, MIN_BILLED_BYTES))} | {pass_usd:.2f} |",
         "",
-        f"Per-query mode scans **{total / one_pass:.1f}x** one pass "
+        f"{label} scans **{total / one_pass:.1f}x** one pass "
         f"({dollars / pass_usd:.1f}x in dollars at {cur_gb:g} GB/month).",
     ]
     return "\n".join(lines)
@@ -468,8 +484,18 @@ def sample_root(schema: Schema, rows: int, data: Path) -> Path:
     return out / "data"
 
 
-def run(schema: Schema, rows: int, cur_gb: float, data: Path, kind: str = "report") -> str:
-    """Estimate one kind of run (full report or daily digest) on a sample; return the table."""
+def run(
+    schema: Schema,
+    rows: int,
+    cur_gb: float,
+    data: Path,
+    kind: str = "report",
+    mode: str = "per-query",
+) -> str:
+    """Estimate one kind of run (full report or daily digest) in one Athena mode; the table.
+
+    One pass is the same in both modes: the columns the per-query statements read, once.
+    """
     plan = KINDS[kind]
     root = sample_root(schema, rows, data)
     window = plan.window
@@ -482,12 +508,23 @@ def run(schema: Schema, rows: int, cur_gb: float, data: Path, kind: str = "repor
     one_pass = one_pass_bytes(
         root, [r for r in results if r.name in in_window], window, usage_start
     )
+    if mode == "extract":
+        results = estimate(
+            root, report_statements(root, window, plan.families, mode), types, usage_start
+        )
     window_bytes = sum(index.bytes_by_column.values())
     last = window.end - dt.timedelta(days=1)
     return (
-        f"**{schema}, {plan.label}**: {rows:,} rows generated over two months; window "
+        f"**{schema}, {plan.label}, {mode} mode**: {rows:,} rows generated over two months; window "
         f"{window.start.isoformat()} to {last.isoformat()}.\n\n"
-        + table(results, one_pass, window_bytes, index.rows, cur_gb)
+        + table(
+            results,
+            one_pass,
+            window_bytes,
+            index.rows,
+            cur_gb,
+            "Extract mode" if mode == "extract" else "Per-query mode",
+        )
         + "\n\nWhere the bytes go (the columns that add most):\n\n"
         + column_table(results)
     )
@@ -498,15 +535,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--schema", action="append", choices=["cur", "cur2", "focus"])
     parser.add_argument("--kind", action="append", choices=sorted(KINDS))
+    parser.add_argument("--mode", action="append", choices=MODES)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cur-gb", type=float, default=50.0)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     here = Path(__file__).resolve().parent
     tables = [
-        run(s, args.rows, args.cur_gb, here / "data", k)
+        run(s, args.rows, args.cur_gb, here / "data", k, m)
         for s in args.schema or ["cur2"]
         for k in args.kind or ["report", "digest"]
+        for m in args.mode or list(MODES)
     ]
     text = "\n\n".join(tables)
     print(text)
