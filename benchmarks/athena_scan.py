@@ -7,11 +7,12 @@ source columns each scan needs (projections nobody reads are pruned through the 
 sum the compressed column-chunk bytes of the partitions and row groups the window keeps.
 Athena bills at least 10 MB per statement.
 
-    python benchmarks/athena_scan.py [--schema cur2] [--kind report] [--rows N] [--cur-gb 50]
-        [--no-record]
+    python benchmarks/athena_scan.py [--schema cur2] [--kind report] [--mode extract] [--rows N]
+        [--cur-gb 50] [--no-record]
 
 Two kinds of run are estimated: the full report (every family, October 2026) and the daily
-digest (the cost family over the last 30 days, as the `daily-anomaly-digest` deployment runs it).
+digest (the cost family over the last 30 days, as the `daily-anomaly-digest` deployment runs it),
+each in per-query mode and in extract mode (one UNLOAD, then the comparisons on Athena).
 """
 
 from __future__ import annotations
