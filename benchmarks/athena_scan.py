@@ -12,7 +12,7 @@ Athena bills at least 10 MB per statement.
 
 Two kinds of run are estimated: the full report (every family, October 2026) and the daily
 digest (the cost family over the last 30 days, as the `daily-anomaly-digest` deployment runs it),
-each in per-query mode and in extract mode (one UNLOAD, then the comparisons on Athena).
+each in per-query mode and in extract mode (the window's UNLOAD and the comparisons' narrow one).
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ import pyarrow.parquet as pq
 from finops_agent.catalog import load_catalog
 from finops_agent.comparison import (
     MONTH_OVER_MONTH,
+    comparison_extract,
     month_over_month,
     month_to_date,
     previous_period_totals,
 )
 from finops_agent.engines import athena_scan as scan_model
 from finops_agent.engines.athena import AthenaEngine
-from finops_agent.engines.athena_extract import extract_location, unload_statement
-from finops_agent.engines.base import EXTRACT_QUERY, EngineResult
+from finops_agent.engines.athena_extract import extract_location, run_unloads
+from finops_agent.engines.base import EXTRACT_COMPARISONS_QUERY, EXTRACT_QUERY, EngineResult
 from finops_agent.execution import bound_params
 from finops_agent.period import period_window
 from finops_agent.pipeline import resolve_specs
@@ -187,8 +188,9 @@ def report_statements(
 
     Per-query mode, as `runs.report` runs them: the stored queries of the families except month
     over month, which runs over the two complete months only. Extract mode: one UNLOAD of the
-    window cut to the columns those stored queries read (as `pipeline.prepare_run` plans it),
-    the queries then run locally. Both send the comparison statements to Athena.
+    window cut to the columns those stored queries and the comparisons read, and one of the
+    earlier months the comparisons read, their columns only (as `pipeline.prepare_run` plans
+    them); every query and comparison then runs locally.
     """
     types = table_types(root)
     schema: Schema = detect_schema(list(types))
@@ -204,10 +206,30 @@ def report_statements(
     catalog = load_catalog()
     chosen, specs = resolve_specs(list(families) if families else None)
     if mode == "extract":
-        unload = unload_statement(
-            adapter.sql, adapter.params, [s.sql for s in specs], _EXTRACT_LOCATION
+        mom_spec = next((s for s in specs if s.name == MONTH_OVER_MONTH), None)
+        planned = comparison_extract(
+            schema,
+            engine.source_relation(),
+            types,
+            window,
+            DEFAULT_TAG_ALIASES,
+            month_over_month_sql=mom_spec.sql if mom_spec is not None else None,
+            with_month_to_date="cost" in chosen,
         )
-        statements.append(Statement(EXTRACT_QUERY, unload.sql, unload.params, window))
+        first, second = run_unloads(
+            adapter.sql, adapter.params, [s.sql for s in specs], planned, _EXTRACT_LOCATION
+        )
+        # the comparisons' days in the window's first month come with the window's copy
+        month_start = window.start.replace(day=1)
+        reach = Window(max(planned.start, month_start), window.end)
+        statements.append(Statement(EXTRACT_QUERY, first.sql, first.params, reach))
+        if second is not None:
+            earlier = Window(planned.start, month_start)
+            statements.append(
+                Statement(EXTRACT_COMPARISONS_QUERY, second.sql, second.params, earlier)
+            )
+        # the comparisons run on the local copies: nothing more reaches Athena
+        return statements
     for spec in sorted(specs, key=lambda s: s.name):
         if spec.name == MONTH_OVER_MONTH or mode == "extract":
             continue

@@ -32,7 +32,7 @@ from benchmarks.athena_scan import (
 
 from finops_agent.catalog import FAMILIES, load_catalog
 from finops_agent.comparison import MONTH_OVER_MONTH, comparison_extract
-from finops_agent.engines.athena_extract import adapter_columns, needed_columns, unload_statement
+from finops_agent.engines.athena_extract import run_unloads
 from finops_agent.settings import DEFAULT_TAG_ALIASES
 from finops_agent.sources import Schema, cost_sql, detect_schema
 from finops_agent.window import Window
@@ -86,23 +86,13 @@ def measure(root: Path, label: str, window: Window, families: list[str]) -> Extr
         month_over_month_sql=mom.sql if mom is not None else None,
         with_month_to_date="cost" in families,
     )
-    # the engine's first UNLOAD: the stored queries' columns and the comparisons' (pruned)
-    canonical = adapter_columns(adapter.sql)
-    wanted = set(needed_columns([s.sql for s in specs], canonical))
-    wanted |= set(needed_columns(planned.sqls, canonical, prune=True))
-    first = unload_statement(
-        planned.window_sql or adapter.sql,
-        planned.window_params if planned.window_sql else adapter.params,
-        [f"select {', '.join(c for c in canonical if c in wanted)} from cost"],
-        _LOCATION,
+    first, second = run_unloads(
+        adapter.sql, adapter.params, [s.sql for s in specs], planned, _LOCATION
     )
     # a comparison reaching back into the window's first month widens the first copy
     reach = Window(max(planned.start, window.start.replace(day=1)), window.end)
     unloads = [Statement("athena_extract", first.select, first.params, reach)]
-    if planned.adapter_sql is not None:
-        second = unload_statement(
-            planned.adapter_sql, planned.adapter_params, planned.sqls, _LOCATION, prune=True
-        )
+    if second is not None:
         unloads.append(
             Statement(
                 "athena_extract_comparisons",

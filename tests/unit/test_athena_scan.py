@@ -196,23 +196,25 @@ def test_the_column_table_counts_a_column_once_per_scan_that_reads_it(
     assert rows["line_item_resource_id"].startswith("| `line_item_resource_id` | 2 |")
 
 
-def test_extract_mode_sends_one_unload_reading_the_columns_per_query_mode_reads(
+def test_extract_mode_sends_two_unloads_reading_the_columns_per_query_mode_reads(
     cur2_sample: Path,
 ) -> None:
     plan = KINDS["report"]
     extract = report_statements(cur2_sample, plan.window, plan.families, "extract")
-    # the stored queries run locally on the copy; the comparisons still go to Athena
-    assert [s.name for s in extract] == [
-        "athena_extract",
-        "previous_period_totals",
-        "month_over_month_by_service (complete months)",
-        "month_to_date",
-    ]
+    # the stored queries and the comparisons run locally on the two copies
+    assert [s.name for s in extract] == ["athena_extract", "athena_extract_comparisons"]
+    assert extract[1].window == Window(dt.date(2026, 9, 1), dt.date(2026, 10, 1))
     types = table_types(cur2_sample)
     (unload,) = statement_scans(extract[0].text, types)
+    (earlier,) = statement_scans(extract[1].text, types)
     per_query = report_statements(cur2_sample, plan.window, plan.families)
-    in_window = [s for s in per_query if s.window == plan.window]
-    # one scan of exactly the columns the window's per-query statements read between them
-    assert unload == frozenset().union(
-        *(c for s in in_window for c in statement_scans(s.text, types))
-    )
+
+    def read(statements: list[Statement]) -> frozenset[str]:
+        return frozenset().union(*(c for s in statements for c in statement_scans(s.text, types)))
+
+    in_window = read([s for s in per_query if s.window == plan.window])
+    comparisons = read([s for s in per_query if s.window != plan.window])
+    # the second copy reads exactly what the comparisons read on Athena in per-query mode
+    assert earlier == comparisons
+    # the window's copy: what the window's statements read, and the comparisons' columns
+    assert unload == in_window | comparisons

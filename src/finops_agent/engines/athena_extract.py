@@ -63,6 +63,7 @@ __all__ = [
     "adapter_columns",
     "extract_location",
     "needed_columns",
+    "run_unloads",
     "unload_statement",
 ]
 
@@ -182,6 +183,40 @@ def unload_statement(
     select, values = to_qmark(_pruned_select(adapter_sql, columns), adapter_params)
     text = f"UNLOAD ({select}) TO '{location}' WITH (format = 'PARQUET', compression = 'SNAPPY')"
     return ExtractStatement(text, values, tuple(columns), location, select)
+
+
+def run_unloads(
+    cost_sql: str,
+    params: Mapping[str, object],
+    query_sqls: Sequence[str],
+    planned: ComparisonExtract | None,
+    root: str,
+) -> tuple[ExtractStatement, ExtractStatement | None]:
+    """The run's UNLOADs under `root`: the window's, and the comparisons' earlier months' (or None).
+
+    The window's carries the columns `query_sqls` read and, when comparisons are `planned`,
+    theirs, from the first day they read in the window's first month; the second carries only
+    the comparisons' columns.
+    """
+    window = unload_statement(cost_sql, params, query_sqls, root + "window/")
+    if planned is None:
+        return window, None
+    canonical = adapter_columns(cost_sql)
+    compared = needed_columns(planned.sqls, canonical, prune=True)
+    # the comparisons read the window's days too (and its first month's earlier days)
+    wider = [c for c in canonical if c in {*window.columns, *compared}]
+    window = unload_statement(
+        planned.window_sql or cost_sql,
+        planned.window_params if planned.window_sql else params,
+        [f"select {', '.join(wider)} from cost"],
+        root + "window/",
+    )
+    if planned.adapter_sql is None:
+        return window, None
+    earlier = unload_statement(
+        planned.adapter_sql, planned.adapter_params, planned.sqls, root + "comparisons/", prune=True
+    )
+    return window, earlier
 
 
 @dataclass(frozen=True)
@@ -324,29 +359,7 @@ class AthenaExtractEngine:
         query_sqls = self._query_sqls if self._query_sqls is not None else ["select * from cost"]
         try:
             root = extract_location(self._athena.results_location(), self._run_id)
-            statement = unload_statement(cost_sql, params, query_sqls, root + "window/")
-            if planned is not None:
-                compared = needed_columns(planned.sqls, canonical, prune=True)
-                # the window's copy carries the comparisons' columns too: they read its days,
-                # and the days before it in its first month when they reach back there
-                wider = [c for c in canonical if c in {*statement.columns, *compared}]
-                statement = unload_statement(
-                    planned.window_sql or cost_sql,
-                    planned.window_params if planned.window_sql else params,
-                    [f"select {', '.join(wider)} from cost"],
-                    root + "window/",
-                )
-            history = (
-                unload_statement(
-                    planned.adapter_sql,
-                    planned.adapter_params,
-                    planned.sqls,
-                    root + "comparisons/",
-                    prune=True,
-                )
-                if planned is not None and planned.adapter_sql is not None
-                else None
-            )
+            statement, history = run_unloads(cost_sql, params, query_sqls, planned, root)
         except ValueError as exc:
             raise QueryError(f"query {EXTRACT_QUERY!r} cannot be prepared: {exc}") from None
         self._work = tempfile.TemporaryDirectory(prefix="finops-extract-")
