@@ -411,7 +411,7 @@ def test_pandas_reproduces_the_tagging_and_architecture_numbers(library: Any) ->
         & groups[["account", "service"]].apply(tuple, axis=1).isin(tagged_groups)
     ]
     assert len(results["owner_by_service_cluster"].frame) == len(guessable)
-    # top movers: no resource's cost moved $10 or more between the two settled days
+    # top movers: the resources whose cost moved $10 or more between the two settled days
     last = raw["line_item_usage_start_date"].dt.normalize().max()
     days = [last - pd.Timedelta(days=3), last - pd.Timedelta(days=2)]
     daily = raw[
