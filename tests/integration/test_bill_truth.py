@@ -224,3 +224,61 @@ def test_month_to_date_is_compared_with_the_same_days_of_the_month_before(
     assert projected["unblended_cost"] == pytest.approx(
         net("2026-11-01", "2026-11-24") / 23 * 30, abs=CENT, rel=0
     )
+
+
+@pytest.mark.parametrize("schema", ["cur", "cur2", "focus"])
+def test_the_previous_period_of_october_is_the_planted_september(
+    sample_dataset: Any, schema: str
+) -> None:
+    from finops_agent.comparison import previous_period_totals
+
+    folder, truth = sample_dataset(schema)
+    run = prepare_run(
+        load_settings(), source=str(folder / "data"), start="2026-10-01", end="2026-11-01"
+    )
+    try:
+        result = previous_period_totals(run.engine, run.schema, run.window, {})
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    row = result.frame.iloc[0]
+    september = truth["totals"]["by_month"]["2026-09"]
+    assert (row["rows"], row["days"]) == (september["rows"], 30)
+    assert row["unblended_cost"] == pytest.approx(september["unblended_cost"], abs=CENT, rel=0)
+    assert row["amortized_cost"] == pytest.approx(september["amortized_cost"], abs=CENT, rel=0)
+
+
+def test_month_to_date_usage_before_credits_is_read_from_the_files(sample_dataset: Any) -> None:
+    import duckdb
+
+    from finops_agent.comparison import month_to_date
+
+    folder, _ = sample_dataset("cur")
+    run = prepare_run(
+        load_settings(), source=str(folder / "data"), start="2026-10-01", end="2026-11-24"
+    )
+    try:
+        result = month_to_date(run.engine, "cur", run.window, {})
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    glob = str(folder / "data" / "**" / "*.parquet")
+
+    def usage(first: str, end: str) -> float:
+        # covered usage counts at its on-demand price, so commitments do not hide usage
+        ((value,),) = duckdb.sql(
+            "select sum(case when line_item_line_item_type = 'Usage' then line_item_unblended_cost"
+            " else pricing_public_on_demand_cost end)"
+            f" from read_parquet('{glob}', hive_partitioning=true)"
+            " where line_item_line_item_type in"
+            " ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage')"
+            f" and line_item_usage_start_date >= '{first}' and line_item_usage_start_date < '{end}'"
+        ).fetchall()
+        return float(value)
+
+    now, before, projected = result.frame.to_dict(orient="records")
+    assert now["usage_cost"] == pytest.approx(usage("2026-11-01", "2026-11-24"), abs=CENT, rel=0)
+    assert before["usage_cost"] == pytest.approx(usage("2026-10-01", "2026-10-24"), abs=CENT, rel=0)
+    assert projected["usage_cost"] == pytest.approx(
+        usage("2026-11-01", "2026-11-24") / 23 * 30, abs=CENT, rel=0
+    )
