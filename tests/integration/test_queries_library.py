@@ -199,6 +199,19 @@ def test_independent_pandas_sums_agree(library: Any, request: pytest.FixtureRequ
     totals = results["window_totals"].frame.iloc[0]
     assert totals["unblended_cost"] == pytest.approx(raw["unblended"].sum(), abs=HALF_CENT, rel=0)
     assert totals["rows"] == len(raw)
+    # the window's amortised cost is the planted months' (it ends where the data ends)
+    assert totals["amortized_cost"] == pytest.approx(
+        sum(truth["totals"]["by_month"][m]["amortized_cost"] for m in MONTHS),
+        abs=HALF_CENT,
+        rel=0,
+    )
+    first_day, last_day = (str(pd.Timestamp(totals[c]).date()) for c in ("first_day", "last_day"))
+    assert (first_day, last_day, totals["days"]) == ("2026-10-01", "2026-11-23", WINDOW_DAYS)
+    assert (totals["accounts"], totals["services"], totals["resources"]) == (
+        len(truth["accounts"]),
+        raw["service"].replace("", None).nunique(),
+        raw["resource"].replace("", None).nunique(),
+    )
     # every service, account and region: the whole split, not one sample of it
     by_service = (
         results["spend_by_service_daily"].frame.groupby("service_code")["unblended_cost"].sum()
