@@ -628,3 +628,33 @@ def test_the_forecast_follows_the_run_rate_in_the_files(library: Any) -> None:
     assert row["forecast_low"] == pytest.approx(forecast - band, abs=HALF_CENT, rel=0)
     assert row["forecast_high"] == pytest.approx(forecast + band, abs=HALF_CENT, rel=0)
     assert row["note"] == "range from the day-to-day spread of the run rate"
+
+
+def test_commitments_cost_what_was_bought_by_purchase_option(library: Any) -> None:
+    results, truth, _ = library
+    frame = results["amortized_vs_unblended"].frame.set_index("purchase_option")
+    # the Savings Plan bills its commitment (covered usage and its negation cancel out) and
+    # amortises to it too: the used part on covered usage, the unused part on the fee
+    committed = sum(truth["savings_plan"]["commitment_by_month"][m] for m in MONTHS)
+    assert frame.loc["SavingsPlan", "unblended_cost"] == pytest.approx(
+        committed, abs=HALF_CENT, rel=0
+    )
+    assert frame.loc["SavingsPlan", "amortized_cost"] == pytest.approx(
+        committed, abs=HALF_CENT, rel=0
+    )
+    used = sum(truth["savings_plan"]["used_by_month"][m] for m in MONTHS)
+    covered = results["commitment_coverage_utilization"].frame.set_index("commitment_type")
+    assert frame.loc["SavingsPlan", "savings_vs_on_demand"] == pytest.approx(
+        covered.loc["Savings Plan", "covered_on_demand_cost"] - used, abs=HALF_CENT, rel=0
+    )
+    # three reserved units (two planted nodes and one bought spare) for every hour of the
+    # window: $0.08 an hour billed as the recurring fee, $0.13 an hour amortised with the
+    # upfront share (the upfront itself was paid in September, before the window)
+    units = len(truth["planted"]["reserved_cache"]) + 1
+    reserved_hours = units * 24 * WINDOW_DAYS
+    assert frame.loc["Reserved", "unblended_cost"] == pytest.approx(
+        reserved_hours * 0.08, abs=HALF_CENT, rel=0
+    )
+    assert frame.loc["Reserved", "amortized_cost"] == pytest.approx(
+        reserved_hours * 0.13, abs=HALF_CENT, rel=0
+    )
