@@ -658,3 +658,16 @@ def test_commitments_cost_what_was_bought_by_purchase_option(library: Any) -> No
     assert frame.loc["Reserved", "amortized_cost"] == pytest.approx(
         reserved_hours * 0.13, abs=HALF_CENT, rel=0
     )
+
+
+def test_the_growing_service_costs_its_planted_months(library: Any) -> None:
+    results, truth, _ = library
+    growth = truth["planted"]["growth"]
+    frame = results["spend_by_service_daily"].frame
+    rds = frame[frame["service_code"] == growth["service_code"]]
+    by_month = rds.groupby(pd.to_datetime(rds["usage_date"]).dt.strftime("%Y-%m"))[
+        "unblended_cost"
+    ].sum()
+    assert by_month.to_dict() == pytest.approx(
+        {m: growth["cost_by_month"][m] for m in MONTHS}, abs=HALF_CENT, rel=0
+    )
