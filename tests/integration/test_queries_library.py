@@ -671,3 +671,22 @@ def test_the_growing_service_costs_its_planted_months(library: Any) -> None:
     assert by_month.to_dict() == pytest.approx(
         {m: growth["cost_by_month"][m] for m in MONTHS}, abs=HALF_CENT, rel=0
     )
+
+
+def test_usage_before_credits_per_service_and_day_is_read_from_the_files(library: Any) -> None:
+    results, truth, folder = library
+    if truth["schema"] == "focus":
+        pytest.skip("checked on CUR and CUR 2.0, whose line item types name each charge")
+    raw = _raw_cur_lines(folder)
+    kind = raw["line_item_line_item_type"]
+    # on-demand usage as billed, covered usage at its on-demand price; nothing else
+    usage = raw["line_item_unblended_cost"].where(kind == "Usage", 0.0) + raw[
+        "pricing_public_on_demand_cost"
+    ].where(kind.isin(["SavingsPlanCoveredUsage", "DiscountedUsage"]), 0.0)
+    day = raw["line_item_usage_start_date"].dt.strftime("%Y-%m-%d")
+    expected = usage.groupby([day, raw["line_item_product_code"]]).sum()
+    frame = results["spend_by_service_daily"].frame
+    shown = frame.groupby(
+        [pd.to_datetime(frame["usage_date"]).dt.strftime("%Y-%m-%d"), frame["service_code"]]
+    )["usage_cost"].sum()
+    assert shown.to_dict() == pytest.approx(expected.to_dict(), abs=HALF_CENT, rel=0)
