@@ -24,6 +24,7 @@ from finops_agent.sample_data.estate import (
     Product,
 )
 from finops_agent.sample_data.inventory import background, planted, planted_frame, resource_id
+from finops_agent.sample_data.tagging import owner_cluster_frame, owner_cluster_truth, tagging_truth
 from finops_agent.sample_data.writer import (
     cur2_columns,
     cur_columns,
@@ -198,6 +199,7 @@ def generate(
     resources = pd.concat([bg, planted_rt, pseudo], ignore_index=True)
     rt = _describe(resources, products, rng)
     usage = L.usage_lines(rng, rt, products, days)
+    rt, products, usage = _with_owner_cluster(rt, products, usage, days, seed)
     # lambda's usual daily cost sets the size of the planted one-day spike
     spike_idx = int(rt.index[rt["label"] == "spike"][0])
     is_lambda = np.isin(usage.res, rt.index[rt["code"] == "AWSLambda"].to_numpy()) & (
@@ -278,11 +280,34 @@ def generate(
         "amount": _round(refund.values["unblended"][0]),
     }
     truth["planted"]["movers"] = _movers_truth(all_lines, rt, days)
+    truth["planted"]["owner_by_service"] = owner_cluster_truth(all_lines, rt)
+    truth["planted"]["tagging"] = tagging_truth(all_lines, rt)
     truth["credits_cover_usage"] = credits_cover_usage
     if schema == "focus":
         truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
+
+
+def _with_owner_cluster(
+    rt: pd.DataFrame, products: list[Product], usage: L.Lines, days: pd.DatetimeIndex, seed: int
+) -> tuple[pd.DataFrame, list[Product], L.Lines]:
+    """Append the planted notebooks (resources, product, usage lines) to the estate.
+
+    They draw from their own random generator and come after everything else, so the rest of
+    the estate is the same as without them.
+    """
+    frame, extra = owner_cluster_frame(len(products))
+    frame["end_day"] = len(days)
+    rng = np.random.default_rng(seed + 2)
+    described = _describe(frame, [*products, *extra], rng)
+    lines = L.usage_lines(rng, described, [*products, *extra], days)
+    lines.res = lines.res + len(rt)
+    return (
+        pd.concat([rt, described], ignore_index=True),
+        [*products, *extra],
+        L.Lines.concat([usage, lines]),
+    )
 
 
 _REFUND_USD = -123.45
