@@ -282,11 +282,30 @@ def generate(
     truth["planted"]["movers"] = _movers_truth(all_lines, rt, days)
     truth["planted"]["owner_by_service"] = owner_cluster_truth(all_lines, rt)
     truth["planted"]["tagging"] = tagging_truth(all_lines, rt)
+    truth["planted"]["usage_by_account"] = _usage_by_account(all_lines, rt)
     truth["credits_cover_usage"] = credits_cover_usage
     if schema == "focus":
         truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
+
+
+def _usage_by_account(lines: L.Lines, rt: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Amortised cost of usage lines (also those without a resource id) by account and service."""
+    usage = np.isin(lines.ltype, [L.USAGE, L.SP_COVERED, L.RI_USAGE])
+    frame = pd.DataFrame(
+        {
+            "account": rt["account_id"].to_numpy()[lines.res[usage]],
+            "service": rt["code"].to_numpy()[lines.res[usage]],
+            "amortized": lines.amortized()[usage],
+        }
+    )
+    out: dict[str, dict[str, float]] = {}
+    for (account, service), cost in (
+        frame.groupby(["account", "service"])["amortized"].sum().items()
+    ):
+        out.setdefault(str(account), {})[str(service)] = _round(cost)
+    return out
 
 
 def _with_owner_cluster(
