@@ -58,6 +58,7 @@ TRUTH_TESTS = (
     "tests/integration/test_bill_truth.py",
     "tests/integration/test_tag_coverage.py",
     "tests/unit/test_rules_planted.py",
+    "tests/integration/test_architecture_tagging_truth.py",
 )
 _RUN_TIMEOUT_S = 1800
 

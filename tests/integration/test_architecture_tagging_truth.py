@@ -25,6 +25,8 @@ MONTH_DAYS = 30.4375
 TOP_N = 25
 SAVING_SHARES = {"gp2_volumes": 0.2, "previous_generation_instances": 0.1}
 GRAVITON_SAVING_SHARE = 0.2
+ENDPOINT_SHARE = 0.5
+TIERING_SAVING_SHARE = 0.3
 
 
 @pytest.fixture(scope="module", params=["cur", "cur2", "focus"])
@@ -64,7 +66,13 @@ def test_catalog_defaults_are_the_ones_these_checks_assume() -> None:
     queries = load_catalog().queries
     defaults = {
         name: {p.name: p.default for p in queries[name].params}
-        for name in ("gp2_volumes", "previous_generation_instances", "graviton_candidates")
+        for name in (
+            "gp2_volumes",
+            "previous_generation_instances",
+            "graviton_candidates",
+            "nat_gateway_without_endpoints",
+            "s3_storage_class_mix",
+        )
     }
     assert defaults["gp2_volumes"]["gp3_saving_share"] == SAVING_SHARES["gp2_volumes"]
     assert (
@@ -72,6 +80,8 @@ def test_catalog_defaults_are_the_ones_these_checks_assume() -> None:
         == SAVING_SHARES["previous_generation_instances"]
     )
     assert defaults["graviton_candidates"]["saving_share"] == GRAVITON_SAVING_SHARE
+    assert defaults["nat_gateway_without_endpoints"]["endpoint_share"] == ENDPOINT_SHARE
+    assert defaults["s3_storage_class_mix"]["tiering_saving_share"] == TIERING_SAVING_SHARE
     assert {p.name: p.default for p in queries["untagged_top_resources"].params}["top_n"] == TOP_N
 
 
@@ -153,20 +163,73 @@ def test_cross_az_transfer_counts_both_directions_of_each_instance(whole: Any) -
         assert row["unblended_cost"] == pytest.approx(_total(item), abs=HALF_CENT, rel=0)
 
 
-def test_nat_gateways_report_their_processed_bytes(whole: Any) -> None:
+def test_nat_gateways_report_their_bytes_and_the_spend_an_endpoint_would_serve(
+    whole: Any,
+) -> None:
     results, truth = whole
     frame = results["nat_gateway_without_endpoints"].frame.set_index("resource_id")
-    gateways = truth["planted"]["nat_gateway"]
-    assert sorted(frame.index) == sorted(g["resource_id"] for g in gateways["gateways"])
-    # S3 and DynamoDB spend beside the gateways includes the planted bucket and table
-    s3 = sum(_total(b) for b in gateways["s3"])
-    dynamodb = sum(_total(t) for t in gateways["dynamodb"])
-    for gateway in gateways["gateways"]:
+    planted = truth["planted"]["nat_gateway"]
+    assert sorted(frame.index) == sorted(g["resource_id"] for g in planted["gateways"])
+    # the account and region's S3 and DynamoDB usage, the planted bucket and table among it
+    beside = truth["planted"]["usage_by_account"][planted["account_id"]][planted["region"]]
+    days = _days(truth)
+    for gateway in planted["gateways"]:
         row = frame.loc[gateway["resource_id"]]
+        # the gateway's quantity is its hours (24 a day, every day) plus the GB it processed
+        hours = 24 * days
+        assert row["processed_gb"] == pytest.approx(
+            _total(gateway, "quantity_by_month") - hours, abs=0.001, rel=0
+        )
         assert row["processing_cost"] + row["hourly_cost"] == pytest.approx(
             _total(gateway), abs=HALF_CENT, rel=0
         )
-        assert row["s3_cost"] >= s3 - HALF_CENT and row["dynamodb_cost"] >= dynamodb - HALF_CENT
+        # $0.045 an hour
+        assert row["hourly_cost"] == pytest.approx(hours * 0.045, abs=HALF_CENT, rel=0)
+        assert row["monthly_savings"] == pytest.approx(
+            row["processing_cost"] * MONTH_DAYS / days * ENDPOINT_SHARE, abs=HALF_CENT, rel=0
+        )
+        assert row["s3_cost"] == pytest.approx(beside["AmazonS3"], abs=HALF_CENT, rel=0)
+        assert row["dynamodb_cost"] == pytest.approx(beside["AmazonDynamoDB"], abs=HALF_CENT, rel=0)
+
+
+def test_s3_storage_class_mix_finds_the_all_standard_buckets(whole: Any) -> None:
+    results, truth = whole
+    frame = results["s3_storage_class_mix"].frame.set_index("resource_id")
+    days = _days(truth)
+    for bucket in truth["planted"]["s3_standard_heavy"]:
+        row = frame.loc[bucket["resource_id"]]
+        cost, gb_months = _total(bucket), _total(bucket, "quantity_by_month")
+        assert (row["account_id"], row["region"], row["classes"]) == (
+            bucket["account_id"],
+            bucket["region"],
+            1,
+        )
+        assert row["gb_months"] == pytest.approx(gb_months, abs=0.001, rel=0)
+        assert (
+            row["storage_cost"] == row["standard_cost"] == pytest.approx(cost, abs=HALF_CENT, rel=0)
+        )
+        assert row["standard_pct"] == 100.0
+        assert row["avg_gb"] == pytest.approx(gb_months * MONTH_DAYS / days, abs=0.001, rel=0)
+        assert row["monthly_savings"] == pytest.approx(
+            cost * MONTH_DAYS / days * TIERING_SAVING_SHARE, abs=HALF_CENT, rel=0
+        )
+
+
+def test_the_planted_egress_leads_data_transfer_out(whole: Any) -> None:
+    results, truth = whole
+    frame = results["data_transfer_out"].frame
+    (egress,) = truth["planted"]["egress"]
+    top = frame.iloc[0]
+    assert (top["resource_id"], top["region"], top["service_code"]) == (
+        egress["resource_id"],
+        egress["region"],
+        "AmazonEC2",
+    )
+    assert top["gb"] == pytest.approx(_total(egress, "quantity_by_month"), abs=0.001, rel=0)
+    assert top["unblended_cost"] == pytest.approx(_total(egress), abs=HALF_CENT, rel=0)
+    assert top["monthly_cost"] == pytest.approx(
+        _total(egress) * MONTH_DAYS / _days(truth), abs=HALF_CENT, rel=0
+    )
 
 
 def test_graviton_candidates_hold_the_planted_x86_instances(whole: Any) -> None:
@@ -199,7 +262,11 @@ def test_workload_fingerprint_splits_each_accounts_usage(whole: Any) -> None:
     frame = results["workload_fingerprint"].frame.set_index("account_id")
     usage = truth["planted"]["usage_by_account"]
     assert sorted(frame.index) == sorted(usage)
-    for account, by_service in usage.items():
+    for account, by_region in usage.items():
+        by_service: dict[str, float] = {}
+        for services in by_region.values():
+            for service, cost in services.items():
+                by_service[service] = by_service.get(service, 0.0) + cost
         row = frame.loc[account]
         total = sum(by_service.values())
         assert row["total_cost"] == pytest.approx(total, abs=HALF_CENT, rel=0)

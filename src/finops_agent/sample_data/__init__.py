@@ -290,21 +290,24 @@ def generate(
     return truth
 
 
-def _usage_by_account(lines: L.Lines, rt: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Amortised cost of usage lines (also those without a resource id) by account and service."""
+def _usage_by_account(lines: L.Lines, rt: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """Amortised cost of usage lines (also those without a resource id) by account, region, service."""
     usage = np.isin(lines.ltype, [L.USAGE, L.SP_COVERED, L.RI_USAGE])
     frame = pd.DataFrame(
         {
-            "account": rt["account_id"].to_numpy()[lines.res[usage]],
-            "service": rt["code"].to_numpy()[lines.res[usage]],
-            "amortized": lines.amortized()[usage],
+            column: rt[field].to_numpy()[lines.res[usage]]
+            for column, field in (
+                ("account", "account_id"),
+                ("region", "region_name"),
+                ("service", "code"),
+            )
         }
     )
-    out: dict[str, dict[str, float]] = {}
-    for (account, service), cost in (
-        frame.groupby(["account", "service"])["amortized"].sum().items()
-    ):
-        out.setdefault(str(account), {})[str(service)] = _round(cost)
+    frame["amortized"] = lines.amortized()[usage]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    totals = frame.groupby(["account", "region", "service"])["amortized"].sum()
+    for (account, region, service), cost in totals.items():
+        out.setdefault(str(account), {}).setdefault(str(region), {})[str(service)] = _round(cost)
     return out
 
 

@@ -96,6 +96,7 @@ def _usage_frame(lines: L.Lines, rt: pd.DataFrame) -> pd.DataFrame:
             "ltype": lines.ltype,
             "unblended": lines.values["unblended"],
             "amortized": lines.amortized(),
+            "month": np.datetime_as_string(lines.start.astype("datetime64[M]")),
         }
     )
     for column in ("resource_id", "account_id", "code", "region_name", *LOGICAL_KEYS):
@@ -131,6 +132,7 @@ def _by_account_service(taggable: pd.DataFrame, key: str) -> list[dict[str, Any]
     out = []
     for (account, service), part in taggable.groupby(["account_id", "code"], sort=True):
         mine = tagged[part.index]
+        untagged = part[~mine]
         out.append(
             {
                 "account_id": account,
@@ -139,6 +141,10 @@ def _by_account_service(taggable: pd.DataFrame, key: str) -> list[dict[str, Any]
                 "tagged_cost": _round(part["amortized"][mine].sum()),
                 "resources": int(part["resource_id"].nunique()),
                 "tagged_resources": int(part["resource_id"][mine].nunique()),
+                "untagged_cost_by_month": {
+                    str(m): _round(c)
+                    for m, c in untagged.groupby("month")["amortized"].sum().items()
+                },
             }
         )
     return out
@@ -177,7 +183,8 @@ def tagging_truth(lines: L.Lines, rt: pd.DataFrame) -> dict[str, Any]:
     """What each logical tag key covers over the whole generated data, from the generator's tags.
 
     `by_value`: usage lines (Usage, DiscountedUsage, SavingsPlanCoveredUsage) by the key's value;
-    `by_account_service`: the same lines of resources with an id, per account and service;
+    `by_account_service`: the same lines of resources with an id, per account and service (the
+    untagged cost also per month, for reports over part of the data);
     `untagged_top`: the costliest of those resources without a value, by amortised cost.
     `environment_values`: all lines of resources with an id by the raw environment value, the
     resources that never had the key under "(absent)".
