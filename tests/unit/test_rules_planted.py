@@ -70,8 +70,12 @@ def test_untagged_planted_spend_is_an_allocation_finding(october: dict[str, Any]
     rows = october["report"]["results"]["untagged_spend"]["rows"]
     account = planted[0]["account_id"]
     untagged_in_account = sum(r["untagged_cost"] for r in rows if r["account_id"] == account)
-    # the planted untagged resources (on demand, so amortised = unblended) are all counted
-    assert untagged_in_account >= sum(r["cost_by_month"][MONTH] for r in planted) - 0.01
+    # all of the account's untagged spend in the month, the planted untagged resources among it
+    groups = october["truth"]["planted"]["tagging"]["keys"]["owner"]["by_account_service"]
+    expected = sum(
+        g["untagged_cost_by_month"].get(MONTH, 0.0) for g in groups if g["account_id"] == account
+    )
+    assert untagged_in_account == pytest.approx(expected, abs=0.005, rel=0)
 
 
 def test_rule_report_is_complete_without_bedrock(october: dict[str, Any]) -> None:
