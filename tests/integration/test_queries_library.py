@@ -80,7 +80,10 @@ def test_nat_gateways_are_joined_on_account_and_region(library: Any) -> None:
     assert not decoy & set(frame["resource_id"])
     total = frame["processing_cost"].sum() + frame["hourly_cost"].sum()
     assert total == pytest.approx(sum(_window_cost(g) for g in gateways), abs=HALF_CENT, rel=0)
-    assert (frame["monthly_savings"] > 0).all()
+    # half the processing charge, scaled to a 30.4375-day month
+    assert frame["monthly_savings"].tolist() == pytest.approx(
+        (frame["processing_cost"] * 30.4375 / WINDOW_DAYS * 0.5).tolist(), abs=HALF_CENT, rel=0
+    )
 
 
 def test_untagged_resources_get_their_neighbours_project(library: Any) -> None:
