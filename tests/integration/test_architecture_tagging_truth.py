@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from finops_agent.catalog import load_catalog
 from finops_agent.execution import QueryResult, run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
@@ -61,8 +62,6 @@ def _total(item: dict[str, Any], field: str = "cost_by_month") -> float:
 
 
 def test_catalog_defaults_are_the_ones_these_checks_assume() -> None:
-    from finops_agent.catalog import load_catalog
-
     queries = load_catalog().queries
     defaults = {
         name: {p.name: p.default for p in queries[name].params}
@@ -321,6 +320,10 @@ def test_tag_coverage_per_account_and_service(whole: Any, key: str) -> None:
         assert (row["resources"], row["tagged_resources"]) == (
             planted["resources"],
             planted["tagged_resources"],
+        )
+        # the truth's amounts are rounded to 1e-6 dollars: their ratio holds to about 1e-5 %
+        assert row["cost_coverage_pct"] == pytest.approx(
+            planted["tagged_cost"] / planted["total_cost"] * 100, abs=1e-4
         )
         assert row["resource_coverage_pct"] == pytest.approx(
             planted["tagged_resources"] / planted["resources"] * 100, abs=1e-9
