@@ -28,6 +28,8 @@ SAVING_SHARES = {"gp2_volumes": 0.2, "previous_generation_instances": 0.1}
 GRAVITON_SAVING_SHARE = 0.2
 ENDPOINT_SHARE = 0.5
 TIERING_SAVING_SHARE = 0.3
+# the planted start-time clusters: m5.large instances in "a", c5.xlarge in "b", at public prices
+CLUSTER_HOURLY_USD = {"a": 0.096, "b": 0.17}
 
 
 @pytest.fixture(scope="module", params=["cur", "cur2", "focus"])
@@ -455,9 +457,15 @@ def test_orphans_include_every_planted_untagged_store_at_its_cost(whole: Any) ->
 def test_owner_by_start_time_dates_and_prices_the_planted_clusters(whole: Any) -> None:
     results, truth = whole
     frame = results["owner_by_start_time"].frame.set_index("resource_id")
+    end = pd.Timestamp(truth["end"])
     for cluster in truth["planted"]["owner_by_start_time"]:
+        # each runs on demand from its first hour to the end of the sample
+        hours = (end - pd.Timestamp(cluster["first_usage_hour"])) / pd.Timedelta(hours=1)
         for resource in cluster["untagged_resource_ids"]:
             row = frame.loc[resource]
             assert str(pd.Timestamp(row["first_hour"])) == cluster["first_usage_hour"]
+            assert row["amortized_cost"] == pytest.approx(
+                hours * CLUSTER_HOURLY_USD[cluster["cluster"]], abs=HALF_CENT, rel=0
+            )
             assert row["likely_value"] == cluster["expected_tags"]["project"]
             assert row["votes"] == row["neighbour_count"] == len(cluster["neighbour_resource_ids"])
