@@ -32,6 +32,15 @@ PRECISE = {
     "idle_eips": "idle_elastic_ips",
     "cross_az": "cross_az_data_transfer",
 }
+# the catalog's default share of each detector's monthly cost claimed as saving
+SAVING_SHARES = {
+    "gp2_volumes": 0.2,
+    "previous_generation_instances": 0.1,
+    "idle_elastic_ips": 1.0,
+    "cross_az_data_transfer": 0.5,
+}
+WINDOW_DAYS = 54  # START to END, every day with usage
+MONTHS = ("2026-10", "2026-11")
 
 
 @pytest.mark.parametrize("schema", ["cur", "cur2", "focus"])
@@ -64,7 +73,14 @@ def test_report_flow_on_generated_data(
     for planted, query in PRECISE.items():
         expected = {item["resource_id"] for item in truth["planted"][planted]}
         assert set(findings[query]["resource_ids"]) == expected, query
-        assert findings[query]["monthly_savings_usd"] > 0
+        # each saves its share of the planted resources' cost, scaled to a 30.4375-day month
+        cost = sum(
+            i["cost_by_month"].get(m, 0.0) for i in truth["planted"][planted] for m in MONTHS
+        )
+        expected_savings = cost * 30.4375 / WINDOW_DAYS * SAVING_SHARES[query]
+        assert findings[query]["monthly_savings_usd"] == pytest.approx(
+            round(expected_savings, 2), abs=1e-6
+        ), query
     nat = {g["resource_id"] for g in truth["planted"]["nat_gateway"]["gateways"]}
     assert set(findings["nat_gateway_without_endpoints"]["resource_ids"]) == nat
 
