@@ -46,6 +46,17 @@ PLANTED_AMOUNTS = (
     "planted.reserved_cache.0.effective_cost_by_month.2026-10",
     "planted.reserved_cache.0.on_demand_cost_by_month.2026-10",
     "planted.spike.cost",
+    "planted.owner_by_service.notebooks.3.amortized_cost",
+    "planted.owner_by_service.likely_owner_cost",
+    "planted.tagging.keys.owner.by_value.team-data.amortized_cost",
+    # groups sorted by account and service: 4 is prod-platform's EC2, 9 its S3, 27 dev-sandbox's EC2
+    "planted.tagging.keys.owner.by_account_service.4.tagged_cost",
+    "planted.tagging.keys.environment.by_account_service.9.total_cost",
+    "planted.tagging.keys.owner.by_account_service.27.untagged_cost_by_month.2026-10",
+    "planted.tagging.keys.owner.untagged_top.0.amortized_cost",
+    "planted.tagging.environment_values.qa.amortized_cost",
+    "planted.tagging.environment_values.(absent).amortized_cost",
+    "planted.usage_by_account.111122223333.us-east-1.AmazonS3",
     "planted.growth.cost_by_month.2026-11",
     "planted.movers.grows.usage_cost_by_month.2026-10",
     "planted.movers.shrinks.usage_cost_by_month.2026-09",
@@ -81,6 +92,7 @@ TRUTH_TESTS = (
     "tests/integration/test_bill_truth.py",
     "tests/integration/test_tag_coverage.py",
     "tests/unit/test_rules_planted.py",
+    "tests/integration/test_architecture_tagging_truth.py",
 )
 _RUN_TIMEOUT_S = 1800
 

@@ -25,6 +25,7 @@ from finops_agent.sample_data.estate import (
     Product,
 )
 from finops_agent.sample_data.inventory import background, planted, planted_frame, resource_id
+from finops_agent.sample_data.tagging import owner_cluster_frame, owner_cluster_truth, tagging_truth
 from finops_agent.sample_data.writer import (
     cur2_columns,
     cur_columns,
@@ -218,6 +219,7 @@ def generate(
     rt = _describe(resources, products, rng)
     rt, products = _plant_top_mover(rt, products, n_days, seed)
     usage = L.usage_lines(rng, rt, products, days)
+    rt, products, usage = _with_owner_cluster(rt, products, usage, days, seed)
     # lambda's usual daily cost sets the size of the planted one-day spike
     spike_idx = int(rt.index[rt["label"] == "spike"][0])
     is_lambda = np.isin(usage.res, rt.index[rt["code"] == "AWSLambda"].to_numpy()) & (
@@ -319,6 +321,9 @@ def generate(
     truth["planted"]["movers"] = _movers_truth(main_lines, rt, days)
     truth["planted"]["top_mover"] = _top_mover_truth(main_lines, rt, days)
     _add_reserved_cache_truth(truth["planted"]["reserved_cache"], main_lines, rt)
+    truth["planted"]["owner_by_service"] = owner_cluster_truth(main_lines, rt)
+    truth["planted"]["tagging"] = tagging_truth(main_lines, rt)
+    truth["planted"]["usage_by_account"] = _usage_by_account(main_lines, rt)
     truth["credits_cover_usage"] = credits_cover_usage
     truth["second_provider"] = second_provider
     truth["second_currency"] = second_currency
@@ -327,6 +332,48 @@ def generate(
         truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
+
+
+def _usage_by_account(lines: L.Lines, rt: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """Amortised cost of usage lines (also those without a resource id) by account, region, service."""
+    usage = np.isin(lines.ltype, [L.USAGE, L.SP_COVERED, L.RI_USAGE])
+    frame = pd.DataFrame(
+        {
+            column: rt[field].to_numpy()[lines.res[usage]]
+            for column, field in (
+                ("account", "account_id"),
+                ("region", "region_name"),
+                ("service", "code"),
+            )
+        }
+    )
+    frame["amortized"] = lines.amortized()[usage]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    totals = frame.groupby(["account", "region", "service"])["amortized"].sum()
+    for (account, region, service), cost in totals.items():
+        out.setdefault(str(account), {}).setdefault(str(region), {})[str(service)] = _round(cost)
+    return out
+
+
+def _with_owner_cluster(
+    rt: pd.DataFrame, products: list[Product], usage: L.Lines, days: pd.DatetimeIndex, seed: int
+) -> tuple[pd.DataFrame, list[Product], L.Lines]:
+    """Append the planted notebooks (resources, product, usage lines) to the estate.
+
+    They draw from their own random generator and come after everything else, so the rest of
+    the estate is the same as without them.
+    """
+    frame, extra = owner_cluster_frame(len(products))
+    frame["end_day"] = len(days)
+    rng = np.random.default_rng(seed + 2)
+    described = _describe(frame, [*products, *extra], rng)
+    lines = L.usage_lines(rng, described, [*products, *extra], days)
+    lines.res = lines.res + len(rt)
+    return (
+        pd.concat([rt, described], ignore_index=True),
+        [*products, *extra],
+        L.Lines.concat([usage, lines]),
+    )
 
 
 _REFUND_USD = -123.45
