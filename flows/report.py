@@ -148,6 +148,7 @@ def finops_report(
     model: str | None = None,
     refresh_cache: bool = False,
     kind: Literal["report", "digest"] = "report",
+    currency: str | None = None,
 ) -> str:
     """Build one cost report for the billing window and return the path of its report.html.
 
@@ -167,6 +168,8 @@ def finops_report(
         model: Bedrock model or inference profile id (default: FINOPS_BEDROCK_MODEL_ID).
         refresh_cache: Run every query again even if a cached result is still fresh.
         kind: What the report is for, as `finops list` shows it: a full report or a daily digest.
+        currency: Billing currency to report: auto (the window's largest) or a code such as
+            EUR; the other currencies are named with their totals (default: FINOPS_CURRENCY).
     """
     request = ReportRequest(
         source=source,
@@ -184,6 +187,7 @@ def finops_report(
         refresh_cache=refresh_cache,
         kind=kind,
         demo_when_no_source=True,
+        currency=currency,
     )
     steps = ReportSteps(
         run_queries=_run_queries,

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +15,13 @@ import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
+from finops_agent.currencies import (
+    CurrencyTotal,
+    choose_currency,
+    currency_totals,
+    provider_totals,
+    run_survey,
+)
 from finops_agent.engines.base import QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
@@ -85,6 +92,12 @@ class PreparedRun:
     # chat re-opens the source later, maybe from another folder: an absolute path
     source_path: str
     kind: ReportKind = "report"
+    # the billing currency every figure is in; None when the run did not ask (no survey ran)
+    currency: str | None = None
+    # every currency in the window (the report's first) and the providers in the report's one
+    currencies: list[CurrencyTotal] = field(default_factory=list)
+    providers: list[CurrencyTotal] = field(default_factory=list)
+    survey: QueryResult | None = None
 
 
 def resolve_specs(
@@ -111,10 +124,14 @@ def prepare_run(
     params: dict[str, Any] | None = None,
     engine: QueryEngine | None = None,
     kind: ReportKind = "report",
+    currency: str | None = None,
 ) -> PreparedRun:
     """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
 
     `kind` says what the report is for (a full report or a daily digest) in report.json.
+    `currency` (`auto` or a code) first surveys the window's currencies and providers and binds
+    `cost` to one currency's rows: the largest with `auto`; a code not billed in the window is
+    an UnknownCurrencyError naming those present. None binds every row (no survey).
     """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
@@ -129,7 +146,21 @@ def prepare_run(
             check_schema(detected, list(columns), source=engine.source_label)
         else:
             raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
-        cost = cost_sql(detected, engine.source_relation(), columns, window, settings.tag_keys)
+        survey, currencies, providers, chosen_currency = None, [], [], None
+        if currency is not None:
+            survey, slices = run_survey(engine, detected, columns, window)
+            currencies = currency_totals(slices)
+            chosen_currency = choose_currency(currencies, currency, source=engine.source_label)
+            if chosen_currency is not None:
+                providers = provider_totals(slices, chosen_currency)
+        cost = cost_sql(
+            detected,
+            engine.source_relation(),
+            columns,
+            window,
+            settings.tag_keys,
+            currency=chosen_currency,
+        )
         # a table scan is billed per query on Athena; local files are read once either way
         warnings = list(cost.warnings) if engine.name == "athena" else []
         for warning in warnings:
@@ -151,6 +182,10 @@ def prepare_run(
         settings=settings,
         source_path=_absolute_source(engine),
         kind=kind,
+        currency=chosen_currency,
+        currencies=currencies,
+        providers=providers,
+        survey=survey,
     )
 
 
@@ -229,6 +264,8 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
             f"no billing line items between {run.window.start} and {run.window.end} "
             f"(end exclusive) in {run.engine.source_label}"
         )
+    if run.survey is not None:
+        by_name[run.survey.name] = run.survey
     specs = {s.name: s for s in run.specs}
     return ReportSummary(
         report_id=run.report_id,
@@ -241,6 +278,9 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
         metrics=metrics,
         queries={r.name: summarise_query(specs[r.name], r, run.settings.top_n) for r in results},
         results=by_name,
+        currency=run.currency or "USD",
+        currencies=run.currencies,
+        providers=run.providers,
     )
 
 

@@ -133,6 +133,12 @@ _AMOUNTS: dict[Schema, tuple[str, ...]] = {
     "cur2": ("line_item_unblended_cost", "line_item_usage_amount"),
     "focus": ("billedcost", "effectivecost", "consumedquantity"),
 }
+# The billing currency column a report's rows are selected on (see `currencies`).
+_CURRENCY: dict[Schema, str] = {
+    "cur": "line_item_currency_code",
+    "cur2": "line_item_currency_code",
+    "focus": "BillingCurrency",
+}
 # DuckDB also says TIMESTAMP_MS, TIMESTAMP WITH TIME ZONE; Glue says timestamp
 _TEMPORAL_TYPE = re.compile(r"^(timestamp|date)", re.IGNORECASE)
 _NUMERIC_TYPE = re.compile(
@@ -341,8 +347,13 @@ def cost_sql(
     columns: Mapping[str, str],
     window: Window,
     tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> CostSql:
-    """The adapter SELECT for `schema` over `relation`, filtered to `window`."""
+    """The adapter SELECT for `schema` over `relation`, filtered to `window` (and `currency`).
+
+    With `currency` the rows are that billing currency's only, bound as the `currency`
+    parameter in the WHERE clause, as the window is.
+    """
     check_schema(schema, list(columns), source=relation)
     check_column_types(schema, columns, source=relation)
     template = (queries_dir() / "sources" / f"{schema}.sql").read_text(encoding="utf-8")
@@ -363,4 +374,17 @@ def cost_sql(
         },
     )
     params.update(start_date=window.start, end_date=window.end)
+    if currency is not None:
+        sql = _only_currency(sql, schema)
+        params["currency"] = currency
     return CostSql(_null_optional_columns(sql, columns), params, schema, warnings)
+
+
+def _only_currency(sql: str, schema: Schema) -> str:
+    tree = sqlglot.parse_one(sql, read="athena")
+    if not isinstance(tree, exp.Select):
+        raise SourceError(f"the {schema} adapter is not one SELECT; it cannot select a currency")
+    column = _src(_CURRENCY[schema])
+    return tree.where(exp.EQ(this=column, expression=exp.Placeholder(this="currency"))).sql(
+        dialect="athena"
+    )

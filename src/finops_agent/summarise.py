@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from finops_agent.catalog import ChartHint, QuerySpec
+from finops_agent.currencies import CurrencyTotal
 from finops_agent.execution import QueryResult
 from finops_agent.formatting import change_pct
 from finops_agent.waterfall import Waterfall, waterfall_from_frame
@@ -143,6 +144,22 @@ class ReportSummary:
     metrics: Metrics
     queries: dict[str, QuerySummary]
     results: dict[str, QueryResult] = field(default_factory=dict)
+    # every money figure is in this currency; the window's currencies (this one first) and
+    # this currency's providers, each with its line items and net cost
+    currency: str = "USD"
+    currencies: list[CurrencyTotal] = field(default_factory=list)
+    providers: list[CurrencyTotal] = field(default_factory=list)
+
+    @property
+    def other_currencies(self) -> list[CurrencyTotal]:
+        """The currencies billed in the window that this report leaves out (never added to it)."""
+        return [c for c in self.currencies if c.name != self.currency]
+
+    @property
+    def title(self) -> str:
+        """`AWS cost report` when AWS is the only provider known, else `Cloud cost report`."""
+        names = [p.name for p in self.providers]
+        return "AWS cost report" if names in ([], ["AWS"]) else "Cloud cost report"
 
     def frame(self, name: str) -> pd.DataFrame:
         """The full result of a query that ran (empty when it failed or did not run)."""
@@ -181,6 +198,10 @@ class ReportSummary:
             },
             "schema": self.schema,
             "analysis_type": m.analysis_type,
+            # every amount below is in this currency, whatever a key's `_usd` suffix says (the
+            # keys stay as prompts and their readers know them)
+            "currency": self.currency,
+            "providers": [p.name for p in self.providers],
             "totals": {
                 "rows": m.rows,
                 "unblended_cost_usd": round(m.unblended_cost, 2),

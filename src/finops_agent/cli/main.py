@@ -78,7 +78,11 @@ def _run_report(*, prefect: bool = False, email: str | None = None, **kwargs: An
     from finops_agent.pipeline import preflight
     from finops_agent.prefect_env import prefect_server_url
 
-    settings = load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine"))
+    settings = load_settings(
+        output_dir=kwargs.get("output_dir"),
+        engine=kwargs.get("engine"),
+        currency=kwargs.get("currency"),
+    )
     # fail on bad input in a second, before any query runs or a Prefect server starts
     preflight(
         settings,
@@ -150,10 +154,18 @@ def report(
             help="Run as a Prefect flow run even when no Prefect server is configured or running",
         ),
     ] = False,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Billing currency to report: auto (the window's largest) or a code such as EUR "
+            "(default: FINOPS_CURRENCY); other currencies are named, never added"
+        ),
+    ] = None,
 ) -> None:
     """Run the stored queries and write DIR/<report_id>/report.html; print its path last."""
     path = _run_report(
         prefect=prefect,
+        currency=currency,
         source=source,
         schema=schema,
         families=_split(families),
