@@ -202,7 +202,7 @@ def apply_month_over_month(
 ) -> None:
     """Put the complete-months comparison in place of the in-window month-over-month section."""
     summary.results[result.name] = result
-    summary.queries[result.name] = summarise_query(spec, result, top_n)
+    summary.queries[result.name] = summarise_query(spec, result, top_n, summary.currency)
 
 
 MONTH_TO_DATE = "month_to_date"
@@ -328,4 +328,6 @@ def month_to_date(
 def apply_month_to_date(summary: ReportSummary, result: QueryResult, top_n: int) -> None:
     """Add the month-to-date section to the report."""
     summary.results[result.name] = result
-    summary.queries[result.name] = summarise_query(MONTH_TO_DATE_SPEC, result, top_n)
+    summary.queries[result.name] = summarise_query(
+        MONTH_TO_DATE_SPEC, result, top_n, summary.currency
+    )

@@ -276,7 +276,10 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
         source=run.engine.source_label,
         families=run.families,
         metrics=metrics,
-        queries={r.name: summarise_query(specs[r.name], r, run.settings.top_n) for r in results},
+        queries={
+            r.name: summarise_query(specs[r.name], r, run.settings.top_n, run.currency or "USD")
+            for r in results
+        },
         results=by_name,
         currency=run.currency or "USD",
         currencies=run.currencies,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,8 @@ import pandas as pd
 from finops_agent.catalog import ChartHint, QuerySpec
 from finops_agent.currencies import CurrencyTotal
 from finops_agent.execution import QueryResult
-from finops_agent.formatting import change_pct
+from finops_agent.formatting import change_pct, in_currency
+from finops_agent.reports.document import report_title
 from finops_agent.waterfall import Waterfall, waterfall_from_frame
 from finops_agent.window import Window, period_text
 
@@ -156,10 +158,22 @@ class ReportSummary:
         return [c for c in self.currencies if c.name != self.currency]
 
     @property
+    def other_providers(self) -> bool:
+        """True when the report's rows come from a provider other than AWS."""
+        return any(p.name != "AWS" for p in self.providers)
+
+    def currency_command(self, currency: str) -> str:
+        """The command that reports this window (and local source) in `currency`."""
+        words = ["finops", "report", "--currency", currency]
+        if self.engine == "duckdb":
+            words += ["--source", self.source]
+        words += ["--start", self.window.start.isoformat(), "--end", self.window.end.isoformat()]
+        return shlex.join(words)
+
+    @property
     def title(self) -> str:
         """`AWS cost report` when AWS is the only provider known, else `Cloud cost report`."""
-        names = [p.name for p in self.providers]
-        return "AWS cost report" if names in ([], ["AWS"]) else "Cloud cost report"
+        return report_title([p.name for p in self.providers])
 
     def frame(self, name: str) -> pd.DataFrame:
         """The full result of a query that ran (empty when it failed or did not run)."""
@@ -214,8 +228,13 @@ class ReportSummary:
         }
 
 
-def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySummary:
-    """Summary of one query: totals, top rows by its cost column, savings if it has any."""
+def summarise_query(
+    spec: QuerySpec, result: QueryResult, top_n: int, currency: str = "USD"
+) -> QuerySummary:
+    """Summary of one query: totals, top rows by its cost column, savings if it has any.
+
+    Money columns carry `currency` as their unit (the catalog writes them in USD).
+    """
     frame = result.frame
     cost_column = spec.cost_column if spec.cost_column in frame.columns else None
     counted = frame
@@ -243,7 +262,7 @@ def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySu
         rows=result.rows,
         columns=list(frame.columns),
         chart=spec.chart,
-        units=spec.units,
+        units=in_currency(spec.units, currency),
         cost_column=cost_column,
         total=total,
         top_rows=records(ranked),

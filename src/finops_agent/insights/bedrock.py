@@ -21,7 +21,7 @@ from botocore.exceptions import (
 )
 
 from finops_agent.catalog import load_catalog
-from finops_agent.formatting import usd
+from finops_agent.formatting import money
 from finops_agent.insights.base import (
     Finding,
     Insights,
@@ -286,11 +286,13 @@ def _prompts(
     return chosen[:_PROMPTS_PER_REPORT]
 
 
-def _ground(narrative: str, findings: list[Finding], evidence: Evidence) -> list[Ungrounded]:
+def _ground(
+    narrative: str, findings: list[Finding], evidence: Evidence, currency: str = "USD"
+) -> list[Ungrounded]:
     flagged = check_text(narrative, evidence)
     for f in findings:
         flagged += check_text(f.evidence, evidence, where=f"finding '{f.title}'")
-        saving = usd(f.monthly_savings_usd)
+        saving = money(f.monthly_savings_usd, currency)
         if f.monthly_savings_usd > 0:
             flagged += check_text(
                 saving + " a month", evidence, where=f"savings of finding '{f.title}'"
@@ -352,7 +354,9 @@ class BedrockInsights:
         totals = [summary.metrics.unblended_cost, summary.metrics.amortized_cost]
         totals += [q.total for q in summary.queries.values() if q.total]
         evidence = Evidence.from_context(prompt.context, totals)
-        flagged = _ground(narrative, findings if output is not None else [], evidence)
+        flagged = _ground(
+            narrative, findings if output is not None else [], evidence, summary.currency
+        )
         if prompt.cuts:
             log.info("insight prompt for %s was cut: %s", summary.report_id, prompt.cuts)
         return Insights(
