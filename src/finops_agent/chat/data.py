@@ -53,7 +53,11 @@ COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("public_cost", "double", "USD at public on-demand prices"),
     ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
     ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
-    ("currency", "varchar", "billing currency, normally USD"),
+    (
+        "currency",
+        "varchar",
+        "billing currency: one per report, never add amounts across currencies",
+    ),
     ("provider", "varchar", "who provided the service: AWS, or a FOCUS file's provider name"),
 )
 
@@ -163,6 +167,9 @@ class CostData:
             families=report.families or None,
             start=self.span.start.isoformat(),
             end=self.span.end.isoformat(),
+            # the report's currency only; a report written before currencies were told apart
+            # (none listed) reads every row as it did
+            currency=report.currency if report.currencies else None,
         )
 
     def describe(self) -> str:
