@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import Overrides, Workspace
 from finops_agent.analyze.run import analyse_workspace, open_files, render
 from finops_agent.insights.base import Insights
-from finops_agent.runs.analyze import ask, fetch, record
+from finops_agent.runs.analyze import ask, default_paths, fetch, record
 from finops_agent.settings import Settings, load_settings
 
 AnalysisType = Literal["auto", "architecture", "tagging", "cost"]
@@ -60,20 +60,30 @@ def render_report(
 
 @flow(name="analyze-file", log_prints=True)
 def analyze_file(
-    paths: list[str],
+    paths: list[str] | None = None,
     type: AnalysisType = "auto",
     output_dir: str | None = None,
     cost_col: str | None = None,
     group_col: str | None = None,
     date_col: str | None = None,
 ) -> str:
-    """Analyse Athena result files (local or s3://) and return the path of their report.html."""
+    """Analyse Athena result files (local or s3://) and return the path of their report.html.
+
+    With no paths (a manual run with default parameters) it analyses FINOPS_SOURCE's files, or
+    the demo's generated data when no source is configured, and the report says which.
+    """
     settings = load_settings(output_dir=output_dir)
+    notice = None
+    if not paths:
+        paths, notice = default_paths(settings)
+        get_run_logger().info(notice)
     local = fetch_files(paths, settings)
     workspace = profile_files(local, Overrides(cost_col, group_col, date_col), settings)
     try:
         summary = analyse_files(workspace, type, settings)
         insights = ask_insights(summary, settings)
+        if notice:
+            insights.warnings.insert(0, notice)
         log_insights(summary, insights, settings)
         return render_report(settings, workspace, summary, insights)
     finally:

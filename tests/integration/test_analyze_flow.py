@@ -118,3 +118,24 @@ def test_the_printed_command_runs_the_full_report_to_the_same_total(
     # the stored queries and the file profile agree on the bill
     assert data["metrics"]["unblended_cost"] == pytest.approx(total)
     assert analysed == pytest.approx(total)
+
+
+@pytest.mark.integration
+def test_flow_with_default_parameters_analyses_the_configured_source_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.analyze import analyze_file
+
+    shape = SHAPES["EBS volume inventory"]()
+    folder = tmp_path / "exports"
+    path = shape.write(folder)
+    (folder / "notes.txt").write_text("not data", encoding="utf-8")
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FINOPS_SOURCE", str(folder))
+    html = Path(analyze_file(output_dir=str(tmp_path / "reports")))
+    data = json.loads((html.parent / "report.json").read_text(encoding="utf-8"))
+    assert data["source"] == path.name
+    assert data["totals"]["unblended_cost"] == pytest.approx(shape.total(), abs=0.005, rel=0)
+    notice = f"No files were given, so this analyses FINOPS_SOURCE ({folder})."
+    assert data["insights"]["warnings"][0] == notice
+    assert notice in html.read_text(encoding="utf-8")

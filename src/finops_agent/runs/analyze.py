@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 from finops_agent.analyze.analysis import FileReportSummary
@@ -16,9 +17,48 @@ from finops_agent.analyze.run import (
 )
 from finops_agent.insights.base import Insights
 from finops_agent.pipeline import insight_interaction
+from finops_agent.result_files.load import AnalyzeError
 from finops_agent.settings import Settings, load_settings
 from finops_agent.store.recording import log_interaction, open_store
 from finops_agent.wiring import build_insights
+
+_DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
+def default_paths(settings: Settings) -> tuple[list[str], str]:
+    """The files a run given no paths analyses, and the notice saying which: FINOPS_SOURCE's, else the demo's.
+
+    A manual run from the Prefect UI with default parameters has no path to give; it analyses the
+    configured billing source (a file, a folder of data files or a glob), or the demo's generated
+    data when none is configured, and says so on the report.
+    """
+    if settings.source:
+        files = _data_files(settings.source)
+        if not files:
+            raise AnalyzeError(
+                f"FINOPS_SOURCE {settings.source!r} holds no .parquet or .csv file to analyse; "
+                "give the files to analyse as paths"
+            )
+        return files, f"No files were given, so this analyses FINOPS_SOURCE ({settings.source})."
+    from finops_agent.sample_data.demo import demo_source
+
+    data, _ = demo_source(settings)
+    return _data_files(str(data)), (
+        f"No files were given and no FINOPS_SOURCE is configured, so this analyses generated "
+        f"demo data in {data}, not your bill."
+    )
+
+
+def _data_files(source: str) -> list[str]:
+    """The data files a file, folder or glob names, in a stable order."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        found = [str(p) for p in path.rglob("*") if p.is_file()]
+    elif path.is_file():
+        return [str(path)]
+    else:
+        found = glob.glob(str(path), recursive=True)
+    return sorted(f for f in found if f.endswith(_DATA_SUFFIXES))
 
 
 def fetch(paths: list[str], settings: Settings) -> list[str]:
@@ -41,17 +81,22 @@ def record(summary: FileReportSummary, insights: Insights, settings: Settings) -
 
 
 def analyze_files(
-    paths: list[str],
+    paths: list[str] | None,
     analysis_type: str = "auto",
     output_dir: str | None = None,
     overrides: Overrides | None = None,
 ) -> Path:
-    """Analyse result files (local or s3://) and return the path of their report.html."""
+    """Analyse result files (local or s3://; none: see default_paths) and return their report.html."""
     settings = load_settings(output_dir=output_dir)
+    notice = None
+    if not paths:
+        paths, notice = default_paths(settings)
     workspace = open_files(fetch(paths, settings), overrides or Overrides(), settings)
     try:
         summary = analyse_workspace(workspace, analysis_type, settings)
         insights = ask(summary, settings)
+        if notice:
+            insights.warnings.insert(0, notice)
         record(summary, insights, settings)
         return render(Path(settings.output_dir), workspace, summary, insights)
     finally:
