@@ -93,7 +93,12 @@ def _run_queries(run: PreparedRun, request: ReportRequest) -> list[QueryResult]:
     """Submit every query as a cached, retried task; collect results in catalog order."""
     settings, refresh_cache = run.settings, request.refresh_cache
     fingerprint = source_fingerprint(
-        settings, request.source, schema=run.schema, window=run.window, tag_keys=settings.tag_keys
+        settings,
+        request.source,
+        schema=run.schema,
+        window=run.window,
+        tag_keys=settings.tag_keys,
+        currency=run.currency,
     )
     query_task = run_stored_query.with_options(
         cache_expiration=dt.timedelta(hours=settings.query_cache_hours),
