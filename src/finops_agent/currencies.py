@@ -1,30 +1,29 @@
 """Billing currencies and providers in a window: which currency a report covers, and the others.
 
-Amounts in different currencies are never added. One cheap statement over the source adapter
-(it reads only currency, provider, cost and usage start, and the partitions) finds each
-currency's and provider's totals; the report then runs on one currency's rows.
+Amounts in different currencies are never added. One cheap statement over the window's `cost`
+(on Athena it reads only currency, provider, cost and usage start, and the partitions) finds
+each currency's and provider's totals; the report then runs on one currency's rows.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.engines.base import QueryEngine, QueryError
+from finops_agent.engines.base import QueryEngine
 from finops_agent.errors import UserError
 from finops_agent.execution import QueryResult, engine_result
-from finops_agent.sources import Schema, cost_sql
-from finops_agent.window import Window
 
 __all__ = [
     "AUTO",
     "CURRENCY_SURVEY",
+    "SURVEY_SQL",
     "BillingSlice",
     "CurrencyTotal",
     "UnknownCurrencyError",
@@ -34,7 +33,6 @@ __all__ = [
     "provider_totals",
     "run_survey",
     "slices_from_frame",
-    "survey_sql",
 ]
 
 AUTO = "auto"
@@ -87,22 +85,16 @@ def check_currency_choice(value: str, *, what: str = "FINOPS_CURRENCY") -> str:
     return code
 
 
-def survey_sql(adapter_sql: str) -> str:
-    """Line items and net cost per currency and provider over the adapter's rows for a window.
-
-    Only the adapter's currency, provider, cost and window columns are referenced, so Athena
-    reads those columns (and the partitions) and nothing else.
-    """
-    return (
-        "-- Which billing currencies and providers does the window hold, and how much of each?\n"
-        "select\n"
-        "    currency,\n"
-        "    provider,\n"
-        "    count(*) as rows,\n"
-        "    sum(unblended_cost) as unblended_cost\n"
-        f"from (\n{adapter_sql}\n) as window_cost\n"
-        "group by currency, provider"
-    )
+# Only the canonical currency, provider and cost are referenced: on Athena the adapter CTE then
+# reads those columns, the usage start and the partitions, and nothing else.
+SURVEY_SQL = """-- Which billing currencies and providers does the window hold, and how much of each?
+select
+    currency,
+    provider,
+    count(*) as rows,
+    sum(unblended_cost) as unblended_cost
+from cost
+group by currency, provider"""
 
 
 def slices_from_frame(frame: pd.DataFrame) -> list[BillingSlice]:
@@ -167,20 +159,9 @@ def choose_currency(totals: Sequence[CurrencyTotal], wanted: str, *, source: str
     return choice
 
 
-def run_survey(
-    engine: QueryEngine, schema: Schema, columns: Mapping[str, str], window: Window
-) -> tuple[QueryResult, list[BillingSlice]]:
-    """Run the survey over the source for `window`, before `cost` is bound; raise on failure."""
-    adapter = cost_sql(schema, engine.source_relation(), columns, window, {})
-    sql = survey_sql(adapter.sql)
+def run_survey(engine: QueryEngine) -> tuple[QueryResult, list[BillingSlice]]:
+    """Run the survey over the engine's bound `cost` (every currency); raise QueryError on failure."""
     started = time.perf_counter()
-    try:
-        answer = engine.execute(CURRENCY_SURVEY, sql, adapter.params)
-    except QueryError:
-        # binding the adapter names a broken file's column, row and value; raise that if it fails
-        engine.bind_cost(adapter.sql, adapter.params)
-        raise
-    result = engine_result(
-        SURVEY_SPEC, answer.sql, dict(adapter.params), answer, time.perf_counter() - started
-    )
+    answer = engine.execute(CURRENCY_SURVEY, SURVEY_SQL, {})
+    result = engine_result(SURVEY_SPEC, answer.sql, {}, answer, time.perf_counter() - started)
     return result, slices_from_frame(answer.frame)

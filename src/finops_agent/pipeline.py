@@ -129,9 +129,10 @@ def prepare_run(
     """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
 
     `kind` says what the report is for (a full report or a daily digest) in report.json.
-    `currency` (`auto` or a code) first surveys the window's currencies and providers and binds
-    `cost` to one currency's rows: the largest with `auto`; a code not billed in the window is
-    an UnknownCurrencyError naming those present. None binds every row (no survey).
+    `currency` (`auto` or a code) then surveys the window's currencies and providers, and when
+    there are several binds `cost` again to one currency's rows: the largest with `auto`. A
+    code not billed in the window is an UnknownCurrencyError naming those present, before any
+    stored query runs. None keeps every row (no survey).
     """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
@@ -146,26 +147,31 @@ def prepare_run(
             check_schema(detected, list(columns), source=engine.source_label)
         else:
             raise SourceError(f"unknown schema {schema!r}; choose auto, cur, cur2 or focus")
-        survey, currencies, providers, chosen_currency = None, [], [], None
-        if currency is not None:
-            survey, slices = run_survey(engine, detected, columns, window)
-            currencies = currency_totals(slices)
-            chosen_currency = choose_currency(currencies, currency, source=engine.source_label)
-            if chosen_currency is not None:
-                providers = provider_totals(slices, chosen_currency)
-        cost = cost_sql(
-            detected,
-            engine.source_relation(),
-            columns,
-            window,
-            settings.tag_keys,
-            currency=chosen_currency,
-        )
+        cost = cost_sql(detected, engine.source_relation(), columns, window, settings.tag_keys)
         # a table scan is billed per query on Athena; local files are read once either way
         warnings = list(cost.warnings) if engine.name == "athena" else []
         for warning in warnings:
             log.warning("%s", warning)
         engine.bind_cost(cost.sql, cost.params)
+        survey, currencies, providers, chosen_currency = None, [], [], None
+        if currency is not None:
+            survey, slices = run_survey(engine)
+            currencies = currency_totals(slices)
+            chosen_currency = choose_currency(currencies, currency, source=engine.source_label)
+            if chosen_currency is not None:
+                providers = provider_totals(slices, chosen_currency)
+            if len(currencies) > 1:
+                # bound again to one currency's rows: on DuckDB only a bill with several
+                # currencies pays a second materialisation, on Athena binding is free
+                cost = cost_sql(
+                    detected,
+                    engine.source_relation(),
+                    columns,
+                    window,
+                    settings.tag_keys,
+                    currency=chosen_currency,
+                )
+                engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()
         raise

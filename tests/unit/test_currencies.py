@@ -24,12 +24,12 @@ import pytest
 from finops_agent.currencies import (
     AUTO,
     CURRENCY_SURVEY,
+    SURVEY_SQL,
     UnknownCurrencyError,
     check_currency_choice,
     choose_currency,
     currency_totals,
     slices_from_frame,
-    survey_sql,
 )
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.duckdb import DuckDBEngine
@@ -348,7 +348,24 @@ def test_an_unknown_currency_names_those_present_before_other_queries_run(
         match=r"^currency JPY is not billed in .* in this window; currencies present: USD, EUR$",
     ):
         prepare_run(load_settings(), start=START, end=END, engine=engine, currency="jpy")
-    assert (engine.ran, engine.bound) == ([CURRENCY_SURVEY], 0)
+    # the window bound once (every currency), the survey, then nothing
+    assert (engine.ran, engine.bound) == ([CURRENCY_SURVEY], 1)
+
+
+def test_a_bill_with_several_currencies_is_bound_again_to_one_and_a_single_one_is_not(
+    bills: dict[str, Path],
+) -> None:
+    mixed = _CountingEngine(str(bills["mixed"]))
+    run = prepare_run(load_settings(), start=START, end=END, engine=mixed, currency="EUR")
+    try:
+        (count,) = mixed.raw_sql("select count(*) from cost where currency <> 'EUR'")[0]
+        assert (run.currency, mixed.bound, count) == ("EUR", 2, 0)
+    finally:
+        run.engine.close()
+    plain = _CountingEngine(str(bills["plain"]))
+    run = prepare_run(load_settings(), start=START, end=END, engine=plain, currency="auto")
+    run.engine.close()
+    assert (run.currency, plain.bound, [c.name for c in run.currencies]) == ("USD", 1, ["USD"])
 
 
 def test_the_currency_setting_is_auto_or_a_code() -> None:
@@ -404,7 +421,7 @@ def test_money_units_follow_the_report_currency() -> None:
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_the_survey_and_a_currency_bound_query_conform_to_athena(flavour: str) -> None:
-    """The survey reads the source before `cost` is bound; the currency is a WHERE parameter."""
+    """The survey runs over the adapter like a stored query; the currency is a WHERE parameter."""
     table = glue_table(flavour)
     session = boto3.Session(
         region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
@@ -412,8 +429,9 @@ def test_the_survey_and_a_currency_bound_query_conform_to_athena(flavour: str) -
     engine = AthenaEngine(DATABASE, table.table, session=session)
     types = table.types()
     schema = detect_schema(list(types))
-    adapter = cost_sql(schema, engine.source_relation(), types, OCTOBER, {})
-    text, values = engine.prepare(CURRENCY_SURVEY, survey_sql(adapter.sql), adapter.params)
+    every = cost_sql(schema, engine.source_relation(), types, OCTOBER, DEFAULT_TAG_ALIASES)
+    engine.bind_cost(every.sql, every.params)
+    text, values = engine.prepare(CURRENCY_SURVEY, SURVEY_SQL, {})
     assert check_statement(text, values, table) == []
     bound = cost_sql(
         schema, engine.source_relation(), types, OCTOBER, DEFAULT_TAG_ALIASES, currency="EUR"
