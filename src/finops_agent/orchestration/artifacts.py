@@ -175,7 +175,8 @@ def publish_report_artifacts(
     if served is None:
         # a run under `finops serve` gets FINOPS_PUBLIC_URL from the launcher
         served = load_settings().served_report_url(summary.report_id)
-    description = f"{summary.metrics.analysis_type} · {summary.window.period}"
+    # the findings table's monthly_savings_usd column holds amounts in the report's currency
+    description = f"{summary.metrics.analysis_type} · {summary.window.period} · {summary.currency}"
     rows = findings_table(insights) or [{"finding": "no findings", "monthly_savings_usd": 0.0}]
     attempts = [
         (
