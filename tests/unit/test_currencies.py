@@ -444,3 +444,32 @@ def test_the_survey_and_a_currency_bound_query_conform_to_athena(flavour: str) -
     )
     assert check_statement(text, values, table) == []
     assert values.count("'EUR'") == 1
+
+
+@pytest.mark.parametrize("schema", ["cur", "cur2"])
+def test_cur_rows_are_chosen_by_line_item_currency_code(schema: str, tmp_path: Path) -> None:
+    from finops_agent.catalog import load_catalog
+    from finops_agent.execution import run_query
+    from tests import tiny
+
+    folder = tiny.write(schema, tmp_path / "bill")
+    (path,) = folder.rglob("*.parquet")
+    table = pq.read_table(path)
+    # every other line item billed in EUR
+    codes = pa.array(["EUR" if i % 2 else "USD" for i in range(table.num_rows)])
+    table = table.set_column(
+        table.schema.get_field_index("line_item_currency_code"), "line_item_currency_code", codes
+    )
+    pq.write_table(table, path)
+    eur = pc.filter(table, pc.equal(table["line_item_currency_code"], "EUR"))
+    expected = round(pc.sum(eur["line_item_unblended_cost"]).as_py(), 2)
+    run = prepare_run(load_settings(), source=str(folder), start=START, end=END, currency="EUR")
+    try:
+        totals = run_query(run.engine, load_catalog().queries["window_totals"], run.params)
+    finally:
+        run.engine.close()
+    assert totals.ok, totals.error
+    assert run.currency == "EUR" and {c.name for c in run.currencies} == {"USD", "EUR"}
+    assert eur.num_rows > 0
+    assert round(float(totals.frame["unblended_cost"].iloc[0]), 2) == expected
+    assert int(totals.frame["rows"].iloc[0]) == eur.num_rows
