@@ -495,7 +495,7 @@ def group_of(field: FieldInfo) -> str:
 
 
 # Overrides the CLI passes, by the option users typed; other overrides are named as given
-_OPTION_NAMES = {"output_dir": "--out", "engine": "--engine"}
+_OPTION_NAMES = {"output_dir": "--out", "engine": "--engine", "currency": "--currency"}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -368,11 +368,18 @@ def test_a_bill_with_several_currencies_is_bound_again_to_one_and_a_single_one_i
     assert (run.currency, plain.bound, [c.name for c in run.currencies]) == ("USD", 1, ["USD"])
 
 
-def test_the_currency_setting_is_auto_or_a_code() -> None:
+def test_the_currency_setting_is_auto_or_a_code(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(currency="eur").currency == "EUR"
     assert load_settings(currency=" Auto ").currency == "auto"
-    with pytest.raises(SettingValueError, match=r"'euro' is neither auto nor a three-letter"):
+    with pytest.raises(
+        SettingValueError, match=r"^--currency: 'euro' is neither auto nor a three-letter"
+    ):
         load_settings(currency="euro")
+    monkeypatch.setenv("FINOPS_CURRENCY", "US$")
+    with pytest.raises(
+        SettingValueError, match=r"^FINOPS_CURRENCY: 'US\$' is neither auto nor a three-letter"
+    ):
+        load_settings()
     with pytest.raises(UnknownCurrencyError, match=r"--currency '€' is neither auto nor"):
         check_currency_choice("€", what="--currency")
 
