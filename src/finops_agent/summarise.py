@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ from finops_agent.catalog import ChartHint, QuerySpec
 from finops_agent.currencies import CurrencyTotal
 from finops_agent.execution import QueryResult
 from finops_agent.formatting import change_pct, in_currency
-from finops_agent.reports.document import report_title
+from finops_agent.reports.document import currency_command, report_title
 from finops_agent.waterfall import Waterfall, waterfall_from_frame
 from finops_agent.window import Window, period_text
 
@@ -164,11 +163,13 @@ class ReportSummary:
 
     def currency_command(self, currency: str) -> str:
         """The command that reports this window (and local source) in `currency`."""
-        words = ["finops", "report", "--currency", currency]
-        if self.engine == "duckdb":
-            words += ["--source", self.source]
-        words += ["--start", self.window.start.isoformat(), "--end", self.window.end.isoformat()]
-        return shlex.join(words)
+        return currency_command(
+            currency,
+            engine=self.engine,
+            source=self.source,
+            start=self.window.start,
+            end=self.window.end,
+        )
 
     @property
     def title(self) -> str:

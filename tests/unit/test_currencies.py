@@ -224,6 +224,10 @@ def test_auto_reports_the_largest_currency_to_the_cent_and_states_the_other(
     assert f"--start {START} --end {END}</code>" in box.group(0)
     assert f'id="metric-total-cost">{_shown(usd, "USD")}<' in auto_report.html
     assert f"EUR: net {_shown(eur, 'EUR')} over {eur_rows:,} line items" in auto_report.email_text
+    assert (
+        f"(finops report --currency EUR --source {bills['mixed']} --start {START} --end {END})"
+        in auto_report.email_text
+    )
     assert re.fullmatch(
         rf"Cloud cost report 2026-10: {re.escape(_shown(usd, 'USD'))}( \([+-][0-9.]+%\))?",
         auto_report.subject,

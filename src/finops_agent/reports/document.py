@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
@@ -268,6 +269,17 @@ class BillRecord(_Record):
     other_currencies: list[str] = Field(default_factory=list)
 
 
+def currency_command(
+    currency: str, *, engine: str, source: str, start: dt.date, end: dt.date
+) -> str:
+    """The `finops report` command that reports this window (and local source) in `currency`."""
+    words = ["finops", "report", "--currency", currency]
+    if engine == "duckdb":
+        words += ["--source", source]
+    words += ["--start", start.isoformat(), "--end", end.isoformat()]
+    return shlex.join(words)
+
+
 def report_title(providers: list[str]) -> str:
     """`AWS cost report` when AWS is the only provider known (or none is), else `Cloud cost report`."""
     return "AWS cost report" if providers in ([], ["AWS"]) else "Cloud cost report"
@@ -327,6 +339,18 @@ class ReportDocument(_Record):
     def other_currencies(self) -> list[MoneyTotalRecord]:
         """The currencies billed in the window that this report leaves out."""
         return [c for c in self.currencies if c.name != self.currency]
+
+    def currency_command(self, currency: str) -> str:
+        """The command that reports this report's window and source in `currency`."""
+        if self.window is None:
+            return f"finops report --currency {shlex.quote(currency)}"
+        return currency_command(
+            currency,
+            engine=self.engine,
+            source=self.source_path or self.source,
+            start=self.window.start,
+            end=self.window.end,
+        )
 
     @property
     def relations(self) -> frozenset[str]:
