@@ -17,7 +17,9 @@ with classified as (
             else 'other'
         end as bucket
     from cost
-    where charge_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
+    -- the buckets are AWS service codes: another provider's account would read as all 'other'
+    where provider = 'AWS'
+        and charge_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
 ),
 
 shares as (

@@ -374,6 +374,15 @@ def test_history_names_a_bad_date_in_one_line(
     [
         (["--end", "2026-02-30"], "error: --end must be YYYY-MM-DD, not '2026-02-30'"),
         (["--schema", "cur3"], "error: schema must be cur, cur2 or focus, not 'cur3'"),
+        # CUR 2.0 (the default schema) holds AWS charges only
+        (
+            ["--second-provider"],
+            "error: a second provider needs schema focus: cur2 holds AWS charges only",
+        ),
+        (
+            ["--second-currency", "JPY"],
+            "error: second currency must be one of EUR, GBP, not 'JPY'",
+        ),
     ],
 )
 def test_sample_data_names_a_bad_option_in_one_line(

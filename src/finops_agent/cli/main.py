@@ -208,6 +208,17 @@ def sample_data(
     focus_version: Annotated[
         str, typer.Option(help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports)")
     ] = "1.0",
+    second_provider: Annotated[
+        bool,
+        typer.Option(
+            "--second-provider",
+            help="Add Microsoft Azure rows in their own billing account (--schema focus only)",
+        ),
+    ] = False,
+    second_currency: Annotated[
+        str | None,
+        typer.Option(help="Add two AWS accounts billed in this currency: EUR or GBP"),
+    ] = None,
 ) -> None:
     """Generate synthetic billing data with planted findings and their ground truth."""
     from finops_agent.checks import check_output_folder
@@ -228,6 +239,8 @@ def sample_data(
         fmt=fmt,  # type: ignore[arg-type]
         end=last,
         focus_version=focus_version,  # type: ignore[arg-type]
+        second_provider=second_provider,
+        second_currency=second_currency,
     )
     err.print(
         f"wrote {truth['rows']:,} {schema} rows ({truth['start']} to {truth['end']}, end exclusive)",

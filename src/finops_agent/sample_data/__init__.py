@@ -13,6 +13,7 @@ import pandas as pd
 
 from finops_agent.errors import UserError
 from finops_agent.sample_data import lines as L
+from finops_agent.sample_data import mixed
 from finops_agent.sample_data.estate import (
     ACCOUNTS,
     BACKGROUND,
@@ -33,7 +34,9 @@ from finops_agent.sample_data.writer import (
 )
 
 Schema = Literal["cur", "cur2", "focus"]
-__all__ = ["Schema", "generate"]
+__all__ = ["SECOND_CURRENCIES", "SECOND_PROVIDER", "Schema", "generate"]
+SECOND_CURRENCIES = mixed.SECOND_CURRENCIES
+SECOND_PROVIDER = mixed.SECOND_PROVIDER
 _SPIKE_FACTOR = 9.0
 
 
@@ -140,6 +143,8 @@ def generate(
     end: dt.date | None = None,
     focus_version: Literal["1.0", "1.2"] = "1.0",
     credits_cover_usage: bool = False,
+    second_provider: bool = False,
+    second_currency: str | None = None,
 ) -> dict[str, Any]:
     """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth.
 
@@ -147,6 +152,11 @@ def generate(
     maps, 1.2 with SkuMeter and map-typed SkuPriceDetails/Tags (JSON text in CSV).
     `credits_cover_usage` adds a credit each month that nets the month's bill to exactly zero,
     as promotional credits do for a new or startup account.
+    `second_currency` (EUR or GBP) adds two AWS accounts under their own payer billed in that
+    currency at its own prices; `second_provider` (FOCUS only) adds Microsoft Azure rows in
+    their own billing account. Both are off by default, and the default output never changes.
+    The ground truth's `totals`, `waterfall` and `planted` describe the main (AWS, USD) estate;
+    `by_currency` and `by_provider` hold every row's totals.
     """
     if schema not in ("cur", "cur2", "focus"):
         raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
@@ -154,6 +164,15 @@ def generate(
         raise SampleDataError(f"focus version must be 1.0 or 1.2, not {focus_version!r}")
     if fmt not in ("parquet", "csv"):
         raise SampleDataError(f"format must be parquet or csv, not {fmt!r}")
+    if second_provider and schema != "focus":
+        raise SampleDataError(
+            f"a second provider needs schema focus: {schema} holds AWS charges only"
+        )
+    if second_currency is not None and second_currency not in mixed.SECOND_CURRENCIES:
+        raise SampleDataError(
+            f"second currency must be one of {', '.join(mixed.SECOND_CURRENCIES)}, "
+            f"not {second_currency!r}"
+        )
     if months < 1 or rows < 1:
         raise SampleDataError("rows and months must be positive")
     end = end or dt.datetime.now(dt.UTC).date()
@@ -234,6 +253,19 @@ def generate(
     all_lines = L.Lines.concat([usage, sp_fees, ri_fees, *tax, credit, refund])
     if credits_cover_usage:
         all_lines = L.Lines.concat([all_lines, _covering_credits(all_lines, rt)])
+    n_main = len(rt)
+    rt["currency"] = "USD"
+    rt["provider"] = rt["publisher"] = rt["invoice_issuer"] = "AWS"
+    # the extras draw from their own generator, so the main estate is the same with them on
+    extras_rng = np.random.default_rng(seed + 1_000)
+    if second_currency is not None:
+        extra_rt, extra_lines = mixed.second_currency_estate(
+            extras_rng, second_currency, days, len(rt)
+        )
+        rt, all_lines = pd.concat([rt, extra_rt]), L.Lines.concat([all_lines, extra_lines])
+    if second_provider:
+        extra_rt, extra_lines = mixed.second_provider_estate(extras_rng, days, len(rt))
+        rt, all_lines = pd.concat([rt, extra_rt]), L.Lines.concat([all_lines, extra_lines])
     order = np.argsort(all_lines.start, kind="stable")
     all_lines = L.Lines(
         all_lines.res[order],
@@ -260,25 +292,34 @@ def generate(
         )
         month_key = np.datetime_as_string(all_lines.start.astype("datetime64[M]"))
     rows_by_month = write(schema, columns, month_key, out, fmt)
+    money = mixed.money_truth(all_lines, rt, schema)
+    line_currency = rt["currency"].to_numpy()[all_lines.res]
+    for currency, part in money["by_currency"].items():
+        part["waterfall"] = waterfall_truth(all_lines.subset(line_currency == currency))
+    main_lines = all_lines.subset(all_lines.res < n_main)
+    rt = rt.iloc[:n_main]
     truth = _ground_truth(
         schema,
         seed,
         rows_by_month,
         days,
         end,
-        all_lines,
+        main_lines,
         rt,
         amortized_upfront,
         spike_day,
         baseline,
     )
-    truth["waterfall"] = waterfall_truth(all_lines)
+    truth["waterfall"] = waterfall_truth(main_lines)
     truth["planted"]["refund"] = {
         "date": str(refund.start[0].astype("datetime64[D]")),
         "amount": _round(refund.values["unblended"][0]),
     }
-    truth["planted"]["movers"] = _movers_truth(all_lines, rt, days)
+    truth["planted"]["movers"] = _movers_truth(main_lines, rt, days)
     truth["credits_cover_usage"] = credits_cover_usage
+    truth["second_provider"] = second_provider
+    truth["second_currency"] = second_currency
+    truth.update(money)
     if schema == "focus":
         truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))

@@ -67,6 +67,15 @@ class Lines:
             {k: np.concatenate([p.values[k] for p in parts]) for k in NUMERIC},
         )
 
+    def subset(self, mask: np.ndarray) -> Lines:
+        """The lines where `mask` holds, in their order."""
+        return Lines(
+            self.res[mask],
+            self.ltype[mask],
+            self.start[mask],
+            {k: a[mask] for k, a in self.values.items()},
+        )
+
     def amortized(self) -> np.ndarray:
         """The standard amortised cost CASE of each line."""
         v, t = self.values, self.ltype

@@ -108,6 +108,15 @@ def _ts(values: np.ndarray) -> pa.Array:
     return pa.array(values.astype("datetime64[ms]"))
 
 
+def currency_column(rt: pd.DataFrame, res: np.ndarray) -> pa.Array:
+    """Each line's billing currency: USD unless the estate holds accounts billed in another."""
+    if "currency" not in rt or bool((rt["currency"] == "USD").all()):
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(len(res), np.int32)), pa.array(["USD"])
+        )
+    return _dict(rt["currency"], res)
+
+
 def _tags_per_resource(rt: pd.DataFrame) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     columns = [(rt[k].to_numpy(), rt[v].to_numpy()) for k, v in _LOGICAL]
@@ -150,9 +159,7 @@ def _common(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "line_item_usage_amount": pa.array(v["qty"]),
         "line_item_unblended_rate": pa.array(np.where(lines.ltype == RI_USAGE, 0.0, rate)),
         "line_item_unblended_cost": pa.array(v["unblended"]),
-        "line_item_currency_code": pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(n, np.int32)), pa.array(["USD"])
-        ),
+        "line_item_currency_code": currency_column(rt, res),
         "line_item_line_item_description": _dict(rt["description"], res),
         "pricing_unit": _dict(rt["unit"], res),
         "pricing_term": pa.DictionaryArray.from_arrays(
@@ -289,19 +296,35 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
             pa.array(codes.astype(np.int32), mask=mask), pa.array(uniques.astype(str))
         )
 
+    # AWS writes user tags as user:<key>; other providers' exports carry the bare key
+    prefixes = (
+        np.where(rt["provider"] == "AWS", "user:", "") if "provider" in rt else ["user:"] * len(rt)
+    )
     tags = pd.Series(
         [
-            json.dumps({f"user:{k}": val for k, val in t.items()}, sort_keys=True)
-            for t in _tags_per_resource(rt)
+            json.dumps({f"{prefix}{k}": val for k, val in t.items()}, sort_keys=True)
+            for prefix, t in zip(prefixes, _tags_per_resource(rt), strict=True)
         ]
     )
+
+    def seller(column: str) -> np.ndarray:
+        if column not in rt:
+            return np.full(len(res_all), "AWS")
+        return np.asarray(rt[column].to_numpy().astype(str)[res_all])
+
+    aws = rt["provider"] == "AWS" if "provider" in rt else pd.Series(True, index=rt.index)
+
+    def aws_only(column: str) -> pa.Array:
+        # the x_ columns are AWS's own: another provider's rows leave them empty (NULL)
+        if bool(aws.all()):
+            return _dict(rt[column], res_all)
+        return _dict(rt[column].where(aws, None), res_all, empty=None)
+
     sku_details = rt["instance_type"].map(lambda t: json.dumps({"InstanceType": t}) if t else None)
     return {
         "BillingAccountId": _dict(rt["payer_id"], res_all),
         "BillingAccountName": _dict(rt["payer_name"], res_all),
-        "BillingCurrency": pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(len(res_all), np.int32)), pa.array(["USD"])
-        ),
+        "BillingCurrency": currency_column(rt, res_all),
         "BillingPeriodStart": _ts(month.astype("datetime64[s]")),
         "BillingPeriodEnd": _ts((month + 1).astype("datetime64[s]")),
         "ChargePeriodStart": _ts(start_all),
@@ -324,9 +347,9 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "PricingCategory": text(pricing),
         "PricingQuantity": pa.array(qty),
         "PricingUnit": _dict(rt["unit"], res_all),
-        "ProviderName": text(np.full(len(res_all), "AWS")),
-        "PublisherName": text(np.full(len(res_all), "AWS")),
-        "InvoiceIssuerName": text(np.full(len(res_all), "AWS")),
+        "ProviderName": text(seller("provider")),
+        "PublisherName": text(seller("publisher")),
+        "InvoiceIssuerName": text(seller("invoice_issuer")),
         "RegionId": _dict(rt["region_name"], res_all),
         "RegionName": _dict(rt["region_name"], res_all),
         "AvailabilityZone": _dict(rt["az"].replace("", None), res_all, empty=None),
@@ -341,9 +364,9 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "SubAccountId": _dict(rt["account_id"], res_all),
         "SubAccountName": _dict(rt["account_name"], res_all),
         "Tags": _dict(tags, res_all),
-        "x_ServiceCode": _dict(rt["code"], res_all),
-        "x_UsageType": _dict(rt["usage_type"], res_all),
-        "x_Operation": _dict(rt["operation"], res_all),
+        "x_ServiceCode": aws_only("code"),
+        "x_UsageType": aws_only("usage_type"),
+        "x_Operation": aws_only("operation"),
     }
 
 
@@ -374,12 +397,21 @@ def focus_1_2_columns(columns: dict[str, pa.Array], *, as_json: bool) -> dict[st
             pa.array([value or ""]),
         )
 
-    out["SkuMeter"] = columns["x_UsageType"]
+    # the generator's SKU id is the meter name, for every provider (x_UsageType is AWS's only)
+    out["SkuMeter"] = columns["SkuId"]
     if not as_json:
         out["SkuPriceDetails"] = _json_to_map(columns["SkuPriceDetails"])
         out["Tags"] = _json_to_map(columns["Tags"])
     out["BillingAccountType"] = constant("Billing Account")
     out["SubAccountType"] = constant("Linked Account")
+    aws = pc.equal(columns["ProviderName"].cast(pa.string()), "AWS")
+    if not pc.all(aws).as_py():
+        # Microsoft's export names its billing profile and subscriptions
+        for name, other in (
+            ("BillingAccountType", "Billing Profile"),
+            ("SubAccountType", "Subscription"),
+        ):
+            out[name] = pc.if_else(aws, out[name].cast(pa.string()), other).dictionary_encode()
     out["ServiceSubcategory"] = constant(None)
     out["CapacityReservationId"] = constant(None)
     out["CapacityReservationStatus"] = constant(None)
