@@ -484,3 +484,54 @@ def test_cur_rows_are_chosen_by_line_item_currency_code(schema: str, tmp_path: P
     assert eur.num_rows > 0
     assert round(float(totals.frame["unblended_cost"].iloc[0]), 2) == expected
     assert int(totals.frame["rows"].iloc[0]) == eur.num_rows
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.2"])
+def test_the_generators_mixed_focus_csv_is_surveyed_to_the_cent(
+    version: str, tmp_path: Path
+) -> None:
+    """The generator's own second currency and Azure rows (no x_ columns, NULL cells) in CSV."""
+    import csv
+    from decimal import Decimal
+
+    from finops_agent.sample_data import generate
+    from tests.conftest import SAMPLE_END
+
+    generate(
+        "focus",
+        tmp_path,
+        rows=3_000,
+        months=2,
+        seed=11,
+        fmt="csv",
+        end=SAMPLE_END,
+        focus_version=version,  # type: ignore[arg-type]
+        second_currency="GBP",
+        second_provider=True,
+    )
+    expected: dict[tuple[str, str], list[Any]] = {}
+    for path in sorted((tmp_path / "data").rglob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if not START <= row["ChargePeriodStart"][:10] < END:
+                    continue
+                key = (row["BillingCurrency"], row["ProviderName"])
+                count, total = expected.setdefault(key, [0, Decimal(0)])
+                cost = Decimal(row["BilledCost"]) if row["BilledCost"] not in ("", "NULL") else 0
+                expected[key] = [count + 1, total + cost]
+    assert {c for c, _ in expected} == {"USD", "GBP"}
+    assert {p for _, p in expected} == {"AWS", "Microsoft"}
+    run = prepare_run(
+        load_settings(), source=str(tmp_path / "data"), start=START, end=END, currency="GBP"
+    )
+    run.engine.close()
+    by_currency = {
+        c.name: (c.rows, round(Decimal(str(c.unblended_cost)), 2)) for c in run.currencies
+    }
+    for code in ("USD", "GBP"):
+        rows = sum(n for (c, _), (n, _) in expected.items() if c == code)
+        total = sum((s for (c, _), (_, s) in expected.items() if c == code), Decimal(0))
+        assert by_currency[code] == (rows, round(total, 2)), code
+    assert [(p.name, p.rows) for p in run.providers] == sorted(
+        ((p, n) for (c, p), (n, _) in expected.items() if c == "GBP"), key=lambda t: t[0]
+    )
