@@ -535,3 +535,38 @@ def test_the_generators_mixed_focus_csv_is_surveyed_to_the_cent(
     assert [(p.name, p.rows) for p in run.providers] == sorted(
         ((p, n) for (c, p), (n, _) in expected.items() if c == "GBP"), key=lambda t: t[0]
     )
+
+
+def test_the_cli_reports_a_chosen_currency_and_warns_of_the_other(
+    bills: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from finops_agent.cli import app
+
+    # no Prefect server named and none answering on the serve port: the report runs in-process
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PREFECT_API_URL", "")
+    monkeypatch.setenv("FINOPS_SERVE_PORT", str(port))
+    expected = _expected(bills["mixed"])
+    usd = sum(s for (c, _), (_, s) in expected.items() if c == "USD")
+    usd_rows = sum(n for (c, _), (n, _) in expected.items() if c == "USD")
+    source = str(bills["mixed"])
+    args = ["report", "--source", source, "--start", START, "--end", END]
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--currency", "EUR"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().endswith("report.html")
+    warning = " ".join(result.stderr.split())
+    assert (
+        f"warning: also billed in USD: {_shown(usd, 'USD')} over {usd_rows:,} line items, not "
+        f"added to this EUR report; report it with: finops report --currency USD --source "
+        f"{source} --start {START} --end {END}"
+    ) in warning
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--currency", "GBP"])
+    assert result.exit_code != 0
+    assert "currencies present: USD, EUR" in result.stderr

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from finops_agent.catalog import FAMILIES
 from finops_agent.cli.errors import _state, err, friendly_errors, warn
+from finops_agent.formatting import money
 from finops_agent.settings import load_settings
 
 app = typer.Typer(
@@ -71,6 +72,22 @@ def _query_progress() -> Iterator[None]:
 
         with query_listener(done):
             yield
+
+
+def _say_other_currencies(report_html: Path) -> None:
+    """Warn on stderr of each currency the report left out, with the command that reports it."""
+    from finops_agent.reports.document import ReportDocumentError, load
+
+    try:
+        document = load(report_html.parent / "report.json")
+    except ReportDocumentError:
+        return  # the report itself says what went wrong; this is only a reminder
+    for other in document.other_currencies:
+        warn(
+            f"also billed in {other.name}: {money(other.unblended_cost, other.name)} over "
+            f"{other.rows:,} line items, not added to this {document.currency} report; "
+            f"report it with: {document.currency_command(other.name)}"
+        )
 
 
 def _run_report(*, prefect: bool = False, email: str | None = None, **kwargs: Any) -> str:
@@ -175,6 +192,7 @@ def report(
         engine=engine,
         email=email,
     )
+    _say_other_currencies(Path(path))
     if email:
         from finops_agent.delivery.report_mail import email_report
 
