@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +31,10 @@ __all__ = [
     "choose_currency",
     "currency_totals",
     "provider_totals",
+    "run_source_survey",
     "run_survey",
     "slices_from_frame",
+    "survey_source_sql",
 ]
 
 AUTO = "auto"
@@ -157,6 +159,25 @@ def choose_currency(totals: Sequence[CurrencyTotal], wanted: str, *, source: str
             f"currency {choice} is not billed in {source} in this window; currencies present: {found}"
         )
     return choice
+
+
+def survey_source_sql(adapter_sql: str) -> str:
+    """The survey over the adapter as a subquery: a statement with its own source, for an engine
+    whose `cost` is bound once (Athena extract mode copies one currency's rows)."""
+    return SURVEY_SQL.replace("from cost", f"from (\n{adapter_sql}\n) as window_cost")
+
+
+def run_source_survey(
+    engine: QueryEngine, adapter_sql: str, params: Mapping[str, object]
+) -> tuple[QueryResult, list[BillingSlice]]:
+    """Run the survey over the source before `cost` is bound; raise QueryError on failure."""
+    sql = survey_source_sql(adapter_sql)
+    started = time.perf_counter()
+    answer = engine.execute(CURRENCY_SURVEY, sql, params)
+    result = engine_result(
+        SURVEY_SPEC, answer.sql, dict(params), answer, time.perf_counter() - started
+    )
+    return result, slices_from_frame(answer.frame)
 
 
 def run_survey(engine: QueryEngine) -> tuple[QueryResult, list[BillingSlice]]:

@@ -16,13 +16,15 @@ import pandas as pd
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.currencies import (
+    BillingSlice,
     CurrencyTotal,
     choose_currency,
     currency_totals,
     provider_totals,
+    run_source_survey,
     run_survey,
 )
-from finops_agent.engines.base import QueryEngine
+from finops_agent.engines.base import ExtractsWindow, QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
@@ -30,6 +32,7 @@ from finops_agent.reports.document import ReportKind
 from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
 from finops_agent.sources import (
+    CostSql,
     Schema,
     SourceError,
     check_column_types,
@@ -124,11 +127,14 @@ def prepare_run(
     params: dict[str, Any] | None = None,
     engine: QueryEngine | None = None,
     kind: ReportKind = "report",
+    ad_hoc_sql: bool = False,
     currency: str | None = None,
 ) -> PreparedRun:
     """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
 
     `kind` says what the report is for (a full report or a daily digest) in report.json.
+    `ad_hoc_sql` says SQL beyond the stored queries will run (chat): an engine that copies
+    the window copies every canonical column, under the chat scan cap.
     `currency` (`auto` or a code) then surveys the window's currencies and providers, and when
     there are several binds `cost` again to one currency's rows: the largest with `auto`. A
     code not billed in the window is an UnknownCurrencyError naming those present, before any
@@ -152,26 +158,36 @@ def prepare_run(
         warnings = list(cost.warnings) if engine.name == "athena" else []
         for warning in warnings:
             log.warning("%s", warning)
-        engine.bind_cost(cost.sql, cost.params)
-        survey, currencies, providers, chosen_currency = None, [], [], None
-        if currency is not None:
-            survey, slices = run_survey(engine)
-            currencies = currency_totals(slices)
-            chosen_currency = choose_currency(currencies, currency, source=engine.source_label)
-            if chosen_currency is not None:
-                providers = provider_totals(slices, chosen_currency)
+        if isinstance(engine, ExtractsWindow):
+            if ad_hoc_sql:
+                engine.plan_extract(None, max_scan_bytes=settings.chat_max_scan_bytes or None)
+            else:
+                engine.plan_extract([spec.sql for spec in specs])
+        survey: QueryResult | None = None
+        currencies: list[CurrencyTotal] = []
+        providers: list[CurrencyTotal] = []
+        chosen_currency: str | None = None
+        if currency is not None and isinstance(engine, ExtractsWindow):
+            # the window is copied once: survey the source on Athena first, copy one currency
+            survey, slices = run_source_survey(engine, cost.sql, cost.params)
+            currencies, chosen_currency, providers = _choose_currency(slices, currency, engine)
             if len(currencies) > 1:
-                # bound again to one currency's rows: on DuckDB only a bill with several
-                # currencies pays a second materialisation, on Athena binding is free
-                cost = cost_sql(
-                    detected,
-                    engine.source_relation(),
-                    columns,
-                    window,
-                    settings.tag_keys,
-                    currency=chosen_currency,
+                cost = _one_currency(
+                    cost, detected, engine, columns, window, settings, chosen_currency
                 )
-                engine.bind_cost(cost.sql, cost.params)
+            engine.bind_cost(cost.sql, cost.params)
+        else:
+            engine.bind_cost(cost.sql, cost.params)
+            if currency is not None:
+                survey, slices = run_survey(engine)
+                currencies, chosen_currency, providers = _choose_currency(slices, currency, engine)
+                if len(currencies) > 1:
+                    # bound again to one currency's rows: on DuckDB only a bill with several
+                    # currencies pays a second materialisation, on Athena binding is free
+                    cost = _one_currency(
+                        cost, detected, engine, columns, window, settings, chosen_currency
+                    )
+                    engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()
         raise
@@ -192,6 +208,33 @@ def prepare_run(
         currencies=currencies,
         providers=providers,
         survey=survey,
+    )
+
+
+def _choose_currency(
+    slices: list[BillingSlice], wanted: str, engine: QueryEngine
+) -> tuple[list[CurrencyTotal], str | None, list[CurrencyTotal]]:
+    """The window's currencies, the one the report covers, and that currency's providers."""
+    currencies = currency_totals(slices)
+    chosen = choose_currency(currencies, wanted, source=engine.source_label)
+    providers = provider_totals(slices, chosen) if chosen is not None else []
+    return currencies, chosen, providers
+
+
+def _one_currency(
+    every: CostSql,
+    schema: Schema,
+    engine: QueryEngine,
+    columns: dict[str, str],
+    window: Window,
+    settings: Settings,
+    currency: str | None,
+) -> CostSql:
+    """The adapter for `currency`'s rows only (the window's, as `every` is)."""
+    if currency is None:
+        return every
+    return cost_sql(
+        schema, engine.source_relation(), columns, window, settings.tag_keys, currency=currency
     )
 
 
