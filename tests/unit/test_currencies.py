@@ -570,3 +570,34 @@ def test_the_cli_reports_a_chosen_currency_and_warns_of_the_other(
     result = CliRunner().invoke(app, [*args, "--out", str(out), "--currency", "GBP"])
     assert result.exit_code != 0
     assert "currencies present: USD, EUR" in result.stderr
+
+
+class _CopyOnceEngine(_CountingEngine):
+    """A DuckDB engine that, like Athena extract mode, binds its window once and for all."""
+
+    def plan_extract(self, query_sqls: Any, *, max_scan_bytes: int | None = None) -> None:
+        """Nothing to plan: the whole window is local."""
+
+    def extract_result(self) -> None:
+        """No copy statement to show."""
+
+    def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
+        if self.bound:
+            raise AssertionError("a copy-once engine was bound twice")
+        super().bind_cost(cost_sql, params)
+
+
+def test_an_engine_that_copies_the_window_once_copies_only_the_reports_currency(
+    bills: dict[str, Path],
+) -> None:
+    expected = _expected(bills["mixed"])
+    eur_rows = sum(n for (c, _), (n, _) in expected.items() if c == "EUR")
+    engine = _CopyOnceEngine(str(bills["mixed"]))
+    run = prepare_run(load_settings(), start=START, end=END, engine=engine, currency="EUR")
+    try:
+        rows = engine.raw_sql("select currency, count(*) from cost group by currency")
+    finally:
+        run.engine.close()
+    # the survey ran on the source before the one copy, which holds EUR's rows only
+    assert (engine.ran, engine.bound, rows) == ([CURRENCY_SURVEY], 1, [("EUR", eur_rows)])
+    assert [c.name for c in run.currencies] == ["USD", "EUR"]
