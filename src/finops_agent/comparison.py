@@ -61,6 +61,7 @@ def _over_own_window(
     build_sql: Callable[[str], str],
     params: dict[str, object],
     shape: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame,
+    currency: str | None = None,
 ) -> QueryResult:
     """Run a statement over the adapter bound to `reach` (not the report window's `cost`).
 
@@ -70,7 +71,12 @@ def _over_own_window(
     bound = dict(params)
     try:
         adapter = cost_sql(
-            schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
+            schema,
+            engine.source_relation(),
+            engine.source_columns(),
+            reach,
+            tag_keys,
+            currency=currency,
         )
         bound.update(adapter.params)
         sql = build_sql(adapter.sql)
@@ -92,8 +98,9 @@ def previous_period_totals(
     schema: Schema,
     window: Window,
     tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> QueryResult:
-    """Run the totals of `window.previous()`; a failure comes back as a failed result."""
+    """Run the totals of `window.previous()` (in `currency` when given); a failure comes back failed."""
     previous = window.previous()
     return _over_own_window(
         engine,
@@ -103,6 +110,7 @@ def previous_period_totals(
         previous,
         previous_totals_sql,
         {"start_date": previous.start, "end_date": previous.end},
+        currency=currency,
     )
 
 
@@ -169,6 +177,7 @@ def month_over_month(
     tag_keys: Mapping[str, list[str]],
     spec: QuerySpec,
     params: Mapping[str, object] | None = None,
+    currency: str | None = None,
 ) -> QueryResult:
     """The month-over-month query over the last two complete months, wherever the window ends.
 
@@ -184,6 +193,7 @@ def month_over_month(
         months,
         lambda adapter: over_relation(spec.sql, adapter),
         spec.bind(dict(params or {})),
+        currency=currency,
     )
 
 
@@ -192,7 +202,7 @@ def apply_month_over_month(
 ) -> None:
     """Put the complete-months comparison in place of the in-window month-over-month section."""
     summary.results[result.name] = result
-    summary.queries[result.name] = summarise_query(spec, result, top_n)
+    summary.queries[result.name] = summarise_query(spec, result, top_n, summary.currency)
 
 
 MONTH_TO_DATE = "month_to_date"
@@ -294,7 +304,11 @@ def month_to_date_reach(window: Window) -> Window:
 
 
 def month_to_date(
-    engine: QueryEngine, schema: Schema, window: Window, tag_keys: Mapping[str, list[str]]
+    engine: QueryEngine,
+    schema: Schema,
+    window: Window,
+    tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> QueryResult:
     """The month-to-date comparison; it reads the month before even when the window does not."""
     reach = month_to_date_reach(window)
@@ -307,10 +321,13 @@ def month_to_date(
         month_to_date_sql,
         {"start_date": reach.start, "end_date": reach.end},
         shape=lambda daily: month_to_date_frame(daily, window),
+        currency=currency,
     )
 
 
 def apply_month_to_date(summary: ReportSummary, result: QueryResult, top_n: int) -> None:
     """Add the month-to-date section to the report."""
     summary.results[result.name] = result
-    summary.queries[result.name] = summarise_query(MONTH_TO_DATE_SPEC, result, top_n)
+    summary.queries[result.name] = summarise_query(
+        MONTH_TO_DATE_SPEC, result, top_n, summary.currency
+    )

@@ -182,7 +182,10 @@ def test_a_whole_report_in_extract_mode_shows_the_unloads_scan_and_download(
         if spec.name != "month_over_month_by_service":
             assert not any(marker(spec) in text for text in sent), spec.name
     assert sum(text.startswith("UNLOAD") for text in sent) == 1
-    assert len(sent) == 4  # the UNLOAD, previous period, month over month, month to date
+    # the currency survey (before the one copy), the UNLOAD, previous period, month over month,
+    # month to date
+    assert len(sent) == 5
+    assert sent[0].startswith("/* Which billing currencies and providers does the window hold")
     html = Path(path).read_text()
     downloaded = f"{unload.parquet_bytes / 1048576:,.1f} MB downloaded"
     assert f"{UNLOAD_SCANNED / 1048576:,.1f} MB, {downloaded}" in html
