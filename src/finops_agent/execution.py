@@ -37,6 +37,9 @@ class QueryResult:
     engine_time_s: float | None = None
     # a failure that running the query again may get past (see QueryError.transient)
     transient: bool = False
+    # bytes this machine downloaded for the statement (Athena extract mode's UNLOAD); report.json
+    # keeps it in the statement's rows, the HTML appendix shows it beside the bytes scanned
+    download_bytes: int | None = None
 
     @property
     def rows(self) -> int:
@@ -113,6 +116,32 @@ def engine_result(
         bytes_scanned=result.bytes_scanned,
         scan_cost_usd=result.scan_cost_usd,
         engine_time_s=result.engine_time_s,
+    )
+
+
+EXTRACT_TITLE = "Window extract (one UNLOAD to Parquet, read locally)"
+
+
+def extract_query_result(name: str, result: EngineResult) -> QueryResult:
+    """The statement that copied the window (Athena extract mode) as a row of the query appendix.
+
+    Its frame holds `files` and `download_bytes`; the download size is carried to the report.
+    """
+    download = result.frame["download_bytes"].iloc[0] if "download_bytes" in result.frame else None
+    return QueryResult(
+        name,
+        "cost",
+        EXTRACT_TITLE,
+        "ok",
+        result.sql,
+        {},
+        frame=result.frame,
+        runtime_s=result.engine_time_s or 0.0,
+        query_id=result.query_id,
+        bytes_scanned=result.bytes_scanned,
+        scan_cost_usd=result.scan_cost_usd,
+        engine_time_s=result.engine_time_s,
+        download_bytes=None if download is None else int(download),
     )
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
-from finops_agent.engines.base import QueryEngine
+from finops_agent.engines.base import ExtractsWindow, QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
@@ -111,10 +111,13 @@ def prepare_run(
     params: dict[str, Any] | None = None,
     engine: QueryEngine | None = None,
     kind: ReportKind = "report",
+    ad_hoc_sql: bool = False,
 ) -> PreparedRun:
     """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
 
     `kind` says what the report is for (a full report or a daily digest) in report.json.
+    `ad_hoc_sql` says SQL beyond the stored queries will run (chat): an engine that copies
+    the window copies every canonical column, under the chat scan cap.
     """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
@@ -134,6 +137,11 @@ def prepare_run(
         warnings = list(cost.warnings) if engine.name == "athena" else []
         for warning in warnings:
             log.warning("%s", warning)
+        if isinstance(engine, ExtractsWindow):
+            if ad_hoc_sql:
+                engine.plan_extract(None, max_scan_bytes=settings.chat_max_scan_bytes or None)
+            else:
+                engine.plan_extract([spec.sql for spec in specs])
         engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     athena_table: str = _in(
         "athena", "Cost table (legacy CUR, CUR 2.0 or FOCUS export)", "cost_and_usage"
     )
+    athena_mode: Literal["per-query", "extract"] = _in(
+        "athena",
+        "per-query: every stored query runs on Athena; extract: one UNLOAD of the window to "
+        "Parquet under the results location, read into DuckDB, removed from S3 after the run",
+        "per-query",
+    )
     athena_workgroup: str = _in("athena", "Workgroup queries run in", "primary")
     athena_output: str | None = _in(
         "athena", "s3:// location for query results (unset: the workgroup's)", None

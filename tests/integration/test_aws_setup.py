@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from finops_agent.aws.doctor import (
+    check_athena_extract,
     check_athena_output,
     check_athena_table,
     check_credentials,
@@ -128,3 +129,69 @@ def test_reports_are_published_with_a_presigned_link(aws: boto3.Session, tmp_pat
     assert keys == [f"weekly/{folder.name}/report.html", f"weekly/{folder.name}/report.json"]
     assert "X-Amz-Signature" in url and f"weekly/{folder.name}/report.html" in url
     assert requests.get(url, timeout=5).text == "<html>report</html>"
+
+
+def test_iam_policy_adds_the_extract_clean_up_only_in_extract_mode() -> None:
+    base = {
+        "engine": "athena",
+        "athena_output": "s3://results/finops/",
+        "aws_region": "eu-west-1",
+    }
+    per_query = iam_policy(load_settings(**base), "123456789012")
+    extract = iam_policy(load_settings(**base, athena_mode="extract"), "123456789012")
+    added = [s for s in extract["Statement"] if s not in per_query["Statement"]]
+    assert added == [
+        {
+            "Sid": "AthenaExtractCleanUp",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [
+                "arn:aws:s3:::results/finops/finops-extract/*",
+                "arn:aws:s3:::results/finops/*-manifest.csv",
+                "arn:aws:s3:::results/finops/*.metadata",
+            ],
+        }
+    ]
+    # UNLOAD's writes and the download are the results grants per-query mode already has
+    results = next(s for s in extract["Statement"] if s["Sid"] == "AthenaResults")
+    assert {"s3:PutObject", "s3:GetObject", "s3:ListBucket"} <= set(results["Action"])
+    assert results["Resource"] == ["arn:aws:s3:::results", "arn:aws:s3:::results/finops/*"]
+    # no Glue write: UNLOAD creates no table
+    assert not any(
+        a.startswith("glue:") and not a.startswith("glue:Get")
+        for s in extract["Statement"]
+        for a in s["Action"]
+    )
+
+
+def test_doctor_checks_the_extract_folder_and_leaves_nothing(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    settings = load_settings(
+        engine="athena",
+        athena_mode="extract",
+        athena_output="s3://results/finops/",
+        aws_region=REGION,
+    )
+    check = check_athena_extract(settings, aws)
+    assert (check.name, check.ok) == ("Athena extract folder", True)
+    assert check.detail == "write, list and delete under s3://results/finops/finops-extract/"
+    assert aws.client("s3").list_objects_v2(Bucket="results").get("KeyCount") == 0
+    assert "Athena extract folder" in [c.name for c in run_checks(settings, aws)]
+    per_query = settings.model_copy(update={"athena_mode": "per-query"})
+    assert "Athena extract folder" not in [c.name for c in run_checks(per_query, aws)]
+
+
+def test_doctor_names_a_missing_results_bucket_for_extract(aws: boto3.Session) -> None:
+    settings = load_settings(
+        engine="athena",
+        athena_mode="extract",
+        athena_output="s3://no-such-bucket/finops/",
+        aws_region=REGION,
+    )
+    check = check_athena_extract(settings, aws)
+    assert not check.ok
+    assert check.detail.startswith("An error occurred (NoSuchBucket)")
+    assert check.fix.startswith(
+        "grant s3:PutObject, s3:ListBucket and s3:DeleteObject on "
+        "s3://no-such-bucket/finops/finops-extract/doctor-"
+    )

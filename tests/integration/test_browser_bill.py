@@ -16,7 +16,7 @@ from finops_agent.insights.query_rules import RuleInsights
 from finops_agent.report.render import write_report
 from finops_agent.summarise import Metrics, ReportSummary, summarise_query
 from finops_agent.window import Window
-from tests.integration.cdp import Chromium, chromium_path
+from tests.integration.cdp import Chromium, require_chromium
 
 pytestmark = pytest.mark.integration
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
@@ -26,10 +26,7 @@ WINDOW = Window(dt.date(2026, 10, 1), dt.date(2026, 10, 8))
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Chromium]:
     """One headless Chromium with a fresh profile for the whole module."""
-    binary = chromium_path()
-    if binary is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium)")
-    chromium = Chromium(binary)
+    chromium = Chromium(require_chromium())
     yield chromium
     chromium.close()
 

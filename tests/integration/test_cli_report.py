@@ -95,7 +95,7 @@ def test_report_end_to_end_prints_the_path_last_and_writes_the_sidecar(tmp_path:
     # the gp2 volume of the tiny data is priced: $3 of storage over 1 day of data, 20% saved
     gp2 = next(f for f in data["findings"] if f["query"] == "gp2_volumes")
     assert gp2["resource_ids"] == ["vol-0000000000000001"]
-    assert gp2["monthly_savings_usd"] == pytest.approx(3.0 * 30.4375 * 0.2, abs=0.01)
+    assert gp2["monthly_savings_usd"] == 18.26  # 3.0 x 30.4375 x 0.2 = 18.2625, to the cent
     assert "$34.00" in path.read_text()
     assert (out / "index.html").is_file()
 

@@ -17,10 +17,10 @@ from finops_agent.cli import app as cli
 from finops_agent.orchestration.launcher import ManagedProcess, free_port, wait_healthy
 from finops_agent.settings import Settings, load_settings
 from tests import tiny
+from tests.integration.cdp import require_chromium
 from tests.support.reports import make_report
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
 _ANSWER_TIMEOUT_MS = 60_000
 # set by any script a hostile answer might smuggle into the page
 _PWNED = "window.__pwned === true"
@@ -72,12 +72,11 @@ def portal(served_report: tuple[Settings, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    binary = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        chromium = p.chromium.launch(executable_path=binary, args=["--no-sandbox"])
         yield chromium
         chromium.close()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from finops_agent.analyze.analysis import FileReportSummary
 from finops_agent.analyze.dataset import open_workspace
@@ -230,7 +232,12 @@ def test_a_failing_model_falls_back_to_file_rules_with_a_warning(tmp_path: Path)
     insights = file_insights(Broken(), summary)
     assert insights.provider == "rules"
     assert "read timed out" in insights.warnings[0]
-    assert summary.metrics.findings == len(insights.findings) > 0
+    # the file rules' two findings on the EBS inventory, counted in the metrics
+    assert [(f.query, f.title) for f in insights.findings] == [
+        ("rows", "Migrate gp2 EBS volumes in ebs_volume_inventory.csv to gp3"),
+        ("top_by_group", "gp3 is 63% of monthly_cost in ebs_volume_inventory.csv"),
+    ]
+    assert summary.metrics.findings == 2
 
 
 @pytest.mark.fault
@@ -282,7 +289,13 @@ def test_every_shape_renders_its_charts_roles_and_table(tmp_path: Path, shape_na
     for column in shape.header:
         assert f"<td>{column}</td>" in html  # a row of the Detected columns table
     assert 'id="query-rows"' in html
-    assert html.count("<li>") >= 5  # the five suggested questions
+    # the five suggested questions, as the Ask next list (a bare count of <li> would also
+    # count the metrics row)
+    asked = re.search(r'<h2 id="prompts-h">Ask next</h2>\s*<ol>(.*?)</ol>', html, re.S)
+    assert asked is not None
+    items = [re.sub(r" <span.*", "", item) for item in re.findall(r"<li>(.*?)</li>", asked[1])]
+    assert len(items) == 5
+    assert items == [str(escape(p.text)) for p in insights.suggested_prompts]
 
 
 @pytest.mark.hostile

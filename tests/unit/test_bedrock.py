@@ -352,3 +352,38 @@ def test_model_not_enabled_falls_back_to_rules_with_a_banner_saying_why(
     assert insights.provider == "rules" and insights.findings
     assert "don't have access to the model" in insights.warnings[0]
     assert harness.sleeps == []  # not retried: access will not appear by waiting
+
+
+def test_a_finding_whose_savings_are_not_in_the_data_is_dropped_and_flagged(
+    summary: ReportSummary,
+) -> None:
+    harness = Harness()
+    # ten times the $3.20 the gp2 rows add up to, and no multiple of a number in them
+    tenfold = {**GOOD["findings"][0], "title": "Tenfold", "monthly_savings_usd": 32.0}  # type: ignore[dict-item]
+    reply = {**GOOD, "findings": [GOOD["findings"][0], tenfold]}  # type: ignore[list-item]
+    harness.stubber.add_response("converse", _reply(reply))
+    insights = harness.insights(summary)
+    assert [f.title for f in insights.findings] == ["Migrate 3 gp2 volumes"]
+    assert insights.warnings == [
+        "Finding 'Tenfold' was dropped: its savings of $32.00 a month is not a figure in the "
+        "gp2_volumes data"
+    ]
+    assert [(u.number, u.where) for u in insights.ungrounded] == [
+        ("$777.77", "narrative"),
+        ("$32.00", "savings of finding 'Tenfold'"),
+    ]
+
+
+def test_a_finding_naming_only_resources_the_query_did_not_return_is_dropped(
+    summary: ReportSummary,
+) -> None:
+    harness = Harness()
+    ghost = {**GOOD["findings"][0], "title": "Ghosts", "resource_ids": ["vol-x", "vol-y"]}  # type: ignore[dict-item]
+    reply = {**GOOD, "findings": [ghost, GOOD["findings"][0]]}  # type: ignore[list-item]
+    harness.stubber.add_response("converse", _reply(reply))
+    insights = harness.insights(summary)
+    assert [f.title for f in insights.findings] == ["Migrate 3 gp2 volumes"]
+    assert insights.warnings == [
+        "Finding 'Ghosts' was dropped: none of the resource(s) it names is in the gp2_volumes "
+        "result (vol-x, vol-y)"
+    ]

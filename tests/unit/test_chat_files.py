@@ -55,7 +55,11 @@ def test_sql_and_prompts_run_on_the_results_view(file_report: Path) -> None:
     try:
         assert chat.relations == frozenset({"results"})
         prompt = chat.ask("1")
-        assert prompt.mode == "prompt" and prompt.rows[0] == {"team": "search", "cost": 150.5}
+        # search 120.5 + 30, checkout 80: both teams, most expensive first
+        assert prompt.mode == "prompt" and prompt.rows == [
+            {"team": "search", "cost": 150.5},
+            {"team": "checkout", "cost": 80.0},
+        ]
         # DuckDB dialect: the file's own SQL runs as written, with a LIMIT added
         direct = chat.ask('select count(*) as "n" from results')
         assert direct.rows == [{"n": 3}] and direct.sql is not None and "LIMIT 200" in direct.sql

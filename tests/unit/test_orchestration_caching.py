@@ -134,13 +134,38 @@ def test_query_key_changes_with_the_engine_code_and_the_version(
     engines = Path(caching.materialise.__file__).parent
     copied = tmp_path / "engines"
     copied.mkdir()
-    for name in ("materialise.py", "duckdb.py"):
+    for name in ("materialise.py", "duckdb.py", "sql.py", "athena_extract.py"):
         (copied / name).write_bytes((engines / name).read_bytes())
     monkeypatch.setattr(caching.materialise, "__file__", str(copied / "materialise.py"))
     assert query_cache_key(spec, PARAMS, "fp") == before
-    with (copied / "materialise.py").open("a") as handle:
-        handle.write("\n# a changed materialisation\n")
+    seen = {before}
+    # each file a result passes through, changed in turn, gives a key not seen before
+    for name in ("materialise.py", "sql.py", "athena_extract.py"):
+        with (copied / name).open("a") as handle:
+            handle.write("\n# a changed line\n")
+        key = query_cache_key(spec, PARAMS, "fp")
+        assert key not in seen, name
+        seen.add(key)
+    monkeypatch.setattr(caching, "__version__", "999.0")
+    assert query_cache_key(spec, PARAMS, "fp") not in seen
+
+
+def test_query_key_changes_with_the_sources_module_and_the_sql_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_catalog().queries["window_totals"]
+    before = query_cache_key(spec, PARAMS, "fp")
+    copied = tmp_path / "sources.py"
+    copied.write_bytes(Path(caching.sources.__file__).read_bytes())
+    monkeypatch.setattr(caching.sources, "__file__", str(copied))
+    assert query_cache_key(spec, PARAMS, "fp") == before
+    copied.write_text(copied.read_text() + "\n# a changed header rule\n")
     changed = query_cache_key(spec, PARAMS, "fp")
     assert changed != before
-    monkeypatch.setattr(caching, "__version__", "999.0")
-    assert query_cache_key(spec, PARAMS, "fp") not in (before, changed)
+    # an upgraded transpiler or engine may carry the same SQL differently
+    versions = {"sqlglot": "0.0.1", "duckdb": "0.0.1"}
+    monkeypatch.setattr(caching, "_library_version", lambda name: versions[name])
+    upgraded = query_cache_key(spec, PARAMS, "fp")
+    assert upgraded not in (before, changed)
+    versions["duckdb"] = "0.0.2"
+    assert query_cache_key(spec, PARAMS, "fp") not in (before, changed, upgraded)

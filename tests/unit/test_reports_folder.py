@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import re
 import threading
@@ -267,18 +268,31 @@ def test_index_writers_take_turns_under_the_lock(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     out.mkdir()
     start = threading.Barrier(2, timeout=30)
+    calling = {"r1": threading.Event(), "r2": threading.Event()}
     inside = 0
     most_inside = 0
     guard = threading.Lock()
     seen: list[list[str]] = []
+    contested: list[bool] = []
 
     def render(reports: list[ReportEntry]) -> str:
         nonlocal inside, most_inside
         with guard:
             inside += 1
             most_inside = max(most_inside, inside)
-        # long enough for the other writer to get in, if the lock let it
-        time.sleep(0.3)
+        if not contested:
+            # the first writer inside waits until the other has called in, so the two overlap
+            other = "r2" if threading.current_thread().name == "r1" else "r1"
+            contested.append(calling[other].wait(timeout=20))
+            # and the lock file is held against any other opener meanwhile
+            with (out / ".index.lock").open("w") as probe:
+                try:
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    contested.append(False)
+                except BlockingIOError:
+                    contested.append(True)
+            # long enough for the other writer to get in, if the lock let it
+            time.sleep(0.3)
         with guard:
             inside -= 1
             seen.append([r.report_id for r in reports])
@@ -287,17 +301,19 @@ def test_index_writers_take_turns_under_the_lock(tmp_path: Path) -> None:
     def writer(report_id: str, generated_at: str) -> None:
         _write(out, report_id, "report", generated_at)
         start.wait()
+        calling[report_id].set()
         write_index_with(out, render)
 
     threads = [
-        threading.Thread(target=writer, args=("r1", "2026-11-01T06:00:00+00:00")),
-        threading.Thread(target=writer, args=("r2", "2026-11-02T06:00:00+00:00")),
+        threading.Thread(target=writer, args=(rid, at), name=rid)
+        for rid, at in (("r1", "2026-11-01T06:00:00+00:00"), ("r2", "2026-11-02T06:00:00+00:00"))
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
+    assert contested == [True, True], "the writers did not contend for the index lock"
     assert most_inside == 1 and len(seen) == 2
     # both reports existed before either writer listed: the last index written has both
     assert (out / "index.html").read_text() == "<html>r2 r1</html>"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -127,14 +126,21 @@ def test_amortisation_identity_holds_in_the_files(sample_dataset) -> None:  # ty
         "select sum(savings_plan_total_commitment_to_date - savings_plan_used_commitment) "
         "from FILES where line_item_line_item_type = 'SavingsPlanRecurringFee'",
     )
-    assert unused > 0
+    sp = truth["savings_plan"]
+    assert unused == pytest.approx(
+        sum(sp["commitment_by_month"].values()) - sum(sp["used_by_month"].values()),
+        abs=HALF_CENT,
+        rel=0,
+    )
+    assert sum(sp["commitment_by_month"].values()) > sum(sp["used_by_month"].values())
 
 
 @pytest.mark.parametrize("finding", ["gp2_volumes", "previous_generation", "idle_eips"])
 def test_planted_resources_cost_what_the_ground_truth_says(sample_dataset, finding: str) -> None:  # type: ignore[no-untyped-def]
     folder, truth = sample_dataset("cur2")
     planted = truth["planted"][finding]
-    assert len(planted) >= 2
+    # the generator plants five gp2 volumes, three old instances and two idle addresses
+    assert len(planted) == {"gp2_volumes": 5, "previous_generation": 3, "idle_eips": 2}[finding]
     for item in planted:
         ((cost,),) = _raw(
             folder,
@@ -186,17 +192,38 @@ def test_untagged_resources_start_in_the_hour_of_their_tagged_neighbours(sample_
 
 
 def test_spike_and_growth_are_planted(sample_dataset) -> None:  # type: ignore[no-untyped-def]
-    _, truth = sample_dataset("focus")
+    folder, truth = sample_dataset("focus")
     spike = truth["planted"]["spike"]
-    assert spike["cost"] >= 8 * spike["baseline_daily_cost"]
-    assert dt.date.fromisoformat(spike["date"]).month == 10  # inside the last full month
+    # the planted function costs nine days of Lambda's usual daily cost on its one day
+    (planted,) = spike["resources"]
+    assert planted["cost_by_month"] == {
+        "2026-10": pytest.approx(9 * spike["baseline_daily_cost"], abs=1e-5)
+    }
+    # the day's Lambda total, summed from the files, is the ground truth's spike cost
+    ((day_cost,),) = _raw(
+        folder,
+        "select sum(BilledCost) from FILES where x_ServiceCode = 'AWSLambda' "
+        f"and cast(ChargePeriodStart as date) = date '{spike['date']}'",
+    )
+    assert day_cost == pytest.approx(spike["cost"], abs=HALF_CENT, rel=0)
+    # day 19 of the last full month
+    assert spike["date"] == "2026-10-19"
     growth = truth["planted"]["growth"]
     # the planted databases grow exactly 15% a month in daily cost (September 30 days, October 31)
     for item in growth["resources"]:
         months = item["cost_by_month"]
         assert (months["2026-10"] / 31) / (months["2026-09"] / 30) == pytest.approx(1.15)
+    # the whole service, background included, by month as summed from the files
+    by_month = _raw(
+        folder,
+        "select strftime(ChargePeriodStart, '%Y-%m'), sum(BilledCost) from FILES "
+        "where x_ServiceCode = 'AmazonRDS' group by 1 order by 1",
+    )
     service = growth["cost_by_month"]
-    assert 1.10 < (service["2026-10"] / 31) / (service["2026-09"] / 30) < 1.35
+    assert list(service) == [m for m, _ in by_month]
+    for month, cost in by_month:
+        assert cost == pytest.approx(service[month], abs=HALF_CENT, rel=0), month
+    assert service["2026-10"] / 31 > service["2026-09"] / 30
 
 
 def test_cur_csv_has_raw_headers_and_cur2_csv_has_json_maps(sample_dataset) -> None:  # type: ignore[no-untyped-def]

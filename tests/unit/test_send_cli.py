@@ -27,7 +27,9 @@ def test_send_refuses_report_ids_that_leave_the_reports_folder(
         app, ["send", report_id, "--out", str(reports), "--to", "a@example.com"]
     )
     assert result.exit_code == 2
-    assert "report id" in result.output or "outside" in result.output
+    # the symlinked folder is a valid id that leads out; the others are not ids at all
+    reason = "resolves outside" if report_id == "evil" else "invalid report id"
+    assert reason in " ".join(result.output.split())
     assert not (secret / "delivery.json").exists()
 
 

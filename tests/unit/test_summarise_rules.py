@@ -121,4 +121,10 @@ def test_failed_sections_are_named_in_the_narrative_and_prompts_avoid_them() -> 
     insights = RuleInsights().generate(summary)
     assert "Monthly spend by account" in insights.markdown
     assert all(p.query != "spend_by_account_monthly" for p in insights.suggested_prompts)
-    assert 1 <= len(insights.suggested_prompts) <= 5
+    assert [(p.text, p.query) for p in insights.suggested_prompts] == [
+        ("Which resources are behind 'Migrate 3 gp2 EBS volumes to gp3'?", "gp2_volumes"),
+        ("Which ten resources cost the most?", None),
+        ("How is spend split by purchase option?", None),
+        ("Which regions cost the most?", None),
+        ("Which usage types drive the most spend?", None),
+    ]

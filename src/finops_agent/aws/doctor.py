@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,48 @@ def check_athena_output(settings: Settings, session: boto3.Session) -> Check:
     return Check(name, True, f"results to {location}")
 
 
+def check_athena_extract(settings: Settings, session: boto3.Session) -> Check:
+    """Extract mode can write, list and delete in its folder under the results location."""
+    from finops_agent.engines.athena import AthenaEngine
+    from finops_agent.engines.athena_extract import extract_location
+    from finops_agent.engines.base import QueryError
+
+    name = "Athena extract folder"
+    try:
+        results = AthenaEngine(
+            settings.athena_database,
+            settings.athena_table,
+            workgroup=settings.athena_workgroup,
+            s3_output=settings.athena_output,
+            session=session,
+        ).results_location()
+        location = extract_location(results, f"doctor-{uuid.uuid4().hex[:12]}")
+    except (QueryError, ValueError) as exc:
+        return Check(name, False, str(exc), "set FINOPS_ATHENA_OUTPUT=s3://bucket/prefix/")
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    s3 = session.client("s3")
+    probe = f"{prefix}probe"
+    # the three calls a run makes besides Athena's own: a write stands in for UNLOAD's
+    try:
+        s3.put_object(Bucket=bucket, Key=probe, Body=b"finops doctor")
+        try:
+            listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        finally:
+            s3.delete_object(Bucket=bucket, Key=probe)
+    except (ClientError, BotoCoreError) as exc:
+        return _failed(
+            name, exc, f"grant s3:PutObject, s3:ListBucket and s3:DeleteObject on {location}"
+        )
+    if [item["Key"] for item in listed] != [probe]:
+        return Check(
+            name,
+            False,
+            f"a written object was not listed under {location}",
+            "check the bucket's policy",
+        )
+    return Check(name, True, f"write, list and delete under {location.rsplit('/', 2)[0]}/")
+
+
 def check_bedrock(settings: Settings, session: boto3.Session) -> Check:
     """The configured model or inference profile is visible to this account."""
     model = settings.bedrock_model_id
@@ -197,6 +240,8 @@ def run_checks(settings: Settings, session: boto3.Session | None = None) -> list
     checks = [check_credentials(session)]
     if settings.engine == "athena":
         checks += [check_athena_table(settings, session), check_athena_output(settings, session)]
+        if settings.athena_mode == "extract":
+            checks.append(check_athena_extract(settings, session))
     if settings.insights == "bedrock":
         checks.append(check_bedrock(settings, session))
     if settings.store == "dynamodb":

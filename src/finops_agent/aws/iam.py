@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from finops_agent.engines.base import EXTRACT_FOLDER
 from finops_agent.settings import Settings
 
 
@@ -63,6 +64,24 @@ def iam_policy(settings: Settings, account: str = "*") -> dict[str, Any]:
                     "s3:AbortMultipartUpload",
                 ],
                 "Resource": [bucket, objects],
+            }
+        )
+    if settings.athena_output and settings.engine == "athena" and settings.athena_mode == "extract":
+        # UNLOAD writes (PutObject, AbortMultipartUpload) and checks its folder is empty
+        # (ListBucket) under the results prefix, already granted above; it creates no Glue
+        # table. The run deletes the Parquet files, the manifest and the metadata afterwards.
+        bucket, _ = _s3_arns(settings.athena_output)
+        prefix = settings.athena_output.removeprefix("s3://").partition("/")[2]
+        statements.append(
+            {
+                "Sid": "AthenaExtractCleanUp",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": [
+                    f"{bucket}/{prefix.rstrip('/') + '/' if prefix else ''}{EXTRACT_FOLDER}/*",
+                    f"{bucket}/{prefix}*-manifest.csv",
+                    f"{bucket}/{prefix}*.metadata",
+                ],
             }
         )
     if settings.s3_report_bucket:

@@ -16,6 +16,7 @@ from finops_agent.engines.base import QueryError
 from finops_agent.pipeline import PreparedRun, prepare_run
 from finops_agent.reports.document import ReportDocument
 from finops_agent.settings import Settings
+from finops_agent.sources import COST_COLUMNS
 from finops_agent.window import Window
 
 __all__ = [
@@ -27,35 +28,6 @@ __all__ = [
     "open_data",
     "within_window",
 ]
-
-# The canonical `cost` relation as the model sees it: column, type, meaning.
-COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("billing_period", "date", "first day of the billing month"),
-    ("usage_start", "timestamp", "start of the usage hour"),
-    ("usage_date", "date", "day of usage"),
-    ("payer_account_id", "varchar", "management (payer) account"),
-    ("account_id", "varchar", "usage account id"),
-    ("account_name", "varchar", "usage account name (the id when unknown)"),
-    ("charge_type", "varchar", "line item type: Usage, Tax, SavingsPlanCoveredUsage, RIFee, ..."),
-    ("service_code", "varchar", "e.g. AmazonEC2, AmazonS3"),
-    ("service_name", "varchar", "e.g. Amazon Elastic Compute Cloud"),
-    ("service_category", "varchar", "product family, e.g. Compute Instance, Storage"),
-    ("usage_type", "varchar", "e.g. USE1-BoxUsage:m5.large, EBS:VolumeUsage.gp2"),
-    ("operation", "varchar", "e.g. RunInstances, CreateVolume-Gp2"),
-    ("resource_id", "varchar", "instance, volume, bucket or ARN; NULL when not resource-level"),
-    ("region", "varchar", "e.g. us-east-1"),
-    ("availability_zone", "varchar", "e.g. us-east-1a"),
-    ("instance_type", "varchar", "e.g. m5.large"),
-    ("usage_amount", "double", "usage quantity in pricing_unit"),
-    ("pricing_unit", "varchar", "e.g. Hrs, GB-Mo"),
-    ("unblended_cost", "double", "USD as billed"),
-    ("amortized_cost", "double", "USD with Savings Plans / RIs spread over usage"),
-    ("public_cost", "double", "USD at public on-demand prices"),
-    ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
-    ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
-    ("currency", "varchar", "billing currency, normally USD"),
-    ("provider", "varchar", "who provided the service: AWS, or a FOCUS file's provider name"),
-)
 
 
 class ChatData(Protocol):
@@ -163,6 +135,7 @@ class CostData:
             families=report.families or None,
             start=self.span.start.isoformat(),
             end=self.span.end.isoformat(),
+            ad_hoc_sql=True,
         )
 
     def describe(self) -> str:

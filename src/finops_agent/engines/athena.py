@@ -12,7 +12,7 @@ import sqlglot
 from botocore.exceptions import ClientError
 
 from finops_agent.engines.athena_params import to_qmark
-from finops_agent.engines.athena_run import AthenaQueries, client_error_reason
+from finops_agent.engines.athena_run import AthenaQueries, Execution, client_error_reason
 from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.sql import reads_cost, with_cost
 from finops_agent.identifiers import check_identifier
@@ -48,6 +48,8 @@ class AthenaEngine:
         self._session = session or boto3.Session()
         self._usd_per_tb = usd_per_tb
         self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
+        self._workgroup = workgroup
+        self._s3_output = s3_output
         self._queries = AthenaQueries(
             self._session,
             database=self.database,
@@ -92,6 +94,25 @@ class AthenaEngine:
             )
         return {name: str(kind) for name, kind in types.items()}
 
+    def results_location(self) -> str:
+        """The s3:// results location: FINOPS_ATHENA_OUTPUT, else the workgroup's own."""
+        if self._s3_output:
+            return self._s3_output
+        try:
+            group = self._session.client("athena").get_work_group(WorkGroup=self._workgroup)
+        except ClientError as exc:
+            raise QueryError(
+                f"cannot read workgroup {self._workgroup!r}: {client_error_reason(exc)}"
+            ) from None
+        configuration = group["WorkGroup"].get("Configuration", {})
+        location = configuration.get("ResultConfiguration", {}).get("OutputLocation")
+        if not location:
+            raise QueryError(
+                f"workgroup {self._workgroup!r} has no S3 results location: set "
+                "FINOPS_ATHENA_OUTPUT to an s3:// location"
+            )
+        return str(location)
+
     def source_relation(self) -> str:
         """The quoted database.table the adapter selects from."""
         return f'"{self.database}"."{self.table}"'
@@ -135,11 +156,19 @@ class AthenaEngine:
             query_id=execution.query_id,
             bytes_scanned=execution.bytes_scanned,
             engine_time_s=time.perf_counter() - started if engine_time_s is None else engine_time_s,
-            scan_cost_usd=round(
-                max(execution.bytes_scanned, _MIN_BILLED_BYTES) / _BYTES_PER_TB * self._usd_per_tb,
-                6,
-            ),
+            scan_cost_usd=self.scan_cost_usd(execution.bytes_scanned),
         )
+
+    def run_statement(
+        self, name: str, sql: str, values: list[str], *, max_scan_bytes: int | None = None
+    ) -> Execution:
+        """Run a statement that writes files (UNLOAD) in this engine's workgroup; read no rows."""
+        with self._slots:
+            return self._queries.execute(name, sql, values, max_scan_bytes=max_scan_bytes)
+
+    def scan_cost_usd(self, bytes_scanned: int) -> float:
+        """What Athena bills for a statement that scanned `bytes_scanned` (10 MB at least)."""
+        return round(max(bytes_scanned, _MIN_BILLED_BYTES) / _BYTES_PER_TB * self._usd_per_tb, 6)
 
     def interrupt(self) -> None:
         """Stop every query running now (they fail with QueryError); used for chat timeouts."""

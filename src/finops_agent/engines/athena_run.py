@@ -1,5 +1,5 @@
 """One Athena query from start to rows: StartQueryExecution, a polled wait under a deadline and a
-scan cap, then the results (no CTAS, no UNLOAD); every query still running can be stopped."""
+scan cap, then the results (no CTAS); every query still running can be stopped."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ class Execution:
     query_id: str
     bytes_scanned: int
     engine_time_s: float | None
+    # where Athena listed the files an UNLOAD wrote (Statistics.DataManifestLocation)
+    manifest_location: str | None = None
 
 
 def client_error_reason(exc: ClientError) -> str:
@@ -115,9 +117,19 @@ class AthenaQueries:
         self, name: str, sql: str, values: list[str], *, max_scan_bytes: int | None = None
     ) -> tuple[pd.DataFrame, Execution]:
         """Start, wait (stopping it at the timeout or past the scan cap) and read one query."""
+        execution = self.execute(name, sql, values, max_scan_bytes=max_scan_bytes)
+        return self._read(name, execution.query_id), execution
+
+    def execute(
+        self, name: str, sql: str, values: list[str], *, max_scan_bytes: int | None = None
+    ) -> Execution:
+        """Start one statement and wait for it under the timeout and the scan cap; read no rows.
+
+        For a statement whose output is files (UNLOAD) rather than a result set.
+        """
         qid = self._start(name, sql, values)
         try:
-            execution = self._wait(name, qid, max_scan_bytes)
+            return self._wait(name, qid, max_scan_bytes)
         except QueryError:
             raise
         except BaseException:
@@ -126,7 +138,6 @@ class AthenaQueries:
         finally:
             with self._lock:
                 self._running.pop(qid, None)
-        return self._read(name, qid), execution
 
     def stop_running(self) -> list[str]:
         """StopQueryExecution for every query in flight; return their execution ids."""
@@ -197,7 +208,13 @@ class AthenaQueries:
             scanned = int(stats.get("DataScannedInBytes", 0))
             if state == "SUCCEEDED":
                 millis = stats.get("EngineExecutionTimeInMillis")
-                return Execution(qid, scanned, None if millis is None else millis / 1000)
+                manifest = stats.get("DataManifestLocation")
+                return Execution(
+                    qid,
+                    scanned,
+                    None if millis is None else millis / 1000,
+                    str(manifest) if manifest else None,
+                )
             if state == "FAILED":
                 raise _failure(name, qid, status)
             if state == "CANCELLED" or self._closed.is_set():

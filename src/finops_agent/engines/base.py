@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -74,4 +74,25 @@ class QueryEngine(Protocol):
 
     def close(self) -> None:
         """Release connections and stop anything still running."""
+        ...
+
+
+# the name an engine's window copy carries in errors, logs and the report's query appendix
+EXTRACT_QUERY = "athena_extract"
+# the folder under the Athena results location that holds each run's copy while it downloads
+EXTRACT_FOLDER = "finops-extract"
+
+
+@runtime_checkable
+class ExtractsWindow(Protocol):
+    """An engine that copies the window once when `cost` is bound (Athena extract mode)."""
+
+    def plan_extract(
+        self, query_sqls: Sequence[str] | None, *, max_scan_bytes: int | None = None
+    ) -> None:
+        """Copy only the columns these statements read (None: all), stopping past the cap."""
+        ...
+
+    def extract_result(self) -> EngineResult | None:
+        """The copy's statement as a result (bytes scanned, cost, download size); None before it."""
         ...

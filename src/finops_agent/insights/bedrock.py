@@ -258,12 +258,19 @@ def _findings(output: ModelOutput, summary: ReportSummary, warnings: list[str]) 
         if known is not None:
             # resources the query did not return are the model's invention: drop and say so
             invented = [r for r in finding.resource_ids if r not in known]
+            named = ", ".join(invented[:5]) + (" …" if len(invented) > 5 else "")
+            if invented and len(invented) == len(finding.resource_ids):
+                # nothing the finding is about exists in the data: the whole finding is invented
+                warnings.append(
+                    f"Finding '{finding.title}' was dropped: none of the resource(s) it names "
+                    f"is in the {item.query} result ({named})"
+                )
+                continue
             if invented:
                 finding.resource_ids = [r for r in finding.resource_ids if r in known]
                 warnings.append(
                     f"Finding '{finding.title}' named {len(invented)} resource(s) not in the "
-                    f"{item.query} result, removed: {', '.join(invented[:5])}"
-                    + (" …" if len(invented) > 5 else "")
+                    f"{item.query} result, removed: {named}"
                 )
         found.append(finding)
     return sorted(found, key=lambda f: f.monthly_savings_usd, reverse=True)
@@ -286,16 +293,31 @@ def _prompts(
     return chosen[:_PROMPTS_PER_REPORT]
 
 
-def _ground(narrative: str, findings: list[Finding], evidence: Evidence) -> list[Ungrounded]:
+def _ground(
+    narrative: str, findings: list[Finding], evidence: Evidence, warnings: list[str]
+) -> tuple[list[Finding], list[Ungrounded]]:
+    """The findings whose savings figure is in the data, and every figure the data lacks."""
     flagged = check_text(narrative, evidence)
+    kept = []
     for f in findings:
         flagged += check_text(f.evidence, evidence, where=f"finding '{f.title}'")
         saving = usd(f.monthly_savings_usd)
+        wrong = []
         if f.monthly_savings_usd > 0:
-            flagged += check_text(
+            wrong = check_text(
                 saving + " a month", evidence, where=f"savings of finding '{f.title}'"
             )
-    return flagged
+        if wrong:
+            # an unsupported savings figure would rank the finding and inflate the report's
+            # total savings: it is left out, and the figure stays listed for the reader
+            flagged += wrong
+            warnings.append(
+                f"Finding '{f.title}' was dropped: its savings of {saving} a month is not "
+                f"a figure in the {f.query} data"
+            )
+            continue
+        kept.append(f)
+    return kept, flagged
 
 
 class BedrockInsights:
@@ -342,17 +364,20 @@ class BedrockInsights:
                     f"({second}); its narrative is shown as written and the findings table "
                     "comes from the rule engine."
                 )
-        if output is not None:
-            narrative = output.narrative
-            findings = _findings(output, summary, warnings)
-            prompts = _prompts(output, summary, findings)
-        else:
-            findings = RuleInsights().generate(summary).findings
-            prompts = suggested_prompts(summary, findings, _PROMPTS_PER_REPORT)
         totals = [summary.metrics.unblended_cost, summary.metrics.amortized_cost]
         totals += [q.total for q in summary.queries.values() if q.total]
         evidence = Evidence.from_context(prompt.context, totals)
-        flagged = _ground(narrative, findings if output is not None else [], evidence)
+        if output is not None:
+            narrative = output.narrative
+            findings, flagged = _ground(
+                narrative, _findings(output, summary, warnings), evidence, warnings
+            )
+            prompts = _prompts(output, summary, findings)
+        else:
+            # the rule engine's findings are computed from the data, only the narrative is checked
+            findings = RuleInsights().generate(summary).findings
+            prompts = suggested_prompts(summary, findings, _PROMPTS_PER_REPORT)
+            _, flagged = _ground(narrative, [], evidence, warnings)
         if prompt.cuts:
             log.info("insight prompt for %s was cut: %s", summary.report_id, prompt.cuts)
         return Insights(

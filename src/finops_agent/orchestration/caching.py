@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.metadata
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from finops_agent import __version__
+from finops_agent import __version__, sources
 from finops_agent.catalog import QuerySpec
 from finops_agent.engines import materialise
 from finops_agent.resources import queries_dir
@@ -21,8 +22,11 @@ if TYPE_CHECKING:
 
 # Bump when QueryResult or the way results are computed changes: old cache entries then miss.
 CACHE_FORMAT = 2
-# the local engine's modules that build the `cost` table and run the SQL on it
-_ENGINE_CODE = ("materialise.py", "duckdb.py")
+# the engine modules that build the `cost` table, carry the SQL to DuckDB and run it (extract
+# mode unloads the Athena window and then runs every query on DuckDB too)
+_ENGINE_CODE = ("materialise.py", "duckdb.py", "sql.py", "athena_extract.py")
+# libraries whose upgrade can change a result: the SQL transpiler and the local engine
+_RESULT_LIBRARIES = ("sqlglot", "duckdb")
 
 
 def _digest(payload: Any) -> str:
@@ -81,7 +85,7 @@ def _file_digest(path: Path) -> str:
 
 
 def code_fingerprint() -> str:
-    """Hash of the code every result passes through: package version, adapters, local engine.
+    """Hash of the code every result passes through: versions, adapters, local engine, sources.
 
     Read on every call, not once per process: an adapter fixed in a checkout (same version)
     must not be answered from a result cached before the fix, even by a long-running server.
@@ -96,8 +100,15 @@ def code_fingerprint() -> str:
                 name: _file_digest(Path(materialise.__file__).with_name(name))
                 for name in _ENGINE_CODE
             },
+            # schema detection, CSV header names and the adapter CTE around every query
+            "sources": _file_digest(Path(sources.__file__)),
+            "libraries": {name: _library_version(name) for name in _RESULT_LIBRARIES},
         }
     )
+
+
+def _library_version(name: str) -> str:
+    return importlib.metadata.version(name)
 
 
 def query_cache_key(spec: QuerySpec, params: Mapping[str, Any], fingerprint: str) -> str:

@@ -21,7 +21,14 @@ from finops_agent.comparison import (
 )
 from finops_agent.delivery.base import DeliveryResult
 from finops_agent.delivery.report_mail import email_report, resend_pending
-from finops_agent.execution import QueryResult, batch_deadline, failed_result, run_query
+from finops_agent.engines.base import EXTRACT_QUERY, ExtractsWindow
+from finops_agent.execution import (
+    QueryResult,
+    batch_deadline,
+    extract_query_result,
+    failed_result,
+    run_query,
+)
 from finops_agent.formatting import usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.generate import generate_insights
@@ -230,6 +237,7 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         )
     finally:
         run.engine.close()
+    extract = run.engine.extract_result() if isinstance(run.engine, ExtractsWindow) else None
     failed = [r.name for r in results if not r.ok]
     steps.say(
         f"{len(results) - len(failed)} of {len(results)} stored queries ok"
@@ -240,6 +248,9 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         f"{summary.metrics.rows:,} line items from {run.window.start} to {run.window.end} "
         f"(end exclusive), net cost {usd(summary.metrics.unblended_cost)}"
     )
+    if extract is not None:
+        # the one statement that scanned the source joins the appendix with its scan and download
+        summary.results[EXTRACT_QUERY] = extract_query_result(EXTRACT_QUERY, extract)
     comparison_warning = apply_previous_period(summary, previous)
     if mom is not None and mom_spec is not None:
         apply_month_over_month(summary, mom, mom_spec, settings.top_n)
