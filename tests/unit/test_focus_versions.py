@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from finops_agent.sample_data import generate
+from finops_agent.sample_data import SampleDataError, generate
 from tests.conftest import SAMPLE_END
 
 # https://focus.finops.org/focus-specification/v1-0/ (43 columns)
@@ -201,3 +201,29 @@ def test_a_commitment_purchase_is_not_priced_as_committed(parquet: pa.Table) -> 
     pricing = set(pc.filter(parquet["PricingCategory"].cast(pa.string()), purchases).to_pylist())
     assert pc.sum(purchases).as_py() > 0
     assert "Committed" not in pricing
+
+
+def test_an_unknown_focus_version_is_refused_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        SampleDataError, match=r"^focus version must be 1\.0, 1\.1 or 1\.2, not '1\.3'$"
+    ):
+        generate("focus", tmp_path, rows=100, end=SAMPLE_END, focus_version="1.3")  # type: ignore[arg-type]
+
+
+def test_the_cli_writes_focus_1_1(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from finops_agent.cli import app
+
+    out = tmp_path / "focus-1.1"
+    result = CliRunner().invoke(
+        app,
+        [
+            "sample-data", "--out", str(out), "--schema", "focus", "--rows", "1000",
+            "--end", "2026-11-24", "--focus-version", "1.1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "ground_truth.json").read_text())["focus_version"] == "1.1"
+    names = set(pq.read_schema(next(out.rglob("*.parquet"))).names)
+    assert names == FOCUS_1_1
