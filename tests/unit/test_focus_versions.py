@@ -227,3 +227,20 @@ def test_the_cli_writes_focus_1_1(tmp_path: Path) -> None:
     assert json.loads((out / "ground_truth.json").read_text())["focus_version"] == "1.1"
     names = set(pq.read_schema(next(out.rglob("*.parquet"))).names)
     assert names == FOCUS_1_1
+
+
+def test_from_1_1_on_an_unused_commitment_consumes_nothing(parquet: pa.Table) -> None:
+    status = pc.fill_null(
+        pc.equal(parquet["CommitmentDiscountStatus"].cast(pa.string()), "Unused"), False
+    )
+    usage = pc.equal(parquet["ChargeCategory"].cast(pa.string()), "Usage")
+    unused_qty = pc.filter(parquet["ConsumedQuantity"], status)
+    other_units = pc.filter(parquet["ConsumedUnit"].cast(pa.string()), pc.invert(usage))
+    assert len(unused_qty) > 0 and len(other_units) > 0
+    if _version(parquet) == "1.0":
+        # 1.0 set no such rule: the unused rows carry a zero quantity and every row a unit
+        assert set(unused_qty.to_pylist()) == {0.0}
+        assert other_units.null_count == 0
+    else:
+        assert unused_qty.null_count == len(unused_qty)
+        assert other_units.null_count == len(other_units)

@@ -460,6 +460,20 @@ def focus_version_columns(
     out["CapacityReservationStatus"] = _constant(rows, None)
     out["CommitmentDiscountQuantity"] = pa.nulls(rows, pa.float64())
     out["CommitmentDiscountUnit"] = _constant(rows, None)
+    # from 1.1 on, an unused commitment consumes nothing (ConsumedQuantity null) and only
+    # usage rows name a consumed unit
+    unused = pc.fill_null(
+        pc.equal(columns["CommitmentDiscountStatus"].cast(pa.string()), "Unused"), False
+    )
+    consuming = pc.and_(
+        pc.equal(columns["ChargeCategory"].cast(pa.string()), "Usage"), pc.invert(unused)
+    )
+    out["ConsumedQuantity"] = pc.if_else(
+        unused, pa.scalar(None, pa.float64()), columns["ConsumedQuantity"]
+    )
+    out["ConsumedUnit"] = pc.if_else(
+        consuming, columns["ConsumedUnit"].cast(pa.string()), pa.scalar(None, pa.string())
+    ).dictionary_encode()
     if version == "1.1":
         return out
     if to_map:
