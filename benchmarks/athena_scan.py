@@ -7,16 +7,22 @@ source columns each scan needs (projections nobody reads are pruned through the 
 sum the compressed column-chunk bytes of the partitions and row groups the window keeps.
 Athena bills at least 10 MB per statement.
 
-    python benchmarks/athena_scan.py [--schema cur2] [--rows N] [--cur-gb 50] [--no-record]
+    python benchmarks/athena_scan.py [--schema cur2] [--kind report] [--mode extract] [--rows N]
+        [--cur-gb 50] [--no-record]
+
+Two kinds of run are estimated: the full report (every family, October 2026) and the daily
+digest (the cost family over the last 30 days, as the `daily-anomaly-digest` deployment runs it),
+each in per-query mode and in extract mode (one UNLOAD, then the comparisons on Athena).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +30,6 @@ import boto3
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlglot
-from sqlglot import exp
-from sqlglot.optimizer.pushdown_projections import pushdown_projections
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import traverse_scope
 
 from finops_agent.catalog import load_catalog
 from finops_agent.comparison import (
@@ -37,9 +38,13 @@ from finops_agent.comparison import (
     month_to_date,
     previous_period_totals,
 )
+from finops_agent.engines import athena_scan as scan_model
 from finops_agent.engines.athena import AthenaEngine
-from finops_agent.engines.base import EngineResult
+from finops_agent.engines.athena_extract import extract_location, unload_statement
+from finops_agent.engines.base import EXTRACT_QUERY, EngineResult
 from finops_agent.execution import bound_params
+from finops_agent.period import period_window
+from finops_agent.pipeline import resolve_specs
 from finops_agent.settings import DEFAULT_TAG_ALIASES
 from finops_agent.sources import Schema, cost_sql, detect_schema
 from finops_agent.window import Window
@@ -55,8 +60,34 @@ _USAGE_START = {
     "focus": "chargeperiodstart",
 }
 _MARKERS = ("<!-- athena-scan -->", "<!-- /athena-scan -->")
-# inlining stops here: a CTE chain deeper than this is a cycle, not a query
-_MAX_INLINE_ROUNDS = 64
+# where the extract mode's UNLOAD would write; the text is all the estimate needs of it
+_EXTRACT_LOCATION = extract_location("s3://finops-bench-results/athena/", "bench")
+MODES = ("per-query", "extract")
+# the sample's data ends on 2026-10-31: a run on 1 November sees every day of it
+_RUN_DAY = dt.date(2026, 11, 1)
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """What one scheduled run asks for: its families (None: every family) and its window."""
+
+    name: str
+    label: str
+    families: tuple[str, ...] | None
+    window: Window
+
+
+KINDS: dict[str, RunKind] = {
+    "report": RunKind(
+        "report", "full report, every family", None, period_window("last_full_month", _RUN_DAY)
+    ),
+    "digest": RunKind(
+        "digest",
+        "daily digest, cost family, last 30 days",
+        ("cost",),
+        period_window("last_30_days", _RUN_DAY),
+    ),
+}
 
 
 class ScanError(ValueError):
@@ -81,6 +112,8 @@ class StatementScan:
     scans: list[frozenset[str]]
     scanned_bytes: int = 0
     columns: frozenset[str] = field(default_factory=frozenset)
+    # bytes per source column over all the statement's scans (a column read twice counts twice)
+    by_column: dict[str, int] = field(default_factory=dict)
 
     @property
     def billed_bytes(self) -> int:
@@ -147,8 +180,16 @@ def table_types(root: Path) -> dict[str, str]:
     return types
 
 
-def report_statements(root: Path, window: Window) -> list[Statement]:
-    """Every stored query and the previous-period totals, as `AthenaEngine.prepare` renders them."""
+def report_statements(
+    root: Path, window: Window, families: Sequence[str] | None = None, mode: str = "per-query"
+) -> list[Statement]:
+    """The statements one run of `families` sends, as `AthenaEngine.prepare` renders them.
+
+    Per-query mode, as `runs.report` runs them: the stored queries of the families except month
+    over month, which runs over the two complete months only. Extract mode: one UNLOAD of the
+    window cut to the columns those stored queries read (as `pipeline.prepare_run` plans it),
+    the queries then run locally. Both send the comparison statements to Athena.
+    """
     types = table_types(root)
     schema: Schema = detect_schema(list(types))
     # made-up keys: building the engine's clients sends no request, and nothing is executed
@@ -161,20 +202,31 @@ def report_statements(root: Path, window: Window) -> list[Statement]:
     run_params: dict[str, object] = {"start_date": window.start, "end_date": window.end}
     statements = []
     catalog = load_catalog()
-    for name in sorted(catalog.queries):
-        spec = catalog.queries[name]
+    chosen, specs = resolve_specs(list(families) if families else None)
+    if mode == "extract":
+        unload = unload_statement(
+            adapter.sql, adapter.params, [s.sql for s in specs], _EXTRACT_LOCATION
+        )
+        statements.append(Statement(EXTRACT_QUERY, unload.sql, unload.params, window))
+    for spec in sorted(specs, key=lambda s: s.name):
+        if spec.name == MONTH_OVER_MONTH or mode == "extract":
+            continue
+        name = spec.name
         text, values = engine.prepare(
             name, spec.sql, {**run_params, **bound_params(spec, run_params)}
         )
         statements.append(Statement(name, text, values, window))
     # the statements the report runs beside the stored queries, through their own functions
     recorder = _Recorder(engine, types)
-    mom = catalog.queries[MONTH_OVER_MONTH]
-    for result in (
-        previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES),
-        month_over_month(recorder, schema, window, DEFAULT_TAG_ALIASES, mom, run_params),
-        month_to_date(recorder, schema, window, DEFAULT_TAG_ALIASES),
-    ):
+    results = [previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES)]
+    if any(s.name == MONTH_OVER_MONTH for s in specs):
+        mom = catalog.queries[MONTH_OVER_MONTH]
+        results.append(
+            month_over_month(recorder, schema, window, DEFAULT_TAG_ALIASES, mom, run_params)
+        )
+    if "cost" in chosen:
+        results.append(month_to_date(recorder, schema, window, DEFAULT_TAG_ALIASES))
+    for result in results:
         if not result.ok:
             raise ScanError(f"cannot render {result.name}: {result.error}")
     statements.extend(recorder.sent)
@@ -226,52 +278,14 @@ class _Recorder:
         """Nothing runs, so nothing to stop."""
 
 
-def _is_source(table: exp.Table, database: str, name: str) -> bool:
-    return table.name.lower() == name and table.db.lower() == database
-
-
-def _inline_ctes(tree: exp.Expression) -> exp.Expression:
-    """`tree` with every reference to a CTE replaced by a copy of its body, as Trino plans it."""
-    bodies: dict[str, exp.Expression] = {}
-    for cte in tree.find_all(exp.CTE):
-        bodies[cte.alias_or_name.lower()] = cte.this.copy()
-    for with_ in list(tree.find_all(exp.With)):
-        with_.pop()
-    for _ in range(_MAX_INLINE_ROUNDS):
-        refs = [t for t in tree.find_all(exp.Table) if not t.db and t.name.lower() in bodies]
-        if not refs:
-            return tree
-        for ref in refs:
-            alias = ref.alias_or_name
-            ref.replace(
-                exp.Subquery(
-                    this=bodies[ref.name.lower()].copy(),
-                    alias=exp.TableAlias(this=exp.to_identifier(alias)),
-                )
-            )
-    raise ScanError("CTEs reference each other in a cycle")
-
-
 def statement_scans(
     text: str, types: Mapping[str, str], *, database: str = _DATABASE, table: str = _TABLE
 ) -> list[frozenset[str]]:
     """Per scan of `database.table` in the statement, the (top-level) source columns it reads."""
-    # `?` is where Athena binds a value; any literal parses the same for scoping
-    tree = sqlglot.parse_one(text.replace("?", "NULL"), read="athena")
-    tree = _inline_ctes(tree)
-    schema = {database: {table: dict(types)}}
-    tree = qualify(tree, schema=schema, dialect="athena", validate_qualify_columns=False)
-    tree = pushdown_projections(tree)
-    scans: list[frozenset[str]] = []
-    for scope in traverse_scope(tree):
-        for alias, (_, source) in scope.selected_sources.items():
-            if not isinstance(source, exp.Table) or not _is_source(source, database, table):
-                continue
-            named = {c.name.lower() for c in scope.columns if c.table.lower() == alias.lower()}
-            if any(isinstance(s, exp.Star) for s in scope.expression.selects):
-                named = set(types)
-            scans.append(frozenset(named))
-    return scans
+    try:
+        return scan_model.statement_scans(text, types, database=database, table=table)
+    except scan_model.ScanModelError as exc:
+        raise ScanError(str(exc)) from None
 
 
 def _overlaps(stats: pq.Statistics | None, start: dt.datetime, end: dt.datetime) -> bool:
@@ -335,10 +349,40 @@ def estimate(
         if statement.window not in cache:
             cache[statement.window] = window_chunks(root, statement.window, usage_start)
         chunks = cache[statement.window].bytes_by_column
-        scanned = sum(chunks.get(c, 0) for scan in scans for c in scan)
+        by_column: dict[str, int] = {}
+        for scan in scans:
+            for c in scan:
+                by_column[c] = by_column.get(c, 0) + chunks.get(c, 0)
         columns = frozenset().union(*scans) if scans else frozenset()
-        results.append(StatementScan(statement.name, scans, scanned, columns))
+        results.append(
+            StatementScan(statement.name, scans, sum(by_column.values()), columns, by_column)
+        )
     return results
+
+
+def column_table(results: list[StatementScan], top: int = 8) -> str:
+    """Where the bytes go: the columns that add most to the run's scans, and how often read."""
+    total = sum(r.scanned_bytes for r in results)
+    bytes_in_all: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    for r in results:
+        for c, n in r.by_column.items():
+            bytes_in_all[c] = bytes_in_all.get(c, 0) + n
+        for scan in r.scans:
+            for c in scan:
+                reads[c] = reads.get(c, 0) + 1
+    # partition keys live in the path, not in the files: they cost nothing
+    read = [c for c in bytes_in_all if bytes_in_all[c] > 0]
+    ranked = sorted(read, key=lambda c: (-bytes_in_all[c], c))[:top]
+    lines = [
+        "| column | scans reading it | MB in all | share of the run |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| `{c}` | {reads[c]} | {_mb(bytes_in_all[c])} | {bytes_in_all[c] / total:.0%} |"
+        for c in ranked
+    ]
+    return "\n".join(lines)
 
 
 def one_pass_bytes(
@@ -357,7 +401,12 @@ def _mb(n: float) -> str:
 
 
 def table(
-    results: list[StatementScan], one_pass: int, window_bytes: int, rows: int, cur_gb: float
+    results: list[StatementScan],
+    one_pass: int,
+    window_bytes: int,
+    rows: int,
+    cur_gb: float,
+    label: str = "Per-query mode",
 ) -> str:
     """The Markdown table: per statement scans, columns, MB scanned and billed, and the total."""
     # scaling rule: bytes grow with the window's rows, so a statement's scan at a CUR of
@@ -389,10 +438,31 @@ def table(
         f"| **one pass** (needed columns read once) | 1 | | {_mb(one_pass)} | "
         f"{_mb(max(one_pass, MIN_BILLED_BYTES))} | {pass_usd:.2f} |",
         "",
-        f"Per-query mode scans **{total / one_pass:.1f}x** one pass "
+        f"{label} scans **{total / one_pass:.1f}x** one pass "
         f"({dollars / pass_usd:.1f}x in dollars at {cur_gb:g} GB/month).",
     ]
     return "\n".join(lines)
+
+
+def bytes_per_row(root: Path, schema: Schema) -> dict[str, float]:
+    """Compressed bytes per row of each column in the full report's window: the report's model."""
+    index = window_chunks(root, KINDS["report"].window, _USAGE_START[schema])
+    if not index.rows:
+        raise ScanError(f"{root}: no rows in the report window")
+    return {c: round(b / index.rows, 4) for c, b in sorted(index.bytes_by_column.items())}
+
+
+def record_profile(path: Path, profiles: Mapping[str, Mapping[str, float]]) -> None:
+    """Merge the measured bytes per row of each schema into the profile the report reads."""
+    current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    merged = {**current.get("bytes_per_row", {}), **{k: dict(v) for k, v in profiles.items()}}
+    body = {
+        "about": "Compressed Parquet bytes per row of each source column, measured by "
+        "benchmarks/athena_scan.py on generated samples; the report's Athena appendix weighs "
+        "statements by them.",
+        "bytes_per_row": dict(sorted(merged.items())),
+    }
+    path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
 
 
 def record(readme: Path, text: str) -> None:
@@ -405,45 +475,88 @@ def record(readme: Path, text: str) -> None:
     readme.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", body), encoding="utf-8")
 
 
-def run(schema: Schema, rows: int, cur_gb: float, data: Path) -> str:
-    """Generate (or reuse) a sample of `schema`, estimate the October report on it, return the table."""
+def sample_root(schema: Schema, rows: int, data: Path) -> Path:
+    """The hive-partitioned Parquet sample of `schema` (generated on first use): Sep-Oct 2026."""
     from finops_agent.sample_data import generate
 
     out = data / f"athena_scan_{schema}_{rows}"
     if not (out / "data").exists():
         generate(schema, out, rows=rows, months=2, end=dt.date(2026, 10, 31))
-    root = out / "data"
-    window = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    return out / "data"
+
+
+def run(
+    schema: Schema,
+    rows: int,
+    cur_gb: float,
+    data: Path,
+    kind: str = "report",
+    mode: str = "per-query",
+) -> str:
+    """Estimate one kind of run (full report or daily digest) in one Athena mode; the table.
+
+    One pass is the same in both modes: the columns the per-query statements read, once.
+    """
+    plan = KINDS[kind]
+    root = sample_root(schema, rows, data)
+    window = plan.window
     types = table_types(root)
     usage_start = _USAGE_START[schema]
-    statements = report_statements(root, window)
+    statements = report_statements(root, window, plan.families)
     results = estimate(root, statements, types, usage_start)
     in_window = {s.name for s in statements if s.window == window}
     index = window_chunks(root, window, usage_start)
     one_pass = one_pass_bytes(
         root, [r for r in results if r.name in in_window], window, usage_start
     )
+    if mode == "extract":
+        results = estimate(
+            root, report_statements(root, window, plan.families, mode), types, usage_start
+        )
     window_bytes = sum(index.bytes_by_column.values())
+    last = window.end - dt.timedelta(days=1)
     return (
-        f"**{schema}**, {rows:,} rows generated over two months; report window October 2026.\n\n"
-        + table(results, one_pass, window_bytes, index.rows, cur_gb)
+        f"**{schema}, {plan.label}, {mode} mode**: {rows:,} rows generated over two months; window "
+        f"{window.start.isoformat()} to {last.isoformat()}.\n\n"
+        + table(
+            results,
+            one_pass,
+            window_bytes,
+            index.rows,
+            cur_gb,
+            "Extract mode" if mode == "extract" else "Per-query mode",
+        )
+        + "\n\nWhere the bytes go (the columns that add most):\n\n"
+        + column_table(results)
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Estimate each schema's report scans and print (and record) the tables."""
+    """Estimate each schema's report and digest scans and print (and record) the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--schema", action="append", choices=["cur", "cur2", "focus"])
+    parser.add_argument("--kind", action="append", choices=sorted(KINDS))
+    parser.add_argument("--mode", action="append", choices=MODES)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cur-gb", type=float, default=50.0)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     here = Path(__file__).resolve().parent
-    tables = [run(s, args.rows, args.cur_gb, here / "data") for s in args.schema or ["cur2"]]
+    tables = [
+        run(s, args.rows, args.cur_gb, here / "data", k, m)
+        for s in args.schema or ["cur2"]
+        for k in args.kind or ["report", "digest"]
+        for m in args.mode or list(MODES)
+    ]
     text = "\n\n".join(tables)
     print(text)
     if not args.no_record:
         record(here / "README.md", text)
+        schemas = args.schema or ["cur2"]
+        record_profile(
+            scan_model.PROFILE_PATH,
+            {s: bytes_per_row(sample_root(s, args.rows, here / "data"), s) for s in schemas},
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -136,6 +137,45 @@ def test_a_report_flow_on_athena_renders_with_the_query_that_outran_its_timeout_
         assert start["ResultReuseConfiguration"] == {
             "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 30}
         }
+
+
+def test_the_appendix_puts_the_scan_estimate_beside_athenas_bytes(
+    moto_athena: AthenaPlan, answers: dict[str, pd.DataFrame]
+) -> None:
+    """Every statement reports 64 MiB scanned: the estimate column splits exactly that total by
+    the columns each statement reads, and marks the statements that scan the source twice."""
+    from flows.report import finops_report
+
+    for text in answers:
+        moto_athena.rule(text).scanned = 64 * 1024 * 1024
+    path = finops_report(engine="athena", start=WINDOW[0], end=WINDOW[1])
+    html = Path(path).read_text()
+    appendix = html[html.index('id="appendix-h"') :]
+    appendix = appendix[: appendix.index("</table>")]
+    cells = {
+        name: re.findall(r'<td class="num">([^<]*)</td>', row)
+        for name, row in re.findall(r"<tr><td>([a-z0-9_]+)</td>(.*?)</tr>", appendix, re.DOTALL)
+    }
+    # rows, runtime, data scanned, estimate, scan cost; "&ndash;" where the model has none
+    assert {len(c) for c in cells.values()} == {5}
+    estimated = {n: c for n, c in cells.items() if c[3] != "&ndash;"}
+    # every statement Athena answered is weighed; each one shows Athena's 64.0 MB
+    assert {"window_totals", "cross_az_data_transfer", "untagged_spend"} <= set(estimated)
+    assert all(c[2] == "64.0 MB" for c in estimated.values())
+    # window_days makes cross_az_data_transfer read the source twice; window_totals reads it once
+    assert estimated["cross_az_data_transfer"][3].endswith("MB (2 scans)")
+    assert estimated["window_totals"][3].endswith(" MB")
+    note = re.search(
+        r'<p id="athena-scan">The (\d+) statements that read the source table '
+        r"scanned ([\d,.]+) MB on Athena",
+        html,
+    )
+    assert note is not None
+    assert int(note.group(1)) == len(estimated)
+    assert note.group(2) == f"{64 * len(estimated):,.1f}"
+    # the split keeps Athena's total (each estimate rounded to 0.1 MB on the page)
+    shown = sum(float(c[3].split(" MB")[0].replace(",", "")) for c in estimated.values())
+    assert shown == pytest.approx(64 * len(estimated), abs=0.05 * len(estimated))
 
 
 def test_a_final_athena_failure_is_not_retried_while_throttling_is(

@@ -89,6 +89,8 @@ class Behaviour:
     running_polls: int = 0
     # DataScannedInBytes added on every GetQueryExecution while it runs
     scan_per_poll: int = 0
+    # DataScannedInBytes reported once it has succeeded (moto reports none of its own)
+    scanned: int = 0
     # end FAILED with this Status.AthenaError (and its ErrorMessage as the reason)
     athena_error: dict[str, Any] | None = None
     # (error code, message) returned to the first StartQueryExecution calls, one each
@@ -251,6 +253,8 @@ class AthenaPlan:
         if status["State"] == "RUNNING" and behaviour.scan_per_poll:
             polls = self._polls[execution["QueryExecutionId"]]
             execution["Statistics"]["DataScannedInBytes"] = polls * behaviour.scan_per_poll
+        if status["State"] == "SUCCEEDED" and behaviour.scanned:
+            execution.setdefault("Statistics", {})["DataScannedInBytes"] = behaviour.scanned
         if status["State"] == "FAILED" and behaviour.athena_error is not None:
             status["AthenaError"] = behaviour.athena_error
             status["StateChangeReason"] = behaviour.athena_error.get("ErrorMessage", "")

@@ -9,13 +9,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from benchmarks.athena_scan import (
+    KINDS,
     MIN_BILLED_BYTES,
     Statement,
+    column_table,
     estimate,
+    report_statements,
     statement_scans,
     table_types,
 )
 
+from finops_agent.sample_data import generate
 from finops_agent.window import Window
 
 USAGE_START = "line_item_usage_start_date"
@@ -137,3 +141,78 @@ def test_the_ten_megabyte_minimum_applies(sample: tuple[Path, Path, Path]) -> No
     )
     assert result.scanned_bytes < 10 * 1024 * 1024
     assert result.billed_bytes == 10 * 1024 * 1024 == MIN_BILLED_BYTES
+
+
+@pytest.fixture(scope="module")
+def cur2_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated CUR 2.0 export, partitioned by billing period, September-October 2026."""
+    out = tmp_path_factory.mktemp("cur2")
+    generate("cur2", out, rows=3_000, months=2, end=dt.date(2026, 10, 31))
+    return out / "data"
+
+
+def test_the_report_sends_month_over_month_over_the_complete_months_only(
+    cur2_sample: Path,
+) -> None:
+    plan = KINDS["report"]
+    names = [s.name for s in report_statements(cur2_sample, plan.window, plan.families)]
+    # runs.report drops the in-window month over month: it would scan the source for nothing
+    assert "month_over_month_by_service" not in names
+    assert names.count("month_over_month_by_service (complete months)") == 1
+    assert {"gp2_volumes", "untagged_spend", "window_totals", "month_to_date"} <= set(names)
+
+
+def test_the_digest_sends_the_cost_family_over_the_last_thirty_days(cur2_sample: Path) -> None:
+    plan = KINDS["digest"]
+    assert plan.window == Window(dt.date(2026, 10, 2), dt.date(2026, 11, 1))
+    statements = report_statements(cur2_sample, plan.window, plan.families)
+    names = {s.name for s in statements}
+    # no architecture or tagging query; the totals, the bill and the comparisons still run
+    assert not names & {"gp2_volumes", "idle_elastic_ips", "untagged_spend", "tag_coverage"}
+    assert {"window_totals", "bill_waterfall", "daily_anomalies", "previous_period_totals"} <= names
+    assert {"month_to_date", "month_over_month_by_service (complete months)"} <= names
+    stored = next(s for s in statements if s.name == "daily_anomalies")
+    assert stored.window == plan.window
+
+
+def test_the_column_table_counts_a_column_once_per_scan_that_reads_it(
+    sample: tuple[Path, Path, Path],
+) -> None:
+    root, _, october = sample
+    one = Statement("one", ONE_SCAN, [], HALF_OCTOBER)
+    two = Statement("two", TWO_SCANS, [], HALF_OCTOBER)
+    results = estimate(root, [one, two], table_types(root), USAGE_START)
+    cost = sum(_chunk(october, g, COST) for g in (0, 1, 2))
+    start = sum(_chunk(october, g, START) for g in (0, 1, 2))
+    resource = sum(_chunk(october, g, RESOURCE) for g in (0, 1, 2))
+    total = 3 * (cost + start) + 2 * resource
+    lines = column_table(results).splitlines()
+    # three scans read the cost and the usage start; the two of the self-join the resource id
+    rows = {line.split(" | ")[0].strip("| `"): line for line in lines[2:]}
+    assert set(rows) == {"line_item_unblended_cost", USAGE_START, "line_item_resource_id"}
+    assert rows["line_item_unblended_cost"] == (
+        f"| `line_item_unblended_cost` | 3 | {3 * cost / 1e6:,.1f} | {3 * cost / total:.0%} |"
+    )
+    assert rows["line_item_resource_id"].startswith("| `line_item_resource_id` | 2 |")
+
+
+def test_extract_mode_sends_one_unload_reading_the_columns_per_query_mode_reads(
+    cur2_sample: Path,
+) -> None:
+    plan = KINDS["report"]
+    extract = report_statements(cur2_sample, plan.window, plan.families, "extract")
+    # the stored queries run locally on the copy; the comparisons still go to Athena
+    assert [s.name for s in extract] == [
+        "athena_extract",
+        "previous_period_totals",
+        "month_over_month_by_service (complete months)",
+        "month_to_date",
+    ]
+    types = table_types(cur2_sample)
+    (unload,) = statement_scans(extract[0].text, types)
+    per_query = report_statements(cur2_sample, plan.window, plan.families)
+    in_window = [s for s in per_query if s.window == plan.window]
+    # one scan of exactly the columns the window's per-query statements read between them
+    assert unload == frozenset().union(
+        *(c for s in in_window for c in statement_scans(s.text, types))
+    )

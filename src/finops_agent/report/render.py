@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterable
@@ -18,6 +19,13 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from finops_agent.catalog import load_catalog
+from finops_agent.engines.athena_scan import (
+    RunScans,
+    ScanModelError,
+    Sent,
+    load_profile,
+    run_scans,
+)
 from finops_agent.formatting import money, number, pct, signed_pct, usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
@@ -252,6 +260,39 @@ def _sections(summary: ReportSummary, charts: dict[str, Chart]) -> list[dict[str
     return sections
 
 
+def _param_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def athena_scans(summary: ReportSummary) -> RunScans | None:
+    """Athena's bytes per statement beside the scan model's; None for a run Athena did not scan."""
+    sent = []
+    for result in summary.results.values():
+        # a statement bound to no window of its own (the extract's UNLOAD) reads the report's
+        start = _param_date(result.params.get("start_date")) or summary.window.start
+        end = _param_date(result.params.get("end_date")) or summary.window.end
+        if result.ok and result.bytes_scanned is not None:
+            sent.append(Sent(result.name, result.sql, result.bytes_scanned, start, end))
+    if not sent:
+        return None
+    try:
+        return run_scans(
+            sent, load_profile(summary.schema), summary.window.start, summary.window.end
+        )
+    except ScanModelError:
+        # the appendix still shows Athena's own figures; only the model's column stays empty
+        return None
+
+
 def render_html(
     summary: ReportSummary,
     insights: Insights,
@@ -262,6 +303,7 @@ def render_html(
 ) -> str:
     """The whole report as one HTML document with plotly.js inlined once."""
     charts = charts if charts is not None else report_charts(summary, top_n)
+    scans = athena_scans(summary)
     return (
         environment()
         .get_template("report.html.j2")
@@ -272,6 +314,9 @@ def render_html(
             findings=sorted(insights.findings, key=lambda f: -f.monthly_savings_usd),
             sections=_sections(summary, charts),
             appendix=[r for r in summary.results.values()],
+            scans=scans,
+            scan_rows={row.name: row for row in scans.statements} if scans else {},
+            scan_cost_usd=sum(r.scan_cost_usd or 0.0 for r in summary.results.values()),
             plotly_js=Markup(get_plotlyjs()),
             bill=summary.waterfall,
             basis=BASIS,
