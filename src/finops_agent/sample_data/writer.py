@@ -405,8 +405,8 @@ def _empty_maps(rows: int, item: pa.DataType, *, as_json: bool) -> pa.Array:
     return pa.array([[]], type=pa.map_(pa.string(), item)).take(pa.array(np.zeros(rows, np.int32)))
 
 
-# The columns each FOCUS version adds to the one before (focus.finops.org/focus-specification/
-# changelog); AWS's x_ columns per export come from its Data Exports table dictionary.
+# The columns FOCUS 1.1 added to 1.0 (focus.finops.org/focus-specification/changelog) and the
+# x_ columns of AWS's FOCUS_1_0_AWS table (its Data Exports table dictionary).
 _FOCUS_1_1_ADDED = (
     "CapacityReservationId",
     "CapacityReservationStatus",
@@ -416,17 +416,7 @@ _FOCUS_1_1_ADDED = (
     "SkuMeter",
     "SkuPriceDetails",
 )
-_FOCUS_1_2_ADDED = (
-    "BillingAccountType",
-    "SubAccountType",
-    "InvoiceId",
-    "PricingCurrency",
-    "PricingCurrencyContractedUnitPrice",
-    "PricingCurrencyEffectiveCost",
-    "PricingCurrencyListUnitPrice",
-)
 _AWS_1_0 = ("x_CostCategories", "x_Discounts", "x_Operation", "x_ServiceCode", "x_UsageType")
-_AWS_1_2 = ("x_Discounts", "x_Operation", "x_ServiceCode")
 
 
 def focus_version_columns(
