@@ -79,8 +79,9 @@ def test_rule_report_is_complete_without_bedrock(october: dict[str, Any]) -> Non
     assert report["insights"]["provider"] == "rules" and report["insights"]["warnings"] == []
     assert report["insights"]["markdown"].startswith("## Executive summary")
     assert len(report["suggested_prompts"]) == 5
+    # to the cent: a relative tolerance would let a $50k month drift by several cents
     assert report["totals"]["unblended_cost"] == pytest.approx(
-        october["truth"]["totals"]["by_month"][MONTH]["unblended_cost"], rel=1e-6
+        october["truth"]["totals"]["by_month"][MONTH]["unblended_cost"], abs=0.005, rel=0
     )
 
 

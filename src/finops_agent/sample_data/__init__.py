@@ -217,6 +217,7 @@ def generate(
     )
     resources = pd.concat([bg, planted_rt, pseudo], ignore_index=True)
     rt = _describe(resources, products, rng)
+    rt, products = _plant_top_mover(rt, products, n_days, seed)
     usage = L.usage_lines(rng, rt, products, days)
     # lambda's usual daily cost sets the size of the planted one-day spike
     spike_idx = int(rt.index[rt["label"] == "spike"][0])
@@ -317,6 +318,8 @@ def generate(
         "amount": _round(refund.values["unblended"][0]),
     }
     truth["planted"]["movers"] = _movers_truth(main_lines, rt, days)
+    truth["planted"]["top_mover"] = _top_mover_truth(main_lines, rt, days)
+    _add_reserved_cache_truth(truth["planted"]["reserved_cache"], main_lines, rt)
     truth["credits_cover_usage"] = credits_cover_usage
     truth["second_provider"] = second_provider
     truth["second_currency"] = second_currency
@@ -336,6 +339,127 @@ def _refund(rt: pd.DataFrame, days: pd.DatetimeIndex, last_full_start: int) -> L
     res = int(rt.index[rt["label"] == "pseudo:refund"][0])
     day = days.values[min(len(days) - 1, last_full_start + _REFUND_DAY)]
     return L.single_line(res, L.REFUND, day, _REFUND_USD)
+
+
+# the top_movers query's default settle_days: the mover is resized on the later settled day
+_MOVER_SETTLE_DAYS = 2
+# a Graviton instance resized in place: no detector flags m6g, and its id stays the same
+_MOVER_SIZES = (("m6g.xlarge", 0.154), ("m6g.4xlarge", 0.616))
+
+
+def _plant_top_mover(
+    rt: pd.DataFrame, products: list[Product], n_days: int, seed: int
+) -> tuple[pd.DataFrame, list[Product]]:
+    """Append one instance resized on the later settled day, so its daily cost moves by a known step.
+
+    The rows are added after every other resource and described with their own random stream,
+    so the rest of the data (ids, zones, noise) is what it was without them.
+    """
+    later = n_days - 1 - _MOVER_SETTLE_DAYS
+    if later < 1:
+        return rt, products
+    sized = [
+        Product(
+            "AmazonEC2",
+            "Amazon Elastic Compute Cloud",
+            "Compute Instance",
+            "Compute",
+            f"BoxUsage:{itype}",
+            "RunInstances",
+            "Hrs",
+            price,
+            "hours",
+            24,
+            24,
+            "instance",
+            itype,
+            zonal=True,
+        )
+        for itype, price in _MOVER_SIZES
+    ]
+    rng = np.random.default_rng([seed, 2])
+    (mover_id,) = resource_id("instance", rng, 1, [""], [""])
+    rows = pd.DataFrame(
+        [
+            {
+                "product": len(products) + size,
+                "account": 0,
+                "region": 0,
+                "start_day": start,
+                "end_day": end,
+                "start_hour": 0,
+                "qty": 24.0,
+                "purchase": "od",
+                "label": "top_mover",
+                "noise": False,
+                "owner_key": "owner",
+                "owner": "team-payments",
+                "project_key": "project",
+                "project": "checkout",
+                "cc_key": "cost_center",
+                "cost_center": "cc-104",
+                "env_key": "environment",
+                "environment": "prod",
+                "pair_id": mover_id,
+                "az_index": 0,
+            }
+            for size, (start, end) in enumerate(((0, later), (later, n_days)))
+        ]
+    )
+    grown = [*products, *sized]
+    described = _describe(rows, grown, rng)
+    return pd.concat([rt, described], ignore_index=True), grown
+
+
+def _top_mover_truth(lines: L.Lines, rt: pd.DataFrame, days: pd.DatetimeIndex) -> dict[str, Any]:
+    """The planted mover's cost on the two settled days the top_movers query compares."""
+    mine = rt.index[rt["label"] == "top_mover"].to_numpy()
+    if len(mine) == 0:
+        return {}
+    later = len(days) - 1 - _MOVER_SETTLE_DAYS
+    day = lines.start.astype("datetime64[D]")
+    of_mover = np.isin(lines.res, mine)
+
+    def cost_on(index: int) -> float:
+        on_day = of_mover & (day == days.values[index].astype("datetime64[D]"))
+        return float(lines.values["unblended"][on_day].sum())
+
+    earlier_cost, later_cost = cost_on(later - 1), cost_on(later)
+    first = rt.loc[mine[0]]
+    return {
+        "resource_id": first["resource_id"],
+        "service_code": first["code"],
+        "account_id": first["account_id"],
+        "instance_types": [str(rt.loc[i, "instance_type"]) for i in mine],
+        "earlier_day": days[later - 1].date().isoformat(),
+        "later_day": days[later].date().isoformat(),
+        "settle_days": _MOVER_SETTLE_DAYS,
+        "earlier_cost": _round(earlier_cost),
+        "later_cost": _round(later_cost),
+        "change_usd": _round(later_cost - earlier_cost),
+        "change_pct": _round((later_cost - earlier_cost) / earlier_cost * 100),
+    }
+
+
+def _add_reserved_cache_truth(
+    planted: list[dict[str, Any]], lines: L.Lines, rt: pd.DataFrame
+) -> None:
+    """Record each reserved node's effective (amortised) and on-demand cost per month.
+
+    Covered usage bills nothing itself (its unblended cost is 0): what the reservation costs
+    and what it saves only show in these two amounts.
+    """
+    month = np.datetime_as_string(lines.start.astype("datetime64[M]"))
+    ids = rt["resource_id"].to_numpy()[lines.res]
+    covered = lines.ltype == L.RI_USAGE
+    for item in planted:
+        mine = covered & (ids == item["resource_id"])
+        for key, column in (
+            ("effective_cost_by_month", "ri_eff"),
+            ("on_demand_cost_by_month", "public"),
+        ):
+            by_month = pd.Series(lines.values[column][mine]).groupby(month[mine]).sum()
+            item[key] = {str(m): _round(c) for m, c in by_month.items()}
 
 
 def _covering_credits(lines: L.Lines, rt: pd.DataFrame) -> L.Lines:
