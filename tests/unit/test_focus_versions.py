@@ -244,3 +244,10 @@ def test_from_1_1_on_an_unused_commitment_consumes_nothing(parquet: pa.Table) ->
     else:
         assert unused_qty.null_count == len(unused_qty)
         assert other_units.null_count == len(other_units)
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2"])
+def test_the_csv_header_is_the_same_column_set(tmp_path: Path, version: str) -> None:
+    generate("focus", tmp_path, rows=500, end=SAMPLE_END, fmt="csv", focus_version=version)  # type: ignore[arg-type]
+    header = next(tmp_path.rglob("*.csv")).read_text(encoding="utf-8").splitlines()[0]
+    assert set(header.split(",")) == EXPECTED[version]
