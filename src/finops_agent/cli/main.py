@@ -224,7 +224,10 @@ def sample_data(
         str | None, typer.Option(help="Day after the last day of data (default: today)")
     ] = None,
     focus_version: Annotated[
-        str, typer.Option(help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports)")
+        str,
+        typer.Option(
+            help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports) or 1.1 (the spec)"
+        ),
     ] = "1.0",
     second_provider: Annotated[
         bool,

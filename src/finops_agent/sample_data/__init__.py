@@ -29,8 +29,8 @@ from finops_agent.sample_data.tagging import owner_cluster_frame, owner_cluster_
 from finops_agent.sample_data.writer import (
     cur2_columns,
     cur_columns,
-    focus_1_2_columns,
     focus_columns,
+    focus_version_columns,
     write,
 )
 
@@ -142,15 +142,16 @@ def generate(
     seed: int = 7,
     fmt: Literal["parquet", "csv"] = "parquet",
     end: dt.date | None = None,
-    focus_version: Literal["1.0", "1.2"] = "1.0",
+    focus_version: Literal["1.0", "1.1", "1.2"] = "1.0",
     credits_cover_usage: bool = False,
     second_provider: bool = False,
     second_currency: str | None = None,
 ) -> dict[str, Any]:
     """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth.
 
-    FOCUS is written as AWS exports version `focus_version`: 1.0 with x_UsageType and JSON-text
-    maps, 1.2 with SkuMeter and map-typed SkuPriceDetails/Tags (JSON text in CSV).
+    FOCUS is written as version `focus_version`: 1.0 and 1.2 as AWS exports them (x_UsageType in
+    1.0, SkuMeter and SkuPriceDetails in 1.2; maps typed as maps in Parquet, JSON text in CSV),
+    1.1 as the specification defines it (no x_ columns; SkuMeter; JSON-text SkuPriceDetails/Tags).
     `credits_cover_usage` adds a credit each month that nets the month's bill to exactly zero,
     as promotional credits do for a new or startup account.
     `second_currency` (EUR or GBP) adds two AWS accounts under their own payer billed in that
@@ -161,8 +162,8 @@ def generate(
     """
     if schema not in ("cur", "cur2", "focus"):
         raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
-    if focus_version not in ("1.0", "1.2"):
-        raise SampleDataError(f"focus version must be 1.0 or 1.2, not {focus_version!r}")
+    if focus_version not in ("1.0", "1.1", "1.2"):
+        raise SampleDataError(f"focus version must be 1.0, 1.1 or 1.2, not {focus_version!r}")
     if fmt not in ("parquet", "csv"):
         raise SampleDataError(f"format must be parquet or csv, not {fmt!r}")
     if second_provider and schema != "focus":
@@ -281,9 +282,9 @@ def generate(
         shutil.rmtree(out / "data", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     if schema == "focus":
-        columns = focus_columns(all_lines, rt)
-        if focus_version == "1.2":
-            columns = focus_1_2_columns(columns, as_json=fmt == "csv")
+        columns = focus_version_columns(
+            focus_columns(all_lines, rt), focus_version, as_json=fmt == "csv"
+        )
         month_key = np.datetime_as_string(
             columns["ChargePeriodStart"].to_numpy(zero_copy_only=False).astype("datetime64[M]")
         )
