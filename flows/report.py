@@ -93,7 +93,12 @@ def _run_queries(run: PreparedRun, request: ReportRequest) -> list[QueryResult]:
     """Submit every query as a cached, retried task; collect results in catalog order."""
     settings, refresh_cache = run.settings, request.refresh_cache
     fingerprint = source_fingerprint(
-        settings, request.source, schema=run.schema, window=run.window, tag_keys=settings.tag_keys
+        settings,
+        request.source,
+        schema=run.schema,
+        window=run.window,
+        tag_keys=settings.tag_keys,
+        currency=run.currency,
     )
     query_task = run_stored_query.with_options(
         cache_expiration=dt.timedelta(hours=settings.query_cache_hours),
@@ -148,6 +153,7 @@ def finops_report(
     model: str | None = None,
     refresh_cache: bool = False,
     kind: Literal["report", "digest"] = "report",
+    currency: str | None = None,
 ) -> str:
     """Build one cost report for the billing window and return the path of its report.html.
 
@@ -167,6 +173,8 @@ def finops_report(
         model: Bedrock model or inference profile id (default: FINOPS_BEDROCK_MODEL_ID).
         refresh_cache: Run every query again even if a cached result is still fresh.
         kind: What the report is for, as `finops list` shows it: a full report or a daily digest.
+        currency: Billing currency to report: auto (the window's largest) or a code such as
+            EUR; the other currencies are named with their totals (default: FINOPS_CURRENCY).
     """
     request = ReportRequest(
         source=source,
@@ -184,6 +192,7 @@ def finops_report(
         refresh_cache=refresh_cache,
         kind=kind,
         demo_when_no_source=True,
+        currency=currency,
     )
     steps = ReportSteps(
         run_queries=_run_queries,

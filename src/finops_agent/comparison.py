@@ -67,6 +67,7 @@ def _over_own_window(
     build_sql: Callable[[str], str],
     params: dict[str, object],
     shape: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame,
+    currency: str | None = None,
 ) -> QueryResult:
     """Run a statement over the adapter bound to `reach` (not the report window's `cost`).
 
@@ -85,7 +86,12 @@ def _over_own_window(
             sql = build_sql(local)
         else:
             adapter = cost_sql(
-                schema, engine.source_relation(), engine.source_columns(), reach, tag_keys
+                schema,
+                engine.source_relation(),
+                engine.source_columns(),
+                reach,
+                tag_keys,
+                currency=currency,
             )
             bound.update(adapter.params)
             sql = build_sql(adapter.sql)
@@ -107,8 +113,9 @@ def previous_period_totals(
     schema: Schema,
     window: Window,
     tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> QueryResult:
-    """Run the totals of `window.previous()`; a failure comes back as a failed result."""
+    """Run the totals of `window.previous()` (in `currency` when given); a failure comes back failed."""
     previous = window.previous()
     return _over_own_window(
         engine,
@@ -118,6 +125,7 @@ def previous_period_totals(
         previous,
         previous_totals_sql,
         {"start_date": previous.start, "end_date": previous.end},
+        currency=currency,
     )
 
 
@@ -184,6 +192,7 @@ def month_over_month(
     tag_keys: Mapping[str, list[str]],
     spec: QuerySpec,
     params: Mapping[str, object] | None = None,
+    currency: str | None = None,
 ) -> QueryResult:
     """The month-over-month query over the last two complete months, wherever the window ends.
 
@@ -199,6 +208,7 @@ def month_over_month(
         months,
         lambda adapter: over_relation(spec.sql, adapter),
         spec.bind(dict(params or {})),
+        currency=currency,
     )
 
 
@@ -207,7 +217,7 @@ def apply_month_over_month(
 ) -> None:
     """Put the complete-months comparison in place of the in-window month-over-month section."""
     summary.results[result.name] = result
-    summary.queries[result.name] = summarise_query(spec, result, top_n)
+    summary.queries[result.name] = summarise_query(spec, result, top_n, summary.currency)
 
 
 MONTH_TO_DATE = "month_to_date"
@@ -309,7 +319,11 @@ def month_to_date_reach(window: Window) -> Window:
 
 
 def month_to_date(
-    engine: QueryEngine, schema: Schema, window: Window, tag_keys: Mapping[str, list[str]]
+    engine: QueryEngine,
+    schema: Schema,
+    window: Window,
+    tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> QueryResult:
     """The month-to-date comparison; it reads the month before even when the window does not."""
     reach = month_to_date_reach(window)
@@ -322,13 +336,16 @@ def month_to_date(
         month_to_date_sql,
         {"start_date": reach.start, "end_date": reach.end},
         shape=lambda daily: month_to_date_frame(daily, window),
+        currency=currency,
     )
 
 
 def apply_month_to_date(summary: ReportSummary, result: QueryResult, top_n: int) -> None:
     """Add the month-to-date section to the report."""
     summary.results[result.name] = result
-    summary.queries[result.name] = summarise_query(MONTH_TO_DATE_SPEC, result, top_n)
+    summary.queries[result.name] = summarise_query(
+        MONTH_TO_DATE_SPEC, result, top_n, summary.currency
+    )
 
 
 # what a comparison's statement is written around when only its columns are wanted
@@ -344,12 +361,14 @@ def comparison_extract(
     *,
     month_over_month_sql: str | None,
     with_month_to_date: bool,
+    currency: str | None = None,
 ) -> ComparisonExtract:
     """What a report's comparisons read: their statements, and the adapter over the days before the window.
 
     The reaches are those `previous_period_totals`, `month_over_month` (when its stored SQL is
     given) and `month_to_date` (when asked) read. Their days in the window's first month widen
     the window's copy (same partitions); their earlier months get an adapter of their own.
+    Both keep only `currency`'s rows when given, as the comparisons do.
     """
     sqls = [previous_totals_sql(_STAND_IN)]
     reaches = [window.previous()]
@@ -365,10 +384,12 @@ def comparison_extract(
     if start < window.start and window.start > month_start:
         # the window's partitions are read anyway: their earlier days come with the first copy
         reach = Window(max(start, month_start), window.end)
-        widened = cost_sql(schema, relation, columns, reach, tag_keys)
+        widened = cost_sql(schema, relation, columns, reach, tag_keys, currency=currency)
     before: CostSql | None = None
     if start < month_start:
-        before = cost_sql(schema, relation, columns, Window(start, month_start), tag_keys)
+        before = cost_sql(
+            schema, relation, columns, Window(start, month_start), tag_keys, currency=currency
+        )
     return ComparisonExtract(
         sqls=tuple(sqls),
         start=start,

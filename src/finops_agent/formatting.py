@@ -13,7 +13,9 @@ __all__ = [
     "MIN_BASE",
     "MISSING",
     "change_pct",
+    "in_currency",
     "money",
+    "money_unit",
     "number",
     "pct",
     "percent_of",
@@ -30,6 +32,8 @@ MISSING = "n/a"
 # Currencies written with a symbol before the amount; any other code follows the amount.
 CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
 _CODE = re.compile(r"^[A-Z]{3}$")
+# A unit that is money: a currency code, per month or per day (`USD`, `EUR/month`).
+_MONEY_UNIT = re.compile(r"^([A-Z]{3})(/month|/day)?$")
 # Rounding slack so a share of exactly 100% computed in floating point stays a share.
 _SHARE_SLACK = 1e-9
 
@@ -50,6 +54,21 @@ def money(amount: float | None, currency: str = "USD") -> str:
     digits = f"{abs(cents):,.2f}"
     symbol = CURRENCY_SYMBOLS.get(code)
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
+
+
+def money_unit(unit: str | None) -> tuple[str, str] | None:
+    """The currency code and rate of a money unit (`EUR/month` -> ('EUR', '/month')), else None."""
+    found = _MONEY_UNIT.match(unit or "")
+    return (found.group(1), found.group(2) or "") if found else None
+
+
+def in_currency(units: dict[str, str], currency: str) -> dict[str, str]:
+    """Column units with every money unit in `currency` (`USD/month` -> `EUR/month`)."""
+    out = {}
+    for column, unit in units.items():
+        parts = money_unit(unit)
+        out[column] = f"{currency}{parts[1]}" if parts else unit
+    return out
 
 
 def number(value: float | None, decimals: int = 2) -> str:

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,7 +16,16 @@ import pandas as pd
 from finops_agent.catalog import FAMILIES, QuerySpec, load_catalog
 from finops_agent.checks import aws_backends, check_aws_credentials, check_output_folder
 from finops_agent.comparison import MONTH_OVER_MONTH, comparison_extract
-from finops_agent.engines.base import ExtractsWindow, QueryEngine
+from finops_agent.currencies import (
+    BillingSlice,
+    CurrencyTotal,
+    choose_currency,
+    currency_totals,
+    provider_totals,
+    run_source_survey,
+    run_survey,
+)
+from finops_agent.engines.base import ComparisonExtract, ExtractsWindow, QueryEngine
 from finops_agent.errors import ConfigurationError, UserError
 from finops_agent.execution import QueryResult
 from finops_agent.insights.base import Insights
@@ -24,6 +33,7 @@ from finops_agent.reports.document import ReportKind
 from finops_agent.reports.folder import new_report_id
 from finops_agent.settings import Settings
 from finops_agent.sources import (
+    CostSql,
     Schema,
     SourceError,
     check_column_types,
@@ -86,6 +96,12 @@ class PreparedRun:
     # chat re-opens the source later, maybe from another folder: an absolute path
     source_path: str
     kind: ReportKind = "report"
+    # the billing currency every figure is in; None when the run did not ask (no survey ran)
+    currency: str | None = None
+    # every currency in the window (the report's first) and the providers in the report's one
+    currencies: list[CurrencyTotal] = field(default_factory=list)
+    providers: list[CurrencyTotal] = field(default_factory=list)
+    survey: QueryResult | None = None
 
 
 def resolve_specs(
@@ -114,13 +130,19 @@ def prepare_run(
     kind: ReportKind = "report",
     ad_hoc_sql: bool = False,
     comparisons: bool = False,
+    currency: str | None = None,
 ) -> PreparedRun:
     """Open the engine, detect the schema, bind the windowed `cost` relation, pick the queries.
 
     `kind` says what the report is for (a full report or a daily digest) in report.json.
     `ad_hoc_sql` says SQL beyond the stored queries will run (chat): an engine that copies
     the window copies every canonical column, under the chat scan cap. `comparisons` says the
-    report's comparisons will run: such an engine copies what they read too.
+    report's comparisons will run: such an engine copies what they read too (in the chosen
+    currency).
+    `currency` (`auto` or a code) then surveys the window's currencies and providers, and when
+    there are several binds `cost` again to one currency's rows: the largest with `auto`. A
+    code not billed in the window is an UnknownCurrencyError naming those present, before any
+    stored query runs. None keeps every row (no survey).
     """
     window = Window.parse(start, end)
     chosen, specs = resolve_specs(families, queries)
@@ -144,22 +166,46 @@ def prepare_run(
             if ad_hoc_sql:
                 engine.plan_extract(None, max_scan_bytes=settings.chat_max_scan_bytes or None)
             else:
-                mom = next((s for s in specs if s.name == MONTH_OVER_MONTH), None)
-                planned = (
-                    comparison_extract(
-                        detected,
-                        engine.source_relation(),
-                        columns,
-                        window,
-                        settings.tag_keys,
-                        month_over_month_sql=mom.sql if mom is not None else None,
-                        with_month_to_date="cost" in chosen,
-                    )
-                    if comparisons
-                    else None
+                engine.plan_extract([spec.sql for spec in specs])
+        survey: QueryResult | None = None
+        currencies: list[CurrencyTotal] = []
+        providers: list[CurrencyTotal] = []
+        chosen_currency: str | None = None
+        if currency is not None and isinstance(engine, ExtractsWindow):
+            # the window is copied once: survey the source on Athena first, copy one currency
+            survey, slices = run_source_survey(engine, cost.sql, cost.params)
+            currencies, chosen_currency, providers = _choose_currency(slices, currency, engine)
+            if len(currencies) > 1:
+                cost = _one_currency(
+                    cost, detected, engine, columns, window, settings, chosen_currency
                 )
-                engine.plan_extract([spec.sql for spec in specs], comparisons=planned)
-        engine.bind_cost(cost.sql, cost.params)
+            if comparisons and not ad_hoc_sql:
+                engine.plan_extract(
+                    [spec.sql for spec in specs],
+                    comparisons=_comparison_plan(
+                        detected, engine, columns, window, settings, specs, chosen, chosen_currency
+                    ),
+                )
+            engine.bind_cost(cost.sql, cost.params)
+        else:
+            if isinstance(engine, ExtractsWindow) and comparisons and not ad_hoc_sql:
+                engine.plan_extract(
+                    [spec.sql for spec in specs],
+                    comparisons=_comparison_plan(
+                        detected, engine, columns, window, settings, specs, chosen, None
+                    ),
+                )
+            engine.bind_cost(cost.sql, cost.params)
+            if currency is not None:
+                survey, slices = run_survey(engine)
+                currencies, chosen_currency, providers = _choose_currency(slices, currency, engine)
+                if len(currencies) > 1:
+                    # bound again to one currency's rows: on DuckDB only a bill with several
+                    # currencies pays a second materialisation, on Athena binding is free
+                    cost = _one_currency(
+                        cost, detected, engine, columns, window, settings, chosen_currency
+                    )
+                    engine.bind_cost(cost.sql, cost.params)
     except BaseException:
         engine.close()
         raise
@@ -176,6 +222,61 @@ def prepare_run(
         settings=settings,
         source_path=_absolute_source(engine),
         kind=kind,
+        currency=chosen_currency,
+        currencies=currencies,
+        providers=providers,
+        survey=survey,
+    )
+
+
+def _choose_currency(
+    slices: list[BillingSlice], wanted: str, engine: QueryEngine
+) -> tuple[list[CurrencyTotal], str | None, list[CurrencyTotal]]:
+    """The window's currencies, the one the report covers, and that currency's providers."""
+    currencies = currency_totals(slices)
+    chosen = choose_currency(currencies, wanted, source=engine.source_label)
+    providers = provider_totals(slices, chosen) if chosen is not None else []
+    return currencies, chosen, providers
+
+
+def _comparison_plan(
+    schema: Schema,
+    engine: QueryEngine,
+    columns: dict[str, str],
+    window: Window,
+    settings: Settings,
+    specs: list[QuerySpec],
+    families: list[str],
+    currency: str | None,
+) -> ComparisonExtract:
+    """What the report's comparisons read, for an engine that copies it with the window."""
+    mom = next((s for s in specs if s.name == MONTH_OVER_MONTH), None)
+    return comparison_extract(
+        schema,
+        engine.source_relation(),
+        columns,
+        window,
+        settings.tag_keys,
+        month_over_month_sql=mom.sql if mom is not None else None,
+        with_month_to_date="cost" in families,
+        currency=currency,
+    )
+
+
+def _one_currency(
+    every: CostSql,
+    schema: Schema,
+    engine: QueryEngine,
+    columns: dict[str, str],
+    window: Window,
+    settings: Settings,
+    currency: str | None,
+) -> CostSql:
+    """The adapter for `currency`'s rows only (the window's, as `every` is)."""
+    if currency is None:
+        return every
+    return cost_sql(
+        schema, engine.source_relation(), columns, window, settings.tag_keys, currency=currency
     )
 
 
@@ -254,6 +355,8 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
             f"no billing line items between {run.window.start} and {run.window.end} "
             f"(end exclusive) in {run.engine.source_label}"
         )
+    if run.survey is not None:
+        by_name[run.survey.name] = run.survey
     specs = {s.name: s for s in run.specs}
     return ReportSummary(
         report_id=run.report_id,
@@ -264,8 +367,14 @@ def summarise_run(run: PreparedRun, results: list[QueryResult]) -> ReportSummary
         source=run.engine.source_label,
         families=run.families,
         metrics=metrics,
-        queries={r.name: summarise_query(specs[r.name], r, run.settings.top_n) for r in results},
+        queries={
+            r.name: summarise_query(specs[r.name], r, run.settings.top_n, run.currency or "USD")
+            for r in results
+        },
         results=by_name,
+        currency=run.currency or "USD",
+        currencies=run.currencies,
+        providers=run.providers,
     )
 
 

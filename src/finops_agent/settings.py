@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         "Logical tag key -> raw tag keys that mean it, in order of preference",
         default_factory=lambda: dict(DEFAULT_TAG_ALIASES),
     )
+    currency: str = _in(
+        "general",
+        "Billing currency a report covers: auto (the largest in the window) or a code such as "
+        "EUR; amounts in other currencies are never added, the report names them with their totals",
+        "auto",
+    )
 
     # --- engine ---
     engine: Literal["duckdb", "athena"] = _in(
@@ -372,6 +378,18 @@ class Settings(BaseSettings):
                 raise ValueError("is not a valid JSON list") from None
         return [part.strip() for part in text.split(",") if part.strip()]
 
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_choice(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.lower() == "auto":
+            return "auto"
+        if not re.fullmatch(r"[A-Za-z]{3}", text):
+            raise ValueError("is neither auto nor a three-letter currency code (USD, EUR, …)")
+        return text.upper()
+
     @field_validator("output_dir", "home", "sqlite_path", mode="before")
     @classmethod
     def _path_is_not_blank(cls, value: Any) -> Any:
@@ -483,7 +501,7 @@ def group_of(field: FieldInfo) -> str:
 
 
 # Overrides the CLI passes, by the option users typed; other overrides are named as given
-_OPTION_NAMES = {"output_dir": "--out", "engine": "--engine"}
+_OPTION_NAMES = {"output_dir": "--out", "engine": "--engine", "currency": "--currency"}
 
 
 def load_settings(**overrides: Any) -> Settings:

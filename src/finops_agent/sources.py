@@ -133,6 +133,12 @@ _AMOUNTS: dict[Schema, tuple[str, ...]] = {
     "cur2": ("line_item_unblended_cost", "line_item_usage_amount"),
     "focus": ("billedcost", "effectivecost", "consumedquantity"),
 }
+# The billing currency column a report's rows are selected on (see `currencies`).
+_CURRENCY: dict[Schema, str] = {
+    "cur": "line_item_currency_code",
+    "cur2": "line_item_currency_code",
+    "focus": "BillingCurrency",
+}
 # DuckDB also says TIMESTAMP_MS, TIMESTAMP WITH TIME ZONE; Glue says timestamp
 _TEMPORAL_TYPE = re.compile(r"^(timestamp|date)", re.IGNORECASE)
 _NUMERIC_TYPE = re.compile(
@@ -164,12 +170,16 @@ COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("instance_type", "varchar", "e.g. m5.large"),
     ("usage_amount", "double", "usage quantity in pricing_unit"),
     ("pricing_unit", "varchar", "e.g. Hrs, GB-Mo"),
-    ("unblended_cost", "double", "USD as billed"),
-    ("amortized_cost", "double", "USD with Savings Plans / RIs spread over usage"),
-    ("public_cost", "double", "USD at public on-demand prices"),
+    ("unblended_cost", "double", "as billed, in the row's currency"),
+    ("amortized_cost", "double", "with Savings Plans / RIs spread over usage, in currency"),
+    ("public_cost", "double", "at public on-demand prices, in currency"),
     ("purchase_option", "varchar", "OnDemand, Spot, SavingsPlan, Reserved or Other"),
     ("tags", "map(varchar, varchar)", "logical tags: owner, project, cost_center, environment"),
-    ("currency", "varchar", "billing currency, normally USD"),
+    (
+        "currency",
+        "varchar",
+        "billing currency (ISO code): one per report, never add amounts across currencies",
+    ),
     ("provider", "varchar", "who provided the service: AWS, or a FOCUS file's provider name"),
 )
 
@@ -371,8 +381,13 @@ def cost_sql(
     columns: Mapping[str, str],
     window: Window,
     tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> CostSql:
-    """The adapter SELECT for `schema` over `relation`, filtered to `window`."""
+    """The adapter SELECT for `schema` over `relation`, filtered to `window` (and `currency`).
+
+    With `currency` the rows are that billing currency's only, bound as the `currency`
+    parameter in the WHERE clause, as the window is.
+    """
     check_schema(schema, list(columns), source=relation)
     check_column_types(schema, columns, source=relation)
     template = (queries_dir() / "sources" / f"{schema}.sql").read_text(encoding="utf-8")
@@ -393,4 +408,17 @@ def cost_sql(
         },
     )
     params.update(start_date=window.start, end_date=window.end)
+    if currency is not None:
+        sql = _only_currency(sql, schema)
+        params["currency"] = currency
     return CostSql(_null_optional_columns(sql, columns), params, schema, warnings)
+
+
+def _only_currency(sql: str, schema: Schema) -> str:
+    tree = sqlglot.parse_one(sql, read="athena")
+    if not isinstance(tree, exp.Select):
+        raise SourceError(f"the {schema} adapter is not one SELECT; it cannot select a currency")
+    column = _src(_CURRENCY[schema])
+    return tree.where(exp.EQ(this=column, expression=exp.Placeholder(this="currency"))).sql(
+        dialect="athena"
+    )

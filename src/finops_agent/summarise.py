@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from finops_agent.catalog import ChartHint, QuerySpec
+from finops_agent.currencies import CurrencyTotal
 from finops_agent.execution import QueryResult
-from finops_agent.formatting import change_pct
+from finops_agent.formatting import change_pct, in_currency
+from finops_agent.reports.document import currency_command, report_title
 from finops_agent.waterfall import Waterfall, waterfall_from_frame
 from finops_agent.window import Window, period_text
 
@@ -143,6 +145,36 @@ class ReportSummary:
     metrics: Metrics
     queries: dict[str, QuerySummary]
     results: dict[str, QueryResult] = field(default_factory=dict)
+    # every money figure is in this currency; the window's currencies (this one first) and
+    # this currency's providers, each with its line items and net cost
+    currency: str = "USD"
+    currencies: list[CurrencyTotal] = field(default_factory=list)
+    providers: list[CurrencyTotal] = field(default_factory=list)
+
+    @property
+    def other_currencies(self) -> list[CurrencyTotal]:
+        """The currencies billed in the window that this report leaves out (never added to it)."""
+        return [c for c in self.currencies if c.name != self.currency]
+
+    @property
+    def other_providers(self) -> bool:
+        """True when the report's rows come from a provider other than AWS."""
+        return any(p.name != "AWS" for p in self.providers)
+
+    def currency_command(self, currency: str) -> str:
+        """The command that reports this window (and local source) in `currency`."""
+        return currency_command(
+            currency,
+            engine=self.engine,
+            source=self.source,
+            start=self.window.start,
+            end=self.window.end,
+        )
+
+    @property
+    def title(self) -> str:
+        """`AWS cost report` when AWS is the only provider known, else `Cloud cost report`."""
+        return report_title([p.name for p in self.providers])
 
     def frame(self, name: str) -> pd.DataFrame:
         """The full result of a query that ran (empty when it failed or did not run)."""
@@ -181,6 +213,10 @@ class ReportSummary:
             },
             "schema": self.schema,
             "analysis_type": m.analysis_type,
+            # every amount below is in this currency, whatever a key's `_usd` suffix says (the
+            # keys stay as prompts and their readers know them)
+            "currency": self.currency,
+            "providers": [p.name for p in self.providers],
             "totals": {
                 "rows": m.rows,
                 "unblended_cost_usd": round(m.unblended_cost, 2),
@@ -193,8 +229,13 @@ class ReportSummary:
         }
 
 
-def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySummary:
-    """Summary of one query: totals, top rows by its cost column, savings if it has any."""
+def summarise_query(
+    spec: QuerySpec, result: QueryResult, top_n: int, currency: str = "USD"
+) -> QuerySummary:
+    """Summary of one query: totals, top rows by its cost column, savings if it has any.
+
+    Money columns carry `currency` as their unit (the catalog writes them in USD).
+    """
     frame = result.frame
     cost_column = spec.cost_column if spec.cost_column in frame.columns else None
     counted = frame
@@ -222,7 +263,7 @@ def summarise_query(spec: QuerySpec, result: QueryResult, top_n: int) -> QuerySu
         rows=result.rows,
         columns=list(frame.columns),
         chart=spec.chart,
-        units=spec.units,
+        units=in_currency(spec.units, currency),
         cost_column=cost_column,
         total=total,
         top_rows=records(ranked),

@@ -179,12 +179,22 @@ def test_a_whole_report_in_extract_mode_shows_the_unloads_scan_and_download(
             UNLOAD_SCANNED,
         ), name
         assert extract["sql"] == unloaded["QueryString"]
-    # the comparisons' copy is September (the month before the window), nothing of October
-    assert months["ExecutionParameters"] == ["'2026-09'", "DATE '2026-09-01'", "DATE '2026-10-01'"]
+    # the comparisons' copy is September (the month before the window), nothing of October,
+    # in the report's currency as the comparisons read it
+    assert months["ExecutionParameters"] == [
+        "'2026-09'",
+        "DATE '2026-09-01'",
+        "DATE '2026-10-01'",
+        "'USD'",
+    ]
     assert {n: q["error"] for n, q in queries.items() if q["status"] != "ok"} == {}
     # every query ran locally, the comparisons too: only the two UNLOADs reached Athena
     sent = [s["QueryString"] for s in moto_athena.starts]
-    assert [text.split(" (")[0] for text in sent] == ["UNLOAD", "UNLOAD"]
+    # the currency survey (before the copies), then the two UNLOADs: every query and every
+    # comparison ran locally
+    assert [text.split(" (")[0] for text in sent[1:]] == ["UNLOAD", "UNLOAD"]
+    assert len(sent) == 3
+    assert sent[0].startswith("/* Which billing currencies and providers does the window hold")
     html = Path(path).read_text()
     # the tiny data has no September rows: the second UNLOAD writes no file
     downloaded = f"{unload.parquet_bytes / 1048576:,.1f} MB downloaded"

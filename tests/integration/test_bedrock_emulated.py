@@ -130,14 +130,14 @@ def test_bedrock_report_keeps_the_grounded_findings_and_drops_the_wrong_ones(
         "a figure in the gp2_volumes data",
     ]
     # the wrong total in the narrative and the tenfold saving are flagged; the right figures
-    # ($51,850.01, the $50.00 credit, the $123.45 refund, the $1,761.15 spike) are not
+    # ($52,100.99, the $50.00 credit, the $123.45 refund, the $1,761.15 spike) are not
     assert truth["totals"]["by_month"]["2026-10"]["unblended_cost"] == pytest.approx(
-        51850.01, abs=0.005
+        52100.99, abs=0.005
     )
     assert truth["planted"]["spike"]["cost"] == pytest.approx(1761.15, abs=0.005)
-    # October amortised was $51,961.61, not the narrative's $58,150.01
+    # October amortised was $52,212.59, not the narrative's $58,150.01
     assert truth["totals"]["by_month"]["2026-10"]["amortized_cost"] == pytest.approx(
-        51961.61, abs=0.005
+        52212.59, abs=0.005
     )
     assert truth["planted"]["refund"]["amount"] == -123.45
     assert [(u["number"], u["where"]) for u in data["insights"]["ungrounded"]] == [

@@ -38,15 +38,20 @@ def test_every_waterfall_line_equals_the_ground_truth_to_the_cent(
     assert bill is not None and bill.currency == "USD" and bill.other_currencies == []
     expected = truth["waterfall"]
     for key, _label in LINES:
-        assert bill.amount(key) == pytest.approx(expected[key], abs=CENT), key
-    assert bill.net_total == pytest.approx(expected["net_total"], abs=CENT)
-    assert bill.amortized_total == pytest.approx(expected["amortized_total"], abs=CENT)
+        assert bill.amount(key) == pytest.approx(expected[key], abs=CENT, rel=0), key
+    assert bill.net_total == pytest.approx(expected["net_total"], abs=CENT, rel=0)
+    assert bill.amortized_total == pytest.approx(expected["amortized_total"], abs=CENT, rel=0)
     # the lines add up to the net total, and the planted charges are all there
-    assert sum(x.amount for x in bill.lines) == pytest.approx(bill.net_total, abs=CENT)
-    assert bill.amount("refunds") == pytest.approx(-123.45, abs=CENT)
-    assert bill.amount("credits") == pytest.approx(-150.0, abs=CENT)  # -$50 in each of 3 months
-    assert bill.amount("tax") == pytest.approx(3 * (40 + 57.5 + 75), abs=CENT)
-    assert bill.amount("upfront_purchases") == pytest.approx(1314.0, abs=CENT)
+    assert sum(x.amount for x in bill.lines) == pytest.approx(bill.net_total, abs=CENT, rel=0)
+    assert bill.amount("refunds") == pytest.approx(-123.45, abs=CENT, rel=0)
+    assert truth["planted"]["refund"]["amount"] == pytest.approx(
+        bill.amount("refunds"), abs=CENT, rel=0
+    )
+    assert bill.amount("credits") == pytest.approx(
+        -150.0, abs=CENT, rel=0
+    )  # -$50 in each of 3 months
+    assert bill.amount("tax") == pytest.approx(3 * (40 + 57.5 + 75), abs=CENT, rel=0)
+    assert bill.amount("upfront_purchases") == pytest.approx(1314.0, abs=CENT, rel=0)
     assert bill.amount("commitment_fees") > 0
     assert bill.amount("commitment_offset") == pytest.approx(
         -bill.amount("usage_covered"), abs=CENT
@@ -67,7 +72,7 @@ def test_a_bill_netted_to_zero_by_credits_still_shows_where_the_usage_went(
 
     folder = tmp_path / "zero"
     truth = generate("cur2", folder, rows=20_000, end=SAMPLE_END, credits_cover_usage=True)
-    assert truth["waterfall"]["net_total"] == pytest.approx(0.0, abs=CENT)
+    assert truth["waterfall"]["net_total"] == pytest.approx(0.0, abs=CENT, rel=0)
     html_path = pipeline_report("cur2", folder / "data", tmp_path / "out")
     html = html_path.read_text(encoding="utf-8")
     report = json.loads((html_path.parent / "report.json").read_text(encoding="utf-8"))
@@ -87,8 +92,8 @@ def test_a_bill_netted_to_zero_by_credits_still_shows_where_the_usage_went(
     ).fetchall()
     usage_total = sum(u for _, u in expected)
 
-    assert report["bill"]["net_total"] == pytest.approx(0.0, abs=CENT)
-    assert report["bill"]["usage_total"] == pytest.approx(usage_total, abs=CENT)
+    assert report["bill"]["net_total"] == pytest.approx(0.0, abs=CENT, rel=0)
+    assert report["bill"]["usage_total"] == pytest.approx(usage_total, abs=CENT, rel=0)
     assert "-$0.00" not in html and "-$0.00" not in report["insights"]["markdown"]
     sentence = re.search(
         r"The largest services by usage before credits were (.+?)\.\n",
@@ -98,7 +103,7 @@ def test_a_bill_netted_to_zero_by_credits_still_shows_where_the_usage_went(
     named = re.findall(r"([A-Za-z][A-Za-z ]+?) \$([\d,]+\.\d\d) \((\d+\.\d)%\)", sentence.group(1))
     assert [n.strip() for n, _, _ in named] == [s for s, _ in expected[:3]]
     for (_, amount, pct), (_, usage) in zip(named, expected[:3], strict=True):
-        assert float(amount.replace(",", "")) == pytest.approx(usage, abs=CENT)
+        assert float(amount.replace(",", "")) == pytest.approx(usage, abs=CENT, rel=0)
         assert float(pct) == pytest.approx(usage / usage_total * 100, abs=0.05)
         assert float(pct) > 0
 
@@ -131,9 +136,11 @@ def test_month_over_month_compares_the_two_complete_months_and_finds_the_planted
         mover = truth["planted"]["movers"][role]
         months = mover["usage_cost_by_month"]
         row = by_code.loc[mover["service_code"]]
-        assert row["usage_cost"] == pytest.approx(months["2026-10"], abs=CENT)
-        assert row["previous_usage_cost"] == pytest.approx(months["2026-09"], abs=CENT)
-        assert row["change_usd"] == pytest.approx(months["2026-10"] - months["2026-09"], abs=CENT)
+        assert row["usage_cost"] == pytest.approx(months["2026-10"], abs=CENT, rel=0)
+        assert row["previous_usage_cost"] == pytest.approx(months["2026-09"], abs=CENT, rel=0)
+        assert row["change_usd"] == pytest.approx(
+            months["2026-10"] - months["2026-09"], abs=CENT, rel=0
+        )
     assert by_code.loc["AmazonRDS", "change_usd"] > 0 > by_code.loc["AmazonAthena", "change_usd"]
     # largest change first, whatever its sign
     changes = frame["change_usd"].abs().tolist()
@@ -145,12 +152,13 @@ def test_the_forecast_counts_upfront_purchases_and_monthly_fees_once(sample_data
     fortnight = _forecast(folder, "2026-09-01", "2026-09-15")
     assert fortnight["days_with_data"] == 14 and fortnight["days_in_month"] == 30
     # the planted reservation upfront lands on the 1st; tax is 40 + 57.5 + 75 a month
-    assert fortnight["one_time_cost"] == pytest.approx(1314.0, abs=CENT)
-    assert fortnight["monthly_fee_cost"] > 172.5
+    assert fortnight["one_time_cost"] == pytest.approx(1314.0, abs=CENT, rel=0)
+    # September's reservation fee (3 units x 720 h x $0.08 recurring) and its tax
+    assert fortnight["monthly_fee_cost"] == pytest.approx(3 * 720 * 0.08 + 172.5, abs=CENT, rel=0)
     run_rate = (
         fortnight["cost_to_date"] - fortnight["one_time_cost"] - fortnight["monthly_fee_cost"]
     )
-    assert fortnight["avg_daily_cost"] == pytest.approx(run_rate / 14, abs=CENT)
+    assert fortnight["avg_daily_cost"] == pytest.approx(run_rate / 14, abs=CENT, rel=0)
     assert fortnight["forecast_cost"] == pytest.approx(
         fortnight["cost_to_date"] + fortnight["avg_daily_cost"] * 16, abs=CENT
     )
@@ -204,11 +212,73 @@ def test_month_to_date_is_compared_with_the_same_days_of_the_month_before(
         23,
     )
     assert (str(before["first_day"]), str(before["last_day"])) == ("2026-10-01", "2026-10-23")
-    assert now["unblended_cost"] == pytest.approx(net("2026-11-01", "2026-11-24"), abs=CENT)
+    assert now["unblended_cost"] == pytest.approx(net("2026-11-01", "2026-11-24"), abs=CENT, rel=0)
     # the month before is read even when the window starts on November 1
-    assert before["unblended_cost"] == pytest.approx(net("2026-10-01", "2026-10-24"), abs=CENT)
+    assert before["unblended_cost"] == pytest.approx(
+        net("2026-10-01", "2026-10-24"), abs=CENT, rel=0
+    )
     assert now["change_pct"] == pytest.approx(
         (now["unblended_cost"] - before["unblended_cost"]) / before["unblended_cost"] * 100
     )
     assert projected["period"] == "Month at this run rate (23 of 30 days)"
-    assert projected["unblended_cost"] == pytest.approx(now["unblended_cost"] / 23 * 30)
+    assert projected["unblended_cost"] == pytest.approx(
+        net("2026-11-01", "2026-11-24") / 23 * 30, abs=CENT, rel=0
+    )
+
+
+@pytest.mark.parametrize("schema", ["cur", "cur2", "focus"])
+def test_the_previous_period_of_october_is_the_planted_september(
+    sample_dataset: Any, schema: str
+) -> None:
+    from finops_agent.comparison import previous_period_totals
+
+    folder, truth = sample_dataset(schema)
+    run = prepare_run(
+        load_settings(), source=str(folder / "data"), start="2026-10-01", end="2026-11-01"
+    )
+    try:
+        result = previous_period_totals(run.engine, run.schema, run.window, {})
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    row = result.frame.iloc[0]
+    september = truth["totals"]["by_month"]["2026-09"]
+    assert (row["rows"], row["days"]) == (september["rows"], 30)
+    assert row["unblended_cost"] == pytest.approx(september["unblended_cost"], abs=CENT, rel=0)
+    assert row["amortized_cost"] == pytest.approx(september["amortized_cost"], abs=CENT, rel=0)
+
+
+def test_month_to_date_usage_before_credits_is_read_from_the_files(sample_dataset: Any) -> None:
+    import duckdb
+
+    from finops_agent.comparison import month_to_date
+
+    folder, _ = sample_dataset("cur")
+    run = prepare_run(
+        load_settings(), source=str(folder / "data"), start="2026-10-01", end="2026-11-24"
+    )
+    try:
+        result = month_to_date(run.engine, "cur", run.window, {})
+    finally:
+        run.engine.close()
+    assert result.ok, result.error
+    glob = str(folder / "data" / "**" / "*.parquet")
+
+    def usage(first: str, end: str) -> float:
+        # covered usage counts at its on-demand price, so commitments do not hide usage
+        ((value,),) = duckdb.sql(
+            "select sum(case when line_item_line_item_type = 'Usage' then line_item_unblended_cost"
+            " else pricing_public_on_demand_cost end)"
+            f" from read_parquet('{glob}', hive_partitioning=true)"
+            " where line_item_line_item_type in"
+            " ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage')"
+            f" and line_item_usage_start_date >= '{first}' and line_item_usage_start_date < '{end}'"
+        ).fetchall()
+        return float(value)
+
+    now, before, projected = result.frame.to_dict(orient="records")
+    assert now["usage_cost"] == pytest.approx(usage("2026-11-01", "2026-11-24"), abs=CENT, rel=0)
+    assert before["usage_cost"] == pytest.approx(usage("2026-10-01", "2026-10-24"), abs=CENT, rel=0)
+    assert projected["usage_cost"] == pytest.approx(
+        usage("2026-11-01", "2026-11-24") / 23 * 30, abs=CENT, rel=0
+    )

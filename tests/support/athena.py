@@ -285,6 +285,7 @@ def duckdb_answers(tmp_path: Path) -> dict[str, pd.DataFrame]:
         month_to_date_sql,
         previous_period_totals,
     )
+    from finops_agent.currencies import run_survey
     from finops_agent.execution import run_query
     from finops_agent.pipeline import prepare_run
     from finops_agent.settings import load_settings
@@ -300,6 +301,8 @@ def duckdb_answers(tmp_path: Path) -> dict[str, pd.DataFrame]:
     )
     try:
         answers = {marker(s): run_query(local.engine, s, local.params).frame for s in local.specs}
+        # the currencies and providers a report run surveys before it binds `cost`
+        survey, _ = run_survey(local.engine)
         previous = previous_period_totals(
             local.engine,
             local.schema,  # type: ignore[arg-type]
@@ -320,6 +323,7 @@ def duckdb_answers(tmp_path: Path) -> dict[str, pd.DataFrame]:
         local.engine.close()
     return {
         **answers,
+        survey.sql.splitlines()[0].removeprefix("--").strip(): survey.frame,
         previous.sql.splitlines()[0].removeprefix("--").strip(): previous.frame,
         daily_sql.splitlines()[0].removeprefix("--").strip(): daily,
     }

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 GLUE_DIR = Path(__file__).resolve().parents[1] / "data" / "glue"
-FLAVOURS = ("cur", "cur2", "focus_1_0", "focus_1_2")
+FLAVOURS = ("cur", "cur2", "focus_1_0", "focus_1_1", "focus_1_2")
 DATABASE = "cur"
 
 _TEXT = frozenset({exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.TEXT})

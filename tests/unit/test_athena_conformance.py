@@ -2,7 +2,8 @@
 grammar, Trino's types, the `?` rules and partition pruning (see tests/support/conformance.py).
 
 The Glue fixtures under tests/data/glue are transcribed from AWS's public table definitions
-(legacy CUR via the Athena integration, CUR 2.0, FOCUS 1.0 and 1.2 with AWS columns); the
+(legacy CUR via the Athena integration, CUR 2.0, FOCUS 1.0 and 1.2 with AWS columns) and from
+the FOCUS 1.1 specification (a table a user defines: AWS exports no 1.1, JSON-text maps); the
 harness never renders SQL itself: it takes `AthenaEngine.prepare`'s text and parameters.
 """
 
@@ -25,7 +26,13 @@ from tests.support.conformance import DATABASE, FLAVOURS, GlueTable, check_state
 OCTOBER = Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
 RUN_PARAMS: dict[str, object] = {"start_date": OCTOBER.start, "end_date": OCTOBER.end}
 QUERIES = sorted(load_catalog().queries)
-EXPECTED_SCHEMA = {"cur": "cur", "cur2": "cur2", "focus_1_0": "focus", "focus_1_2": "focus"}
+EXPECTED_SCHEMA = {
+    "cur": "cur",
+    "cur2": "cur2",
+    "focus_1_0": "focus",
+    "focus_1_1": "focus",
+    "focus_1_2": "focus",
+}
 
 
 def _engine(table: GlueTable, columns: dict[str, str] | None = None) -> AthenaEngine:

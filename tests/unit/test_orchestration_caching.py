@@ -59,6 +59,10 @@ def test_fingerprint_covers_schema_window_and_tag_keys(export: Path) -> None:
     assert _fingerprint(export, schema="focus") != base
     assert _fingerprint(export, window=Window(OCT.start, dt.date(2026, 10, 15))) != base
     assert _fingerprint(export, tag_keys={"owner": ["owner"]}) != base
+    # a report bound to one billing currency never shares results with another's
+    eur = _fingerprint(export, currency="EUR")
+    assert eur != _fingerprint(export, currency="USD")
+    assert eur != base and _fingerprint(export, currency="EUR") == eur
 
 
 def test_globs_and_single_files_fingerprint_their_files(export: Path) -> None:

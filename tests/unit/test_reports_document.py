@@ -123,8 +123,14 @@ def test_a_version_1_report_is_migrated_on_load_with_every_value_kept() -> None:
         "bill",
         "basis",
         "coverage",
+        "currency",
+        "currencies",
+        "providers",
     }
     assert (after["bill"], after["basis"], after["coverage"]) == (None, {}, None)
+    # a report written before currencies were told apart was in US dollars, providers unknown
+    assert (after["currency"], after["currencies"], after["providers"]) == ("USD", [], [])
+    assert document.title == "AWS cost report"
 
 
 def test_a_version_1_analysis_is_migrated_as_an_analysis() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,7 @@ from sqlglot import exp
 from finops_agent.chat.interpreter import MEASURE_LABELS, Plan, describe
 from finops_agent.chat.periods import Period, during
 from finops_agent.chat.vocabulary import Entity
-from finops_agent.formatting import number, pct, signed_pct, usd
+from finops_agent.formatting import money, number, pct, signed_pct
 
 __all__ = ["build_sql", "sentence", "stored_sentence"]
 
@@ -239,8 +240,9 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def sentence(plan: Plan, frame: pd.DataFrame) -> str:
-    """The answer in one or two sentences, every figure taken from `frame`."""
+def sentence(plan: Plan, frame: pd.DataFrame, currency: str = "USD") -> str:
+    """The answer in one or two sentences, every figure taken from `frame`, money in `currency`."""
+    cash = partial(money, currency=currency)
     basis = MEASURE_LABELS[plan.measure]
     period = plan.period
     assert period is not None
@@ -250,7 +252,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
     if plan.operation == "usage":
         amounts = "; ".join(
             f"{number(_number(row['usage_amount']))} {row['pricing_unit'] or '(no unit)'} "
-            f"({usd(_number(row['cost']))})"
+            f"({cash(_number(row['cost']))})"
             for _, row in frame.head(5).iterrows()
         )
         more = f" and {len(frame) - 5} more unit(s)" if len(frame) > 5 else ""
@@ -261,18 +263,18 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
             return f"The data holds no line items for {_subject(plan)} {during(period)}."
         if plan.operation == "average":
             return (
-                f"{_subject(plan)} averaged {usd(float(first['daily_average']))} a day over "
-                f"{period.days} days {during(period)}, {usd(cost)} in all ({basis})."
+                f"{_subject(plan)} averaged {cash(float(first['daily_average']))} a day over "
+                f"{period.days} days {during(period)}, {cash(cost)} in all ({basis})."
             )
         verb = "cost" if any(f.kind == "service" for f in plan.filters) else "was"
-        return f"{_subject(plan)} {verb} {usd(cost)} {during(period)} ({basis})."
+        return f"{_subject(plan)} {verb} {cash(cost)} {during(period)} ({basis})."
     if plan.operation == "share":
         share, part, total = (_number(first[c]) for c in ("share_pct", "part_cost", "total_cost"))
         if share is None or part is None or total is None:
             return f"There is no spend {during(period)} to take a share of."
         return (
-            f"{_subject(plan)} is {pct(share)} of spend {during(period)}: {usd(part)} of "
-            f"{usd(total)} ({basis})."
+            f"{_subject(plan)} is {pct(share)} of spend {during(period)}: {cash(part)} of "
+            f"{cash(total)} ({basis})."
         )
     if plan.operation == "count":
         noun = _NOUN.get(plan.dimension or "", (plan.dimension or "")[4:])
@@ -280,7 +282,7 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
         scope = _scope(plan)
         return f"{count} {noun}{'' if count == 1 else 's'} had line items{scope} {during(period)}."
     if plan.operation == "growth":
-        return _growth_sentence(plan, frame, basis)
+        return _growth_sentence(plan, frame, basis, currency)
     if plan.operation == "series":
         costs = pd.to_numeric(frame["cost"])
         high, low = frame.loc[costs.idxmax()], frame.loc[costs.idxmin()]
@@ -288,8 +290,8 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
         scope = _scope(plan)
         return (
             f"{unit.capitalize()} by {unit} spend{scope} {during(period)} ({basis}): highest "
-            f"{usd(float(high['cost']))} on {_label(high, plan)}, lowest "
-            f"{usd(float(low['cost']))} on {_label(low, plan)}, {usd(float(costs.sum()))} "
+            f"{cash(float(high['cost']))} on {_label(high, plan)}, lowest "
+            f"{cash(float(low['cost']))} on {_label(low, plan)}, {cash(float(costs.sum()))} "
             f"over {len(frame)} {unit}s."
         )
     noun = _NOUN.get(plan.dimension or "", (plan.dimension or "")[4:])
@@ -297,29 +299,30 @@ def sentence(plan: Plan, frame: pd.DataFrame) -> str:
     total = _number(first["total_cost"]) or 0.0
     verb = "cost the least" if plan.ascending else "cost the most"
     lead = (
-        f"{_label(first, plan)} {verb}{scope} {during(period)}: {usd(float(first['cost']))}"
-        f" ({pct(_number(first['share_pct']))} of {usd(total)}, {basis})."
+        f"{_label(first, plan)} {verb}{scope} {during(period)}: {cash(float(first['cost']))}"
+        f" ({pct(_number(first['share_pct']))} of {cash(total)}, {basis})."
     )
     if len(frame) > 1:
         rest = "; ".join(
-            f"{_label(row, plan)} {usd(float(row['cost']))}"
+            f"{_label(row, plan)} {cash(float(row['cost']))}"
             for _, row in frame.iloc[1:4].iterrows()
         )
         lead += f" Next {noun}s: {rest}."
     return lead
 
 
-def _growth_sentence(plan: Plan, frame: pd.DataFrame, basis: str) -> str:
+def _growth_sentence(plan: Plan, frame: pd.DataFrame, basis: str, currency: str) -> str:
+    cash = partial(money, currency=currency)
     assert plan.earlier is not None and plan.period is not None
     span = f"from {plan.earlier.label} to {plan.period.label}"
     first = frame.iloc[0]
     earlier, later = float(first["earlier_cost"]), float(first["later_cost"])
     change, ratio_pct = float(first["change_usd"]), _number(first["change_pct"])
-    moved = usd(change) if change < 0 else "+" + usd(change)
+    moved = cash(change) if change < 0 else "+" + cash(change)
     ratio = f" ({signed_pct(ratio_pct)})" if ratio_pct is not None else ""
     if not plan.dimension:
         return (
-            f"{_subject(plan)} went from {usd(earlier)} in {plan.earlier.label} to {usd(later)} "
+            f"{_subject(plan)} went from {cash(earlier)} in {plan.earlier.label} to {cash(later)} "
             f"in {plan.period.label}: {moved}{ratio} ({basis})."
         )
     noun = _NOUN.get(plan.dimension, plan.dimension[4:])
@@ -329,11 +332,15 @@ def _growth_sentence(plan: Plan, frame: pd.DataFrame, basis: str) -> str:
     if plan.direction == "down" and change >= 0:
         return f"No {noun} fell {span}; the smallest rise was {label}: {moved}{ratio} ({basis})."
     verb = {"up": "grew most", "down": "fell most", "any": "changed most"}[plan.direction]
-    return f"{label} {verb}{_scope(plan)}: {moved}{ratio} {span}, from {usd(earlier)} to {usd(later)} ({basis})."
+    return f"{label} {verb}{_scope(plan)}: {moved}{ratio} {span}, from {cash(earlier)} to {cash(later)} ({basis})."
 
 
-def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
-    """The answer from a stored query's result in a sentence; None when it has no headline."""
+def stored_sentence(
+    name: str, title: str, frame: pd.DataFrame, currency: str = "USD"
+) -> str | None:
+    """The answer from a stored query's result in a sentence (money in `currency`); None when it
+    has no headline."""
+    cash = partial(money, currency=currency)
     if frame.empty:
         return f"{title}: nothing found in the report window."
     if name == "month_end_forecast":
@@ -342,13 +349,13 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
         low, high = _number(row["forecast_low"]), _number(row["forecast_high"])
         # one-time charges and monthly fees are counted once; with few days there is no range
         spread = (
-            f"range {usd(low)} to {usd(high)}"
+            f"range {cash(low)} to {cash(high)}"
             if low is not None and high is not None
             else str(row["note"])
         )
         return (
-            f"At the current run rate {month} will cost about {usd(float(row['forecast_cost']))} "
-            f"({spread}); {usd(float(row['cost_to_date']))} so far over "
+            f"At the current run rate {month} will cost about {cash(float(row['forecast_cost']))} "
+            f"({spread}); {cash(float(row['cost_to_date']))} so far over "
             f"{int(row['days_with_data'])} of {int(row['days_in_month'])} days."
         )
     if name == "commitment_coverage_utilization":
@@ -362,7 +369,7 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
             )
             if cover is not None:
                 parts[-1] += f", covering {pct(cover)} of eligible on-demand usage"
-            parts[-1] += f" ({usd(float(row['unused_cost']))} unused)"
+            parts[-1] += f" ({cash(float(row['unused_cost']))} unused)"
         return "Commitments in the report window: " + "; ".join(parts) + "."
     if name == "daily_anomalies":
         found = frame[frame["is_anomaly"].fillna(False).astype(bool)]
@@ -372,8 +379,8 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
         day = pd.Timestamp(top["usage_date"]).date().isoformat()
         return (
             f"{len(found)} anomalous day(s); the strongest: {top['service_name']} on {day} cost "
-            f"{usd(float(top['usage_cost']))} in usage before credits against a baseline of "
-            f"{usd(float(top['baseline_cost']))} (z-score {float(top['z_score']):.1f})."
+            f"{cash(float(top['usage_cost']))} in usage before credits against a baseline of "
+            f"{cash(float(top['baseline_cost']))} (z-score {float(top['z_score']):.1f})."
         )
     if "monthly_savings" in frame.columns:
         savings = pd.to_numeric(frame["monthly_savings"], errors="coerce").fillna(0.0)
@@ -387,7 +394,7 @@ def stored_sentence(name: str, title: str, frame: pd.DataFrame) -> str | None:
             "",
         )
         return (
-            f"{title}: {len(frame)} found, about {usd(float(savings.sum()))} a month to save; "
-            f"the largest is {label} at {usd(float(savings.max()))} a month."
+            f"{title}: {len(frame)} found, about {cash(float(savings.sum()))} a month to save; "
+            f"the largest is {label} at {cash(float(savings.max()))} a month."
         )
     return None

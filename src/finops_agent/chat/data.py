@@ -136,6 +136,9 @@ class CostData:
             start=self.span.start.isoformat(),
             end=self.span.end.isoformat(),
             ad_hoc_sql=True,
+            # the report's currency only; a report written before currencies were told apart
+            # (none listed) reads every row as it did
+            currency=report.currency if report.currencies else None,
         )
 
     def describe(self) -> str:

@@ -28,7 +28,7 @@ from finops_agent.chat.model import BedrockChat, HistoryTurn, SqlReplyError, Tab
 from finops_agent.chat.transcript import append_turn, load_report, load_transcript, update_turn
 from finops_agent.chat.vocabulary import Vocabulary, load_vocabulary
 from finops_agent.engines.base import QueryError
-from finops_agent.formatting import number, usd
+from finops_agent.formatting import money, number
 from finops_agent.insights.base import ModelUsage, SuggestedPrompt, Ungrounded, add_usage
 from finops_agent.insights.grounding import Evidence, check_text
 from finops_agent.reports.document import ChatTurnRecord
@@ -125,7 +125,7 @@ def markdown_table(frame: pd.DataFrame, limit: int = _TABLE_ROWS) -> str:
 _LABEL_COLUMNS = ("resource_id", "service_name", "account_name", "usage_type", "region")
 
 
-def result_headline(frame: pd.DataFrame, measure: str | None) -> str:
+def result_headline(frame: pd.DataFrame, measure: str | None, currency: str = "USD") -> str:
     """One sentence with a result's total and largest row on its money column (or nothing)."""
     if measure is None or measure not in frame.columns or frame.empty:
         return ""
@@ -137,8 +137,12 @@ def result_headline(frame: pd.DataFrame, measure: str | None) -> str:
     named += [c for c in top.index if c not in _LABEL_COLUMNS]
     texts = [str(top[c]) for c in named if isinstance(top[c], str) and top[c] and c != measure]
     labels = list(dict.fromkeys(texts))[:2]
-    largest = f"; largest: {' / '.join(labels)} at {usd(float(values[top.name]))}" if labels else ""
-    return f"Total {measure}: {usd(float(values.sum()))}{largest}."
+    largest = (
+        f"; largest: {' / '.join(labels)} at {money(float(values[top.name]), currency)}"
+        if labels
+        else ""
+    )
+    return f"Total {measure}: {money(float(values.sum()), currency)}{largest}."
 
 
 @dataclass
@@ -351,19 +355,21 @@ class ChatSession:
     def _stored_text(self, name: str, frame: pd.DataFrame) -> str:
         """A stored query's answer: its own sentence, else its description and headline."""
         spec = load_catalog().queries[name]
-        told = stored_sentence(name, spec.title, frame)
+        told = stored_sentence(name, spec.title, frame, self.report.currency)
         if told is not None:
             return told
         text = f"From the stored query **{spec.title}** ({len(frame)} rows): {spec.description}"
         measure = "monthly_savings" if "monthly_savings" in frame.columns else spec.cost_column
-        return f"{text} {result_headline(frame, measure)}".strip()
+        return f"{text} {result_headline(frame, measure, self.report.currency)}".strip()
 
     def _run_plan(self, plan: Plan) -> _Outcome:
         if plan.stored is not None:
             sql, frame = self._stored(plan.stored)
             return _Outcome(self._stored_text(plan.stored, frame), "offline", sql, frame)
         checked, frame = self.run_sql(build_sql(plan))
-        return _Outcome(sentence(plan, frame), "offline", checked.sql, frame, checked.note)
+        return _Outcome(
+            sentence(plan, frame, self.report.currency), "offline", checked.sql, frame, checked.note
+        )
 
     def _history(self) -> list[HistoryTurn]:
         return [HistoryTurn(t.question, t.sql, t.answer) for t in self.turns if t.mode != "help"]

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from finops_agent.catalog import FAMILIES
 from finops_agent.cli.errors import _state, err, friendly_errors, warn
+from finops_agent.formatting import money
 from finops_agent.settings import load_settings
 
 app = typer.Typer(
@@ -73,12 +74,32 @@ def _query_progress() -> Iterator[None]:
             yield
 
 
+def _say_other_currencies(report_html: Path) -> None:
+    """Warn on stderr of each currency the report left out, with the command that reports it."""
+    from finops_agent.reports.document import ReportDocumentError, load
+
+    try:
+        document = load(report_html.parent / "report.json")
+    except ReportDocumentError:
+        return  # the report itself says what went wrong; this is only a reminder
+    for other in document.other_currencies:
+        warn(
+            f"also billed in {other.name}: {money(other.unblended_cost, other.name)} over "
+            f"{other.rows:,} line items, not added to this {document.currency} report; "
+            f"report it with: {document.currency_command(other.name)}"
+        )
+
+
 def _run_report(*, prefect: bool = False, email: str | None = None, **kwargs: Any) -> str:
     """Run one report: in-process, or as a Prefect flow run when a server records it."""
     from finops_agent.pipeline import preflight
     from finops_agent.prefect_env import prefect_server_url
 
-    settings = load_settings(output_dir=kwargs.get("output_dir"), engine=kwargs.get("engine"))
+    settings = load_settings(
+        output_dir=kwargs.get("output_dir"),
+        engine=kwargs.get("engine"),
+        currency=kwargs.get("currency"),
+    )
     # fail on bad input in a second, before any query runs or a Prefect server starts
     preflight(
         settings,
@@ -150,10 +171,18 @@ def report(
             help="Run as a Prefect flow run even when no Prefect server is configured or running",
         ),
     ] = False,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Billing currency to report: auto (the window's largest) or a code such as EUR "
+            "(default: FINOPS_CURRENCY); other currencies are named, never added"
+        ),
+    ] = None,
 ) -> None:
     """Run the stored queries and write DIR/<report_id>/report.html; print its path last."""
     path = _run_report(
         prefect=prefect,
+        currency=currency,
         source=source,
         schema=schema,
         families=_split(families),
@@ -163,6 +192,7 @@ def report(
         engine=engine,
         email=email,
     )
+    _say_other_currencies(Path(path))
     if email:
         from finops_agent.delivery.report_mail import email_report
 
@@ -194,7 +224,10 @@ def sample_data(
         str | None, typer.Option(help="Day after the last day of data (default: today)")
     ] = None,
     focus_version: Annotated[
-        str, typer.Option(help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports)")
+        str,
+        typer.Option(
+            help="FOCUS shape for --schema focus: 1.0 or 1.2 (AWS exports) or 1.1 (the spec)"
+        ),
     ] = "1.0",
     second_provider: Annotated[
         bool,

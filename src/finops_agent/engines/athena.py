@@ -124,13 +124,14 @@ class AthenaEngine:
 
     def prepare(self, name: str, sql: str, params: Mapping[str, object]) -> tuple[str, list[str]]:
         """The statement text and execution parameters Athena receives for one stored query."""
-        if self._cost_sql is None:
-            raise QueryError(f"query {name!r}: bind_cost was not called")
         try:
-            # a statement with its own source (the previous-period totals) carries no adapter
-            # CTE: Trino would not scan it, but its placeholders would share the statement's names
+            # a statement with its own source (the previous-period totals, the currency survey
+            # extract mode runs before it binds) carries no adapter CTE: Trino would not scan
+            # it, but its placeholders would share the statement's names
             if not reads_cost(sql):
                 return to_qmark(sql, params)
+            if self._cost_sql is None:
+                raise QueryError(f"query {name!r}: bind_cost was not called")
             full = with_cost(self._cost_sql, sql)
             return to_qmark(full, {**self._cost_params, **params})
         except (sqlglot.errors.SqlglotError, KeyError, TypeError, ValueError) as exc:

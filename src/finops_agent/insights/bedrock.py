@@ -21,7 +21,7 @@ from botocore.exceptions import (
 )
 
 from finops_agent.catalog import load_catalog
-from finops_agent.formatting import usd
+from finops_agent.formatting import money
 from finops_agent.insights.base import (
     Finding,
     Insights,
@@ -294,14 +294,18 @@ def _prompts(
 
 
 def _ground(
-    narrative: str, findings: list[Finding], evidence: Evidence, warnings: list[str]
+    narrative: str,
+    findings: list[Finding],
+    evidence: Evidence,
+    warnings: list[str],
+    currency: str = "USD",
 ) -> tuple[list[Finding], list[Ungrounded]]:
     """The findings whose savings figure is in the data, and every figure the data lacks."""
     flagged = check_text(narrative, evidence)
     kept = []
     for f in findings:
         flagged += check_text(f.evidence, evidence, where=f"finding '{f.title}'")
-        saving = usd(f.monthly_savings_usd)
+        saving = money(f.monthly_savings_usd, currency)
         wrong = []
         if f.monthly_savings_usd > 0:
             wrong = check_text(
@@ -370,14 +374,18 @@ class BedrockInsights:
         if output is not None:
             narrative = output.narrative
             findings, flagged = _ground(
-                narrative, _findings(output, summary, warnings), evidence, warnings
+                narrative,
+                _findings(output, summary, warnings),
+                evidence,
+                warnings,
+                summary.currency,
             )
             prompts = _prompts(output, summary, findings)
         else:
             # the rule engine's findings are computed from the data, only the narrative is checked
             findings = RuleInsights().generate(summary).findings
             prompts = suggested_prompts(summary, findings, _PROMPTS_PER_REPORT)
-            _, flagged = _ground(narrative, [], evidence, warnings)
+            _, flagged = _ground(narrative, [], evidence, warnings, summary.currency)
         if prompt.cuts:
             log.info("insight prompt for %s was cut: %s", summary.report_id, prompt.cuts)
         return Insights(

@@ -52,7 +52,9 @@ Give findings only for queries in the context, at most one per query, biggest sa
 0 for monthly_savings_usd when the finding saves nothing directly (e.g. tagging). A query that can
 produce a finding carries its savings_method, effort, risk and action: keep them unless the data
 shows otherwise. Suggest five
-follow-up questions a FinOps practitioner would ask next."""
+follow-up questions a FinOps practitioner would ask next. Every amount in the context (keys
+ending in _usd included) is in the context's `currency`: write amounts in that currency (€ for
+EUR), never converted and never added to another currency's."""
 
 
 class PromptTooLargeError(UserError, ValueError):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from finops_agent.catalog import SAVINGS_COLUMN, FindingSpec, load_catalog
-from finops_agent.formatting import money, pct, share_pct, usd
+from finops_agent.formatting import money, money_unit, pct, share_pct
 from finops_agent.insights.base import Finding, Insights, SuggestedPrompt
 from finops_agent.summarise import QuerySummary, ReportSummary
 
@@ -38,8 +38,18 @@ def _finding_spec(summary: QuerySummary) -> FindingSpec | None:
     return spec.finding if spec is not None else None
 
 
+def _currency_of(summary: QuerySummary) -> str:
+    """The currency of a query's money columns (summaries carry the report's in their units)."""
+    for unit in summary.units.values():
+        parts = money_unit(unit)
+        if parts is not None:
+            return parts[0]
+    return "USD"
+
+
 def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
     meta = _finding_spec(summary)
+    code = _currency_of(summary)
     if meta is None:
         return None
     savings = pd.to_numeric(frame[SAVINGS_COLUMN], errors="coerce").fillna(0.0).clip(lower=0)
@@ -52,8 +62,8 @@ def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | No
     top = ranked.iloc[0]
     top_label = str(top.get("resource_id") or top.iloc[0])
     evidence = (
-        f"{len(frame)} row(s) in '{summary.title}'; largest: {top_label} at {usd(float(top['_s']))}/month. "
-        f"Total estimated saving {usd(total)}/month."
+        f"{len(frame)} row(s) in '{summary.title}'; largest: {top_label} at {money(float(top['_s']), code)}/month. "
+        f"Total estimated saving {money(total, code)}/month."
     )
     return Finding(
         id=summary.name,
@@ -75,6 +85,7 @@ def _savings_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | No
 
 def _untagged_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | None:
     meta = _finding_spec(summary)
+    code = _currency_of(summary)
     untagged = float(pd.to_numeric(frame["untagged_cost"], errors="coerce").sum())
     total = float(pd.to_numeric(frame["total_cost"], errors="coerce").sum())
     if meta is None or untagged <= 0:
@@ -88,9 +99,9 @@ def _untagged_finding(summary: QuerySummary, frame: pd.DataFrame) -> Finding | N
         query=summary.name,
         title=meta.headline(len(frame)),
         evidence=(
-            f"{usd(untagged)} of {usd(total)} taggable spend{of_total} "
+            f"{money(untagged, code)} of {money(total, code)} taggable spend{of_total} "
             f"in the groups listed has no owner tag; largest: {top['service_code']} in account "
-            f"{top['account_name']} ({usd(float(top['untagged_cost']))})."
+            f"{top['account_name']} ({money(float(top['untagged_cost']), code)})."
         ),
         monthly_savings_usd=0.0,
         effort=meta.effort,
@@ -137,6 +148,7 @@ def anomaly_findings(summary: ReportSummary) -> list[Finding]:
     if query is None or query.status != "ok":
         return []
     found = []
+    code = summary.currency
     for row in anomaly_rows(summary.frame(ANOMALY_QUERY)).to_dict(orient="records"):
         day = str(pd.Timestamp(row["usage_date"]).date())
         service = str(row.get("service_name") or row.get("service_code") or "unknown service")
@@ -154,10 +166,11 @@ def anomaly_findings(summary: ReportSummary) -> list[Finding]:
                 id=f"{ANOMALY_QUERY}:{row.get('service_code', service)}:{day}",
                 family=query.family,
                 query=ANOMALY_QUERY,
-                title=f"Cost anomaly: {service} on {day}, {usd(excess)} above baseline",
+                title=f"Cost anomaly: {service} on {day}, {money(excess, code)} above baseline",
                 evidence=(
-                    f"{service} cost {usd(cost)} on {day} against a trailing 14-day baseline of "
-                    f"{usd(baseline)} a day: {usd(excess)} excess ({spread}, severity "
+                    f"{service} cost {money(cost, code)} on {day} against a trailing 14-day "
+                    f"baseline of {money(baseline, code)} a day: {money(excess, code)} excess "
+                    f"({spread}, severity "
                     f"{row.get('severity') or 'n/a'}; usage before credits)."
                 ),
                 monthly_savings_usd=0.0,
@@ -250,11 +263,13 @@ def _share_note(part: float, whole: float) -> str:
 def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     """Executive summary in markdown built from the report's own numbers."""
     m = summary.metrics
+    code = summary.currency
     lines = [
         "## Executive summary",
         "",
         f"Over {summary.window.label}, {m.accounts} account(s) were billed "
-        f"**{usd(m.unblended_cost)}** net (**{usd(m.amortized_cost)}** amortised) across "
+        f"**{money(m.unblended_cost, code)}** net (**{money(m.amortized_cost, code)}** amortised) "
+        "across "
         f"{m.services} services in {m.rows:,} line items.",
     ]
     lines += _bill_sentence(summary)
@@ -263,7 +278,9 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
     top = _top_services(summary)
     if top:
         total = float(ranked.sum())
-        parts = ", ".join(f"{name} {usd(cost)}{_share_note(cost, total)}" for name, cost in top)
+        parts = ", ".join(
+            f"{name} {money(cost, code)}{_share_note(cost, total)}" for name, cost in top
+        )
         lines += ["", f"The largest services by {basis} were {parts}."]
     savings = sum(f.monthly_savings_usd for f in findings)
     priced = [f for f in findings if f.monthly_savings_usd > 0]
@@ -271,15 +288,20 @@ def narrative(summary: ReportSummary, findings: list[Finding]) -> str:
         noun = "opportunity" if len(priced) == 1 else "opportunities"
         lines += [
             "",
-            f"**{len(priced)} savings {noun} worth about {usd(savings)} a month** found:",
+            f"**{len(priced)} savings {noun} worth about {money(savings, code)} a month** found:",
             "",
         ]
         lines += [
-            f"- {f.title}: {usd(f.monthly_savings_usd)}/month ({f.effort} effort, {f.risk} risk)"
+            f"- {f.title}: {money(f.monthly_savings_usd, code)}/month "
+            f"({f.effort} effort, {f.risk} risk)"
             for f in priced
         ]
     else:
-        lines += ["", "No savings opportunity above $1/month was found by the queries that ran."]
+        lines += [
+            "",
+            f"No savings opportunity above {money(_MIN_MONTHLY_SAVINGS, code)}/month was found "
+            "by the queries that ran.",
+        ]
     return "\n".join(lines + narrative_tail(summary, findings))
 
 

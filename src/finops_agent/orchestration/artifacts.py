@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from finops_agent.formatting import money, signed_pct, usd
+from finops_agent.formatting import money, signed_pct
 from finops_agent.insights.base import Insights
 from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.summarise import ReportSummary
@@ -59,17 +59,38 @@ def summary_markdown(
         "",
         f"**Period:** {summary.window.period}{_coverage_note(summary)} · "
         f"**Families:** {m.analysis_type} · "
-        f"**Source:** {_cell(summary.source)} ({summary.schema}, {summary.engine})",
+        f"**Source:** {_cell(summary.source)} ({summary.schema}, {summary.engine}) · "
+        f"**Currency:** {summary.currency}",
         "",
         "| Metric | Value |",
         "|---|---|",
-        f"| Net cost | {usd(m.unblended_cost)} |",
-        f"| Amortised cost | {usd(m.amortized_cost)} |",
+        f"| Net cost | {money(m.unblended_cost, summary.currency)} |",
+        f"| Amortised cost | {money(m.amortized_cost, summary.currency)} |",
         f"| Change of daily run rate vs previous period | {change} |",
         f"| Line items | {m.rows:,} |",
-        f"| Findings | {len(insights.findings)} worth {usd(insights.monthly_savings_usd)}/month |",
+        f"| Findings | {len(insights.findings)} worth "
+        f"{money(insights.monthly_savings_usd, summary.currency)}/month |",
         "",
     ]
+    if len(summary.providers) > 1 or summary.other_providers:
+        lines += [f"## Net cost by provider ({summary.currency})", ""]
+        lines += ["| Provider | Net cost | Line items |", "|---|---|---|"]
+        lines += [
+            f"| {_cell(p.name)} | {money(p.unblended_cost, summary.currency)} | {p.rows:,} |"
+            for p in summary.providers
+        ]
+        lines.append("")
+    if summary.other_currencies:
+        lines += [
+            f"## Other billing currencies (not in these {summary.currency} figures)",
+            "",
+        ]
+        lines += [
+            f"- **{c.name}**: net {money(c.unblended_cost, c.name)} over {c.rows:,} line items: "
+            f"`{summary.currency_command(c.name)}`"
+            for c in summary.other_currencies
+        ]
+        lines.append("")
     bill = summary.waterfall
     if bill is not None:
         lines += [
@@ -98,7 +119,8 @@ def summary_markdown(
         lines += ["## Top findings", ""]
         for finding in top[:TOP_FINDINGS]:
             lines.append(
-                f"- **{_cell(finding.title)}**: {usd(finding.monthly_savings_usd)}/month. "
+                f"- **{_cell(finding.title)}**: "
+                f"{money(finding.monthly_savings_usd, summary.currency)}/month. "
                 f"{_cell(finding.action)}"
             )
         lines.append("")
@@ -153,7 +175,8 @@ def publish_report_artifacts(
     if served is None:
         # a run under `finops serve` gets FINOPS_PUBLIC_URL from the launcher
         served = load_settings().served_report_url(summary.report_id)
-    description = f"{summary.metrics.analysis_type} · {summary.window.period}"
+    # the findings table's monthly_savings_usd column holds amounts in the report's currency
+    description = f"{summary.metrics.analysis_type} · {summary.window.period} · {summary.currency}"
     rows = findings_table(insights) or [{"finding": "no findings", "monthly_savings_usd": 0.0}]
     attempts = [
         (

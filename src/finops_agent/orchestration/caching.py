@@ -59,8 +59,12 @@ def source_fingerprint(
     schema: str,
     window: Window,
     tag_keys: Mapping[str, list[str]],
+    currency: str | None = None,
 ) -> str:
-    """Hash of what the `cost` relation is built from; the cache expiry covers Athena data updates."""
+    """Hash of what the `cost` relation is built from; the cache expiry covers Athena data updates.
+
+    `currency` is the billing currency `cost` was bound to (None: every row, as before).
+    """
     if settings.engine == "athena":
         origin: Any = [
             "athena",
@@ -70,14 +74,16 @@ def source_fingerprint(
         ]
     else:
         origin = ["duckdb", local_fingerprint(source or settings.source or "")]
-    return _digest(
-        {
-            "origin": origin,
-            "schema": schema,
-            "window": [window.start, window.end],
-            "tag_keys": dict(tag_keys),
-        }
-    )
+    bound: dict[str, Any] = {
+        "origin": origin,
+        "schema": schema,
+        "window": [window.start, window.end],
+        "tag_keys": dict(tag_keys),
+    }
+    if currency is not None:
+        # a EUR report must never be answered from the USD rows of the same window
+        bound["currency"] = currency
+    return _digest(bound)
 
 
 def _file_digest(path: Path) -> str:

@@ -11,10 +11,10 @@ import plotly.io as pio
 from plotly.colors import qualitative
 
 from finops_agent.catalog import ChartHint
+from finops_agent.formatting import CURRENCY_SYMBOLS, money_unit
 
 _PALETTE: list[str] = list(qualitative.Plotly) + list(qualitative.D3) + list(qualitative.Safe)
 _OTHER_COLOUR = "#b0b0b0"
-_UNIT_PREFIX = {"USD": "$", "USD/month": "$", "USD/day": "$"}
 _TEMPLATE = "plotly_white"
 ACCENT = "#0b6bcb"
 _ANOMALY = "#d92d20"
@@ -49,11 +49,20 @@ class ColourMap:
         return self._colours[label]
 
 
+def _symbol(code: str) -> str:
+    """What a money axis writes before its amounts: `$`, `€`, `£`, else the code."""
+    return CURRENCY_SYMBOLS.get(code, f"{code} ")
+
+
 def axis_title(column: str, unit: str | None = None) -> str:
-    """A readable axis title: 'unblended_cost' in USD -> 'Unblended cost ($)'."""
+    """A readable axis title: 'unblended_cost' in USD -> 'Unblended cost ($)', in EUR/day -> '(€ per day)'."""
     text = column.replace("_", " ").strip().capitalize()
     text = text.replace(" usd", "").replace(" pct", " %").replace("Usd", "USD")
-    symbol = {"USD": "$", "USD/month": "$ per month", "USD/day": "$ per day"}.get(unit or "", unit)
+    parts = money_unit(unit)
+    symbol = unit
+    if parts is not None:
+        code, rate = parts
+        symbol = _symbol(code).strip() + (f" per {rate[1:]}" if rate else "")
     return f"{text} ({symbol})" if symbol and symbol not in text else text
 
 
@@ -102,10 +111,11 @@ def _layout(
         legend={"orientation": "h", "y": -0.2},
         font={"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
     )
-    prefix = _UNIT_PREFIX.get(y_unit or "")
-    if prefix:
-        # whole dollars hide everything on a small bill: cents below $10, and on any daily rate
-        cents = y_unit == "USD/day" or _largest(fig) < _CENTS_BELOW
+    parts = money_unit(y_unit)
+    if parts is not None:
+        prefix = _symbol(parts[0])
+        # whole units hide everything on a small bill: cents below 10, and on any daily rate
+        cents = parts[1] == "/day" or _largest(fig) < _CENTS_BELOW
         fig.update_yaxes(tickprefix=prefix, tickformat=",.2f" if cents else ",.0f")
     elif y_unit:
         # separators without SI suffixes: 1,200 GB rather than 1.2k GB
@@ -148,8 +158,9 @@ def figure_for(
         return None
     frame = frame.assign(**{y: pd.to_numeric(frame[y], errors="coerce").fillna(0.0)})
     unit = units.get(y)
-    money = unit in _UNIT_PREFIX
-    value_fmt = "$%{y:,.2f}" if money else "%{y:,.2f}"
+    parts = money_unit(unit)
+    symbol = _symbol(parts[0]) if parts is not None else ""
+    value_fmt = symbol + "%{y:,.2f}"
     kind = hint.kind
     if kind == "pie" and (_top_n_with_other(frame, x, y, top_n)[y] <= 0).any():
         # a pie of negative or zero slices draws nonsense: credits and refunds become bars
@@ -164,7 +175,8 @@ def figure_for(
                 sort=False,
                 marker={"colors": [colours[v] for v in data[x]]},
                 hovertemplate="%{label}<br>"
-                + ("$%{value:,.2f}" if money else "%{value:,.2f}")
+                + symbol
+                + "%{value:,.2f}"
                 + " (%{percent})<extra></extra>",
             )
         )

@@ -16,7 +16,7 @@ import css_inline
 
 from finops_agent.email_addresses import check_address, check_header
 from finops_agent.errors import UserError
-from finops_agent.formatting import change_pct, money, signed_pct, usd
+from finops_agent.formatting import change_pct, money, signed_pct
 from finops_agent.insights.query_rules import ANOMALY_QUERY
 from finops_agent.report.images import ChartImageError, ChartImages, find_chromium
 from finops_agent.report.render import environment
@@ -69,13 +69,18 @@ def _window(report: ReportDocument) -> ReportWindow:
 
 
 def subject_line(report: ReportDocument) -> str:
-    """'AWS cost report 2026-10: $123,456.78 (+4.2%)' (no change part when it is unknown)."""
+    """'AWS cost report 2026-10: $123,456.78 (+4.2%)' (no change part when it is unknown).
+
+    The amount is in the report's currency; a report with a provider other than AWS is a
+    'Cloud cost report'.
+    """
     window = _window(report)
     period = period_label(window.start, window.end)
     change = report.metrics.change_pct
     suffix = f" ({signed_pct(change)})" if change is not None else ""
     return check_header(
-        "Subject", f"AWS cost report {period}: {usd(report.metrics.unblended_cost)}{suffix}"
+        "Subject",
+        f"{report.title} {period}: {money(report.metrics.unblended_cost, report.currency)}{suffix}",
     )
 
 
@@ -147,9 +152,9 @@ def _movers(report: ReportDocument) -> dict[str, Any]:
         movers.append(
             {
                 "service": str(r.get("service_name") or r.get("service_code") or ""),
-                "previous": money(previous),
-                "current": money(current),
-                "change": money(r.get("change_usd")),
+                "previous": money(previous, report.currency),
+                "current": money(current, report.currency),
+                "change": money(r.get("change_usd"), report.currency),
                 "pct": signed_pct(change),
             }
         )

@@ -26,7 +26,7 @@ from finops_agent.engines.athena_scan import (
     load_profile,
     run_scans,
 )
-from finops_agent.formatting import money, number, pct, signed_pct, usd
+from finops_agent.formatting import money, money_unit, number, pct, signed_pct, usd
 from finops_agent.insights.base import Insights
 from finops_agent.insights.grounding import mark_ungrounded, unwrap_marks
 from finops_agent.insights.query_rules import usage_by_service
@@ -38,6 +38,7 @@ from finops_agent.reports.document import (
     FindingRecord,
     InsightsRecord,
     Metrics,
+    MoneyTotalRecord,
     QueryMeta,
     QueryRows,
     ReportDocument,
@@ -65,6 +66,18 @@ TABLE_ROWS = 15
 # shown at the top of the report (key figures, the bill) rather than as a section of their own
 HEADLINE_QUERIES = ("window_totals", "bill_waterfall")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+# a stored query that reads AWS's rows only says so in its WHERE clause
+_AWS_ONLY = re.compile(r"\bprovider\s*=\s*'AWS'", re.IGNORECASE)
+
+
+def aws_only_titles(summary: ReportSummary) -> list[str]:
+    """Titles of the report's queries that read AWS rows only (AWS-specific detectors)."""
+    catalog = load_catalog().queries
+    return [
+        spec.title
+        for name in summary.queries
+        if (spec := catalog.get(name)) is not None and _AWS_ONLY.search(spec.sql)
+    ]
 
 
 def markdown_html(text: str, top_heading: int = 1, flag: Iterable[Any] = ()) -> Markup:
@@ -114,8 +127,9 @@ def _cell(value: Any, unit: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        if unit and unit.startswith("USD"):
-            return usd(value)
+        parts = money_unit(unit)
+        if parts is not None:
+            return money(value, parts[0])
         if unit == "%":
             return pct(value)
         return number(value)
@@ -322,6 +336,7 @@ def render_html(
             basis=BASIS,
             coverage=summary.coverage,
             chat=chat or [],
+            aws_only=aws_only_titles(summary) if summary.other_providers else [],
         )
     )
 
@@ -367,6 +382,9 @@ def report_document(
             findings=m.findings,
             monthly_savings_usd=m.monthly_savings_usd,
         ),
+        currency=summary.currency,
+        currencies=[MoneyTotalRecord(**vars(c)) for c in summary.currencies],
+        providers=[MoneyTotalRecord(**vars(p)) for p in summary.providers],
         bill=BillRecord.model_validate(bill.to_json()) if bill is not None else None,
         coverage=summary.coverage,
         basis=BASIS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
@@ -268,6 +269,30 @@ class BillRecord(_Record):
     other_currencies: list[str] = Field(default_factory=list)
 
 
+def currency_command(
+    currency: str, *, engine: str, source: str, start: dt.date, end: dt.date
+) -> str:
+    """The `finops report` command that reports this window (and local source) in `currency`."""
+    words = ["finops", "report", "--currency", currency]
+    if engine == "duckdb":
+        words += ["--source", source]
+    words += ["--start", start.isoformat(), "--end", end.isoformat()]
+    return shlex.join(words)
+
+
+def report_title(providers: list[str]) -> str:
+    """`AWS cost report` when AWS is the only provider known (or none is), else `Cloud cost report`."""
+    return "AWS cost report" if providers in ([], ["AWS"]) else "Cloud cost report"
+
+
+class MoneyTotalRecord(_Record):
+    """One billing currency's (or one provider's) line items and net cost in the window."""
+
+    name: str
+    rows: int = 0
+    unblended_cost: float = 0.0
+
+
 class ReportDocument(_Record):
     """The whole report.json: written and read only through this model."""
 
@@ -286,6 +311,12 @@ class ReportDocument(_Record):
     tag_keys: dict[str, list[str]] | None = None
     totals: Totals = Field(default_factory=Totals)
     metrics: Metrics = Field(default_factory=Metrics)
+    # every amount above and below is in `currency` (reports written before it: USD);
+    # `currencies` lists every one billed in the window, this one first, never added together,
+    # and `providers` this currency's providers
+    currency: str = "USD"
+    currencies: list[MoneyTotalRecord] = Field(default_factory=list)
+    providers: list[MoneyTotalRecord] = Field(default_factory=list)
     # the bill waterfall (absent in reports written before it) and what each basis means
     bill: BillRecord | None = None
     basis: dict[str, str] = Field(default_factory=dict)
@@ -298,6 +329,28 @@ class ReportDocument(_Record):
     suggested_prompts: list[SuggestedPromptRecord] = Field(default_factory=list)
     chat: list[ChatTurnRecord] = Field(default_factory=list)
     file: FileMeta | None = None
+
+    @property
+    def title(self) -> str:
+        """The report's title: it claims AWS only when AWS is the only provider in it."""
+        return report_title([p.name for p in self.providers])
+
+    @property
+    def other_currencies(self) -> list[MoneyTotalRecord]:
+        """The currencies billed in the window that this report leaves out."""
+        return [c for c in self.currencies if c.name != self.currency]
+
+    def currency_command(self, currency: str) -> str:
+        """The command that reports this report's window and source in `currency`."""
+        if self.window is None:
+            return f"finops report --currency {shlex.quote(currency)}"
+        return currency_command(
+            currency,
+            engine=self.engine,
+            source=self.source_path or self.source,
+            start=self.window.start,
+            end=self.window.end,
+        )
 
     @property
     def relations(self) -> frozenset[str]:

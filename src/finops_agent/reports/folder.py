@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from finops_agent.errors import UserError
-from finops_agent.formatting import signed_pct, usd
+from finops_agent.formatting import money, signed_pct
 from finops_agent.reports.document import (
     ChatTurnRecord,
     ReportDocument,
@@ -313,10 +313,10 @@ class ReportEntry:
             report_id=self.report_id,
             window=document.window.period if document.window else "",
             kind=document.kind,
-            total=usd(metrics.unblended_cost),
+            total=money(metrics.unblended_cost, document.currency),
             change=signed_pct(metrics.change_pct),
             findings=str(len(document.findings)),
-            savings=usd(metrics.monthly_savings_usd),
+            savings=money(metrics.monthly_savings_usd, document.currency),
             problem=self.problem,
             href=f"{self.report_id}/{REPORT_HTML}" if self.complete else None,
         )

@@ -29,7 +29,7 @@ from finops_agent.execution import (
     failed_result,
     run_query,
 )
-from finops_agent.formatting import usd
+from finops_agent.formatting import money
 from finops_agent.insights.base import Insights
 from finops_agent.insights.generate import generate_insights
 from finops_agent.period import Period, resolve_window, tag_key_aliases
@@ -76,6 +76,8 @@ class ReportRequest:
     kind: ReportKind = "report"
     # served deployments: with no source anywhere and the DuckDB engine, run on the demo's data
     demo_when_no_source: bool = False
+    # auto (the window's largest billing currency) or a code; None: FINOPS_CURRENCY
+    currency: str | None = None
 
     def settings(self) -> Settings:
         """Settings with this request's overrides applied."""
@@ -86,6 +88,7 @@ class ReportRequest:
             bedrock_model_id=self.model,
             mail_to=self.recipients,
             tag_keys=tag_key_aliases(self.tag_keys),
+            currency=self.currency,
         )
 
 
@@ -218,21 +221,47 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
         end=window.end.isoformat(),
         kind=request.kind,
         comparisons=True,
+        currency=settings.currency,
     )
+    for other in run.currencies:
+        if other.name != run.currency:
+            steps.say(
+                f"also billed in {other.name}: {money(other.unblended_cost, other.name)} over "
+                f"{other.rows:,} line items, not in this report (finops report --currency {other.name})"
+            )
     # month over month reads the two complete months on its own, wherever the window ends:
     # running it over the window too would scan (and bill) the source once more for nothing
     mom_spec = next((s for s in run.specs if s.name == MONTH_OVER_MONTH), None)
     run.specs = [s for s in run.specs if s.name != MONTH_OVER_MONTH]
     try:
         results = steps.run_queries(run, request)
-        previous = previous_period_totals(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+        previous = previous_period_totals(
+            run.engine,
+            run.schema,  # type: ignore[arg-type]
+            run.window,
+            settings.tag_keys,
+            currency=run.currency,
+        )
         mom = (
-            month_over_month(run.engine, run.schema, run.window, settings.tag_keys, mom_spec)  # type: ignore[arg-type]
+            month_over_month(
+                run.engine,
+                run.schema,  # type: ignore[arg-type]
+                run.window,
+                settings.tag_keys,
+                mom_spec,
+                currency=run.currency,
+            )
             if mom_spec is not None
             else None
         )
         mtd = (
-            month_to_date(run.engine, run.schema, run.window, settings.tag_keys)  # type: ignore[arg-type]
+            month_to_date(
+                run.engine,
+                run.schema,  # type: ignore[arg-type]
+                run.window,
+                settings.tag_keys,
+                currency=run.currency,
+            )
             if "cost" in run.families
             else None
         )
@@ -247,7 +276,7 @@ def build_report(request: ReportRequest, steps: ReportSteps | None = None) -> Pa
     summary = summarise_run(run, results)
     steps.say(
         f"{summary.metrics.rows:,} line items from {run.window.start} to {run.window.end} "
-        f"(end exclusive), net cost {usd(summary.metrics.unblended_cost)}"
+        f"(end exclusive), net cost {money(summary.metrics.unblended_cost, summary.currency)}"
     )
     for name, extract in extracts.items():
         # the statements that scanned the source join the appendix with their scan and download

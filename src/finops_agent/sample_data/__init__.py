@@ -25,11 +25,12 @@ from finops_agent.sample_data.estate import (
     Product,
 )
 from finops_agent.sample_data.inventory import background, planted, planted_frame, resource_id
+from finops_agent.sample_data.tagging import owner_cluster_frame, owner_cluster_truth, tagging_truth
 from finops_agent.sample_data.writer import (
     cur2_columns,
     cur_columns,
-    focus_1_2_columns,
     focus_columns,
+    focus_version_columns,
     write,
 )
 
@@ -141,15 +142,16 @@ def generate(
     seed: int = 7,
     fmt: Literal["parquet", "csv"] = "parquet",
     end: dt.date | None = None,
-    focus_version: Literal["1.0", "1.2"] = "1.0",
+    focus_version: Literal["1.0", "1.1", "1.2"] = "1.0",
     credits_cover_usage: bool = False,
     second_provider: bool = False,
     second_currency: str | None = None,
 ) -> dict[str, Any]:
     """Write synthetic billing data under out/data/ and out/ground_truth.json; return the ground truth.
 
-    FOCUS is written as AWS exports version `focus_version`: 1.0 with x_UsageType and JSON-text
-    maps, 1.2 with SkuMeter and map-typed SkuPriceDetails/Tags (JSON text in CSV).
+    FOCUS is written as version `focus_version`: 1.0 and 1.2 as AWS exports them (x_UsageType in
+    1.0, SkuMeter and SkuPriceDetails in 1.2; maps typed as maps in Parquet, JSON text in CSV),
+    1.1 as the specification defines it (no x_ columns; SkuMeter; JSON-text SkuPriceDetails/Tags).
     `credits_cover_usage` adds a credit each month that nets the month's bill to exactly zero,
     as promotional credits do for a new or startup account.
     `second_currency` (EUR or GBP) adds two AWS accounts under their own payer billed in that
@@ -160,8 +162,8 @@ def generate(
     """
     if schema not in ("cur", "cur2", "focus"):
         raise SampleDataError(f"schema must be cur, cur2 or focus, not {schema!r}")
-    if focus_version not in ("1.0", "1.2"):
-        raise SampleDataError(f"focus version must be 1.0 or 1.2, not {focus_version!r}")
+    if focus_version not in ("1.0", "1.1", "1.2"):
+        raise SampleDataError(f"focus version must be 1.0, 1.1 or 1.2, not {focus_version!r}")
     if fmt not in ("parquet", "csv"):
         raise SampleDataError(f"format must be parquet or csv, not {fmt!r}")
     if second_provider and schema != "focus":
@@ -216,7 +218,9 @@ def generate(
     )
     resources = pd.concat([bg, planted_rt, pseudo], ignore_index=True)
     rt = _describe(resources, products, rng)
+    rt, products = _plant_top_mover(rt, products, n_days, seed)
     usage = L.usage_lines(rng, rt, products, days)
+    rt, products, usage = _with_owner_cluster(rt, products, usage, days, seed)
     # lambda's usual daily cost sets the size of the planted one-day spike
     spike_idx = int(rt.index[rt["label"] == "spike"][0])
     is_lambda = np.isin(usage.res, rt.index[rt["code"] == "AWSLambda"].to_numpy()) & (
@@ -278,9 +282,9 @@ def generate(
         shutil.rmtree(out / "data", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     if schema == "focus":
-        columns = focus_columns(all_lines, rt)
-        if focus_version == "1.2":
-            columns = focus_1_2_columns(columns, as_json=fmt == "csv")
+        columns = focus_version_columns(
+            focus_columns(all_lines, rt), focus_version, as_json=fmt == "csv"
+        )
         month_key = np.datetime_as_string(
             columns["ChargePeriodStart"].to_numpy(zero_copy_only=False).astype("datetime64[M]")
         )
@@ -316,6 +320,11 @@ def generate(
         "amount": _round(refund.values["unblended"][0]),
     }
     truth["planted"]["movers"] = _movers_truth(main_lines, rt, days)
+    truth["planted"]["top_mover"] = _top_mover_truth(main_lines, rt, days)
+    _add_reserved_cache_truth(truth["planted"]["reserved_cache"], main_lines, rt)
+    truth["planted"]["owner_by_service"] = owner_cluster_truth(main_lines, rt)
+    truth["planted"]["tagging"] = tagging_truth(main_lines, rt)
+    truth["planted"]["usage_by_account"] = _usage_by_account(main_lines, rt)
     truth["credits_cover_usage"] = credits_cover_usage
     truth["second_provider"] = second_provider
     truth["second_currency"] = second_currency
@@ -324,6 +333,48 @@ def generate(
         truth["focus_version"] = focus_version
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
+
+
+def _usage_by_account(lines: L.Lines, rt: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """Amortised cost of usage lines (also those without a resource id) by account, region, service."""
+    usage = np.isin(lines.ltype, [L.USAGE, L.SP_COVERED, L.RI_USAGE])
+    frame = pd.DataFrame(
+        {
+            column: rt[field].to_numpy()[lines.res[usage]]
+            for column, field in (
+                ("account", "account_id"),
+                ("region", "region_name"),
+                ("service", "code"),
+            )
+        }
+    )
+    frame["amortized"] = lines.amortized()[usage]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    totals = frame.groupby(["account", "region", "service"])["amortized"].sum()
+    for (account, region, service), cost in totals.items():
+        out.setdefault(str(account), {}).setdefault(str(region), {})[str(service)] = _round(cost)
+    return out
+
+
+def _with_owner_cluster(
+    rt: pd.DataFrame, products: list[Product], usage: L.Lines, days: pd.DatetimeIndex, seed: int
+) -> tuple[pd.DataFrame, list[Product], L.Lines]:
+    """Append the planted notebooks (resources, product, usage lines) to the estate.
+
+    They draw from their own random generator and come after everything else, so the rest of
+    the estate is the same as without them.
+    """
+    frame, extra = owner_cluster_frame(len(products))
+    frame["end_day"] = len(days)
+    rng = np.random.default_rng(seed + 2)
+    described = _describe(frame, [*products, *extra], rng)
+    lines = L.usage_lines(rng, described, [*products, *extra], days)
+    lines.res = lines.res + len(rt)
+    return (
+        pd.concat([rt, described], ignore_index=True),
+        [*products, *extra],
+        L.Lines.concat([usage, lines]),
+    )
 
 
 _REFUND_USD = -123.45
@@ -335,6 +386,127 @@ def _refund(rt: pd.DataFrame, days: pd.DatetimeIndex, last_full_start: int) -> L
     res = int(rt.index[rt["label"] == "pseudo:refund"][0])
     day = days.values[min(len(days) - 1, last_full_start + _REFUND_DAY)]
     return L.single_line(res, L.REFUND, day, _REFUND_USD)
+
+
+# the top_movers query's default settle_days: the mover is resized on the later settled day
+_MOVER_SETTLE_DAYS = 2
+# a Graviton instance resized in place: no detector flags m6g, and its id stays the same
+_MOVER_SIZES = (("m6g.xlarge", 0.154), ("m6g.4xlarge", 0.616))
+
+
+def _plant_top_mover(
+    rt: pd.DataFrame, products: list[Product], n_days: int, seed: int
+) -> tuple[pd.DataFrame, list[Product]]:
+    """Append one instance resized on the later settled day, so its daily cost moves by a known step.
+
+    The rows are added after every other resource and described with their own random stream,
+    so the rest of the data (ids, zones, noise) is what it was without them.
+    """
+    later = n_days - 1 - _MOVER_SETTLE_DAYS
+    if later < 1:
+        return rt, products
+    sized = [
+        Product(
+            "AmazonEC2",
+            "Amazon Elastic Compute Cloud",
+            "Compute Instance",
+            "Compute",
+            f"BoxUsage:{itype}",
+            "RunInstances",
+            "Hrs",
+            price,
+            "hours",
+            24,
+            24,
+            "instance",
+            itype,
+            zonal=True,
+        )
+        for itype, price in _MOVER_SIZES
+    ]
+    rng = np.random.default_rng([seed, 2])
+    (mover_id,) = resource_id("instance", rng, 1, [""], [""])
+    rows = pd.DataFrame(
+        [
+            {
+                "product": len(products) + size,
+                "account": 0,
+                "region": 0,
+                "start_day": start,
+                "end_day": end,
+                "start_hour": 0,
+                "qty": 24.0,
+                "purchase": "od",
+                "label": "top_mover",
+                "noise": False,
+                "owner_key": "owner",
+                "owner": "team-payments",
+                "project_key": "project",
+                "project": "checkout",
+                "cc_key": "cost_center",
+                "cost_center": "cc-104",
+                "env_key": "environment",
+                "environment": "prod",
+                "pair_id": mover_id,
+                "az_index": 0,
+            }
+            for size, (start, end) in enumerate(((0, later), (later, n_days)))
+        ]
+    )
+    grown = [*products, *sized]
+    described = _describe(rows, grown, rng)
+    return pd.concat([rt, described], ignore_index=True), grown
+
+
+def _top_mover_truth(lines: L.Lines, rt: pd.DataFrame, days: pd.DatetimeIndex) -> dict[str, Any]:
+    """The planted mover's cost on the two settled days the top_movers query compares."""
+    mine = rt.index[rt["label"] == "top_mover"].to_numpy()
+    if len(mine) == 0:
+        return {}
+    later = len(days) - 1 - _MOVER_SETTLE_DAYS
+    day = lines.start.astype("datetime64[D]")
+    of_mover = np.isin(lines.res, mine)
+
+    def cost_on(index: int) -> float:
+        on_day = of_mover & (day == days.values[index].astype("datetime64[D]"))
+        return float(lines.values["unblended"][on_day].sum())
+
+    earlier_cost, later_cost = cost_on(later - 1), cost_on(later)
+    first = rt.loc[mine[0]]
+    return {
+        "resource_id": first["resource_id"],
+        "service_code": first["code"],
+        "account_id": first["account_id"],
+        "instance_types": [str(rt.loc[i, "instance_type"]) for i in mine],
+        "earlier_day": days[later - 1].date().isoformat(),
+        "later_day": days[later].date().isoformat(),
+        "settle_days": _MOVER_SETTLE_DAYS,
+        "earlier_cost": _round(earlier_cost),
+        "later_cost": _round(later_cost),
+        "change_usd": _round(later_cost - earlier_cost),
+        "change_pct": _round((later_cost - earlier_cost) / earlier_cost * 100),
+    }
+
+
+def _add_reserved_cache_truth(
+    planted: list[dict[str, Any]], lines: L.Lines, rt: pd.DataFrame
+) -> None:
+    """Record each reserved node's effective (amortised) and on-demand cost per month.
+
+    Covered usage bills nothing itself (its unblended cost is 0): what the reservation costs
+    and what it saves only show in these two amounts.
+    """
+    month = np.datetime_as_string(lines.start.astype("datetime64[M]"))
+    ids = rt["resource_id"].to_numpy()[lines.res]
+    covered = lines.ltype == L.RI_USAGE
+    for item in planted:
+        mine = covered & (ids == item["resource_id"])
+        for key, column in (
+            ("effective_cost_by_month", "ri_eff"),
+            ("on_demand_cost_by_month", "public"),
+        ):
+            by_month = pd.Series(lines.values[column][mine]).groupby(month[mine]).sum()
+            item[key] = {str(m): _round(c) for m, c in by_month.items()}
 
 
 def _covering_credits(lines: L.Lines, rt: pd.DataFrame) -> L.Lines:

@@ -224,7 +224,10 @@ def cur2_columns(lines: Lines, rt: pd.DataFrame, *, as_json: bool) -> dict[str, 
 
 
 def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
-    """FOCUS 1.0: no negation rows; commitments as Purchase rows plus Unused usage rows."""
+    """Every FOCUS column of the lines (versions pick theirs in `focus_version_columns`).
+
+    No negation rows; commitments are Purchase rows plus Unused usage rows; maps are JSON text.
+    """
     keep = lines.ltype != SP_NEGATION
     v = {k: a[keep] for k, a in lines.values.items()}
     res, ltype, start = lines.res[keep], lines.ltype[keep], lines.start[keep]
@@ -269,9 +272,10 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
     status = np.select([is_unused, committed_use], ["Unused", "Used"], "")
     ctype = np.select([sp_kind, ri_kind], ["Savings Plan", "Reservation"], "")
     usage_type = rt["usage_type"].to_numpy()[res_all]
+    # FOCUS 1.1 on: a commitment purchase is not itself priced as Committed
     pricing = np.select(
         [
-            sp_kind | ri_kind,
+            (sp_kind | ri_kind) & (category != "Purchase"),
             pd.Series(usage_type).str.contains("SpotUsage").to_numpy(),
             np.isin(lt, [TAX, CREDIT, REFUND]),
         ],
@@ -320,6 +324,7 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
             return _dict(rt[column], res_all)
         return _dict(rt[column].where(aws, None), res_all, empty=None)
 
+    list_unit_price = pa.array(np.divide(public, qty, out=np.zeros(len(qty)), where=qty > 0))
     sku_details = rt["instance_type"].map(lambda t: json.dumps({"InstanceType": t}) if t else None)
     return {
         "BillingAccountId": _dict(rt["payer_id"], res_all),
@@ -333,7 +338,8 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "ChargeClass": text(charge_class),
         "ChargeDescription": _dict(rt["description"], res_all),
         "ChargeFrequency": text(frequency),
-        "CommitmentDiscountCategory": text(np.where(ctype != "", "Spend", "")),
+        # a Savings Plan commits to spend, a reservation to usage
+        "CommitmentDiscountCategory": text(np.select([sp_kind, ri_kind], ["Spend", "Usage"], "")),
         "CommitmentDiscountId": text(commit_id),
         "CommitmentDiscountName": text(commit_id),
         "CommitmentDiscountStatus": text(status),
@@ -343,7 +349,10 @@ def focus_columns(lines: Lines, rt: pd.DataFrame) -> dict[str, pa.Array]:
         "BilledCost": pa.array(billed),
         "EffectiveCost": pa.array(effective),
         "ListCost": pa.array(public),
-        "ListUnitPrice": pa.array(np.divide(public, qty, out=np.zeros(len(qty)), where=qty > 0)),
+        "ListUnitPrice": list_unit_price,
+        # no negotiated rates in the sample: the contracted price is the list price
+        "ContractedCost": pa.array(public),
+        "ContractedUnitPrice": list_unit_price,
         "PricingCategory": text(pricing),
         "PricingQuantity": pa.array(qty),
         "PricingUnit": _dict(rt["unit"], res_all),
@@ -382,28 +391,86 @@ def _json_to_map(column: pa.DictionaryArray) -> pa.Array:
     return maps.take(column.indices)
 
 
-def focus_1_2_columns(columns: dict[str, pa.Array], *, as_json: bool) -> dict[str, pa.Array]:
-    """FOCUS 1.2 as AWS exports it, from the FOCUS 1.0 columns of the same lines.
+def _constant(rows: int, value: str | None) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(rows, np.int32), mask=np.full(rows, value is None)),
+        pa.array([value or ""]),
+    )
 
-    x_UsageType is gone (its values are SkuMeter now); SkuPriceDetails and Tags are maps in
-    Parquet and JSON text in CSV; the columns FOCUS 1.1 and 1.2 added are present.
+
+def _empty_maps(rows: int, item: pa.DataType, *, as_json: bool) -> pa.Array:
+    """A map column holding no entries on any row (JSON `{}` in CSV)."""
+    if as_json:
+        return _constant(rows, "{}")
+    return pa.array([[]], type=pa.map_(pa.string(), item)).take(pa.array(np.zeros(rows, np.int32)))
+
+
+# The columns FOCUS 1.1 added to 1.0 (focus.finops.org/focus-specification/changelog) and the
+# x_ columns of AWS's FOCUS_1_0_AWS table (its Data Exports table dictionary).
+_FOCUS_1_1_ADDED = (
+    "CapacityReservationId",
+    "CapacityReservationStatus",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountUnit",
+    "ServiceSubcategory",
+    "SkuMeter",
+    "SkuPriceDetails",
+)
+_AWS_1_0 = ("x_CostCategories", "x_Discounts", "x_Operation", "x_ServiceCode", "x_UsageType")
+
+
+def focus_version_columns(
+    columns: dict[str, pa.Array], version: str, *, as_json: bool
+) -> dict[str, pa.Array]:
+    """One FOCUS version's columns, as exported, from `focus_columns` of the same lines.
+
+    1.0 and 1.2 are AWS's Data Exports tables (FOCUS_1_0_AWS, FOCUS_1_2_AWS): the spec columns
+    plus that table's x_ columns, maps typed as maps in Parquet and JSON text in CSV. AWS exports
+    no FOCUS 1.1, so 1.1 is the specification's columns alone, its key-value columns
+    (SkuPriceDetails, Tags) JSON text in either format as the spec defines them.
     """
-    out = {k: v for k, v in columns.items() if k != "x_UsageType"}
     rows = len(columns["BilledCost"])
-
-    def constant(value: str | None) -> pa.Array:
-        return pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(rows, np.int32), mask=np.full(rows, value is None)),
-            pa.array([value or ""]),
-        )
-
+    base = {k: v for k, v in columns.items() if k not in _FOCUS_1_1_ADDED and k not in _AWS_1_0}
+    to_map = not as_json and version != "1.1"
+    if version == "1.0":
+        out = dict(base)
+        for name in ("x_Operation", "x_ServiceCode", "x_UsageType"):
+            out[name] = columns[name]
+        out["x_CostCategories"] = _empty_maps(rows, pa.string(), as_json=as_json)
+        out["x_Discounts"] = _empty_maps(rows, pa.float64(), as_json=as_json)
+        if to_map:
+            out["Tags"] = _json_to_map(columns["Tags"])
+        return out
+    out = dict(base)
     # the generator's SKU id is the meter name, for every provider (x_UsageType is AWS's only)
     out["SkuMeter"] = columns["SkuId"]
-    if not as_json:
+    out["SkuPriceDetails"] = columns["SkuPriceDetails"]
+    out["ServiceSubcategory"] = _constant(rows, None)
+    out["CapacityReservationId"] = _constant(rows, None)
+    out["CapacityReservationStatus"] = _constant(rows, None)
+    out["CommitmentDiscountQuantity"] = pa.nulls(rows, pa.float64())
+    out["CommitmentDiscountUnit"] = _constant(rows, None)
+    # from 1.1 on, an unused commitment consumes nothing (ConsumedQuantity null) and only
+    # usage rows name a consumed unit
+    unused = pc.fill_null(
+        pc.equal(columns["CommitmentDiscountStatus"].cast(pa.string()), "Unused"), False
+    )
+    consuming = pc.and_(
+        pc.equal(columns["ChargeCategory"].cast(pa.string()), "Usage"), pc.invert(unused)
+    )
+    out["ConsumedQuantity"] = pc.if_else(
+        unused, pa.scalar(None, pa.float64()), columns["ConsumedQuantity"]
+    )
+    out["ConsumedUnit"] = pc.if_else(
+        consuming, columns["ConsumedUnit"].cast(pa.string()), pa.scalar(None, pa.string())
+    ).dictionary_encode()
+    if version == "1.1":
+        return out
+    if to_map:
         out["SkuPriceDetails"] = _json_to_map(columns["SkuPriceDetails"])
         out["Tags"] = _json_to_map(columns["Tags"])
-    out["BillingAccountType"] = constant("Billing Account")
-    out["SubAccountType"] = constant("Linked Account")
+    out["BillingAccountType"] = _constant(rows, "Billing Account")
+    out["SubAccountType"] = _constant(rows, "Linked Account")
     aws = pc.equal(columns["ProviderName"].cast(pa.string()), "AWS")
     if not pc.all(aws).as_py():
         # Microsoft's export names its billing profile and subscriptions
@@ -412,15 +479,16 @@ def focus_1_2_columns(columns: dict[str, pa.Array], *, as_json: bool) -> dict[st
             ("SubAccountType", "Subscription"),
         ):
             out[name] = pc.if_else(aws, out[name].cast(pa.string()), other).dictionary_encode()
-    out["ServiceSubcategory"] = constant(None)
-    out["CapacityReservationId"] = constant(None)
-    out["CapacityReservationStatus"] = constant(None)
-    out["CommitmentDiscountQuantity"] = pa.nulls(rows, pa.float64())
-    out["CommitmentDiscountUnit"] = constant(None)
-    out["InvoiceId"] = constant(None)
+    out["InvoiceId"] = _constant(rows, None)
     out["PricingCurrency"] = columns["BillingCurrency"]
+    out["PricingCurrencyContractedUnitPrice"] = columns["ContractedUnitPrice"]
     out["PricingCurrencyEffectiveCost"] = columns["EffectiveCost"]
     out["PricingCurrencyListUnitPrice"] = columns["ListUnitPrice"]
+    # x_UsageType is gone from AWS's 1.2 table (its values are SkuMeter now) and the cost
+    # categories moved into Tags
+    out["x_Discounts"] = _empty_maps(rows, pa.float64(), as_json=as_json)
+    out["x_Operation"] = columns["x_Operation"]
+    out["x_ServiceCode"] = columns["x_ServiceCode"]
     return out
 
 
