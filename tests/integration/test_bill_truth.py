@@ -245,7 +245,8 @@ def test_the_previous_period_of_october_is_the_planted_september(
     september = truth["totals"]["by_month"]["2026-09"]
     assert (row["rows"], row["days"]) == (september["rows"], 30)
     assert row["unblended_cost"] == pytest.approx(september["unblended_cost"], abs=CENT, rel=0)
-    assert row["amortized_cost"] == pytest.approx(september["amortized_cost"], abs=CENT, rel=0)
+    # net cost and days only: the report compares net cost per day
+    assert list(result.frame.columns) == ["rows", "days", "unblended_cost"]
 
 
 def test_month_to_date_usage_before_credits_is_read_from_the_files(sample_dataset: Any) -> None:

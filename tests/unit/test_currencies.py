@@ -575,11 +575,20 @@ def test_the_cli_reports_a_chosen_currency_and_warns_of_the_other(
 class _CopyOnceEngine(_CountingEngine):
     """A DuckDB engine that, like Athena extract mode, binds its window once and for all."""
 
-    def plan_extract(self, query_sqls: Any, *, max_scan_bytes: int | None = None) -> None:
+    def plan_extract(
+        self, query_sqls: Any, *, max_scan_bytes: int | None = None, comparisons: Any = None
+    ) -> None:
         """Nothing to plan: the whole window is local."""
 
     def extract_result(self) -> None:
         """No copy statement to show."""
+
+    def extract_results(self) -> dict[str, Any]:
+        """No copy statements to show."""
+        return {}
+
+    def comparison_source(self, start: Any, end: Any) -> None:
+        """No comparison copy: the comparisons read the files."""
 
     def bind_cost(self, cost_sql: str, params: Mapping[str, object]) -> None:
         if self.bound:
