@@ -119,3 +119,81 @@ def test_a_bill_netted_to_zero_by_credits_prints_no_negative_zero_or_wild_percen
         "<strong>How savings are estimated:</strong> gp2 storage cost scaled to a month x "
         "gp3_saving_share"
     ) in html
+
+
+def test_the_email_shows_the_month_to_date_section_in_both_parts(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from finops_agent.comparison import MONTH_TO_DATE_SPEC, apply_month_to_date
+    from finops_agent.execution import QueryResult
+
+    # the month-to-date statement's rows as the comparison shapes them (values chosen by hand)
+    mtd = pd.DataFrame(
+        {
+            "period": [
+                "Month to date",
+                "Same days of the month before",
+                "Month at this run rate (10 of 31 days)",
+            ],
+            "first_day": [dt.date(2026, 10, 1), dt.date(2026, 9, 1), dt.date(2026, 10, 1)],
+            "last_day": [dt.date(2026, 10, 10), dt.date(2026, 9, 10), dt.date(2026, 10, 31)],
+            "days": [10, 10, 31],
+            "usage_cost": [1200.0, 1000.0, 3720.0],
+            "unblended_cost": [1100.0, 1000.0, 3410.0],
+            "change_pct": [10.0, None, None],
+        }
+    )
+    summary = _summary([_result("gp2_volumes", GP2)])
+    apply_month_to_date(
+        summary,
+        QueryResult(
+            MONTH_TO_DATE_SPEC.name,
+            MONTH_TO_DATE_SPEC.family,
+            MONTH_TO_DATE_SPEC.title,
+            "ok",
+            "select 1",
+            {},
+            frame=mtd,
+        ),
+        10,
+    )
+    path = write_report(tmp_path, summary, RuleInsights().generate(summary))
+    email = compose_email(
+        path.parent,
+        sender="finops@example.com",
+        recipients=["team@example.com"],
+        max_bytes=20_000_000,
+        with_images=False,
+    ).message
+    text_part, html_part = email.get_body(("plain",)), email.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text, html = text_part.get_content(), html_part.get_content()
+    lines = [line.split() for line in text.splitlines()]
+    assert [
+        "Month",
+        "to",
+        "date",
+        "2026-10-01",
+        "to",
+        "2026-10-10",
+        "$1,200.00",
+        "$1,100.00",
+        "+10.0%",
+    ] in lines
+    assert [
+        "Same",
+        "days",
+        "of",
+        "the",
+        "month",
+        "before",
+        "2026-09-01",
+        "to",
+        "2026-09-10",
+        "$1,000.00",
+        "$1,000.00",
+    ] in lines
+    assert "MONTH TO DATE (USD;" in text
+    section = html.split('id="month-to-date"', 1)[1].split("</table>", 1)[0]
+    assert "Month at this run rate (10 of 31 days)" in section
+    assert ">$3,720.00<" in section and ">$3,410.00<" in section and ">+10.0%<" in section

@@ -164,6 +164,23 @@ def _movers(report: ReportDocument) -> dict[str, Any]:
     return {"movers": movers, "movers_period": period}
 
 
+def _month_to_date(report: ReportDocument) -> list[dict[str, str]]:
+    """The month-to-date rows (this month so far, the same days before, the run rate), formatted."""
+    result = report.results.get("month_to_date")
+    rows = []
+    for r in result.rows if result is not None else []:
+        rows.append(
+            {
+                "label": str(r.get("period", "")),
+                "days": f"{str(r.get('first_day', ''))[:10]} to {str(r.get('last_day', ''))[:10]}",
+                "usage": money(r.get("usage_cost"), report.currency),
+                "net": money(r.get("unblended_cost"), report.currency),
+                "change": signed_pct(r.get("change_pct")) if r.get("change_pct") is not None else "",
+            }
+        )
+    return rows
+
+
 def _context(
     report: ReportDocument,
     charts: list[dict[str, Any]],
@@ -187,6 +204,7 @@ def _context(
         "period": period_label(window.start, window.end),
         "anomalies": anomalies,
         **_movers(report),
+        "month_to_date": _month_to_date(report),
         "findings": findings[:10],
         "more_findings": max(0, len(findings) - 10),
         "failed": failed,
