@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from finops_agent.comparison import PREVIOUS_TOTALS
+from finops_agent.currencies import CURRENCY_SURVEY
 from finops_agent.engines.base import EngineResult, QueryError
 from finops_agent.engines.duckdb import DuckDBEngine
 from finops_agent.settings import Settings, load_settings
@@ -89,7 +90,8 @@ def test_rerun_of_half_failed_report_only_reruns_the_failed_query(
     first = _statuses(finops_report(**args))
     assert first[FLAKY] == "failed"
     assert all(status == "ok" for name, status in first.items() if name != FLAKY)
-    queries = set(first)
+    # every run also asks which currencies the window holds (before any cached query can answer)
+    queries = set(first) | {CURRENCY_SURVEY}
     assert executions.count == Counter(dict.fromkeys(queries, 1))
     assert any(result_storage.iterdir()), "successful results are persisted for the cache"
 
@@ -98,8 +100,8 @@ def test_rerun_of_half_failed_report_only_reruns_the_failed_query(
     executions.count.clear()
     second = _statuses(finops_report(**args))
     assert set(second.values()) == {"ok"}
-    # plus the previous-period totals: one small query every report runs for its comparison
-    assert executions.count == Counter({FLAKY: 1, PREVIOUS_TOTALS: 1})
+    # plus the currency survey and the previous-period totals: small statements every report runs
+    assert executions.count == Counter({FLAKY: 1, CURRENCY_SURVEY: 1, PREVIOUS_TOTALS: 1})
 
     # 3. the export is rewritten (new mtime): the fingerprint changes, everything reruns
     part = next(data.rglob("*.parquet"))
@@ -154,14 +156,14 @@ def test_the_shipped_cache_default_reuses_results_until_an_adapter_changes(
         return float(sidecar["totals"]["unblended_cost"])
 
     first = finops_report(**args)
-    names = set(_statuses(first))
+    names = set(_statuses(first)) | {CURRENCY_SURVEY}
     assert executions.count == Counter(dict.fromkeys(names, 1))
     assert total(first) == pytest.approx(34.0)
 
     # same inputs, same code: every stored query is answered from the cache
     executions.count.clear()
     assert total(finops_report(**args)) == pytest.approx(34.0)
-    assert executions.count == Counter({PREVIOUS_TOTALS: 1})
+    assert executions.count == Counter({CURRENCY_SURVEY: 1, PREVIOUS_TOTALS: 1})
 
     # the CUR 2.0 adapter changes (as a fix in an upgrade would): nothing cached may answer
     adapter = queries / "sources" / "cur2.sql"
