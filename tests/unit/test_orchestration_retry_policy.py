@@ -120,6 +120,7 @@ def test_artifact_api_failure_returns_warnings_instead_of_raising(
     monkeypatch.setattr(artifacts, "summary_markdown", lambda *a: "# summary")
     summary: Any = SimpleNamespace(
         report_id="r1",
+        currency="USD",
         metrics=SimpleNamespace(analysis_type="cost"),
         window=SimpleNamespace(label="Oct", period="2026-10"),
     )
