@@ -39,9 +39,11 @@ def analyse_files(
 
 
 @task(name="ask-insights", cache_policy=NO_CACHE)
-def ask_insights(summary: FileReportSummary, settings: Settings) -> Insights:
-    """Findings, narrative and prompts from the configured provider."""
-    return ask(summary, settings)
+def ask_insights(
+    summary: FileReportSummary, settings: Settings, notice: str | None = None
+) -> Insights:
+    """Findings, narrative and prompts from the configured provider; `notice` leads its warnings."""
+    return ask(summary, settings, notice)
 
 
 @task(name="log-interaction", cache_policy=NO_CACHE)
@@ -81,9 +83,7 @@ def analyze_file(
     workspace = profile_files(local, Overrides(cost_col, group_col, date_col), settings)
     try:
         summary = analyse_files(workspace, type, settings)
-        insights = ask_insights(summary, settings)
-        if notice:
-            insights.warnings.insert(0, notice)
+        insights = ask_insights(summary, settings, notice)
         log_insights(summary, insights, settings)
         return render_report(settings, workspace, summary, insights)
     finally:

@@ -175,7 +175,9 @@ def _month_to_date(report: ReportDocument) -> list[dict[str, str]]:
                 "days": f"{str(r.get('first_day', ''))[:10]} to {str(r.get('last_day', ''))[:10]}",
                 "usage": money(r.get("usage_cost"), report.currency),
                 "net": money(r.get("unblended_cost"), report.currency),
-                "change": signed_pct(r.get("change_pct")) if r.get("change_pct") is not None else "",
+                "change": signed_pct(r.get("change_pct"))
+                if r.get("change_pct") is not None
+                else "",
             }
         )
     return rows

@@ -68,9 +68,12 @@ def fetch(paths: list[str], settings: Settings) -> list[str]:
     )
 
 
-def ask(summary: FileReportSummary, settings: Settings) -> Insights:
-    """Findings, narrative and prompts from the configured provider."""
-    return file_insights(insight_provider(build_insights(settings)), summary)
+def ask(summary: FileReportSummary, settings: Settings, notice: str | None = None) -> Insights:
+    """Findings, narrative and prompts from the configured provider; `notice` leads its warnings."""
+    insights = file_insights(insight_provider(build_insights(settings)), summary)
+    if notice:
+        insights.warnings.insert(0, notice)
+    return insights
 
 
 def record(summary: FileReportSummary, insights: Insights, settings: Settings) -> None:
@@ -94,9 +97,7 @@ def analyze_files(
     workspace = open_files(fetch(paths, settings), overrides or Overrides(), settings)
     try:
         summary = analyse_workspace(workspace, analysis_type, settings)
-        insights = ask(summary, settings)
-        if notice:
-            insights.warnings.insert(0, notice)
+        insights = ask(summary, settings, notice)
         record(summary, insights, settings)
         return render(Path(settings.output_dir), workspace, summary, insights)
     finally:
