@@ -160,9 +160,11 @@ class Settings(BaseSettings):
     athena_table: str = _in(
         "athena", "Cost table (legacy CUR, CUR 2.0 or FOCUS export)", "cost_and_usage"
     )
-    athena_mode: Literal["per-query", "extract"] = _in(
+    athena_mode: Literal["per-query", "materialise", "extract"] = _in(
         "athena",
-        "per-query: every stored query runs on Athena; extract: one UNLOAD of the window to "
+        "per-query: every stored query runs on Athena over the source table; materialise: one "
+        "CTAS of the window as a temporary table under the results location, every stored query "
+        "runs on Athena over it, dropped after the run; extract: one UNLOAD of the window to "
         "Parquet under the results location, read into DuckDB, removed from S3 after the run",
         "per-query",
     )

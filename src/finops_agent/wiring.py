@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 
 def build_engine(settings: Settings, source: str | None = None) -> QueryEngine:
-    """DuckDB over local files, or Athena over the configured table (per query, or one extract)."""
+    """DuckDB over local files, or Athena over the configured table (per query, materialised, extract)."""
+    if settings.engine == "athena" and settings.athena_mode == "materialise":
+        from finops_agent.engines.athena_materialise import AthenaMaterialiseEngine
+
+        return cast(QueryEngine, AthenaMaterialiseEngine.from_settings(settings))
     if settings.engine == "athena" and settings.athena_mode == "extract":
         from finops_agent.engines.athena_extract import AthenaExtractEngine
 

@@ -17,12 +17,10 @@ import datetime as dt
 import logging
 import re
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import boto3
 import duckdb
@@ -48,6 +46,7 @@ from finops_agent.engines.base import (
     QueryError,
 )
 from finops_agent.engines.duckdb import DuckDBEngine
+from finops_agent.engines.s3_leftovers import S3Leftovers, split_s3
 from finops_agent.engines.sql import reads_cost
 from finops_agent.settings import Settings
 from finops_agent.sources import COST_COLUMNS
@@ -63,14 +62,13 @@ __all__ = [
     "adapter_columns",
     "extract_location",
     "needed_columns",
+    "pruned_select",
     "run_unloads",
     "unload_statement",
 ]
 
 log = logging.getLogger(__name__)
 
-# S3 DeleteObjects takes at most this many keys per request
-_DELETE_BATCH = 1000
 _COST = "cost"
 # an s3:// folder UNLOAD can write to, spelled so it is safe inside a quoted SQL string
 _S3_FOLDER = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9!\-_.*()=/]*)?/$")
@@ -135,11 +133,11 @@ def needed_columns(
     return [c for c in canonical if c.lower() in needed]
 
 
-def extract_location(results: str, run_id: str) -> str:
-    """The run's own empty folder under the results location: `<results>/finops-extract/<run-id>/`."""
+def extract_location(results: str, run_id: str, folder: str = EXTRACT_FOLDER) -> str:
+    """The run's own empty folder under the results location: `<results>/<folder>/<run-id>/`."""
     if not _RUN_ID.match(run_id):
         raise ValueError(f"extract run id {run_id!r} must be 1-64 letters, digits, - or _")
-    location = f"{results.rstrip('/')}/{EXTRACT_FOLDER}/{run_id}/"
+    location = f"{results.rstrip('/')}/{folder}/{run_id}/"
     if not _S3_FOLDER.match(location):
         raise ValueError(
             f"results location {results!r} (FINOPS_ATHENA_OUTPUT or the workgroup's) is not an "
@@ -148,7 +146,7 @@ def extract_location(results: str, run_id: str) -> str:
     return location
 
 
-def _pruned_select(adapter_sql: str, columns: Sequence[str]) -> str:
+def pruned_select(adapter_sql: str, columns: Sequence[str]) -> str:
     """The adapter with only the projections named in `columns` (its filters untouched)."""
     tree = sqlglot.parse_one(adapter_sql, read="athena")
     if not isinstance(tree, exp.Select):
@@ -180,7 +178,7 @@ def unload_statement(
     if not _S3_FOLDER.match(location):
         raise ValueError(f"extract location {location!r} is not an s3://bucket/prefix/ folder")
     columns = needed_columns(query_sqls, adapter_columns(adapter_sql), prune=prune)
-    select, values = to_qmark(_pruned_select(adapter_sql, columns), adapter_params)
+    select, values = to_qmark(pruned_select(adapter_sql, columns), adapter_params)
     text = f"UNLOAD ({select}) TO '{location}' WITH (format = 'PARQUET', compression = 'SNAPPY')"
     return ExtractStatement(text, values, tuple(columns), location, select)
 
@@ -243,11 +241,6 @@ class Extract:
         )
 
 
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 class AthenaExtractEngine:
     """Reads the window once with UNLOAD and answers the stored queries with DuckDB.
 
@@ -273,7 +266,10 @@ class AthenaExtractEngine:
     ) -> None:
         self._athena = athena
         self.source_label = athena.source_label
-        self._s3 = (session or boto3.Session()).client("s3")
+        s3 = (session or boto3.Session()).client("s3")
+        self._s3 = s3
+        # the UNLOADs' folders and manifests, removed as soon as the copies are downloaded
+        self._leftovers = S3Leftovers(s3, "extract")
         self._threads = duckdb_threads
         self._memory_limit = duckdb_memory_limit
         self._run_id = run_id or uuid.uuid4().hex
@@ -282,11 +278,6 @@ class AthenaExtractEngine:
         self._comparisons: ComparisonExtract | None = None
         self._local: DuckDBEngine | None = None
         self._work: tempfile.TemporaryDirectory[str] | None = None
-        # S3 folders and manifests an UNLOAD may have left; emptied as each is removed
-        self._locations: list[str] = []
-        self._manifests: list[str] = []
-        # close() on a cancelled run's thread may remove while the run's own clean-up does
-        self._removing = threading.Lock()
         # the days `comparison_cost` holds, [start, end); None when no comparison was planned
         self._compared: tuple[dt.date, dt.date] | None = None
         self.extract: Extract | None = None
@@ -372,7 +363,7 @@ class AthenaExtractEngine:
                 )
         finally:
             # the local copy is all the run needs: S3 keeps nothing of it, whatever happened
-            self._remove()
+            self._leftovers.remove()
         self._local = DuckDBEngine(
             str(work / "window"), threads=self._threads, memory_limit=self._memory_limit
         )
@@ -411,12 +402,12 @@ class AthenaExtractEngine:
     def _unload(self, name: str, statement: ExtractStatement, folder: Path) -> Extract:
         """Run one UNLOAD under the cap and download what it wrote into `folder`."""
         folder.mkdir()
-        self._locations.append(statement.location)
+        self._leftovers.add_folder(statement.location)
         execution = self._athena.run_statement(
             name, statement.sql, statement.params, max_scan_bytes=self._max_scan_bytes
         )
         if execution.manifest_location:
-            self._manifests.append(execution.manifest_location)
+            self._leftovers.add_manifest(execution.manifest_location)
         files, size = self._download(name, statement.location, folder)
         if files == 0:
             # an empty window writes no file: one empty file keeps the columns and their types
@@ -492,7 +483,7 @@ class AthenaExtractEngine:
             self._athena.close()
         finally:
             try:
-                self._remove()
+                self._leftovers.remove()
             finally:
                 if self._local is not None:
                     self._local.close()
@@ -501,10 +492,10 @@ class AthenaExtractEngine:
 
     def _download(self, name: str, location: str, folder: Path) -> tuple[int, int]:
         """Every object the UNLOAD wrote, as numbered .parquet files; (files, bytes)."""
-        bucket, prefix = _split_s3(location)
+        bucket, prefix = split_s3(location)
         files = size = 0
         try:
-            for key, length in self._objects(bucket, prefix):
+            for key, length in self._leftovers.objects(bucket, prefix):
                 self._s3.download_file(bucket, key, str(folder / f"part-{files:05d}.parquet"))
                 files += 1
                 size += length
@@ -514,41 +505,6 @@ class AthenaExtractEngine:
                 f"query {name!r}: the extract in {location} could not be downloaded: {reason}"
             ) from None
         return files, size
-
-    def _objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
-        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        return [
-            (str(item["Key"]), int(item.get("Size", 0)))
-            for page in pages
-            for item in page.get("Contents", [])
-        ]
-
-    def _remove(self) -> None:
-        """Delete the UNLOADs' folders and manifests; log, never raise (a later call retries)."""
-        with self._removing:
-            self._remove_listed()
-
-    def _remove_listed(self) -> None:
-        while self._locations:
-            location = self._locations[0]
-            bucket, prefix = _split_s3(location)
-            try:
-                keys = [key for key, _ in self._objects(bucket, prefix)]
-                for manifest_uri in self._manifests:
-                    # Athena writes the manifest and metadata beside the results of any query
-                    manifest_bucket, manifest = _split_s3(manifest_uri)
-                    if manifest_bucket == bucket:
-                        keys += [manifest, manifest.removesuffix("-manifest.csv") + ".metadata"]
-                for at in range(0, len(keys), _DELETE_BATCH):
-                    batch: list[dict[str, Any]] = [
-                        {"Key": key} for key in keys[at : at + _DELETE_BATCH]
-                    ]
-                    self._s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-            except (ClientError, BotoCoreError) as exc:
-                log.warning("could not remove the extract in %s: %s", location, exc)
-                return
-            self._locations.pop(0)
-            self._manifests = [m for m in self._manifests if _split_s3(m)[0] != bucket]
 
 
 def _reads(query_sql: str, relation: str) -> bool:

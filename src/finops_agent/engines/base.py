@@ -84,6 +84,12 @@ EXTRACT_QUERY = "athena_extract"
 EXTRACT_FOLDER = "finops-extract"
 # the second copy: the months the comparisons read outside the window, their columns only
 EXTRACT_COMPARISONS_QUERY = "athena_extract_comparisons"
+# the name the materialise mode's CTAS of the window carries in errors, logs and the appendix
+MATERIALISE_QUERY = "athena_materialise"
+# the folder under the Athena results location that holds each run's window table's files
+MATERIALISE_FOLDER = "finops-materialise"
+# the Glue table each run's window is materialised as: the prefix and the run's id
+MATERIALISE_TABLE_PREFIX = "finops_window_"
 # the local relation the comparisons read in extract mode: the window's rows and those months'
 COMPARISON_SOURCE = "comparison_cost"
 
