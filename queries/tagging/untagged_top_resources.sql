@@ -24,7 +24,8 @@ untagged as (
 ranked as (
     select
         untagged.*,
-        row_number() over (order by untagged.amortized_cost desc) as rank
+        -- ties go to the lower resource id, so every engine returns the same rows
+        row_number() over (order by untagged.amortized_cost desc, untagged.resource_id) as rank
     from untagged
 )
 

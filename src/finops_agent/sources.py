@@ -418,7 +418,13 @@ def _only_currency(sql: str, schema: Schema) -> str:
     tree = sqlglot.parse_one(sql, read="athena")
     if not isinstance(tree, exp.Select):
         raise SourceError(f"the {schema} adapter is not one SELECT; it cannot select a currency")
-    column = _src(_CURRENCY[schema])
+    # the survey reads a code trimmed and upper-cased ("usd " is USD) and an empty one as USD:
+    # the rows it counted under the chosen code are the rows selected
+    code = exp.Upper(this=exp.Trim(this=_src(_CURRENCY[schema])))
+    column = exp.Coalesce(
+        this=exp.Nullif(this=code, expression=exp.Literal.string("")),
+        expressions=[exp.Literal.string("USD")],
+    )
     return tree.where(exp.EQ(this=column, expression=exp.Placeholder(this="currency"))).sql(
         dialect="athena"
     )

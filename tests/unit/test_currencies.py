@@ -610,3 +610,53 @@ def test_an_engine_that_copies_the_window_once_copies_only_the_reports_currency(
     # the survey ran on the source before the one copy, which holds EUR's rows only
     assert (engine.ran, engine.bound, rows) == ([CURRENCY_SURVEY], 1, [("EUR", eur_rows)])
     assert [c.name for c in run.currencies] == ["USD", "EUR"]
+
+
+def _respell(source: Path, target: Path) -> None:
+    """Copy the mixed export with its codes written loosely: every other EUR row `eur `, every
+    third USD row empty (as some exports leave the code of a zero-rated line)."""
+    for path in sorted(source.rglob("*.parquet")):
+        table = pq.read_table(path)
+        codes = table["BillingCurrency"].to_pylist()
+        loose = [
+            ("eur " if i % 2 else c) if c == "EUR" else ("" if i % 3 == 0 else c)
+            for i, c in enumerate(codes)
+        ]
+        table = table.set_column(
+            table.schema.get_field_index("BillingCurrency"), "BillingCurrency", pa.array(loose)
+        )
+        out = target / path.relative_to(source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, out)
+
+
+@pytest.mark.parametrize(("chosen", "spellings"), [("EUR", {"EUR", "eur "}), ("USD", {"USD", ""})])
+def test_a_chosen_currency_keeps_every_row_the_survey_counted_under_it(
+    bills: dict[str, Path], tmp_path: Path, chosen: str, spellings: set[str]
+) -> None:
+    _respell(bills["mixed"], tmp_path / "data")
+    october = _october(tmp_path / "data")
+    keep = pc.is_in(october["BillingCurrency"], pa.array(sorted(spellings)))
+    expected = october.filter(keep)
+    engine = DuckDBEngine(str(tmp_path / "data"))
+    try:
+        columns = engine.source_columns()
+        adapter = cost_sql(
+            detect_schema(list(columns)),
+            engine.source_relation(),
+            columns,
+            Window(dt.date(2026, 10, 1), dt.date(2026, 11, 1)),
+            DEFAULT_TAG_ALIASES,
+            currency=chosen,
+        )
+        engine.bind_cost(adapter.sql, adapter.params)
+        frame = engine.execute(
+            "t", "select count(*) as n, sum(unblended_cost) as c from cost", {}
+        ).frame
+    finally:
+        engine.close()
+    assert len(expected) > 0
+    assert int(frame["n"].iloc[0]) == len(expected)
+    assert float(frame["c"].iloc[0]) == pytest.approx(
+        pc.sum(expected["BilledCost"]).as_py(), abs=1e-6
+    )
