@@ -77,11 +77,13 @@ def _history(turns: Sequence[HistoryTurn], dropped: int, limit: int) -> str:
 def _report_facts(report: ReportDocument) -> str:
     window = report.window
     totals = report.totals
+    providers = ", ".join(p.name for p in report.providers) or "AWS"
     return (
         f"Report {report.report_id}: billing window {window.start if window else None} to "
         f"{window.end if window else None} (end exclusive), schema {report.source_schema}, "
-        f"{totals.rows} line items, unblended total {totals.unblended_cost} USD, "
-        f"amortised total {totals.amortized_cost} USD."
+        f"providers {providers}, {totals.rows} line items, unblended total "
+        f"{totals.unblended_cost} {report.currency}, amortised total {totals.amortized_cost} "
+        f"{report.currency}; every amount in the data is in {report.currency}."
     )
 
 
