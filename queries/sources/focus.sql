@@ -36,7 +36,40 @@ select
         when src.ChargeCategory = 'Adjustment' then 'Refund'
         else 'Usage'
     end as charge_type,
-    coalesce(nullif(src.x_ServiceCode, ''), src.ServiceName) as service_code,
+    -- a FOCUS export without AWS's x_ServiceCode (FOCUS 1.1, or another tool's) names the
+    -- service only: AWS's product names map to the product codes the stored queries match
+    coalesce(
+        nullif(src.x_ServiceCode, ''),
+        case src.ServiceName
+            when 'Amazon Elastic Compute Cloud' then 'AmazonEC2'
+            when 'Amazon Simple Storage Service' then 'AmazonS3'
+            when 'Amazon Virtual Private Cloud' then 'AmazonVPC'
+            when 'Amazon Relational Database Service' then 'AmazonRDS'
+            when 'Amazon DynamoDB' then 'AmazonDynamoDB'
+            when 'Amazon ElastiCache' then 'AmazonElastiCache'
+            when 'Amazon Redshift' then 'AmazonRedshift'
+            when 'Amazon DocumentDB (with MongoDB compatibility)' then 'AmazonDocDB'
+            when 'AWS Lambda' then 'AWSLambda'
+            when 'Amazon API Gateway' then 'AmazonApiGateway'
+            when 'AWS Step Functions' then 'AWSStepFunctions'
+            when 'Amazon Elastic Container Service' then 'AmazonECS'
+            when 'Amazon Elastic Kubernetes Service' then 'AmazonEKS'
+            when 'AmazonCloudWatch' then 'AmazonCloudWatch'
+            when 'Amazon CloudWatch' then 'AmazonCloudWatch'
+            when 'AWS Key Management Service' then 'awskms'
+            when 'Savings Plans for AWS Compute usage' then 'ComputeSavingsPlans'
+            when 'Elastic Load Balancing' then 'AWSELB'
+            when 'Amazon Athena' then 'AmazonAthena'
+            when 'AWS Glue' then 'AWSGlue'
+            when 'Amazon Elastic MapReduce' then 'ElasticMapReduce'
+            when 'Amazon Kinesis' then 'AmazonKinesis'
+            when 'Amazon SageMaker' then 'AmazonSageMaker'
+            when 'Amazon CloudFront' then 'AmazonCloudFront'
+            when 'AWS Data Transfer' then 'AWSDataTransfer'
+            when 'Amazon Elastic File System' then 'AmazonEFS'
+        end,
+        src.ServiceName
+    ) as service_code,
     src.ServiceName as service_name,
     nullif(src.ServiceCategory, '') as service_category,
     -- FOCUS 1.2 exports from AWS carry the usage type in SkuMeter (x_UsageType is gone)
