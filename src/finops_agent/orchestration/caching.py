@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 # Bump when QueryResult or the way results are computed changes: old cache entries then miss.
 CACHE_FORMAT = 2
 # the engine modules that build the `cost` table, carry the SQL to DuckDB and run it (extract
-# mode unloads the Athena window and then runs every query on DuckDB too)
-_ENGINE_CODE = ("materialise.py", "duckdb.py", "sql.py", "athena_extract.py")
+# mode unloads the Athena window and then runs every query on DuckDB too; materialise mode
+# chooses the columns of the table every query reads)
+_ENGINE_CODE = (
+    "materialise.py",
+    "duckdb.py",
+    "sql.py",
+    "athena_extract.py",
+    "athena_materialise.py",
+)
 # libraries whose upgrade can change a result: the SQL transpiler and the local engine
 _RESULT_LIBRARIES = ("sqlglot", "duckdb")
 
