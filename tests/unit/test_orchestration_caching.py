@@ -138,13 +138,13 @@ def test_query_key_changes_with_the_engine_code_and_the_version(
     engines = Path(caching.materialise.__file__).parent
     copied = tmp_path / "engines"
     copied.mkdir()
-    for name in ("materialise.py", "duckdb.py", "sql.py", "athena_extract.py"):
+    for name in caching._ENGINE_CODE:
         (copied / name).write_bytes((engines / name).read_bytes())
     monkeypatch.setattr(caching.materialise, "__file__", str(copied / "materialise.py"))
     assert query_cache_key(spec, PARAMS, "fp") == before
     seen = {before}
     # each file a result passes through, changed in turn, gives a key not seen before
-    for name in ("materialise.py", "sql.py", "athena_extract.py"):
+    for name in ("materialise.py", "sql.py", "athena_extract.py", "athena_materialise.py"):
         with (copied / name).open("a") as handle:
             handle.write("\n# a changed line\n")
         key = query_cache_key(spec, PARAMS, "fp")
