@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from finops_agent.catalog import QuerySpec
-from finops_agent.engines.base import EngineResult, QueryEngine, QueryError
+from finops_agent.engines.base import MATERIALISE_QUERY, EngineResult, QueryEngine, QueryError
 from finops_agent.settings import Settings
 
 QueryStatus = Literal["ok", "failed"]
@@ -120,18 +120,20 @@ def engine_result(
 
 
 EXTRACT_TITLE = "Window extract (one UNLOAD to Parquet, read locally)"
+MATERIALISE_TITLE = "Window table (one CTAS to Parquet, every query on Athena over it)"
 
 
 def extract_query_result(name: str, result: EngineResult) -> QueryResult:
-    """The statement that copied the window (Athena extract mode) as a row of the query appendix.
+    """The statement that copied the window (Athena extract or materialise mode) as an appendix row.
 
-    Its frame holds `files` and `download_bytes`; the download size is carried to the report.
+    An extract's frame holds `files` and `download_bytes` (the download size is carried to the
+    report); a materialised table's holds `files` and `table_bytes`, and nothing is downloaded.
     """
     download = result.frame["download_bytes"].iloc[0] if "download_bytes" in result.frame else None
     return QueryResult(
         name,
         "cost",
-        EXTRACT_TITLE,
+        MATERIALISE_TITLE if name == MATERIALISE_QUERY else EXTRACT_TITLE,
         "ok",
         result.sql,
         {},
