@@ -164,6 +164,65 @@ def test_iam_policy_adds_the_extract_clean_up_only_in_extract_mode() -> None:
     )
 
 
+def test_iam_policy_adds_the_window_table_and_its_clean_up_only_in_materialise_mode() -> None:
+    base = {
+        "engine": "athena",
+        "athena_database": "cur",
+        "athena_output": "s3://results/finops/",
+        "aws_region": "eu-west-1",
+    }
+    per_query = iam_policy(load_settings(**base), "123456789012")
+    materialise = iam_policy(load_settings(**base, athena_mode="materialise"), "123456789012")
+    added = [s for s in materialise["Statement"] if s not in per_query["Statement"]]
+    assert added == [
+        {
+            "Sid": "AthenaMaterialiseTable",
+            "Effect": "Allow",
+            "Action": ["glue:CreateTable", "glue:DeleteTable", "glue:GetTable", "glue:GetDatabase"],
+            "Resource": [
+                "arn:aws:glue:eu-west-1:123456789012:catalog",
+                "arn:aws:glue:eu-west-1:123456789012:database/cur",
+                "arn:aws:glue:eu-west-1:123456789012:table/cur/finops_window_*",
+            ],
+        },
+        {
+            "Sid": "AthenaMaterialiseCleanUp",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [
+                "arn:aws:s3:::results/finops/finops-materialise/*",
+                "arn:aws:s3:::results/finops/*-manifest.csv",
+                "arn:aws:s3:::results/finops/*.metadata",
+            ],
+        },
+    ]
+    # nothing is removed: the CTAS's writes and the queries' reads of its files are the
+    # results grants per-query mode already has
+    assert [s for s in per_query["Statement"] if s not in materialise["Statement"]] == []
+    # no extract grants, and no Glue write outside the run's own tables
+    assert "AthenaExtractCleanUp" not in [s["Sid"] for s in materialise["Statement"]]
+    assert [
+        s["Resource"]
+        for s in materialise["Statement"]
+        if any(a in ("glue:CreateTable", "glue:DeleteTable") for a in s["Action"])
+    ] == [added[0]["Resource"]]
+
+
+def test_iam_policy_for_materialise_without_a_results_setting_names_only_the_table() -> None:
+    # the workgroup's own location cannot be named offline, as for the results grant itself
+    settings = load_settings(
+        engine="athena", athena_mode="materialise", athena_database="billing", aws_region=REGION
+    )
+    sids = [s["Sid"] for s in iam_policy(settings, "123456789012")["Statement"]]
+    assert "AthenaMaterialiseTable" in sids
+    assert not {"AthenaResults", "AthenaMaterialiseCleanUp"} & set(sids)
+    # the mode means nothing without the Athena engine
+    duckdb = settings.model_copy(update={"engine": "duckdb"})
+    assert not any(
+        s["Sid"].startswith("AthenaMaterialise") for s in iam_policy(duckdb)["Statement"]
+    )
+
+
 def test_doctor_checks_the_extract_folder_and_leaves_nothing(aws: boto3.Session) -> None:
     aws.client("s3").create_bucket(Bucket="results")
     settings = load_settings(
