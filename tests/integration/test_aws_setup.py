@@ -367,6 +367,28 @@ def test_doctor_says_the_probe_table_is_left_when_it_cannot_drop_it(aws: boto3.S
     assert check.fix == "grant glue:DeleteTable on cur.finops_window_* (see `finops iam-policy`)"
 
 
+def test_doctor_drops_the_probe_table_when_it_cannot_read_it(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    session = _OwnGlue(aws)
+    stub = Stubber(session.glue)
+    stub.add_response("create_table", {}, None)
+    stub.add_client_error(
+        "get_table",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: glue:GetTable",
+    )
+    stub.add_response("delete_table", {}, None)
+    with stub:
+        check = check_athena_materialise(_materialise_settings(), session)  # type: ignore[arg-type]
+        # the table is dropped although the read failed
+        stub.assert_no_pending_responses()
+    assert (check.ok, check.detail) == (
+        False,
+        "access denied: not authorized to perform: glue:GetTable",
+    )
+    assert check.fix == "grant glue:GetTable on cur.finops_window_* (see `finops iam-policy`)"
+
+
 def test_doctor_names_a_missing_database_for_materialise(aws: boto3.Session) -> None:
     aws.client("s3").create_bucket(Bucket="results")
     check = check_athena_materialise(_materialise_settings(), aws)

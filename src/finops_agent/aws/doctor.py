@@ -206,27 +206,25 @@ def check_athena_materialise(settings: Settings, session: boto3.Session) -> Chec
             },
         )
     except (ClientError, BotoCoreError) as exc:
+        grant = f"glue:CreateTable on {tables}"
         return _failed(
             name,
             exc,
-            f"grant glue:CreateTable on {tables} (see `finops iam-policy`); the database is "
-            "FINOPS_ATHENA_DATABASE's and must exist",
-            grant=f"glue:CreateTable on {tables}",
+            f"grant {grant} (see `finops iam-policy`); the database is FINOPS_ATHENA_DATABASE's "
+            "and must exist",
+            grant=grant,
         )
+    failed = None
     try:
         glue.get_table(DatabaseName=database, Name=table)
     except (ClientError, BotoCoreError) as exc:
-        failed = _failed(
-            name, exc, f"grant glue:GetTable on {tables}", grant=f"glue:GetTable on {tables}"
-        )
-    else:
-        failed = None
+        grant = f"glue:GetTable on {tables}"
+        failed = _failed(name, exc, f"grant {grant} (see `finops iam-policy`)", grant=grant)
     try:
         glue.delete_table(DatabaseName=database, Name=table)
     except (ClientError, BotoCoreError) as exc:
-        dropped = _failed(
-            name, exc, f"grant glue:DeleteTable on {tables}", grant=f"glue:DeleteTable on {tables}"
-        )
+        grant = f"glue:DeleteTable on {tables}"
+        dropped = _failed(name, exc, f"grant {grant} (see `finops iam-policy`)", grant=grant)
         return Check(
             name,
             False,
