@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from finops_agent.aws.doctor import (
     check_athena_extract,
+    check_athena_materialise,
     check_athena_output,
     check_athena_table,
     check_credentials,
@@ -164,6 +166,65 @@ def test_iam_policy_adds_the_extract_clean_up_only_in_extract_mode() -> None:
     )
 
 
+def test_iam_policy_adds_the_window_table_and_its_clean_up_only_in_materialise_mode() -> None:
+    base = {
+        "engine": "athena",
+        "athena_database": "cur",
+        "athena_output": "s3://results/finops/",
+        "aws_region": "eu-west-1",
+    }
+    per_query = iam_policy(load_settings(**base), "123456789012")
+    materialise = iam_policy(load_settings(**base, athena_mode="materialise"), "123456789012")
+    added = [s for s in materialise["Statement"] if s not in per_query["Statement"]]
+    assert added == [
+        {
+            "Sid": "AthenaMaterialiseTable",
+            "Effect": "Allow",
+            "Action": ["glue:CreateTable", "glue:DeleteTable", "glue:GetTable", "glue:GetDatabase"],
+            "Resource": [
+                "arn:aws:glue:eu-west-1:123456789012:catalog",
+                "arn:aws:glue:eu-west-1:123456789012:database/cur",
+                "arn:aws:glue:eu-west-1:123456789012:table/cur/finops_window_*",
+            ],
+        },
+        {
+            "Sid": "AthenaMaterialiseCleanUp",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [
+                "arn:aws:s3:::results/finops/finops-materialise/*",
+                "arn:aws:s3:::results/finops/*-manifest.csv",
+                "arn:aws:s3:::results/finops/*.metadata",
+            ],
+        },
+    ]
+    # nothing is removed: the CTAS's writes and the queries' reads of its files are the
+    # results grants per-query mode already has
+    assert [s for s in per_query["Statement"] if s not in materialise["Statement"]] == []
+    # no extract grants, and no Glue write outside the run's own tables
+    assert "AthenaExtractCleanUp" not in [s["Sid"] for s in materialise["Statement"]]
+    assert [
+        s["Resource"]
+        for s in materialise["Statement"]
+        if any(a in ("glue:CreateTable", "glue:DeleteTable") for a in s["Action"])
+    ] == [added[0]["Resource"]]
+
+
+def test_iam_policy_for_materialise_without_a_results_setting_names_only_the_table() -> None:
+    # the workgroup's own location cannot be named offline, as for the results grant itself
+    settings = load_settings(
+        engine="athena", athena_mode="materialise", athena_database="billing", aws_region=REGION
+    )
+    sids = [s["Sid"] for s in iam_policy(settings, "123456789012")["Statement"]]
+    assert "AthenaMaterialiseTable" in sids
+    assert not {"AthenaResults", "AthenaMaterialiseCleanUp"} & set(sids)
+    # the mode means nothing without the Athena engine
+    duckdb = settings.model_copy(update={"engine": "duckdb"})
+    assert not any(
+        s["Sid"].startswith("AthenaMaterialise") for s in iam_policy(duckdb)["Statement"]
+    )
+
+
 def test_doctor_checks_the_extract_folder_and_leaves_nothing(aws: boto3.Session) -> None:
     aws.client("s3").create_bucket(Bucket="results")
     settings = load_settings(
@@ -195,3 +256,158 @@ def test_doctor_names_a_missing_results_bucket_for_extract(aws: boto3.Session) -
         "grant s3:PutObject, s3:ListBucket and s3:DeleteObject on "
         "s3://no-such-bucket/finops/finops-extract/doctor-"
     )
+
+
+def _materialise_settings(output: str = "s3://results/finops/") -> Any:
+    return load_settings(
+        engine="athena",
+        athena_mode="materialise",
+        athena_database="cur",
+        athena_output=output,
+        aws_region=REGION,
+    )
+
+
+class _OwnGlue:
+    """The moto session with one Glue client the test holds (to stub or watch its calls)."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self._session = session
+        self.glue = session.client("glue")
+
+    def client(self, name: str, **kwargs: Any) -> Any:
+        return self.glue if name == "glue" else self._session.client(name, **kwargs)
+
+
+def test_doctor_checks_the_materialise_folder_and_table_and_leaves_nothing(
+    aws: boto3.Session,
+) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    glue = aws.client("glue")
+    glue.create_database(DatabaseInput={"Name": "cur"})
+    settings = _materialise_settings()
+    check = check_athena_materialise(settings, aws)
+    assert (check.name, check.ok) == ("Athena materialise table", True)
+    assert check.detail == (
+        "write, list and delete under s3://results/finops/finops-materialise/; "
+        "create, read and drop a table cur.finops_window_*"
+    )
+    assert aws.client("s3").list_objects_v2(Bucket="results").get("KeyCount") == 0
+    assert glue.get_tables(DatabaseName="cur")["TableList"] == []
+    assert "Athena materialise table" in [c.name for c in run_checks(settings, aws)]
+    for other in ("per-query", "extract"):
+        names = [
+            c.name for c in run_checks(settings.model_copy(update={"athena_mode": other}), aws)
+        ]
+        assert "Athena materialise table" not in names
+
+
+def test_doctor_creates_the_probe_table_as_the_engine_names_its_tables(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    aws.client("glue").create_database(DatabaseInput={"Name": "cur"})
+    session = _OwnGlue(aws)
+    created: list[dict[str, Any]] = []
+    session.glue.meta.events.register(
+        "provide-client-params.glue.CreateTable",
+        lambda params, **_: created.append(dict(params)),
+    )
+    check = check_athena_materialise(_materialise_settings(), session)  # type: ignore[arg-type]
+    assert check.ok, check
+    [call] = created
+    table = call["TableInput"]["Name"]
+    # the prefix the IAM policy grants, a name Athena accepts, the probe's own folder
+    assert re.fullmatch(r"finops_window_doctor_[0-9a-f]{12}", table), table
+    assert call["DatabaseName"] == "cur"
+    assert call["TableInput"]["StorageDescriptor"]["Location"] == (
+        f"s3://results/finops/finops-materialise/{table.removeprefix('finops_window_')}/"
+    )
+    assert aws.client("glue").get_tables(DatabaseName="cur")["TableList"] == []
+
+
+def test_doctor_names_a_denied_glue_create_table_for_materialise(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    session = _OwnGlue(aws)
+    stub = Stubber(session.glue)
+    stub.add_client_error(
+        "create_table",
+        service_error_code="AccessDeniedException",
+        service_message="User: arn:aws:iam::123:user/x is not authorized to perform: glue:CreateTable",
+    )
+    with stub:
+        check = check_athena_materialise(_materialise_settings(), session)  # type: ignore[arg-type]
+    assert not check.ok
+    assert check.detail == (
+        "access denied: User: arn:aws:iam::123:user/x is not authorized to perform: "
+        "glue:CreateTable"
+    )
+    assert check.fix == "grant glue:CreateTable on cur.finops_window_* (see `finops iam-policy`)"
+    # the S3 probe ran first and removed its object
+    assert aws.client("s3").list_objects_v2(Bucket="results").get("KeyCount") == 0
+
+
+def test_doctor_says_the_probe_table_is_left_when_it_cannot_drop_it(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    session = _OwnGlue(aws)
+    stub = Stubber(session.glue)
+    stub.add_response("create_table", {}, None)
+    stub.add_response("get_table", {"Table": {"Name": "t"}}, None)
+    stub.add_client_error(
+        "delete_table",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: glue:DeleteTable",
+    )
+    with stub:
+        check = check_athena_materialise(_materialise_settings(), session)  # type: ignore[arg-type]
+    assert not check.ok
+    assert re.fullmatch(
+        r"access denied: not authorized to perform: glue:DeleteTable; the probe table "
+        r"cur\.finops_window_doctor_[0-9a-f]{12} is left: delete it",
+        check.detail,
+    ), check.detail
+    assert check.fix == "grant glue:DeleteTable on cur.finops_window_* (see `finops iam-policy`)"
+
+
+def test_doctor_drops_the_probe_table_when_it_cannot_read_it(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    session = _OwnGlue(aws)
+    stub = Stubber(session.glue)
+    stub.add_response("create_table", {}, None)
+    stub.add_client_error(
+        "get_table",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: glue:GetTable",
+    )
+    stub.add_response("delete_table", {}, None)
+    with stub:
+        check = check_athena_materialise(_materialise_settings(), session)  # type: ignore[arg-type]
+        # the table is dropped although the read failed
+        stub.assert_no_pending_responses()
+    assert (check.ok, check.detail) == (
+        False,
+        "access denied: not authorized to perform: glue:GetTable",
+    )
+    assert check.fix == "grant glue:GetTable on cur.finops_window_* (see `finops iam-policy`)"
+
+
+def test_doctor_names_a_missing_database_for_materialise(aws: boto3.Session) -> None:
+    aws.client("s3").create_bucket(Bucket="results")
+    check = check_athena_materialise(_materialise_settings(), aws)
+    assert not check.ok
+    assert check.detail.startswith("An error occurred (EntityNotFoundException)")
+    assert check.fix == (
+        "grant glue:CreateTable on cur.finops_window_* (see `finops iam-policy`); the database "
+        "is FINOPS_ATHENA_DATABASE's and must exist"
+    )
+
+
+def test_doctor_names_a_missing_results_bucket_for_materialise(aws: boto3.Session) -> None:
+    aws.client("glue").create_database(DatabaseInput={"Name": "cur"})
+    check = check_athena_materialise(_materialise_settings("s3://no-such-bucket/finops/"), aws)
+    assert not check.ok
+    assert check.detail.startswith("An error occurred (NoSuchBucket)")
+    assert check.fix.startswith(
+        "grant s3:PutObject, s3:ListBucket and s3:DeleteObject on "
+        "s3://no-such-bucket/finops/finops-materialise/doctor_"
+    )
+    # no table is created when the folder cannot be written
+    assert aws.client("glue").get_tables(DatabaseName="cur")["TableList"] == []

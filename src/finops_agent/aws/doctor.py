@@ -32,13 +32,13 @@ def _denied(exc: ClientError) -> str | None:
     return None
 
 
-def _failed(name: str, exc: Exception, fix: str) -> Check:
+def _failed(name: str, exc: Exception, fix: str, *, grant: str | None = None) -> Check:
     if isinstance(exc, ClientError) and (message := _denied(exc)):
         return Check(
             name,
             False,
             f"access denied: {message}",
-            "grant the action named above (see `finops iam-policy`)",
+            f"grant {grant or 'the action named above'} (see `finops iam-policy`)",
         )
     return Check(name, False, str(exc).splitlines()[0], fix)
 
@@ -107,28 +107,27 @@ def check_athena_output(settings: Settings, session: boto3.Session) -> Check:
     return Check(name, True, f"results to {location}")
 
 
-def check_athena_extract(settings: Settings, session: boto3.Session) -> Check:
-    """Extract mode can write, list and delete in its folder under the results location."""
+def _mode_folder(settings: Settings, session: boto3.Session, run_id: str, folder: str) -> str:
+    """The folder a run of an Athena mode writes under the results location (as the engine names it)."""
     from finops_agent.engines.athena import AthenaEngine
     from finops_agent.engines.athena_extract import extract_location
-    from finops_agent.engines.base import QueryError
 
-    name = "Athena extract folder"
-    try:
-        results = AthenaEngine(
-            settings.athena_database,
-            settings.athena_table,
-            workgroup=settings.athena_workgroup,
-            s3_output=settings.athena_output,
-            session=session,
-        ).results_location()
-        location = extract_location(results, f"doctor-{uuid.uuid4().hex[:12]}")
-    except (QueryError, ValueError) as exc:
-        return Check(name, False, str(exc), "set FINOPS_ATHENA_OUTPUT=s3://bucket/prefix/")
+    results = AthenaEngine(
+        settings.athena_database,
+        settings.athena_table,
+        workgroup=settings.athena_workgroup,
+        s3_output=settings.athena_output,
+        session=session,
+    ).results_location()
+    return extract_location(results, run_id, folder)
+
+
+def _probe_folder(name: str, session: boto3.Session, location: str) -> Check | None:
+    """Write, list and delete one object in `location`: a failed Check, or None when all three work."""
     bucket, _, prefix = location.removeprefix("s3://").partition("/")
     s3 = session.client("s3")
     probe = f"{prefix}probe"
-    # the three calls a run makes besides Athena's own: a write stands in for UNLOAD's
+    # the three calls a run makes besides Athena's own: a write stands in for UNLOAD's or CTAS's
     try:
         s3.put_object(Bucket=bucket, Key=probe, Body=b"finops doctor")
         try:
@@ -146,7 +145,100 @@ def check_athena_extract(settings: Settings, session: boto3.Session) -> Check:
             f"a written object was not listed under {location}",
             "check the bucket's policy",
         )
+    return None
+
+
+def check_athena_extract(settings: Settings, session: boto3.Session) -> Check:
+    """Extract mode can write, list and delete in its folder under the results location."""
+    from finops_agent.engines.base import EXTRACT_FOLDER, QueryError
+
+    name = "Athena extract folder"
+    try:
+        location = _mode_folder(
+            settings, session, f"doctor-{uuid.uuid4().hex[:12]}", EXTRACT_FOLDER
+        )
+    except (QueryError, ValueError) as exc:
+        return Check(name, False, str(exc), "set FINOPS_ATHENA_OUTPUT=s3://bucket/prefix/")
+    if failed := _probe_folder(name, session, location):
+        return failed
     return Check(name, True, f"write, list and delete under {location.rsplit('/', 2)[0]}/")
+
+
+def check_athena_materialise(settings: Settings, session: boto3.Session) -> Check:
+    """Materialise mode can write, list and delete in its folder and create and drop its table."""
+    from finops_agent.engines.athena_materialise import window_table
+    from finops_agent.engines.base import MATERIALISE_FOLDER, MATERIALISE_TABLE_PREFIX, QueryError
+
+    name = "Athena materialise table"
+    run_id = f"doctor_{uuid.uuid4().hex[:12]}"
+    database = settings.athena_database
+    try:
+        location = _mode_folder(settings, session, run_id, MATERIALISE_FOLDER)
+        table = window_table(run_id)
+    except (QueryError, ValueError) as exc:
+        return Check(name, False, str(exc), "set FINOPS_ATHENA_OUTPUT=s3://bucket/prefix/")
+    if failed := _probe_folder(name, session, location):
+        return failed
+    tables = f"{database}.{MATERIALISE_TABLE_PREFIX}*"
+    glue = session.client("glue")
+    # an empty Parquet table over the probe folder stands in for the CTAS's; Athena registers
+    # that one in Glue as the caller, so the caller's own CreateTable is what it needs
+    try:
+        glue.create_table(
+            DatabaseName=database,
+            TableInput={
+                "Name": table,
+                "TableType": "EXTERNAL_TABLE",
+                "Parameters": {"classification": "parquet"},
+                "StorageDescriptor": {
+                    "Columns": [{"Name": "probe", "Type": "string"}],
+                    "Location": location,
+                    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    "OutputFormat": (
+                        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+                    ),
+                    "SerdeInfo": {
+                        "SerializationLibrary": (
+                            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                        )
+                    },
+                },
+            },
+        )
+    except (ClientError, BotoCoreError) as exc:
+        grant = f"glue:CreateTable on {tables}"
+        return _failed(
+            name,
+            exc,
+            f"grant {grant} (see `finops iam-policy`); the database is FINOPS_ATHENA_DATABASE's "
+            "and must exist",
+            grant=grant,
+        )
+    failed = None
+    try:
+        glue.get_table(DatabaseName=database, Name=table)
+    except (ClientError, BotoCoreError) as exc:
+        grant = f"glue:GetTable on {tables}"
+        failed = _failed(name, exc, f"grant {grant} (see `finops iam-policy`)", grant=grant)
+    try:
+        glue.delete_table(DatabaseName=database, Name=table)
+    except (ClientError, BotoCoreError) as exc:
+        grant = f"glue:DeleteTable on {tables}"
+        dropped = _failed(name, exc, f"grant {grant} (see `finops iam-policy`)", grant=grant)
+        return Check(
+            name,
+            False,
+            f"{dropped.detail}; the probe table {database}.{table} is left: delete it",
+            dropped.fix,
+        )
+    if failed:
+        return failed
+    return Check(
+        name,
+        True,
+        f"write, list and delete under {location.rsplit('/', 2)[0]}/; "
+        f"create, read and drop a table {tables}",
+    )
 
 
 def check_bedrock(settings: Settings, session: boto3.Session) -> Check:
@@ -242,6 +334,8 @@ def run_checks(settings: Settings, session: boto3.Session | None = None) -> list
         checks += [check_athena_table(settings, session), check_athena_output(settings, session)]
         if settings.athena_mode == "extract":
             checks.append(check_athena_extract(settings, session))
+        elif settings.athena_mode == "materialise":
+            checks.append(check_athena_materialise(settings, session))
     if settings.insights == "bedrock":
         checks.append(check_bedrock(settings, session))
     if settings.store == "dynamodb":

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from finops_agent.engines.base import EXTRACT_FOLDER
+from finops_agent.engines.base import (
+    EXTRACT_FOLDER,
+    MATERIALISE_FOLDER,
+    MATERIALISE_TABLE_PREFIX,
+)
 from finops_agent.settings import Settings
 
 
 def _s3_arns(uri: str) -> tuple[str, str]:
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     return f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}*"
+
+
+def _clean_up(sid: str, results: str, folder: str) -> dict[str, Any]:
+    """s3:DeleteObject on a mode's folder under the results prefix, and Athena's manifests there."""
+    bucket, _ = _s3_arns(results)
+    prefix = results.removeprefix("s3://").partition("/")[2]
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["s3:DeleteObject"],
+        "Resource": [
+            f"{bucket}/{prefix.rstrip('/') + '/' if prefix else ''}{folder}/*",
+            f"{bucket}/{prefix}*-manifest.csv",
+            f"{bucket}/{prefix}*.metadata",
+        ],
+    }
 
 
 def iam_policy(settings: Settings, account: str = "*") -> dict[str, Any]:
@@ -66,24 +86,39 @@ def iam_policy(settings: Settings, account: str = "*") -> dict[str, Any]:
                 "Resource": [bucket, objects],
             }
         )
-    if settings.athena_output and settings.engine == "athena" and settings.athena_mode == "extract":
+    athena_mode = settings.athena_mode if settings.engine == "athena" else None
+    if settings.athena_output and athena_mode == "extract":
         # UNLOAD writes (PutObject, AbortMultipartUpload) and checks its folder is empty
         # (ListBucket) under the results prefix, already granted above; it creates no Glue
         # table. The run deletes the Parquet files, the manifest and the metadata afterwards.
-        bucket, _ = _s3_arns(settings.athena_output)
-        prefix = settings.athena_output.removeprefix("s3://").partition("/")[2]
+        statements.append(_clean_up("AthenaExtractCleanUp", settings.athena_output, EXTRACT_FOLDER))
+    if athena_mode == "materialise":
+        # the CTAS registers the run's window table in the configured database (Athena calls
+        # Glue as the caller), and the run drops it at the end; only tables with this prefix
+        database = settings.athena_database
         statements.append(
             {
-                "Sid": "AthenaExtractCleanUp",
+                "Sid": "AthenaMaterialiseTable",
                 "Effect": "Allow",
-                "Action": ["s3:DeleteObject"],
+                "Action": [
+                    "glue:CreateTable",
+                    "glue:DeleteTable",
+                    "glue:GetTable",
+                    "glue:GetDatabase",
+                ],
                 "Resource": [
-                    f"{bucket}/{prefix.rstrip('/') + '/' if prefix else ''}{EXTRACT_FOLDER}/*",
-                    f"{bucket}/{prefix}*-manifest.csv",
-                    f"{bucket}/{prefix}*.metadata",
+                    f"arn:aws:glue:{region}:{account}:catalog",
+                    f"arn:aws:glue:{region}:{account}:database/{database}",
+                    f"arn:aws:glue:{region}:{account}:table/{database}/{MATERIALISE_TABLE_PREFIX}*",
                 ],
             }
         )
+        if settings.athena_output:
+            # the CTAS writes its files under the results prefix (granted above); the run
+            # deletes them, the manifest and the metadata with the table
+            statements.append(
+                _clean_up("AthenaMaterialiseCleanUp", settings.athena_output, MATERIALISE_FOLDER)
+            )
     if settings.s3_report_bucket:
         bucket, objects = _s3_arns(f"s3://{settings.s3_report_bucket}/{settings.s3_report_prefix}")
         statements.append(
