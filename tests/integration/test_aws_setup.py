@@ -180,7 +180,13 @@ def test_iam_policy_adds_the_window_table_and_its_clean_up_only_in_materialise_m
         {
             "Sid": "AthenaMaterialiseTable",
             "Effect": "Allow",
-            "Action": ["glue:CreateTable", "glue:DeleteTable", "glue:GetTable", "glue:GetDatabase"],
+            "Action": [
+                "glue:CreateTable",
+                "glue:DeleteTable",
+                "glue:GetTable",
+                "glue:GetPartitions",
+                "glue:GetDatabase",
+            ],
             "Resource": [
                 "arn:aws:glue:eu-west-1:123456789012:catalog",
                 "arn:aws:glue:eu-west-1:123456789012:database/cur",

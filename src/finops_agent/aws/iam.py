@@ -100,10 +100,12 @@ def iam_policy(settings: Settings, account: str = "*") -> dict[str, Any]:
             {
                 "Sid": "AthenaMaterialiseTable",
                 "Effect": "Allow",
+                # the queries then read the table as any Athena table: GetTable and GetPartitions
                 "Action": [
                     "glue:CreateTable",
                     "glue:DeleteTable",
                     "glue:GetTable",
+                    "glue:GetPartitions",
                     "glue:GetDatabase",
                 ],
                 "Resource": [
