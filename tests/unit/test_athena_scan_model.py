@@ -232,3 +232,27 @@ def test_scans_of_the_window_table_weigh_by_its_own_profile_and_stay_out_of_one_
         round(60 * MB * 1.0 / 8.0),
         round(60 * MB * 1.5 / 8.0),
     ]
+
+
+def test_the_appendix_weighs_queries_over_the_window_table_by_its_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary, _ = rich_report(fail=False)
+    window = {"start_date": summary.window.start, "end_date": summary.window.end}
+    # materialise mode: the CTAS carries no parameters of its own; the query reads its table
+    summary.results["athena_materialise"] = QueryResult(
+        "athena_materialise", "cost", "materialise", "ok", CTAS, {}, bytes_scanned=50 * MB
+    )
+    summary.results["over_window"] = QueryResult(
+        "over_window", "cost", "over", "ok", OVER_WINDOW, dict(window), bytes_scanned=3 * MB
+    )
+    monkeypatch.setattr(render, "load_profile", lambda schema: PROFILE)
+    monkeypatch.setattr(render, "load_window_profile", lambda schema: WINDOW_PROFILE)
+    scans = render.athena_scans(summary)
+    assert scans is not None
+    # CTAS a + b + c (the median) + s = 5.5 a day against the window table's x = 0.25
+    assert [(s.name, s.estimated_bytes) for s in scans.statements] == [
+        ("athena_materialise", round(53 * MB * 5.5 / 5.75)),
+        ("over_window", round(53 * MB * 0.25 / 5.75)),
+    ]
+    assert scans.one_pass_bytes == round(53 * MB * 5.5 / 5.75)
