@@ -480,21 +480,21 @@ def estimate(
     statements: Iterable[Statement],
     types: Mapping[str, str],
     usage_start: str,
-    window_table: WindowTable | None = None,
+    materialised: WindowTable | None = None,
 ) -> list[StatementScan]:
     """Scans, columns and compressed bytes of each statement on the sample under `root`.
 
-    A statement over materialise mode's table reads `window_table`'s chunks: all of them, as
+    A statement over materialise mode's table reads `materialised`'s chunks: all of them, as
     the table holds only the window.
     """
     cache: dict[Window, ChunkIndex] = {}
     results = []
     for statement in statements:
         if statement.table != _TABLE:
-            if window_table is None or window_table.table != statement.table:
+            if materialised is None or materialised.table != statement.table:
                 raise ScanError(f"{statement.name}: no sizes of table {statement.table!r}")
-            scans = statement_scans(statement.text, window_table.types, table=window_table.table)
-            chunks = window_table.chunks.bytes_by_column
+            scans = statement_scans(statement.text, materialised.types, table=materialised.table)
+            chunks = materialised.chunks.bytes_by_column
         else:
             scans = statement_scans(statement.text, types)
             if statement.window not in cache:
