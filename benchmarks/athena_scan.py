@@ -12,7 +12,10 @@ Athena bills at least 10 MB per statement.
 
 Two kinds of run are estimated: the full report (every family, October 2026) and the daily
 digest (the cost family over the last 30 days, as the `daily-anomaly-digest` deployment runs it),
-each in per-query mode and in extract mode (the window's UNLOAD and the comparisons' narrow one).
+each in per-query mode, in materialise mode (one CTAS of the window's canonical columns, every
+stored query over that table, the comparisons on the source) and in extract mode (the window's
+UNLOAD and the comparisons' narrow one). The materialised table's bytes are those of the same
+window written by DuckDB's ZSTD Parquet writer; Athena's writer's sizes differ somewhat.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import datetime as dt
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +46,24 @@ from finops_agent.comparison import (
 from finops_agent.engines import athena_scan as scan_model
 from finops_agent.engines.athena import AthenaEngine
 from finops_agent.engines.athena_extract import extract_location, run_unloads
-from finops_agent.engines.base import EXTRACT_COMPARISONS_QUERY, EXTRACT_QUERY, EngineResult
+from finops_agent.engines.athena_materialise import (
+    MaterialiseStatement,
+    ctas_statement,
+    window_table,
+)
+from finops_agent.engines.base import (
+    EXTRACT_COMPARISONS_QUERY,
+    EXTRACT_QUERY,
+    MATERIALISE_FOLDER,
+    MATERIALISE_QUERY,
+    EngineResult,
+)
+from finops_agent.engines.duckdb import DuckDBEngine
 from finops_agent.execution import bound_params
 from finops_agent.period import period_window
 from finops_agent.pipeline import resolve_specs
 from finops_agent.settings import DEFAULT_TAG_ALIASES
-from finops_agent.sources import Schema, cost_sql, detect_schema
+from finops_agent.sources import CostSql, Schema, cost_sql, detect_schema
 from finops_agent.window import Window
 
 MIN_BILLED_BYTES = 10 * 1024 * 1024
@@ -62,8 +78,11 @@ _USAGE_START = {
 }
 _MARKERS = ("<!-- athena-scan -->", "<!-- /athena-scan -->")
 # where the extract mode's UNLOAD would write; the text is all the estimate needs of it
-_EXTRACT_LOCATION = extract_location("s3://finops-bench-results/athena/", "bench")
-MODES = ("per-query", "extract")
+_RESULTS = "s3://finops-bench-results/athena/"
+_EXTRACT_LOCATION = extract_location(_RESULTS, "bench")
+# the run id materialise mode's table and folder are named after; the text is all that matters
+_RUN_ID = "bench"
+MODES = ("per-query", "materialise", "extract")
 # the sample's data ends on 2026-10-31: a run on 1 November sees every day of it
 _RUN_DAY = dt.date(2026, 11, 1)
 
@@ -103,18 +122,21 @@ class Statement:
     text: str
     values: list[str]
     window: Window
+    # the table it scans: the source, or materialise mode's window table
+    table: str = _TABLE
 
 
 @dataclass
 class StatementScan:
-    """The scans of the source one statement makes and the bytes they read."""
+    """The scans of its table one statement makes and the bytes they read."""
 
     name: str
     scans: list[frozenset[str]]
     scanned_bytes: int = 0
     columns: frozenset[str] = field(default_factory=frozenset)
-    # bytes per source column over all the statement's scans (a column read twice counts twice)
+    # bytes per column over all the statement's scans (a column read twice counts twice)
     by_column: dict[str, int] = field(default_factory=dict)
+    table: str = _TABLE
 
     @property
     def billed_bytes(self) -> int:
@@ -181,17 +203,10 @@ def table_types(root: Path) -> dict[str, str]:
     return types
 
 
-def report_statements(
-    root: Path, window: Window, families: Sequence[str] | None = None, mode: str = "per-query"
-) -> list[Statement]:
-    """The statements one run of `families` sends, as `AthenaEngine.prepare` renders them.
-
-    Per-query mode, as `runs.report` runs them: the stored queries of the families except month
-    over month, which runs over the two complete months only. Extract mode: one UNLOAD of the
-    window cut to the columns those stored queries and the comparisons read, and one of the
-    earlier months the comparisons read, their columns only (as `pipeline.prepare_run` plans
-    them); every query and comparison then runs locally.
-    """
+def _athena_adapter(
+    root: Path, window: Window
+) -> tuple[AthenaEngine, dict[str, str], Schema, CostSql]:
+    """An Athena engine over the sample's table (never called), its types, schema and adapter."""
     types = table_types(root)
     schema: Schema = detect_schema(list(types))
     # made-up keys: building the engine's clients sends no request, and nothing is executed
@@ -200,11 +215,57 @@ def report_statements(
     )
     engine = AthenaEngine(_DATABASE, _TABLE, session=session)
     adapter = cost_sql(schema, engine.source_relation(), types, window, DEFAULT_TAG_ALIASES)
+    return engine, types, schema, adapter
+
+
+def _ctas(adapter: CostSql, query_sqls: Sequence[str]) -> MaterialiseStatement:
+    """Materialise mode's CTAS of the window, as the engine renders it for these queries."""
+    return ctas_statement(
+        adapter.sql,
+        adapter.params,
+        query_sqls,
+        _DATABASE,
+        window_table(_RUN_ID),
+        extract_location(_RESULTS, _RUN_ID, MATERIALISE_FOLDER),
+    )
+
+
+def materialise_statement(
+    root: Path, window: Window, families: Sequence[str] | None = None
+) -> MaterialiseStatement:
+    """The CTAS a materialise-mode run of `families` sends first (every stored query's columns)."""
+    _, _, _, adapter = _athena_adapter(root, window)
+    _, specs = resolve_specs(list(families) if families else None)
+    # as `pipeline.prepare_run` plans it: every spec of the run's families
+    return _ctas(adapter, [s.sql for s in specs])
+
+
+def report_statements(
+    root: Path, window: Window, families: Sequence[str] | None = None, mode: str = "per-query"
+) -> list[Statement]:
+    """The statements one run of `families` sends, as `AthenaEngine.prepare` renders them.
+
+    Per-query mode, as `runs.report` runs them: the stored queries of the families except month
+    over month, which runs over the two complete months only. Materialise mode: first the CTAS
+    of the window cut to the columns the stored queries read, then the same stored queries with
+    `cost` bound to that table, and the comparisons on the source as in per-query mode. Extract
+    mode: one UNLOAD of the window cut to the columns those stored queries and the comparisons
+    read, and one of the earlier months the comparisons read, their columns only (as
+    `pipeline.prepare_run` plans them); every query and comparison then runs locally.
+    """
+    engine, types, schema, adapter = _athena_adapter(root, window)
     engine.bind_cost(adapter.sql, adapter.params)
     run_params: dict[str, object] = {"start_date": window.start, "end_date": window.end}
     statements = []
     catalog = load_catalog()
     chosen, specs = resolve_specs(list(families) if families else None)
+    read_by_queries = _TABLE
+    if mode == "materialise":
+        ctas = _ctas(adapter, [s.sql for s in specs])
+        statements.append(Statement(MATERIALISE_QUERY, ctas.sql, ctas.params, window))
+        # as the engine does once the table exists: every stored query reads it by name
+        engine.bind_cost(ctas.relation(), {})
+        read_by_queries = ctas.table
     if mode == "extract":
         mom_spec = next((s for s in specs if s.name == MONTH_OVER_MONTH), None)
         planned = comparison_extract(
@@ -237,7 +298,7 @@ def report_statements(
         text, values = engine.prepare(
             name, spec.sql, {**run_params, **bound_params(spec, run_params)}
         )
-        statements.append(Statement(name, text, values, window))
+        statements.append(Statement(name, text, values, window, read_by_queries))
     # the statements the report runs beside the stored queries, through their own functions
     recorder = _Recorder(engine, types)
     results = [previous_period_totals(recorder, schema, window, DEFAULT_TAG_ALIASES)]
@@ -360,24 +421,99 @@ def window_chunks(root: Path, window: Window, usage_start: str) -> ChunkIndex:
     return ChunkIndex(totals, rows)
 
 
+@dataclass(frozen=True)
+class WindowTable:
+    """Materialise mode's table: its name, its columns' Glue types and its column chunks."""
+
+    table: str
+    types: dict[str, str]
+    chunks: ChunkIndex
+
+
+def file_chunks(path: Path) -> ChunkIndex:
+    """Compressed bytes per top-level column of every row group of one Parquet file."""
+    meta = pq.ParquetFile(path).metadata
+    totals: dict[str, int] = {}
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            top = chunk.path_in_schema.split(".")[0].lower()
+            totals[top] = totals.get(top, 0) + chunk.total_compressed_size
+    return ChunkIndex(totals, meta.num_rows)
+
+
+def write_window(root: Path, window: Window, columns: Sequence[str] | None, path: Path) -> None:
+    """Write the canonical window's `columns` (None: all) as ZSTD Parquet, as the CTAS would.
+
+    The CTAS's SELECT is the adapter over the source; DuckDB runs the same adapter (built for
+    DuckDB's view of the files) and writes ZSTD at level 3, Athena's default level too.
+    """
+    engine = DuckDBEngine(str(root))
+    try:
+        schema: Schema = detect_schema(list(engine.source_columns()))
+        adapter = cost_sql(
+            schema, engine.source_relation(), engine.source_columns(), window, DEFAULT_TAG_ALIASES
+        )
+        engine.bind_cost(adapter.sql, adapter.params)
+        picked = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+        target = str(path).replace("'", "''")
+        engine.raw_sql(
+            f"copy (select {picked} from cost) to '{target}' (format parquet, compression zstd)"
+        )
+    finally:
+        engine.close()
+
+
+def window_table_scan(root: Path, window: Window, statement: MaterialiseStatement) -> WindowTable:
+    """The table `statement` creates over the sample: its types and chunk bytes (all of them)."""
+    with tempfile.TemporaryDirectory(prefix="finops-bench-window-") as folder:
+        path = Path(folder) / "window.parquet"
+        write_window(root, window, statement.columns, path)
+        arrow = pq.ParquetFile(path).schema_arrow
+        types = {f.name.lower(): glue_type(f.type) for f in arrow}
+        return WindowTable(statement.table, types, file_chunks(path))
+
+
 def estimate(
-    root: Path, statements: Iterable[Statement], types: Mapping[str, str], usage_start: str
+    root: Path,
+    statements: Iterable[Statement],
+    types: Mapping[str, str],
+    usage_start: str,
+    materialised: WindowTable | None = None,
 ) -> list[StatementScan]:
-    """Scans, columns and compressed bytes of each statement on the sample under `root`."""
+    """Scans, columns and compressed bytes of each statement on the sample under `root`.
+
+    A statement over materialise mode's table reads `materialised`'s chunks: all of them, as
+    the table holds only the window.
+    """
     cache: dict[Window, ChunkIndex] = {}
     results = []
     for statement in statements:
-        scans = statement_scans(statement.text, types)
-        if statement.window not in cache:
-            cache[statement.window] = window_chunks(root, statement.window, usage_start)
-        chunks = cache[statement.window].bytes_by_column
+        if statement.table != _TABLE:
+            if materialised is None or materialised.table != statement.table:
+                raise ScanError(f"{statement.name}: no sizes of table {statement.table!r}")
+            scans = statement_scans(statement.text, materialised.types, table=materialised.table)
+            chunks = materialised.chunks.bytes_by_column
+        else:
+            scans = statement_scans(statement.text, types)
+            if statement.window not in cache:
+                cache[statement.window] = window_chunks(root, statement.window, usage_start)
+            chunks = cache[statement.window].bytes_by_column
         by_column: dict[str, int] = {}
         for scan in scans:
             for c in scan:
                 by_column[c] = by_column.get(c, 0) + chunks.get(c, 0)
         columns = frozenset().union(*scans) if scans else frozenset()
         results.append(
-            StatementScan(statement.name, scans, sum(by_column.values()), columns, by_column)
+            StatementScan(
+                statement.name,
+                scans,
+                sum(by_column.values()),
+                columns,
+                by_column,
+                statement.table,
+            )
         )
     return results
 
@@ -388,11 +524,13 @@ def column_table(results: list[StatementScan], top: int = 8) -> str:
     bytes_in_all: dict[str, int] = {}
     reads: dict[str, int] = {}
     for r in results:
+        # a canonical column of the window table is named apart from any source column
+        prefix = "" if r.table == _TABLE else f"{r.table}."
         for c, n in r.by_column.items():
-            bytes_in_all[c] = bytes_in_all.get(c, 0) + n
+            bytes_in_all[prefix + c] = bytes_in_all.get(prefix + c, 0) + n
         for scan in r.scans:
             for c in scan:
-                reads[c] = reads.get(c, 0) + 1
+                reads[prefix + c] = reads.get(prefix + c, 0) + 1
     # partition keys live in the path, not in the files: they cost nothing
     read = [c for c in bytes_in_all if bytes_in_all[c] > 0]
     ranked = sorted(read, key=lambda c: (-bytes_in_all[c], c))[:top]
@@ -474,14 +612,28 @@ def bytes_per_row(root: Path, schema: Schema) -> dict[str, float]:
     return {c: round(b / index.rows, 4) for c, b in sorted(index.bytes_by_column.items())}
 
 
+def window_bytes_per_row(root: Path) -> dict[str, float]:
+    """ZSTD bytes per row of each canonical column of the full report's window table."""
+    with tempfile.TemporaryDirectory(prefix="finops-bench-window-") as folder:
+        path = Path(folder) / "window.parquet"
+        # every canonical column: a chat run materialises them all, and each column's chunks
+        # do not depend on which others the file holds
+        write_window(root, KINDS["report"].window, None, path)
+        index = file_chunks(path)
+    if not index.rows:
+        raise ScanError(f"{root}: no rows in the report window")
+    return {c: round(b / index.rows, 4) for c, b in sorted(index.bytes_by_column.items())}
+
+
 def record_profile(path: Path, profiles: Mapping[str, Mapping[str, float]]) -> None:
     """Merge the measured bytes per row of each schema into the profile the report reads."""
     current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     merged = {**current.get("bytes_per_row", {}), **{k: dict(v) for k, v in profiles.items()}}
     body = {
-        "about": "Compressed Parquet bytes per row of each source column, measured by "
-        "benchmarks/athena_scan.py on generated samples; the report's Athena appendix weighs "
-        "statements by them.",
+        "about": "Compressed Parquet bytes per row of each source column (key: the schema), "
+        "and of each canonical column of materialise mode's ZSTD window table (key: "
+        "'<schema>:materialised'), measured by benchmarks/athena_scan.py on generated samples; "
+        "the report's Athena appendix weighs statements by them.",
         "bytes_per_row": dict(sorted(merged.items())),
     }
     path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
@@ -517,7 +669,7 @@ def run(
 ) -> str:
     """Estimate one kind of run (full report or daily digest) in one Athena mode; the table.
 
-    One pass is the same in both modes: the columns the per-query statements read, once.
+    One pass is the same in every mode: the columns the per-query statements read, once.
     """
     plan = KINDS[kind]
     root = sample_root(schema, rows, data)
@@ -535,6 +687,17 @@ def run(
         results = estimate(
             root, report_statements(root, window, plan.families, mode), types, usage_start
         )
+    elif mode == "materialise":
+        table_scan = window_table_scan(
+            root, window, materialise_statement(root, window, plan.families)
+        )
+        results = estimate(
+            root,
+            report_statements(root, window, plan.families, mode),
+            types,
+            usage_start,
+            table_scan,
+        )
     window_bytes = sum(index.bytes_by_column.values())
     last = window.end - dt.timedelta(days=1)
     return (
@@ -546,7 +709,7 @@ def run(
             window_bytes,
             index.rows,
             cur_gb,
-            "Extract mode" if mode == "extract" else "Per-query mode",
+            f"{mode.capitalize()} mode",
         )
         + "\n\nWhere the bytes go (the columns that add most):\n\n"
         + column_table(results)
@@ -575,10 +738,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_record:
         record(here / "README.md", text)
         schemas = args.schema or ["cur2"]
-        record_profile(
-            scan_model.PROFILE_PATH,
-            {s: bytes_per_row(sample_root(s, args.rows, here / "data"), s) for s in schemas},
-        )
+        profiles: dict[str, dict[str, float]] = {}
+        for s in schemas:
+            root = sample_root(s, args.rows, here / "data")
+            profiles[s] = bytes_per_row(root, s)
+            profiles[scan_model.window_profile_key(s)] = window_bytes_per_row(root)
+        record_profile(scan_model.PROFILE_PATH, profiles)
     return 0
 
 

@@ -12,13 +12,20 @@ from benchmarks.athena_scan import (
     KINDS,
     MIN_BILLED_BYTES,
     Statement,
+    WindowTable,
     column_table,
     estimate,
+    file_chunks,
+    materialise_statement,
     report_statements,
     statement_scans,
     table_types,
+    window_table_scan,
 )
 
+from finops_agent.engines.athena_extract import extract_location
+from finops_agent.engines.athena_materialise import ctas_statement, window_table
+from finops_agent.engines.base import MATERIALISE_FOLDER, MATERIALISE_QUERY
 from finops_agent.sample_data import generate
 from finops_agent.window import Window
 
@@ -218,3 +225,145 @@ def test_extract_mode_sends_two_unloads_reading_the_columns_per_query_mode_reads
     assert earlier == comparisons
     # the window's copy: what the window's statements read, and the comparisons' columns
     assert unload == in_window | comparisons
+
+
+# the same adapter with the named parameters the engine's CTAS turns into `?` markers
+NAMED_ADAPTER = (
+    "select src.line_item_unblended_cost as unblended_cost, "
+    "src.line_item_resource_id as resource_id, src.note as note "
+    'from "cur"."cost_and_usage" as src '
+    "where src.billing_period = :period and src.line_item_usage_start_date >= :start_date "
+    "and src.line_item_usage_start_date < :end_date"
+)
+BENCH_TABLE = "finops_window_bench"
+
+
+def _ctas(query_sqls: list[str]) -> Statement:
+    made = ctas_statement(
+        NAMED_ADAPTER,
+        {"period": "2026-10", "start_date": HALF_OCTOBER.start, "end_date": HALF_OCTOBER.end},
+        query_sqls,
+        "cur",
+        window_table("bench"),
+        extract_location("s3://results/", "bench", MATERIALISE_FOLDER),
+    )
+    return Statement(MATERIALISE_QUERY, made.sql, made.params, HALF_OCTOBER)
+
+
+def test_the_ctas_is_one_scan_of_the_source_reading_the_kept_chunks_of_its_select(
+    sample: tuple[Path, Path, Path],
+) -> None:
+    root, _, october = sample
+    ctas = _ctas(["select sum(unblended_cost) as total from cost"])
+    assert ctas.text.startswith(f'CREATE TABLE "cur"."{BENCH_TABLE}" WITH (')
+    # the table it creates is in the same database: it must not count as a second scan
+    assert statement_scans(ctas.text, table_types(root)) == [
+        frozenset({USAGE_START, "line_item_unblended_cost", "billing_period"})
+    ]
+    (result,) = estimate(root, [ctas], table_types(root), USAGE_START)
+    # the SELECT is cut to the cost the query sums, plus the usage start it filters on
+    assert result.scanned_bytes == sum(
+        _chunk(october, g, c) for g in (0, 1, 2) for c in (START, COST)
+    )
+
+
+def _write_window_table(path: Path) -> None:
+    """A window table of two canonical columns in two row groups, as a CTAS would leave it."""
+    schema = pa.schema([("unblended_cost", pa.float64()), ("resource_id", pa.string())])
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for group in range(2):
+            writer.write_table(
+                pa.table(
+                    {
+                        "unblended_cost": [0.5 * i + group for i in range(40)],
+                        "resource_id": [f"i-{group}{i:04d}" for i in range(40)],
+                    },
+                    schema=schema,
+                )
+            )
+
+
+def test_a_query_over_the_window_table_reads_that_tables_chunks_once_per_scan(
+    sample: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    root, _, _ = sample
+    path = tmp_path / "window.parquet"
+    _write_window_table(path)
+    meta = pq.ParquetFile(path).metadata
+    cost = sum(meta.row_group(g).column(0).total_compressed_size for g in range(2))
+    resource = sum(meta.row_group(g).column(1).total_compressed_size for g in range(2))
+    table = WindowTable(
+        BENCH_TABLE, {"unblended_cost": "double", "resource_id": "string"}, file_chunks(path)
+    )
+    relation = f'select "unblended_cost", "resource_id" from "cur"."{BENCH_TABLE}"'
+    one = Statement(
+        "one",
+        f"with cost as ({relation}) select sum(unblended_cost) as total from cost",
+        [],
+        HALF_OCTOBER,
+        BENCH_TABLE,
+    )
+    self_join = Statement(
+        "two",
+        f"with cost as ({relation}) select a.resource_id from cost as a "
+        "join cost as b on a.resource_id = b.resource_id where b.unblended_cost > 0",
+        [],
+        HALF_OCTOBER,
+        BENCH_TABLE,
+    )
+    results = estimate(root, [one, self_join], table_types(root), USAGE_START, table)
+    # no partition or usage-start filter: the table holds only the window, all of it is read
+    assert [(r.name, len(r.scans), r.scanned_bytes) for r in results] == [
+        ("one", 1, cost),
+        ("two", 2, 2 * resource + cost),
+    ]
+    assert results[0].billed_bytes == MIN_BILLED_BYTES
+
+
+def test_materialise_mode_sends_the_ctas_then_the_queries_over_its_table_and_the_comparisons(
+    cur2_sample: Path,
+) -> None:
+    plan = KINDS["report"]
+    per_query = report_statements(cur2_sample, plan.window, plan.families)
+    materialise = report_statements(cur2_sample, plan.window, plan.families, "materialise")
+    ctas, *rest = materialise
+    assert ctas.name == MATERIALISE_QUERY
+    assert ctas.table == "cost_and_usage" and ctas.window == plan.window
+    assert len(statement_scans(ctas.text, table_types(cur2_sample))) == 1
+    assert [s.name for s in rest] == [s.name for s in per_query]
+    relation = f'from "cur"."{BENCH_TABLE}"'
+    for before, after in zip(per_query, rest, strict=True):
+        if before.window == plan.window:
+            # a stored query: the same statement, reading the window table instead
+            assert after.table == BENCH_TABLE and relation in after.text.lower(), after.name
+            assert "cost_and_usage" not in after.text, after.name
+        else:
+            # a comparison reads months outside the window: on the source, as in per-query mode
+            assert (after.text, after.values, after.table) == (
+                before.text,
+                before.values,
+                "cost_and_usage",
+            )
+    # the benchmark's CTAS is the one its statements start with
+    assert materialise_statement(cur2_sample, plan.window, plan.families).sql == ctas.text
+
+
+def test_the_window_table_is_the_ctas_columns_written_with_zstd(cur2_sample: Path) -> None:
+    plan = KINDS["digest"]
+    statement = materialise_statement(cur2_sample, plan.window, plan.families)
+    table = window_table_scan(cur2_sample, plan.window, statement)
+    assert table.table == BENCH_TABLE
+    assert list(table.types) == list(statement.columns)
+    assert set(table.chunks.bytes_by_column) == set(statement.columns)
+    assert table.chunks.rows > 0
+    results = estimate(
+        cur2_sample,
+        report_statements(cur2_sample, plan.window, plan.families, "materialise"),
+        table_types(cur2_sample),
+        USAGE_START,
+        table,
+    )
+    by_name = {r.name: r for r in results}
+    totals = by_name["window_totals"]
+    assert totals.table == BENCH_TABLE
+    assert totals.scanned_bytes == sum(table.chunks.bytes_by_column[c] for c in totals.columns)

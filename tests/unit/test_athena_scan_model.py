@@ -182,3 +182,77 @@ def test_the_extract_unload_without_window_params_is_weighed_over_the_report_win
     ]
     # one pass reads the UNLOAD's columns: all of a, b, c and s
     assert scans.one_pass_bytes == round(60 * MB * 5.5 / 7.0)
+
+
+# materialise mode: the queries read the run's window table, its canonical columns by name
+WINDOW_TABLE = 'select "x", "y" from "cur"."finops_window_run1"'
+OVER_WINDOW = f"with cost as ({WINDOW_TABLE}) select sum(x) as total from cost"
+CTAS = (
+    'CREATE TABLE "cur"."finops_window_run1" WITH (format = \'PARQUET\', '
+    "write_compression = 'ZSTD', external_location = 's3://results/finops-materialise/run1/') "
+    f"AS {ADAPTER}"
+)
+# bytes per row of the window table's columns: far fewer than the source columns they come from
+WINDOW_PROFILE = {"x": 0.25, "y": 0.75}
+
+
+def test_a_ctas_scans_what_its_select_reads_and_not_the_table_it_creates() -> None:
+    # the created table is database-qualified too: it must not count as a second scan
+    assert statement_scans(CTAS) == [frozenset({"a", "b", "c", "s"})]
+
+
+def test_a_query_over_the_window_table_reads_its_bare_columns_without_the_table_schema() -> None:
+    # the relation names its columns unqualified; the report has no column list of that table
+    assert statement_scans(OVER_WINDOW) == [frozenset({"x"})]
+
+
+def test_scans_of_the_window_table_weigh_by_its_own_profile_and_stay_out_of_one_pass() -> None:
+    sent = [
+        Sent("athena_materialise", CTAS, 40 * MB, *OCTOBER),
+        Sent("over_window", OVER_WINDOW, 10 * MB, *OCTOBER),
+        Sent("one", ONE_SCAN, 10 * MB, *OCTOBER),
+    ]
+    scans = run_scans(sent, PROFILE, *OCTOBER, WINDOW_PROFILE)
+    assert scans is not None
+    # per day: CTAS a + b + c + s = 1.0 + 3.0 + 1.0 (c: the source median) + 0.5 = 5.5;
+    # over_window x = 0.25 (the window profile, not the source's median 1.0); one a + s = 1.5.
+    # 60 MB split 5.5 : 0.25 : 1.5 of 7.25
+    assert [(s.name, s.scans, s.estimated_bytes) for s in scans.statements] == [
+        ("athena_materialise", 1, round(60 * MB * 5.5 / 7.25)),
+        ("over_window", 1, round(60 * MB * 0.25 / 7.25)),
+        ("one", 1, round(60 * MB * 1.5 / 7.25)),
+    ]
+    # one pass: the source columns a, b, c, s once; x is not a source column
+    assert scans.one_pass_bytes == round(60 * MB * 5.5 / 7.25)
+    # without a window profile the window table's x weighs as a source column (the median 1.0)
+    plain = run_scans(sent, PROFILE, *OCTOBER)
+    assert plain is not None
+    assert [s.estimated_bytes for s in plain.statements] == [
+        round(60 * MB * 5.5 / 8.0),
+        round(60 * MB * 1.0 / 8.0),
+        round(60 * MB * 1.5 / 8.0),
+    ]
+
+
+def test_the_appendix_weighs_queries_over_the_window_table_by_its_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary, _ = rich_report(fail=False)
+    window = {"start_date": summary.window.start, "end_date": summary.window.end}
+    # materialise mode: the CTAS carries no parameters of its own; the query reads its table
+    summary.results["athena_materialise"] = QueryResult(
+        "athena_materialise", "cost", "materialise", "ok", CTAS, {}, bytes_scanned=50 * MB
+    )
+    summary.results["over_window"] = QueryResult(
+        "over_window", "cost", "over", "ok", OVER_WINDOW, dict(window), bytes_scanned=3 * MB
+    )
+    monkeypatch.setattr(render, "load_profile", lambda schema: PROFILE)
+    monkeypatch.setattr(render, "load_window_profile", lambda schema: WINDOW_PROFILE)
+    scans = render.athena_scans(summary)
+    assert scans is not None
+    # CTAS a + b + c (the median) + s = 5.5 a day against the window table's x = 0.25
+    assert [(s.name, s.estimated_bytes) for s in scans.statements] == [
+        ("athena_materialise", round(53 * MB * 5.5 / 5.75)),
+        ("over_window", round(53 * MB * 0.25 / 5.75)),
+    ]
+    assert scans.one_pass_bytes == round(53 * MB * 5.5 / 5.75)

@@ -27,6 +27,8 @@ from sqlglot.optimizer.pushdown_projections import pushdown_projections
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
+from finops_agent.engines.base import MATERIALISE_TABLE_PREFIX
+
 __all__ = [
     "PROFILE_PATH",
     "RunScans",
@@ -34,8 +36,10 @@ __all__ = [
     "Sent",
     "StatementScan",
     "load_profile",
+    "load_window_profile",
     "run_scans",
     "statement_scans",
+    "window_profile_key",
 ]
 
 PROFILE_PATH = Path(__file__).with_name("athena_scan_profile.json")
@@ -44,6 +48,11 @@ _MAX_INLINE_ROUNDS = 64
 # Athena's UNLOAD wraps one SELECT; sqlglot has no UNLOAD, and what it scans is that SELECT's
 _UNLOAD = re.compile(
     r"^\s*unload\s*\((?P<select>.*)\)\s*to\s*'[^']*'\s*with\s*\(.*\)\s*$", re.I | re.S
+)
+# materialise mode's CTAS: only its SELECT scans; the table it creates is written, not read
+_CTAS = re.compile(
+    r"^\s*create\s+table\s+[^(]*?\s*(?:with\s*\((?:[^()']|'[^']*')*\)\s*)?as\s+(?P<select>.*)$",
+    re.I | re.S,
 )
 
 
@@ -92,9 +101,22 @@ def statement_scans(
     Without `types` the adapter's `src.`-qualified columns are enough; the table's column list
     is needed only to expand a `select *` from the source.
     """
-    unload = _UNLOAD.match(text)
-    if unload:
-        text = unload.group("select")
+    return [columns for _, columns in _table_scans(text, types, database=database, table=table)]
+
+
+def _table_scans(
+    text: str,
+    types: Mapping[str, str] | None = None,
+    *,
+    database: str | None = None,
+    table: str | None = None,
+) -> list[tuple[str, frozenset[str]]]:
+    """Per scan of a table in one statement, the table's (lower-case) name and its columns read."""
+    for wrapper in (_UNLOAD, _CTAS):
+        wrapped = wrapper.match(text)
+        if wrapped:
+            text = wrapped.group("select")
+            break
     # `?` is where Athena binds a value; any literal parses the same for scoping
     try:
         parsed = sqlglot.parse_one(text.replace("?", "NULL"), read="athena")
@@ -109,16 +131,23 @@ def statement_scans(
         tree = pushdown_projections(tree)
     except sqlglot.errors.SqlglotError as exc:
         raise ScanModelError(f"cannot resolve the statement's columns: {exc}") from None
-    scans: list[frozenset[str]] = []
+    scans: list[tuple[str, frozenset[str]]] = []
     for scope in traverse_scope(tree):
         for alias, (_, source) in scope.selected_sources.items():
             if not isinstance(source, exp.Table) or not _is_source(source, database, table):
                 continue
-            named = {c.name.lower() for c in scope.columns if c.table.lower() == alias.lower()}
+            # without the table's columns sqlglot leaves a lone table's bare columns unqualified
+            # (the window table's relation names them so): they can only be that table's
+            lone = len(scope.selected_sources) == 1
+            named = {
+                c.name.lower()
+                for c in scope.columns
+                if c.table.lower() == alias.lower() or (lone and not c.table)
+            }
             selects = getattr(scope.expression, "selects", [])
             if types and any(isinstance(s, exp.Star) for s in selects):
                 named = set(types)
-            scans.append(frozenset(named))
+            scans.append((source.name.lower(), frozenset(named)))
     return scans
 
 
@@ -140,6 +169,16 @@ def load_profile(schema: str, path: Path = PROFILE_PATH) -> dict[str, float]:
     if schema not in profiles:
         raise ScanModelError(f"{path}: no profile for schema {schema!r}")
     return profiles[schema]
+
+
+def window_profile_key(schema: str) -> str:
+    """The profile key of `schema`'s materialised window table: `<schema>:materialised`."""
+    return f"{schema}:materialised"
+
+
+def load_window_profile(schema: str, path: Path = PROFILE_PATH) -> dict[str, float] | None:
+    """ZSTD bytes per row of each canonical column in `schema`'s window table; None if unmeasured."""
+    return _profiles(path).get(window_profile_key(schema))
 
 
 @dataclass(frozen=True)
@@ -189,40 +228,61 @@ def _weight(columns: frozenset[str], profile: Mapping[str, float], fallback: flo
 
 
 def run_scans(
-    sent: Sequence[Sent], profile: Mapping[str, float], start: dt.date, end: dt.date
+    sent: Sequence[Sent],
+    profile: Mapping[str, float],
+    start: dt.date,
+    end: dt.date,
+    materialised: Mapping[str, float] | None = None,
 ) -> RunScans | None:
     """Split the run's actual bytes over its statements by the model; None when nothing scanned.
 
     A statement's weight is the bytes per row of the columns each of its scans reads, times the
-    days it reads; one pass reads the union of the columns of the window's statements once. A
-    statement that names no source table, or whose columns cannot be resolved, is left out: the
-    model has nothing to weigh it by.
+    days it reads; one pass reads the union of the columns of the window's source scans once.
+    A scan of a run's materialised window table (`finops_window_*`) reads its canonical columns
+    from that ZSTD table, not the source: it weighs by `materialised` (None: by `profile`). A
+    statement that names no table, or whose columns cannot be resolved, is left out: the model
+    has nothing to weigh it by.
     """
     window_days = (end - start).days
     if window_days <= 0:
         return None
     fallback = statistics.median(profile.values()) if profile else 1.0
-    modelled: list[tuple[Sent, list[frozenset[str]], float]] = []
+    window_profile = profile if materialised is None else materialised
+    window_fallback = statistics.median(window_profile.values()) if window_profile else 1.0
+    modelled: list[tuple[Sent, list[tuple[str, frozenset[str]]], float]] = []
     for statement in sent:
         try:
-            scans = statement_scans(statement.sql)
+            scans = _table_scans(statement.sql)
         except ScanModelError:
             continue
-        weight = sum(_weight(scan, profile, fallback) for scan in scans) * statement.days
+        weight = 0.0
+        for name, columns in scans:
+            if name.startswith(MATERIALISE_TABLE_PREFIX):
+                weight += _weight(columns, window_profile, window_fallback)
+            else:
+                weight += _weight(columns, profile, fallback)
+        weight *= statement.days
         if scans and weight > 0:
             modelled.append((statement, scans, weight))
     actual = sum(s.actual_bytes for s, _, _ in modelled)
     total_weight = sum(w for _, _, w in modelled)
     if actual <= 0 or total_weight <= 0:
         return None
+    # one pass is over the source: the window table's columns are what a pass would produce
     union: set[str] = set()
     for statement, scans, _ in modelled:
         if (statement.start, statement.end) == (start, end):
-            union.update(*scans)
+            for name, columns in scans:
+                if not name.startswith(MATERIALISE_TABLE_PREFIX):
+                    union.update(columns)
     per_weight = actual / total_weight
     rows = [
         StatementScan(
-            s.name, len(scans), frozenset().union(*scans), s.actual_bytes, round(w * per_weight)
+            s.name,
+            len(scans),
+            frozenset().union(*(columns for _, columns in scans)),
+            s.actual_bytes,
+            round(w * per_weight),
         )
         for s, scans, w in modelled
     ]

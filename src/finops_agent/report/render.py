@@ -24,6 +24,7 @@ from finops_agent.engines.athena_scan import (
     ScanModelError,
     Sent,
     load_profile,
+    load_window_profile,
     run_scans,
 )
 from finops_agent.formatting import money, money_unit, number, pct, signed_pct, usd
@@ -300,7 +301,11 @@ def athena_scans(summary: ReportSummary) -> RunScans | None:
         return None
     try:
         return run_scans(
-            sent, load_profile(summary.schema), summary.window.start, summary.window.end
+            sent,
+            load_profile(summary.schema),
+            summary.window.start,
+            summary.window.end,
+            load_window_profile(summary.schema),
         )
     except ScanModelError:
         # the appendix still shows Athena's own figures; only the model's column stays empty
