@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +22,20 @@ import pandas as pd
 import pytest
 
 from finops_agent.catalog import load_catalog
+from finops_agent.comparison import month_over_month, month_to_date, previous_period_totals
+from finops_agent.engines.athena_extract import adapter_columns
 from finops_agent.engines.athena_materialise import AthenaMaterialiseEngine
 from finops_agent.engines.base import QueryError
 from finops_agent.execution import run_query
 from finops_agent.pipeline import prepare_run
 from finops_agent.settings import load_settings
-from finops_agent.sources import cost_sql
+from finops_agent.sources import COST_COLUMNS, cost_sql
 from finops_agent.window import Window
 from tests import tiny
 from tests.integration.test_athena_runs import answers, moto_athena  # noqa: F401
 from tests.support.athena import REGION, WINDOW, AthenaPlan, Behaviour
 from tests.support.athena_ctas import CTAS_SCANNED, CtasEmulator
+from tests.support.bounded import join_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 MATERIALISE_PREFIX = "q/finops-materialise/"
@@ -198,7 +203,12 @@ def test_a_whole_report_in_materialise_mode_shows_the_ctas_and_leaves_nothing(
     assert '"cur"."cost_and_usage"' in queries["month_over_month_by_service"]["sql"]
     assert "finops_window_" not in queries["month_over_month_by_service"]["sql"]
     html = Path(path).read_text()
-    assert "athena_materialise" in html and "$34.00" in html
+    assert "$34.00" in html
+    # the appendix's row of the CTAS: ok, one row, then Athena's bytes scanned
+    row = re.search(r"<tr><td>athena_materialise</td>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
+    assert (cells[0], cells[1], cells[3]) == ("ok", "1", f"{CTAS_SCANNED / 1048576:,.1f} MB")
     # the Glue table is dropped, its files and the manifest deleted
     glue = boto3.client("glue", region_name=REGION)
     with pytest.raises(glue.exceptions.EntityNotFoundException):
@@ -230,3 +240,98 @@ def test_a_failed_ctas_fails_the_run_naming_it_and_leaves_no_table_or_file(
     assert ctas.dropped == [("cur", created["table"])]
     assert _window_tables() == []
     assert [k for k in _left_in_s3() if k.startswith(MATERIALISE_PREFIX)] == []
+
+
+def test_cancelling_the_run_stops_the_ctas_and_removes_what_it_wrote(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+) -> None:
+    moto_athena.first("CREATE TABLE", Behaviour(hang=True))
+    engine = AthenaMaterialiseEngine.from_settings(load_settings())
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            prepare_run(load_settings(), start=WINDOW[0], end=WINDOW[1], engine=engine)
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="materialise-run")
+    thread.start()
+    # the engine has polled the RUNNING CTAS: it holds the execution id to stop
+    assert ctas.running.wait(60), "the CTAS was never polled while RUNNING"
+    # a cancelled flow run ends in close(), from another thread than the one waiting
+    engine.close()
+    join_all([thread], 60, "the run to end after close()")
+    (created,) = ctas.ctas
+    assert moto_athena.stopped == [created["id"]]
+    assert [type(f) for f in failure] == [QueryError]
+    assert str(failure[0]).startswith("query 'athena_materialise' was stopped on Athena")
+    # what the stopped CTAS wrote is deleted; it created no table, and none is left
+    parquet = [u for u in ctas.written if not u.endswith("-manifest.csv")]
+    assert len(parquet) == 2 and set(ctas.deleted) >= set(parquet)
+    assert ctas.dropped == [("cur", created["table"])]
+    assert _window_tables() == []
+    assert [k for k in _left_in_s3() if k.startswith(MATERIALISE_PREFIX)] == []
+    # nothing read the window table
+    assert ctas.reads == []
+
+
+def test_the_chat_scan_cap_stops_the_ctas_of_a_chat(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+) -> None:
+    """Chat materialises every canonical column (its SQL may read any) under the chat's scan cap."""
+    moto_athena.first("CREATE TABLE", Behaviour(hang=True, scan_per_poll=4_000_000_000))
+    settings = load_settings(chat_max_scan_bytes=10_000_000_000)
+    with pytest.raises(
+        QueryError,
+        match=r"^query 'athena_materialise' was stopped on Athena after scanning 12\.00 GB, over "
+        r"the cap of 10\.00 GB \(FINOPS_CHAT_MAX_SCAN_BYTES; execution ",
+    ):
+        prepare_run(settings, start=WINDOW[0], end=WINDOW[1], ad_hoc_sql=True)
+    (created,) = ctas.ctas
+    assert moto_athena.stopped == [created["id"]]
+    assert adapter_columns(created["select"]) == [name for name, _, _ in COST_COLUMNS]
+    assert ctas.dropped == [("cur", created["table"])]
+    assert _window_tables() == []
+    assert [k for k in _left_in_s3() if k.startswith(MATERIALISE_PREFIX)] == []
+
+
+def test_the_comparisons_read_the_source_table_not_the_window_table(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+) -> None:
+    """Previous period, complete months and month to date read months outside the window."""
+    settings = load_settings()
+    remote = prepare_run(settings, start=WINDOW[0], end=WINDOW[1], comparisons=True)
+    mom = load_catalog().queries["month_over_month_by_service"]
+    tags = settings.tag_keys
+    try:
+        assert isinstance(remote.engine, AthenaMaterialiseEngine)
+        (created,) = ctas.ctas
+        before = len(moto_athena.starts)
+        results = [
+            previous_period_totals(remote.engine, remote.schema, remote.window, tags),  # type: ignore[arg-type]
+            month_over_month(remote.engine, remote.schema, remote.window, tags, mom),  # type: ignore[arg-type]
+            month_to_date(remote.engine, remote.schema, remote.window, tags),  # type: ignore[arg-type]
+        ]
+    finally:
+        remote.engine.close()
+    assert [(r.name, r.ok, r.error) for r in results] == [
+        ("previous_period_totals", True, None),
+        ("month_over_month_by_service", True, None),
+        ("month_to_date", True, None),
+    ]
+    sent = moto_athena.starts[before:]
+    assert [s["id"] for s in sent] == [r.query_id for r in results]
+    for start, result in zip(sent, results, strict=True):
+        assert '"cur"."cost_and_usage"' in start["QueryString"], result.name
+        assert created["table"] not in start["QueryString"], result.name
+    assert not {s["id"] for s in sent} & {r["id"] for r in ctas.reads}
+    # each reads its own days from the source: September for the previous period
+    assert sent[0]["ExecutionParameters"] == [
+        "'2026-09'",
+        "DATE '2026-09-01'",
+        "DATE '2026-10-01'",
+    ]

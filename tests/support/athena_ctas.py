@@ -122,6 +122,8 @@ class CtasEmulator:
         self.parquet_bytes = 0  # the size of every Parquet file written, together
         self.deleted: list[str] = []  # s3:// URIs DeleteObjects removed
         self.dropped: list[tuple[str, str]] = []  # (database, table) of every Glue DeleteTable
+        # set once the engine has polled a CTAS that is RUNNING: it holds the execution id
+        self.running = threading.Event()
         self._pending: dict[str, dict[str, Any]] = {}  # CTAS by id, until its table exists
         self._failures: dict[str, str] = {}  # SELECTs Athena would refuse, by id
         emulator = self
@@ -153,7 +155,10 @@ class CtasEmulator:
                     "ErrorCategory": 2,
                     "ErrorMessage": emulator._failures[qid],
                 }
-            ours = any(c["id"] == qid for c in emulator.ctas)
+            with emulator._lock:
+                ours = any(c["id"] == qid for c in emulator.ctas)
+            if ours and status["State"] == "RUNNING":
+                emulator.running.set()
             # while it runs, the scan is whatever the AthenaPlan behaviour says
             if ours and status["State"] == "SUCCEEDED":
                 emulator._catalogue(qid, self.athena_backend.region_name)
@@ -235,6 +240,7 @@ class CtasEmulator:
             "database": parts["database"],
             "table": parts["table"],
             "location": parts["location"],
+            "select": parts["select"],
             "columns": [(name, _types(str(kind))[0]) for name, kind, *_ in described],
             "rows": total,
         }
