@@ -335,3 +335,39 @@ def test_the_comparisons_read_the_source_table_not_the_window_table(
         "DATE '2026-09-01'",
         "DATE '2026-10-01'",
     ]
+
+
+def test_an_empty_window_writes_no_file_and_every_query_still_matches_duckdb(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A CTAS of no rows writes no Parquet: the queries read an empty table with Glue's columns."""
+    june = ("2026-06-01", "2026-07-01")
+    local = prepare_run(
+        load_settings(engine="duckdb"),
+        source=str(tiny.write("cur2", tmp_path / "local")),
+        start=june[0],
+        end=june[1],
+    )
+    remote = prepare_run(load_settings(), start=june[0], end=june[1])
+    try:
+        assert isinstance(remote.engine, AthenaMaterialiseEngine)
+        done = remote.engine.materialised
+        assert done is not None and (done.files, done.table_bytes) == (0, 0)
+        for spec in local.specs:
+            mine = run_query(remote.engine, spec, remote.params)
+            theirs = run_query(local.engine, spec, local.params)
+            assert mine.ok and theirs.ok, (spec.name, mine.error, theirs.error)
+            _same_rows(mine.frame, theirs.frame, spec.name)
+        totals = run_query(remote.engine, local.specs[0], remote.params).frame
+        assert totals["rows"].tolist() == [0]
+    finally:
+        local.engine.close()
+        remote.engine.close()
+    (created,) = ctas.ctas
+    assert created["rows"] == 0
+    assert [u for u in ctas.written if not u.endswith("-manifest.csv")] == []
+    assert len(ctas.reads) == len(local.specs) + 1
+    assert _window_tables() == []
+    assert _left_in_s3() == []
