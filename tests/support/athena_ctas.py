@@ -26,6 +26,7 @@ import sqlglot
 from moto.athena.models import QueryResults
 from moto.athena.responses import AthenaResponse
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.glue.exceptions import EntityNotFoundException
 from moto.glue.models import GlueBackend, glue_backends
 from moto.s3.models import S3Backend, s3_backends
 from sqlglot.dialects.trino import Trino
@@ -114,9 +115,8 @@ class CtasEmulator:
         self._source = source
         self._files = files
         self._lock = threading.Lock()
-        self.ctas: list[
-            dict[str, Any]
-        ] = []  # QueryString, ExecutionParameters, id, table, location
+        # QueryString, ExecutionParameters, id, table, location, select, columns, rows
+        self.ctas: list[dict[str, Any]] = []
         self.reads: list[dict[str, Any]] = []  # the SELECTs answered from a window table
         self.written: list[str] = []  # s3:// URIs of the Parquet files and manifests written
         self.parquet_bytes = 0  # the size of every Parquet file written, together
@@ -125,7 +125,7 @@ class CtasEmulator:
         # set once the engine has polled a CTAS that is RUNNING: it holds the execution id
         self.running = threading.Event()
         self._pending: dict[str, dict[str, Any]] = {}  # CTAS by id, until its table exists
-        self._failures: dict[str, str] = {}  # SELECTs Athena would refuse, by id
+        self._failures: dict[str, str] = {}  # SELECTs that fail on Athena: their reason, by id
         emulator = self
         start, describe = AthenaResponse.start_query_execution, AthenaResponse.get_query_execution
         delete = S3Backend.delete_objects
@@ -148,15 +148,13 @@ class CtasEmulator:
             described = json.loads(describe(self))
             execution = described["QueryExecution"]
             qid, status = execution["QueryExecutionId"], execution["Status"]
-            if qid in emulator._failures:
-                status["State"] = "FAILED"
-                status["StateChangeReason"] = emulator._failures[qid]
-                status["AthenaError"] = {
-                    "ErrorCategory": 2,
-                    "ErrorMessage": emulator._failures[qid],
-                }
             with emulator._lock:
+                reason = emulator._failures.get(qid)
                 ours = any(c["id"] == qid for c in emulator.ctas)
+            if reason is not None:
+                status["State"] = "FAILED"
+                status["StateChangeReason"] = reason
+                status["AthenaError"] = {"ErrorCategory": 2, "ErrorMessage": reason}
             if ours and status["State"] == "RUNNING":
                 emulator.running.set()
             # while it runs, the scan is whatever the AthenaPlan behaviour says
@@ -187,6 +185,11 @@ class CtasEmulator:
     def manifest(qid: str) -> str:
         """Where Athena writes a CTAS's manifest: beside the results of any query."""
         return f"s3://athena-results/q/{qid}-manifest.csv"
+
+    def _fail(self, qid: str, reason: str) -> None:
+        """Make the execution FAILED with this reason when it is next described."""
+        with self._lock:
+            self._failures[qid] = reason
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """DuckDB with the tiny files as "cur"."cost_and_usage"."""
@@ -287,10 +290,11 @@ class CtasEmulator:
         glue = glue_backends[DEFAULT_ACCOUNT_ID][backend.region_name]
         try:
             described = glue.get_table(database, table).as_dict()
-        except Exception:  # moto's EntityNotFound: Athena fails the query
-            self._failures[qid] = (
+        except EntityNotFoundException:
+            self._fail(
+                qid,
                 f"TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.{database}.{table}' does not "
-                "exist"
+                "exist",
             )
             return
         storage = described["StorageDescriptor"]
@@ -319,6 +323,10 @@ class CtasEmulator:
                 answer = con.sql(_to_duckdb(text, values))
                 kinds = [str(kind) for kind in answer.types]
                 frame = answer.df()
+            except duckdb.Error as exc:
+                # the query's result says why, rather than the moto server's 500
+                self._fail(qid, f"emulated on DuckDB: {exc}")
+                return
             finally:
                 con.close()
         names = [str(c) for c in frame.columns]
@@ -327,11 +335,11 @@ class CtasEmulator:
         # Athena leaves VarCharValue out for NULL
         data = [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in rows]
         info = [_column_info(n, _types(k)[1]) for n, k in zip(names, kinds, strict=True)]
-        # the same place AthenaPlan serves its rows from: moto's results and their CSV in S3
+        # where AthenaPlan serves its rows from: moto's results (GetQueryResults) and their CSV
+        # at the execution's output location (what awswrangler reads); the CSV is written here,
+        # as Athena writes it, not by moto, which does not double the quotes inside a value and
+        # quotes NULL as an empty text
         backend.query_results[qid] = QueryResults(rows=header + data, column_info=info)
-        backend._store_query_result_in_s3(qid)
-        # moto writes the CSV without doubling the quotes inside a value; Athena's doubles them
-        # and leaves NULL unquoted and empty
         body = "".join(
             ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n"
             for row in [names, *rows]
