@@ -11,8 +11,9 @@ x86 as (
         instance_type,
         regexp_extract(instance_type, '^([a-z0-9]+)\.', 1) as family,
         count(distinct resource_id) as instances,
-        -- the instances themselves, so a finding lists them rather than counting groups
-        array_join(array_agg(distinct resource_id), ', ') as resource_ids,
+        -- the instances themselves (sorted: the same list on every engine), so a finding
+        -- lists them rather than counting groups
+        array_join(array_sort(array_agg(distinct resource_id)), ', ') as resource_ids,
         sum(usage_amount) as hours,
         sum(amortized_cost) as amortized_cost
     from cost

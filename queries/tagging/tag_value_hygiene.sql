@@ -28,7 +28,8 @@ normalised as (
 
 select
     canonical_value,
-    array_join(array_agg(distinct '"' || raw_value || '"'), ', ') as variants,
+    -- sorted, so every engine lists the same variants in the same order
+    array_join(transform(array_sort(array_agg(distinct raw_value)), v -> '"' || v || '"'), ', ') as variants,
     count(distinct raw_value) as variant_count,
     count(distinct resource_id) as resources,
     sum(amortized_cost) as amortized_cost,

@@ -30,9 +30,6 @@ def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             out[name] = values.astype(bool)
         elif pd.api.types.is_numeric_dtype(values):
             out[name] = values.astype(float)
-        elif name in ("variants", "resource_ids"):
-            # array_agg(distinct ...) has no order
-            out[name] = values.map(lambda v: ", ".join(sorted(v.split(", "))))
         else:
             out[name] = values.astype(object).where(values.notna(), None)
     keys = [c for c in columns if out[c].dtype != float]

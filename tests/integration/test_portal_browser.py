@@ -241,7 +241,7 @@ def test_a_series_answer_is_drawn_as_a_chart_under_the_page_policy(
         tab.fill(
             "#question",
             "select '2026-10-01' as day, sum(unblended_cost) as cost from cost union all "
-            "select '2026-10-02' as day, sum(amortized_cost) as cost from cost",
+            "select '2026-10-02' as day, sum(amortized_cost) as cost from cost order by day",
         )
         tab.click("#ask button[type=submit]")
         turn = tab.locator("#turns .turn").first
