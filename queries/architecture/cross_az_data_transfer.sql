@@ -33,4 +33,4 @@ select
 from inter_az
 cross join window_days
 where inter_az.unblended_cost * 30.4375 / window_days.days >= :min_monthly_cost
-order by monthly_cost desc
+order by monthly_cost desc, account_id, region, resource_id, availability_zone

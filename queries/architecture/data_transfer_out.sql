@@ -21,7 +21,10 @@ egress as (
 ranked as (
     select
         egress.*,
-        row_number() over (order by egress.unblended_cost desc) as rank
+        -- ties go to the first service, region and resource by name, so every engine keeps the same rows
+        row_number() over (
+            order by egress.unblended_cost desc, egress.service_code, egress.region, egress.resource_id
+        ) as rank
     from egress
 )
 

@@ -29,4 +29,4 @@ select
     volumes.unblended_cost * 30.4375 / window_days.days * :gp3_saving_share as monthly_savings
 from volumes
 cross join window_days
-order by monthly_savings desc
+order by monthly_savings desc, account_id, region, resource_id

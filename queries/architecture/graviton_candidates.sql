@@ -40,4 +40,4 @@ select
     x86.amortized_cost * 30.4375 / window_days.days * :saving_share as monthly_savings
 from x86
 cross join window_days
-order by monthly_savings desc
+order by monthly_savings desc, account_id, region, instance_type

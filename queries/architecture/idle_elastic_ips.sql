@@ -28,4 +28,4 @@ select
     idle.unblended_cost * 30.4375 / window_days.days as monthly_savings
 from idle
 cross join window_days
-order by monthly_savings desc
+order by monthly_savings desc, account_id, region, resource_id

@@ -44,4 +44,4 @@ where lines.gateway_lines > 0
     and lines.account_id is not null
     and lines.region is not null
     and lines.s3_cost + lines.dynamodb_cost > 0
-order by monthly_savings desc
+order by monthly_savings desc, account_id, region, resource_id

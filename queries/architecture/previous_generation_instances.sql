@@ -41,4 +41,4 @@ select
     instances.unblended_cost * 30.4375 / window_days.days * :saving_share as monthly_savings
 from instances
 cross join window_days
-order by monthly_savings desc
+order by monthly_savings desc, account_id, region, resource_id, instance_type

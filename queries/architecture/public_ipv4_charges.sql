@@ -12,4 +12,4 @@ where provider = 'AWS'
     and (usage_type like '%PublicIPv4%' or usage_type like '%ElasticIP%')
     and charge_type = 'Usage'
 group by account_id, account_name, region
-order by unblended_cost desc
+order by unblended_cost desc, account_id, region

@@ -59,4 +59,4 @@ cross join window_days
 where by_bucket.gb_months > 0
     and by_bucket.standard_gb_months / by_bucket.gb_months * 100 >= :standard_pct_floor
     and by_bucket.gb_months * 30.4375 / window_days.days >= :min_avg_gb
-order by monthly_savings desc
+order by monthly_savings desc, account_id, region, resource_id

@@ -64,4 +64,4 @@ select
     end
     || case when pct_data_transfer >= 15 then ' with heavy data transfer' else '' end as architecture
 from shares
-order by total_cost desc
+order by total_cost desc, account_id

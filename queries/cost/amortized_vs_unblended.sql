@@ -10,4 +10,4 @@ select
              then public_cost - amortized_cost else 0 end) as savings_vs_on_demand
 from cost
 group by purchase_option
-order by amortized_cost desc
+order by amortized_cost desc, purchase_option

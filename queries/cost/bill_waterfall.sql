@@ -10,4 +10,4 @@ select
     sum(public_cost) as public_cost
 from cost
 group by currency, charge_type
-order by currency, unblended_cost desc
+order by currency, unblended_cost desc, charge_type

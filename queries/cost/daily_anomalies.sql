@@ -53,4 +53,4 @@ select
         and usage_cost - baseline_cost >= :min_excess_usd
         and usage_cost - baseline_cost >= baseline_cost * :min_excess_pct / 100 as is_anomaly
 from scored
-order by is_anomaly desc, z_score desc, usage_date
+order by is_anomaly desc, z_score desc, usage_date, service_code

@@ -17,4 +17,4 @@ select
     unblended_cost,
     amortized_cost
 from monthly
-order by billing_period, unblended_cost desc
+order by billing_period, unblended_cost desc, account_id

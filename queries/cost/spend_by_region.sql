@@ -14,4 +14,4 @@ select
     amortized_cost,
     unblended_cost / sum(unblended_cost) over () * 100 as share_pct
 from by_region
-order by unblended_cost desc
+order by unblended_cost desc, region

@@ -24,4 +24,4 @@ select
     unblended_cost,
     amortized_cost
 from daily
-order by usage_date, usage_cost desc
+order by usage_date, usage_cost desc, service_code

@@ -35,4 +35,4 @@ select
     case when earlier_cost > 0 then (later_cost - earlier_cost) / earlier_cost * 100 end as change_pct
 from daily
 where abs(later_cost - earlier_cost) >= :min_change_usd
-order by abs(later_cost - earlier_cost) desc
+order by abs(later_cost - earlier_cost) desc, resource_id

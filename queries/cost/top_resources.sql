@@ -16,7 +16,8 @@ with resources as (
 ranked as (
     select
         resources.*,
-        row_number() over (order by amortized_cost desc) as rank
+        -- ties go to the lower resource id, so every engine keeps the same rows
+        row_number() over (order by amortized_cost desc, resource_id) as rank
     from resources
 )
 

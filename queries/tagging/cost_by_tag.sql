@@ -8,4 +8,4 @@ select
 from cost
 where charge_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
 group by 1
-order by amortized_cost desc
+order by amortized_cost desc, tag_value

@@ -38,4 +38,4 @@ from resources
 cross join window_days
 where resources.active_lines = 0
     and resources.tag_value = ''
-order by resources.amortized_cost desc
+order by resources.amortized_cost desc, resources.resource_id

@@ -50,4 +50,4 @@ where tag_value = ''
     and likely_value <> ''
     and account_id is not null
     and service_code is not null
-order by amortized_cost desc
+order by amortized_cost desc, resource_id

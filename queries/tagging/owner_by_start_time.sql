@@ -58,4 +58,4 @@ where tag_value = ''
     and neighbour_count > 0
     and account_id is not null
     and region is not null
-order by confidence desc, neighbour_count desc, amortized_cost desc
+order by confidence desc, neighbour_count desc, amortized_cost desc, resource_id

@@ -45,4 +45,4 @@ select
         / count(distinct resource_id) * 100 as resource_coverage_pct
 from per_key
 group by tag_key, account_id, account_name, service_code
-order by tag_key, total_cost desc
+order by tag_key, total_cost desc, account_id, service_code

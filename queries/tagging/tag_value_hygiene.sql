@@ -37,4 +37,4 @@ select
 from normalised
 group by canonical_value
 having count(distinct raw_value) > 1 or canonical_value = ''
-order by amortized_cost desc
+order by amortized_cost desc, canonical_value

@@ -37,4 +37,4 @@ select
     resources
 from by_service
 where untagged_cost > 0
-order by untagged_cost desc
+order by untagged_cost desc, account_id, service_code
