@@ -32,6 +32,8 @@ from moto.s3.models import S3Backend, s3_backends
 from sqlglot.dialects.trino import Trino
 from sqlglot.tokens import TokenType
 
+from tests.support.athena_unload import source_connection, write_manifest, write_parts
+
 __all__ = ["CTAS_SCANNED", "CtasEmulator"]
 
 CTAS_SCANNED = 5_242_880  # 5 MiB: what the emulated CTAS reports as DataScannedInBytes
@@ -191,16 +193,6 @@ class CtasEmulator:
         with self._lock:
             self._failures[qid] = reason
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        """DuckDB with the tiny files as "cur"."cost_and_usage"."""
-        con = duckdb.connect()
-        con.execute("create schema cur")
-        con.execute(
-            "create view cur.cost_and_usage as select * from read_parquet("
-            f"'{self._source}/**/*.parquet', hive_partitioning=true, hive_types_autocast=false)"
-        )
-        return con
-
     def _create(self, qid: str, text: str, values: list[str]) -> None:
         """Run the CTAS's SELECT and write its rows under the external location, as Athena does."""
         parts = _CTAS.match(text)
@@ -208,34 +200,19 @@ class CtasEmulator:
             raise AssertionError(f"not the materialise CTAS form: {text[:200]}")
         select = _to_duckdb(parts["select"], values)
         bucket, _, prefix = parts["location"].removeprefix("s3://").partition("/")
-        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-        keys: list[str] = []
-        with tempfile.TemporaryDirectory() as work:
-            con = self._connect()
-            try:
-                con.execute(f"create table answer as {select}")
-                described = con.execute("describe answer").fetchall()
-                total = con.execute("select count(*) from answer").fetchall()[0][0]
-                # Athena writes the rows in several files, and none for an empty result
-                for part in range(self._files if total else 0):
-                    path = Path(work) / f"{part}.parquet"
-                    con.execute(
-                        f"copy (select * exclude (__n) from (select *, row_number() over () as __n "
-                        f"from answer) where __n % {self._files} = {part}) to '{path}' "
-                        "(format parquet, compression zstd)"
-                    )
-                    key = f"{prefix}{qid}_{part:05d}"
-                    body = path.read_bytes()
-                    backend.put_object(bucket, key, body)
-                    keys.append(key)
-                    with self._lock:
-                        self.parquet_bytes += len(body)
-            finally:
-                con.close()
+        con = source_connection(self._source)
+        try:
+            con.execute(f"create table answer as {select}")
+            described = con.execute("describe answer").fetchall()
+            total = con.execute("select count(*) from answer").fetchall()[0][0]
+            # Athena writes the rows in several files, and none for an empty result
+            keys, size = write_parts(
+                con, "answer", bucket, f"{prefix}{qid}", files=self._files, compression="zstd"
+            )
+        finally:
+            con.close()
         manifest = self.manifest(qid)
-        manifest_bucket, _, manifest_key = manifest.removeprefix("s3://").partition("/")
-        listing = "".join(f"s3://{bucket}/{key}\n" for key in keys).encode()
-        backend.put_object(manifest_bucket, manifest_key, listing)
+        write_manifest(manifest, bucket, keys)
         record = {
             "QueryString": text,
             "ExecutionParameters": values,
@@ -248,6 +225,7 @@ class CtasEmulator:
             "rows": total,
         }
         with self._lock:
+            self.parquet_bytes += size
             self.ctas.append(record)
             self._pending[qid] = record
             self.written.extend([*(f"s3://{bucket}/{k}" for k in keys), manifest])

@@ -25,7 +25,13 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import S3Backend, s3_backends
 from sqlglot import exp
 
-__all__ = ["UNLOAD_SCANNED", "UnloadEmulator"]
+__all__ = [
+    "UNLOAD_SCANNED",
+    "UnloadEmulator",
+    "source_connection",
+    "write_manifest",
+    "write_parts",
+]
 
 UNLOAD_SCANNED = 7_340_032  # 7 MiB: what the emulated UNLOAD reports as DataScannedInBytes
 _UNLOAD = re.compile(
@@ -95,39 +101,66 @@ class UnloadEmulator:
         for mark, value in zip(marks, values, strict=True):
             mark.replace(sqlglot.parse_one(value, read="trino"))
         bucket, _, prefix = parts["to"].removeprefix("s3://").partition("/")
-        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-        keys: list[str] = []
-        with tempfile.TemporaryDirectory() as work:
-            con = duckdb.connect()
-            try:
-                con.execute("create schema cur")
-                con.execute(
-                    "create view cur.cost_and_usage as select * from read_parquet("
-                    f"'{self._source}/**/*.parquet', hive_partitioning=true, "
-                    "hive_types_autocast=false)"
-                )
-                con.execute(f"create table answer as {select.sql(dialect='duckdb')}")
-                total = con.execute("select count(*) from answer").fetchall()[0][0]
-                # Athena writes the rows in several files, and none for an empty result
-                for part in range(self._files if total else 0):
-                    path = Path(work) / f"{part}.parquet"
-                    con.execute(
-                        f"copy (select * exclude (__n) from (select *, row_number() over () as __n "
-                        f"from answer) where __n % {self._files} = {part}) to '{path}' "
-                        "(format parquet, compression snappy)"
-                    )
-                    key = f"{prefix}{qid}_{part:05d}"
-                    body = path.read_bytes()
-                    backend.put_object(bucket, key, body)
-                    keys.append(key)
-                    with self._lock:
-                        self.parquet_bytes += len(body)
-            finally:
-                con.close()
+        con = source_connection(self._source)
+        try:
+            con.execute(f"create table answer as {select.sql(dialect='duckdb')}")
+            keys, size = write_parts(
+                con, "answer", bucket, f"{prefix}{qid}", files=self._files, compression="snappy"
+            )
+        finally:
+            con.close()
         manifest = self.manifest(qid)
-        manifest_bucket, _, manifest_key = manifest.removeprefix("s3://").partition("/")
-        listing = "".join(f"s3://{bucket}/{key}\n" for key in keys).encode()
-        backend.put_object(manifest_bucket, manifest_key, listing)
+        write_manifest(manifest, bucket, keys)
         with self._lock:
             self.unloads.append({"QueryString": text, "ExecutionParameters": values, "id": qid})
+            self.parquet_bytes += size
             self.written.extend([*(f"s3://{bucket}/{k}" for k in keys), manifest])
+
+
+def source_connection(source: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB with the CUR files under `source` as "cur"."cost_and_usage", as the Glue table shows them."""
+    con = duckdb.connect()
+    con.execute("create schema cur")
+    con.execute(
+        "create view cur.cost_and_usage as select * from read_parquet("
+        f"'{source}/**/*.parquet', hive_partitioning=true, hive_types_autocast=false)"
+    )
+    return con
+
+
+def write_parts(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    bucket: str,
+    prefix: str,
+    *,
+    files: int,
+    compression: str,
+) -> tuple[list[str], int]:
+    """Write `table` as Athena leaves a result: `files` Parquet parts `<prefix>_0000N` in moto's
+    S3 (none for no rows); return their keys and their bytes together."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    keys: list[str] = []
+    size = 0
+    with tempfile.TemporaryDirectory() as work:
+        for part in range(files if total else 0):
+            path = Path(work) / f"{part}.parquet"
+            con.execute(
+                f"copy (select * exclude (__n) from (select *, row_number() over () as __n "
+                f"from {table}) where __n % {files} = {part}) to '{path}' "
+                f"(format parquet, compression {compression})"
+            )
+            key = f"{prefix}_{part:05d}"
+            body = path.read_bytes()
+            backend.put_object(bucket, key, body)
+            keys.append(key)
+            size += len(body)
+    return keys, size
+
+
+def write_manifest(manifest: str, bucket: str, keys: list[str]) -> None:
+    """The manifest Athena writes beside a statement's results: the files it wrote, one a line."""
+    manifest_bucket, _, manifest_key = manifest.removeprefix("s3://").partition("/")
+    listing = "".join(f"s3://{bucket}/{key}\n" for key in keys).encode()
+    s3_backends[DEFAULT_ACCOUNT_ID]["aws"].put_object(manifest_bucket, manifest_key, listing)
