@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pandas as pd
 import pytest
 import requests
 import sqlglot
@@ -40,10 +41,11 @@ from tests.support.bounded import join_all
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
-def _queue(rows: list[list[str]], columns: list[str]) -> None:
-    """One queued Athena result (header row first), consumed by the next query."""
+def _queue(rows: list[list[str | None]], columns: list[str]) -> None:
+    """One queued Athena result (header row first), consumed by the next query; NULL (None) has
+    no VarCharValue, as Athena sends it."""
     data = [{"Data": [{"VarCharValue": c} for c in columns]}] + [
-        {"Data": [{"VarCharValue": v} for v in row]} for row in rows
+        {"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in rows
     ]
     info = [column_info(c) for c in columns]
     requests.post(
@@ -295,3 +297,20 @@ def test_a_whole_report_on_athena(athena: Any, tmp_path: Path) -> None:
         for b in bodies
         if not (b.startswith("WITH cost AS (") and "src.billing_period = ?" in b)
     ] == []
+
+
+def test_an_empty_text_comes_back_empty_and_null_comes_back_missing(athena: Any) -> None:
+    """Athena's result CSV quotes an empty text ("") and leaves NULL unquoted; awswrangler reads
+    both as missing, the engine keeps them apart, as DuckDB's answer does."""
+    _queue([["", "1"], [None, "2"], ["web", "3"]], ["tag_value", "resources"])
+    engine = AthenaEngine.from_settings(athena)
+    try:
+        engine.bind_cost("select 1 as x from cur.cost_and_usage as src", {})
+        frame = engine.execute(
+            "t", "select tag_value, resources from cost order by resources", {}
+        ).frame
+    finally:
+        engine.close()
+    values = frame["tag_value"].tolist()
+    assert values[0] == "" and values[2] == "web"
+    assert pd.isna(values[1])

@@ -91,9 +91,9 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
 def _cell(value: object) -> str | None:
     """A cell as text; a date and a timestamp as the same instant (Athena's date, DuckDB's datetime).
 
-    Empty text is missing: awswrangler reads Athena's result CSV with "" as NA.
+    Empty text stays empty text: the engine tells Athena's quoted "" from an unquoted NULL.
     """
-    if value is None or value is pd.NA or value is pd.NaT or value != value or value == "":
+    if value is None or value is pd.NA or value is pd.NaT or value != value:
         return None
     if isinstance(value, dt.date):
         return pd.Timestamp(value).isoformat()

@@ -82,7 +82,8 @@ class Behaviour:
 
     # header row then data rows, all as text (the result CSV Athena would write)
     columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
+    # a cell's text, or None for NULL (Athena leaves its VarCharValue out)
+    rows: list[list[str | None]] = field(default_factory=list)
     # stay RUNNING until StopQueryExecution
     hang: bool = False
     # stay RUNNING for this many GetQueryExecution calls, then succeed
@@ -102,12 +103,17 @@ def marker(spec: QuerySpec) -> str:
     return spec.sql.splitlines()[0].removeprefix("--").strip()
 
 
-def rows_of(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """A result frame as Athena's text cells (NULL as empty)."""
+def rows_of(frame: pd.DataFrame) -> tuple[list[str], list[list[str | None]]]:
+    """A result frame as Athena's text cells (NULL as None, empty text as '')."""
 
-    def text(value: Any) -> str:
-        missing = value is None or value is pd.NaT or (isinstance(value, float) and value != value)
-        return "" if missing else str(value)
+    def text(value: Any) -> str | None:
+        missing = (
+            value is None
+            or value is pd.NaT
+            or value is pd.NA
+            or (isinstance(value, float) and value != value)
+        )
+        return None if missing else str(value)
 
     return list(map(str, frame.columns)), [
         [text(v) for v in row] for row in frame.itertuples(index=False)
@@ -223,7 +229,11 @@ class AthenaPlan:
             execution._transitions = [("QUEUED", "FAILED")]
         if behaviour.columns:
             header = [{"Data": [{"VarCharValue": c} for c in behaviour.columns]}]
-            data = [{"Data": [{"VarCharValue": v} for v in row]} for row in behaviour.rows]
+            # NULL has no VarCharValue: moto then writes it unquoted in the CSV, as Athena does
+            data = [
+                {"Data": [{} if v is None else {"VarCharValue": v} for v in row]}
+                for row in behaviour.rows
+            ]
             info = [column_info(c) for c in behaviour.columns]
             backend.query_results[qid] = QueryResults(rows=header + data, column_info=info)
             backend._store_query_result_in_s3(qid)

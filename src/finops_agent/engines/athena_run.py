@@ -3,6 +3,7 @@ scan cap, then the results (no CTAS); every query still running can be stopped."
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
@@ -14,6 +15,8 @@ from typing import Any
 import awswrangler as wr
 import boto3
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from botocore.exceptions import BotoCoreError, ClientError
 
 from finops_agent.engines.base import QueryError
@@ -53,6 +56,8 @@ class Execution:
     engine_time_s: float | None
     # where Athena listed the files an UNLOAD wrote (Statistics.DataManifestLocation)
     manifest_location: str | None = None
+    # the result CSV (ResultConfiguration.OutputLocation)
+    output_location: str | None = None
 
 
 def client_error_reason(exc: ClientError) -> str:
@@ -118,7 +123,7 @@ class AthenaQueries:
     ) -> tuple[pd.DataFrame, Execution]:
         """Start, wait (stopping it at the timeout or past the scan cap) and read one query."""
         execution = self.execute(name, sql, values, max_scan_bytes=max_scan_bytes)
-        return self._read(name, execution.query_id), execution
+        return self._read(name, execution), execution
 
     def execute(
         self, name: str, sql: str, values: list[str], *, max_scan_bytes: int | None = None
@@ -209,11 +214,13 @@ class AthenaQueries:
             if state == "SUCCEEDED":
                 millis = stats.get("EngineExecutionTimeInMillis")
                 manifest = stats.get("DataManifestLocation")
+                output = execution.get("ResultConfiguration", {}).get("OutputLocation")
                 return Execution(
                     qid,
                     scanned,
                     None if millis is None else millis / 1000,
                     str(manifest) if manifest else None,
+                    str(output) if output else None,
                 )
             if state == "FAILED":
                 raise _failure(name, qid, status)
@@ -247,7 +254,8 @@ class AthenaQueries:
         reason = status.get("StateChangeReason") or "cancelled outside finops-agent"
         return QueryError(f"query {name!r} was cancelled on Athena: {reason} (execution {qid})")
 
-    def _read(self, name: str, qid: str) -> pd.DataFrame:
+    def _read(self, name: str, execution: Execution) -> pd.DataFrame:
+        qid = execution.query_id
         try:
             frame = wr.athena.get_query_results(qid, boto3_session=self._session)
         except (ClientError, BotoCoreError) as exc:
@@ -262,6 +270,41 @@ class AthenaQueries:
             ) from None
         if not isinstance(frame, pd.DataFrame):  # only a chunksize makes an iterator
             raise QueryError(f"results of query {name!r} came back in chunks (execution {qid})")
+        return self._with_empty_text(name, frame, execution)
+
+    def _with_empty_text(
+        self, name: str, frame: pd.DataFrame, execution: Execution
+    ) -> pd.DataFrame:
+        """Give back the empty texts awswrangler read as missing.
+
+        Athena's result CSV quotes every value and leaves NULL unquoted: `"a",""` is 'a' and an
+        empty text, `"a",` is 'a' and NULL. awswrangler reads both as missing, so a query whose
+        answer holds an empty text ('' tag value, a '' group key) would differ from DuckDB's.
+        The CSV is read again, as text, only when a text column has a missing cell.
+        """
+        text = [
+            i
+            for i, column in enumerate(frame.columns)
+            if _is_text(frame.iloc[:, i]) and bool(frame.iloc[:, i].isna().any())
+        ]
+        if not text or not execution.output_location:
+            return frame
+        bucket, _, key = execution.output_location.removeprefix("s3://").partition("/")
+        try:
+            body = self._session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            reason, transient = _api_error(exc)
+            raise QueryError(
+                f"results of query {name!r} could not be read: {reason} "
+                f"(execution {execution.query_id})",
+                transient=transient,
+            ) from None
+        cells = _text_cells(body, len(frame.columns))
+        frame = frame.copy()
+        for i in text:
+            empty = frame.iloc[:, i].isna().to_numpy() & (cells[i] == "").to_numpy()
+            if empty.any():
+                frame.iloc[empty, i] = ""
         return frame
 
     def _stop(self, qid: str) -> None:
@@ -272,6 +315,25 @@ class AthenaQueries:
             self._client.stop_query_execution(QueryExecutionId=qid)
         except (ClientError, BotoCoreError) as exc:
             log.warning("could not stop Athena query %s: %s", qid, exc)
+
+
+def _is_text(column: pd.Series) -> bool:
+    return bool(pd.api.types.is_string_dtype(column) or column.dtype == object)
+
+
+def _text_cells(body: bytes, width: int) -> list[pd.Series]:
+    """Each column of an Athena result CSV as text: '' where quoted empty, NA where unquoted."""
+    table = pacsv.read_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(width)]),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"c{i}": pa.string() for i in range(width)},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return [table.column(i).to_pandas() for i in range(width)]
 
 
 def _size(count: int) -> str:
