@@ -219,6 +219,40 @@ def test_a_whole_report_in_materialise_mode_shows_the_ctas_and_leaves_nothing(
     assert _left_in_s3() == []
 
 
+def test_in_a_workgroup_that_enforces_its_settings_the_ctas_names_no_location_and_is_removed(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Athena refuses a CTAS with external_location in such a workgroup and writes the table
+    under its results location's tables/<query id>/: the run must leave that out and clean there."""
+    boto3.client("athena", region_name=REGION).create_work_group(
+        Name="enforced",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://athena-results/q/"},
+            "EnforceWorkGroupConfiguration": True,
+        },
+    )
+    monkeypatch.setenv("FINOPS_ATHENA_WORKGROUP", "enforced")
+    from flows.report import finops_report
+
+    path = finops_report(engine="athena", start=WINDOW[0], end=WINDOW[1])
+    queries = json.loads((Path(path).parent / "report.json").read_text())["queries"]
+    (created,) = ctas.ctas
+    assert "external_location" not in created["QueryString"]
+    assert created["location"] == f"s3://athena-results/q/tables/{created['id']}/"
+    assert queries["athena_materialise"]["status"] == "ok"
+    assert {n: q["error"] for n, q in queries.items() if q["status"] != "ok"} == {}
+    assert len(ctas.reads) > 10
+    # the table is dropped, and its files under tables/<query id>/ and the manifest deleted
+    assert ctas.dropped == [("cur", created["table"])]
+    assert set(ctas.deleted) >= set(ctas.written) and len(ctas.written) == 3
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(
+        Bucket="athena-results", Prefix="q/tables/"
+    )
+    assert listed.get("Contents", []) == []
+
+
 def test_a_failed_ctas_fails_the_run_naming_it_and_leaves_no_table_or_file(
     ctas: CtasEmulator,
     moto_athena: AthenaPlan,  # noqa: F811

@@ -199,6 +199,7 @@ def test_iam_policy_adds_the_window_table_and_its_clean_up_only_in_materialise_m
             "Action": ["s3:DeleteObject"],
             "Resource": [
                 "arn:aws:s3:::results/finops/finops-materialise/*",
+                "arn:aws:s3:::results/finops/tables/*",
                 "arn:aws:s3:::results/finops/*-manifest.csv",
                 "arn:aws:s3:::results/finops/*.metadata",
             ],

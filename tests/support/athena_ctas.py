@@ -39,10 +39,12 @@ __all__ = ["CTAS_SCANNED", "CtasEmulator"]
 CTAS_SCANNED = 5_242_880  # 5 MiB: what the emulated CTAS reports as DataScannedInBytes
 _CTAS = re.compile(
     r'^CREATE TABLE "(?P<database>[a-z0-9_]+)"\."(?P<table>[a-z0-9_]+)" WITH \(format = '
-    r"'PARQUET', write_compression = 'ZSTD', external_location = '(?P<location>s3://[^']+/)'\) "
+    r"'PARQUET', write_compression = 'ZSTD'(?:, external_location = '(?P<location>s3://[^']+/)')?\) "
     r"AS (?P<select>select .*)$",
     re.S | re.I,
 )
+# the results location the tests' workgroups and clients use
+RESULTS = "s3://athena-results/q/"
 _WINDOW = re.compile(r'"(?P<database>[a-z0-9_]+)"\."(?P<table>finops_window_[a-z0-9_]+)"')
 # DuckDB's type of a result column -> (Glue column type, Athena result column type)
 _TYPES = {
@@ -134,9 +136,22 @@ class CtasEmulator:
         drop = GlueBackend.delete_table
 
         def start_query_execution(self: AthenaResponse) -> Any:
-            reply = start(self)
             text = self._get_param("QueryString") or ""
             values = self._get_param("ExecutionParameters") or []
+            group = self.athena_backend.work_groups.get(self._get_param("WorkGroup") or "primary")
+            enforced = group is not None and group.configuration.get(
+                "EnforceWorkGroupConfiguration", False
+            )
+            if enforced and text.startswith("CREATE TABLE") and "external_location" in text:
+                # Athena's refusal, word for word
+                return self.error(
+                    "The Create Table As Select query failed because it was submitted with an "
+                    "'external_location' property to an Athena Workgroup that enforces a "
+                    "centralized output location for all queries. Please remove the "
+                    "'external_location' property and resubmit the query.",
+                    400,
+                )
+            reply = start(self)
             if not isinstance(reply, str):
                 return reply
             qid = json.loads(reply)["QueryExecutionId"]
@@ -186,7 +201,7 @@ class CtasEmulator:
     @staticmethod
     def manifest(qid: str) -> str:
         """Where Athena writes a CTAS's manifest: beside the results of any query."""
-        return f"s3://athena-results/q/{qid}-manifest.csv"
+        return f"{RESULTS}{qid}-manifest.csv"
 
     def _fail(self, qid: str, reason: str) -> None:
         """Make the execution FAILED with this reason when it is next described."""
@@ -199,7 +214,10 @@ class CtasEmulator:
         if parts is None:
             raise AssertionError(f"not the materialise CTAS form: {text[:200]}")
         select = _to_duckdb(parts["select"], values)
-        bucket, _, prefix = parts["location"].removeprefix("s3://").partition("/")
+        # without external_location (an enforcing workgroup) Athena writes under its results
+        # location's tables/<query id>/
+        location = parts["location"] or f"{RESULTS}tables/{qid}/"
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
         con = source_connection(self._source)
         try:
             con.execute(f"create table answer as {select}")
@@ -219,7 +237,7 @@ class CtasEmulator:
             "id": qid,
             "database": parts["database"],
             "table": parts["table"],
-            "location": parts["location"],
+            "location": location,
             "select": parts["select"],
             "columns": [(name, _types(str(kind))[0]) for name, kind, *_ in described],
             "rows": total,

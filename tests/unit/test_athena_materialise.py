@@ -84,6 +84,23 @@ def test_ctas_of_a_small_adapter_is_exact() -> None:
     )
 
 
+def test_in_an_enforcing_workgroup_the_ctas_names_no_location() -> None:
+    statement = ctas_statement(
+        "select src.a as account_id from t as src where src.d >= :start_date",
+        {"start_date": dt.date(2026, 10, 1)},
+        ["select account_id from cost"],
+        "cur",
+        TABLE,
+        None,
+    )
+    assert statement.sql == (
+        'CREATE TABLE "cur"."finops_window_run_1" '
+        "WITH (format = 'PARQUET', write_compression = 'ZSTD') "
+        "AS SELECT src.a AS account_id FROM t AS src WHERE src.d >= ?"
+    )
+    assert statement.location is None
+
+
 def test_cost_is_bound_to_the_tables_columns_by_name() -> None:
     statement = MaterialiseStatement(
         sql="",

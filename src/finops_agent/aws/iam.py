@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from finops_agent.engines.base import (
+    ENFORCED_CTAS_FOLDER,
     EXTRACT_FOLDER,
     MATERIALISE_FOLDER,
     MATERIALISE_TABLE_PREFIX,
@@ -17,16 +18,17 @@ def _s3_arns(uri: str) -> tuple[str, str]:
     return f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}*"
 
 
-def _clean_up(sid: str, results: str, folder: str) -> dict[str, Any]:
-    """s3:DeleteObject on a mode's folder under the results prefix, and Athena's manifests there."""
+def _clean_up(sid: str, results: str, *folders: str) -> dict[str, Any]:
+    """s3:DeleteObject on a mode's folders under the results prefix, and Athena's manifests there."""
     bucket, _ = _s3_arns(results)
     prefix = results.removeprefix("s3://").partition("/")[2]
+    under = prefix.rstrip("/") + "/" if prefix else ""
     return {
         "Sid": sid,
         "Effect": "Allow",
         "Action": ["s3:DeleteObject"],
         "Resource": [
-            f"{bucket}/{prefix.rstrip('/') + '/' if prefix else ''}{folder}/*",
+            *(f"{bucket}/{under}{folder}/*" for folder in folders),
             f"{bucket}/{prefix}*-manifest.csv",
             f"{bucket}/{prefix}*.metadata",
         ],
@@ -118,8 +120,15 @@ def iam_policy(settings: Settings, account: str = "*") -> dict[str, Any]:
         if settings.athena_output:
             # the CTAS writes its files under the results prefix (granted above); the run
             # deletes them, the manifest and the metadata with the table
+            # a workgroup that enforces its settings puts a CTAS's files under `tables/` of
+            # its results location instead (set FINOPS_ATHENA_OUTPUT to that location there)
             statements.append(
-                _clean_up("AthenaMaterialiseCleanUp", settings.athena_output, MATERIALISE_FOLDER)
+                _clean_up(
+                    "AthenaMaterialiseCleanUp",
+                    settings.athena_output,
+                    MATERIALISE_FOLDER,
+                    ENFORCED_CTAS_FOLDER,
+                )
             )
     if settings.s3_report_bucket:
         bucket, objects = _s3_arns(f"s3://{settings.s3_report_bucket}/{settings.s3_report_prefix}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import awswrangler as wr
 import boto3
@@ -94,17 +95,24 @@ class AthenaEngine:
             )
         return {name: str(kind) for name, kind in types.items()}
 
-    def results_location(self) -> str:
-        """The s3:// results location: FINOPS_ATHENA_OUTPUT, else the workgroup's own."""
-        if self._s3_output:
-            return self._s3_output
+    def _workgroup_configuration(self) -> dict[str, Any]:
         try:
             group = self._session.client("athena").get_work_group(WorkGroup=self._workgroup)
         except ClientError as exc:
             raise QueryError(
                 f"cannot read workgroup {self._workgroup!r}: {client_error_reason(exc)}"
             ) from None
-        configuration = group["WorkGroup"].get("Configuration", {})
+        return dict(group["WorkGroup"].get("Configuration", {}))
+
+    def workgroup_enforces_settings(self) -> bool:
+        """True when the workgroup overrides client-side settings (its results location wins)."""
+        return bool(self._workgroup_configuration().get("EnforceWorkGroupConfiguration", False))
+
+    def results_location(self) -> str:
+        """The s3:// results location: FINOPS_ATHENA_OUTPUT, else the workgroup's own."""
+        if self._s3_output:
+            return self._s3_output
+        configuration = self._workgroup_configuration()
         location = configuration.get("ResultConfiguration", {}).get("OutputLocation")
         if not location:
             raise QueryError(

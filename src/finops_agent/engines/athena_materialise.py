@@ -65,7 +65,8 @@ class MaterialiseStatement:
     columns: tuple[str, ...]
     database: str
     table: str
-    location: str
+    # None: the workgroup enforces its settings, and Athena writes under its own location
+    location: str | None
     select: str  # the SELECT inside the CTAS, with the same `?` markers
 
     def relation(self) -> str:
@@ -86,11 +87,14 @@ def ctas_statement(
     query_sqls: Iterable[str],
     database: str,
     table: str,
-    location: str,
+    location: str | None,
 ) -> MaterialiseStatement:
     """The exact CTAS of the adapter's window, only the columns the queries read, as `database.table`.
 
-    `location` (an `extract_location` under MATERIALISE_FOLDER) is the table's empty folder.
+    `location` (an `extract_location` under MATERIALISE_FOLDER) is the table's empty folder;
+    None leaves `external_location` out, as a workgroup that enforces its settings requires
+    (Athena refuses a CTAS that names one there and writes under `<its results>/tables/<query
+    id>/`).
     ZSTD: the table is read by every stored query, so its bytes are paid once per query
     (about half Snappy's on the canonical columns). Values in the adapter's WHERE clause become
     execution parameters, which Athena accepts in a CTAS as in a SELECT.
@@ -99,9 +103,10 @@ def ctas_statement(
     check_identifier(table, what="materialised window table")
     columns = needed_columns(query_sqls, adapter_columns(adapter_sql))
     select, values = to_qmark(pruned_select(adapter_sql, columns), adapter_params)
+    where = "" if location is None else f", external_location = '{location}'"
     text = (
         f'CREATE TABLE "{database}"."{table}" WITH (format = \'PARQUET\', '
-        f"write_compression = 'ZSTD', external_location = '{location}') AS {select}"
+        f"write_compression = 'ZSTD'{where}) AS {select}"
     )
     return MaterialiseStatement(text, values, tuple(columns), database, table, location, select)
 
@@ -208,8 +213,13 @@ class AthenaMaterialiseEngine:
         self._bound = True
         query_sqls = self._query_sqls if self._query_sqls is not None else ["select * from cost"]
         try:
-            location = extract_location(
-                self._athena.results_location(), self._run_id, MATERIALISE_FOLDER
+            # a workgroup that enforces its settings refuses a CTAS naming its own location
+            location = (
+                None
+                if self._athena.workgroup_enforces_settings()
+                else extract_location(
+                    self._athena.results_location(), self._run_id, MATERIALISE_FOLDER
+                )
             )
             statement = ctas_statement(
                 cost_sql,
@@ -223,7 +233,8 @@ class AthenaMaterialiseEngine:
             raise QueryError(f"query {MATERIALISE_QUERY!r} cannot be prepared: {exc}") from None
         # listed before it runs: a CTAS that fails or is stopped may have written files already
         self._table = statement.table
-        self._leftovers.add_folder(location)
+        if location is not None:
+            self._leftovers.add_folder(location)
         try:
             execution = self._athena.run_statement(
                 MATERIALISE_QUERY,
@@ -233,7 +244,12 @@ class AthenaMaterialiseEngine:
             )
             if execution.manifest_location:
                 self._leftovers.add_manifest(execution.manifest_location)
-            files, size = self._table_files(location)
+            # where the files are: the folder named, or the one Athena chose in an enforcing
+            # workgroup; Glue's table says which, and it holds this run's files only
+            stored = self._stored_location(statement) or location
+            if stored is not None and stored != location:
+                self._leftovers.add_folder(stored)
+            files, size = self._table_files(stored) if stored is not None else (0, 0)
         except BaseException:
             self._drop()
             raise
@@ -258,6 +274,23 @@ class AthenaMaterialiseEngine:
             size,
             len(statement.columns),
         )
+
+    def _stored_location(self, statement: MaterialiseStatement) -> str | None:
+        """The S3 folder of the table's files, as Glue records it; None if it cannot be read."""
+        try:
+            table = self._glue.get_table(DatabaseName=statement.database, Name=statement.table)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning(
+                "could not read where %s.%s keeps its files: %s",
+                statement.database,
+                statement.table,
+                exc,
+            )
+            return None
+        location = table["Table"].get("StorageDescriptor", {}).get("Location")
+        if not location or not str(location).startswith("s3://"):
+            return None
+        return str(location).rstrip("/") + "/"
 
     def _table_files(self, location: str) -> tuple[int, int]:
         """How many files the CTAS wrote and their bytes (for the appendix)."""

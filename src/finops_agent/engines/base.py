@@ -88,6 +88,9 @@ EXTRACT_COMPARISONS_QUERY = "athena_extract_comparisons"
 MATERIALISE_QUERY = "athena_materialise"
 # the folder under the Athena results location that holds each run's window table's files
 MATERIALISE_FOLDER = "finops-materialise"
+# where Athena writes a CTAS's files in a workgroup that enforces its settings:
+# `<workgroup results>/tables/<query id>/`
+ENFORCED_CTAS_FOLDER = "tables"
 # the Glue table each run's window is materialised as: the prefix and the run's id
 MATERIALISE_TABLE_PREFIX = "finops_window_"
 # the local relation the comparisons read in extract mode: the window's rows and those months'
