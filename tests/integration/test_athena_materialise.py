@@ -219,13 +219,8 @@ def test_a_whole_report_in_materialise_mode_shows_the_ctas_and_leaves_nothing(
     assert _left_in_s3() == []
 
 
-def test_in_a_workgroup_that_enforces_its_settings_the_ctas_names_no_location_and_is_removed(
-    ctas: CtasEmulator,
-    moto_athena: AthenaPlan,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Athena refuses a CTAS with external_location in such a workgroup and writes the table
-    under its results location's tables/<query id>/: the run must leave that out and clean there."""
+def _enforcing_workgroup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a workgroup that overrides client-side settings, results under s3://athena-results/q/."""
     boto3.client("athena", region_name=REGION).create_work_group(
         Name="enforced",
         Configuration={
@@ -234,6 +229,24 @@ def test_in_a_workgroup_that_enforces_its_settings_the_ctas_names_no_location_an
         },
     )
     monkeypatch.setenv("FINOPS_ATHENA_WORKGROUP", "enforced")
+
+
+def _under_tables() -> list[str]:
+    """What is left under the enforcing workgroup's tables/ folder."""
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(
+        Bucket="athena-results", Prefix="q/tables/"
+    )
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_in_a_workgroup_that_enforces_its_settings_the_ctas_names_no_location_and_is_removed(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Athena refuses a CTAS with external_location in such a workgroup and writes the table
+    under its results location's tables/<query id>/: the run must leave that out and clean there."""
+    _enforcing_workgroup(monkeypatch)
     from flows.report import finops_report
 
     path = finops_report(engine="athena", start=WINDOW[0], end=WINDOW[1])
@@ -247,10 +260,28 @@ def test_in_a_workgroup_that_enforces_its_settings_the_ctas_names_no_location_an
     # the table is dropped, and its files under tables/<query id>/ and the manifest deleted
     assert ctas.dropped == [("cur", created["table"])]
     assert set(ctas.deleted) >= set(ctas.written) and len(ctas.written) == 3
-    listed = boto3.client("s3", region_name=REGION).list_objects_v2(
-        Bucket="athena-results", Prefix="q/tables/"
+    assert _under_tables() == []
+
+
+def test_a_failed_ctas_in_an_enforcing_workgroup_leaves_no_file_under_tables(
+    ctas: CtasEmulator,
+    moto_athena: AthenaPlan,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No table tells where a failed CTAS wrote: the engine removes Athena's folder for it."""
+    _enforcing_workgroup(monkeypatch)
+    moto_athena.first(
+        "CREATE TABLE",
+        Behaviour(athena_error={"ErrorCategory": 2, "ErrorMessage": "HIVE_BAD_DATA: bad file"}),
     )
-    assert listed.get("Contents", []) == []
+    with pytest.raises(QueryError, match=r"^query 'athena_materialise' failed on Athena"):
+        prepare_run(load_settings(), start=WINDOW[0], end=WINDOW[1])
+    (created,) = ctas.ctas
+    assert created["location"] == f"s3://athena-results/q/tables/{created['id']}/"
+    parquet = [u for u in ctas.written if not u.endswith("-manifest.csv")]
+    assert len(parquet) == 2 and all(u.startswith(created["location"]) for u in parquet)
+    assert _under_tables() == []
+    assert _window_tables() == []
 
 
 def test_a_failed_ctas_fails_the_run_naming_it_and_leaves_no_table_or_file(

@@ -104,9 +104,13 @@ class AthenaEngine:
             ) from None
         return dict(group["WorkGroup"].get("Configuration", {}))
 
-    def workgroup_enforces_settings(self) -> bool:
-        """True when the workgroup overrides client-side settings (its results location wins)."""
-        return bool(self._workgroup_configuration().get("EnforceWorkGroupConfiguration", False))
+    def enforced_results_location(self) -> str | None:
+        """The workgroup's results location when it overrides client-side settings, else None."""
+        configuration = self._workgroup_configuration()
+        if not configuration.get("EnforceWorkGroupConfiguration", False):
+            return None
+        location = configuration.get("ResultConfiguration", {}).get("OutputLocation")
+        return str(location) if location else None
 
     def results_location(self) -> str:
         """The s3:// results location: FINOPS_ATHENA_OUTPUT, else the workgroup's own."""

@@ -34,6 +34,7 @@ from finops_agent.engines.athena_extract import (
 )
 from finops_agent.engines.athena_params import to_qmark
 from finops_agent.engines.base import (
+    ENFORCED_CTAS_FOLDER,
     MATERIALISE_FOLDER,
     MATERIALISE_QUERY,
     MATERIALISE_TABLE_PREFIX,
@@ -214,9 +215,10 @@ class AthenaMaterialiseEngine:
         query_sqls = self._query_sqls if self._query_sqls is not None else ["select * from cost"]
         try:
             # a workgroup that enforces its settings refuses a CTAS naming its own location
+            enforced = self._athena.enforced_results_location()
             location = (
                 None
-                if self._athena.workgroup_enforces_settings()
+                if enforced is not None
                 else extract_location(
                     self._athena.results_location(), self._run_id, MATERIALISE_FOLDER
                 )
@@ -250,7 +252,12 @@ class AthenaMaterialiseEngine:
             if stored is not None and stored != location:
                 self._leftovers.add_folder(stored)
             files, size = self._table_files(stored) if stored is not None else (0, 0)
-        except BaseException:
+        except BaseException as exc:
+            if enforced is not None and isinstance(exc, QueryError) and exc.query_id:
+                # no table tells where a failed CTAS wrote: Athena's folder for its execution
+                self._leftovers.add_folder(
+                    f"{enforced.rstrip('/')}/{ENFORCED_CTAS_FOLDER}/{exc.query_id}/"
+                )
             self._drop()
             raise
         self.materialised = Materialised(

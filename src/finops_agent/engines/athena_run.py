@@ -89,7 +89,9 @@ def _failure(name: str, qid: str, status: Mapping[str, Any]) -> QueryError:
     else:
         transient = error.get("ErrorCategory") == _SYSTEM_ERROR
     return QueryError(
-        f"query {name!r} failed on Athena: {reason} (execution {qid})", transient=transient
+        f"query {name!r} failed on Athena: {reason} (execution {qid})",
+        transient=transient,
+        query_id=qid,
     )
 
 
@@ -230,14 +232,16 @@ class AthenaQueries:
                 self._stop(qid)
                 raise QueryError(
                     f"query {name!r} was stopped on Athena after scanning {_size(scanned)}, over "
-                    f"the cap of {_size(max_scan_bytes)} (FINOPS_CHAT_MAX_SCAN_BYTES; execution {qid})"
+                    f"the cap of {_size(max_scan_bytes)} (FINOPS_CHAT_MAX_SCAN_BYTES; execution {qid})",
+                    query_id=qid,
                 )
             left = deadline - time.monotonic()
             if left <= 0:
                 self._stop(qid)
                 raise QueryError(
                     f"query {name!r} ran longer than {self._timeout_s:g} s "
-                    f"(FINOPS_ATHENA_QUERY_TIMEOUT_S) and was stopped on Athena (execution {qid})"
+                    f"(FINOPS_ATHENA_QUERY_TIMEOUT_S) and was stopped on Athena (execution {qid})",
+                    query_id=qid,
                 )
             # close() sets the event: a waiting query notices at once instead of after its delay
             self._closed.wait(min(delay, left))
@@ -249,10 +253,13 @@ class AthenaQueries:
         if ours:
             return QueryError(
                 f"query {name!r} was stopped on Athena before it finished: the run was "
-                f"closed or interrupted (execution {qid})"
+                f"closed or interrupted (execution {qid})",
+                query_id=qid,
             )
         reason = status.get("StateChangeReason") or "cancelled outside finops-agent"
-        return QueryError(f"query {name!r} was cancelled on Athena: {reason} (execution {qid})")
+        return QueryError(
+            f"query {name!r} was cancelled on Athena: {reason} (execution {qid})", query_id=qid
+        )
 
     def _read(self, name: str, execution: Execution) -> pd.DataFrame:
         qid = execution.query_id

@@ -19,9 +19,13 @@ class QueryError(RuntimeError):
     service); a wrong query, a missing table, a denied action or a limit we set fail again.
     """
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(
+        self, message: str, *, transient: bool = False, query_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.transient = transient
+        # the engine's id of a statement that started and then failed (Athena's execution id)
+        self.query_id = query_id
 
 
 class SourceReadError(QueryError, UserError):
