@@ -413,12 +413,17 @@ def window_chunks(root: Path, window: Window, usage_start: str) -> ChunkIndex:
                 ):
                     continue
                 rows += group.num_rows
-                for j in range(group.num_columns):
-                    chunk = group.column(j)
-                    # a map is one column group: every leaf (key, value) chunk is read
-                    top = chunk.path_in_schema.split(".")[0].lower()
-                    totals[top] = totals.get(top, 0) + chunk.total_compressed_size
+                _add_chunks(group, totals)
     return ChunkIndex(totals, rows)
+
+
+def _add_chunks(group: pq.RowGroupMetaData, totals: dict[str, int]) -> None:
+    """Add a row group's compressed bytes to `totals`, per top-level column."""
+    for j in range(group.num_columns):
+        chunk = group.column(j)
+        # a map is one column group: every leaf (key, value) chunk is read
+        top = chunk.path_in_schema.split(".")[0].lower()
+        totals[top] = totals.get(top, 0) + chunk.total_compressed_size
 
 
 @dataclass(frozen=True)
@@ -435,11 +440,7 @@ def file_chunks(path: Path) -> ChunkIndex:
     meta = pq.ParquetFile(path).metadata
     totals: dict[str, int] = {}
     for i in range(meta.num_row_groups):
-        group = meta.row_group(i)
-        for j in range(group.num_columns):
-            chunk = group.column(j)
-            top = chunk.path_in_schema.split(".")[0].lower()
-            totals[top] = totals.get(top, 0) + chunk.total_compressed_size
+        _add_chunks(meta.row_group(i), totals)
     return ChunkIndex(totals, meta.num_rows)
 
 

@@ -118,10 +118,10 @@ def iam_policy(settings: Settings, account: str = "*") -> dict[str, Any]:
             }
         )
         if settings.athena_output:
-            # the CTAS writes its files under the results prefix (granted above); the run
-            # deletes them, the manifest and the metadata with the table
-            # a workgroup that enforces its settings puts a CTAS's files under `tables/` of
-            # its results location instead (set FINOPS_ATHENA_OUTPUT to that location there)
+            # the CTAS writes its files under the results prefix (granted above), in its own
+            # folder or, where the workgroup enforces its settings, in `tables/` (set
+            # FINOPS_ATHENA_OUTPUT to that workgroup's location); the run deletes them, the
+            # manifest and the metadata with the table
             statements.append(
                 _clean_up(
                     "AthenaMaterialiseCleanUp",

@@ -51,6 +51,7 @@ class AthenaEngine:
         self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
         self._workgroup = workgroup
         self._s3_output = s3_output
+        self._configuration: dict[str, Any] | None = None
         self._queries = AthenaQueries(
             self._session,
             database=self.database,
@@ -96,13 +97,16 @@ class AthenaEngine:
         return {name: str(kind) for name, kind in types.items()}
 
     def _workgroup_configuration(self) -> dict[str, Any]:
-        try:
-            group = self._session.client("athena").get_work_group(WorkGroup=self._workgroup)
-        except ClientError as exc:
-            raise QueryError(
-                f"cannot read workgroup {self._workgroup!r}: {client_error_reason(exc)}"
-            ) from None
-        return dict(group["WorkGroup"].get("Configuration", {}))
+        # read once: a run asks for the results location and whether it is enforced
+        if self._configuration is None:
+            try:
+                group = self._session.client("athena").get_work_group(WorkGroup=self._workgroup)
+            except ClientError as exc:
+                raise QueryError(
+                    f"cannot read workgroup {self._workgroup!r}: {client_error_reason(exc)}"
+                ) from None
+            self._configuration = dict(group["WorkGroup"].get("Configuration", {}))
+        return self._configuration
 
     def enforced_results_location(self) -> str | None:
         """The workgroup's results location when it overrides client-side settings, else None."""

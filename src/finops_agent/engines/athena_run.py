@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from botocore.exceptions import BotoCoreError, ClientError
 
 from finops_agent.engines.base import QueryError
+from finops_agent.engines.s3_leftovers import split_s3
 
 __all__ = ["AthenaQueries", "Execution", "client_error_reason"]
 
@@ -296,7 +297,7 @@ class AthenaQueries:
         ]
         if not text or not execution.output_location:
             return frame
-        bucket, _, key = execution.output_location.removeprefix("s3://").partition("/")
+        bucket, key = split_s3(execution.output_location)
         try:
             body = self._session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         except (ClientError, BotoCoreError) as exc:
